@@ -1,0 +1,73 @@
+//! Placement throughput (keys/s) for 16-byte, 64-byte and tagged keys, beside the bare CRC-32
+//! of the same bytes (the floor: what any crc32 % N client must pay), and the planning cost of
+//! a whole command (table lookup, arity, key positions, tags).
+
+use std::hint::black_box;
+
+use cluster_core::placement::{crc32, master_index_for_key};
+use cluster_core::router::plan;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const BATCH: usize = 1024;
+
+fn keys(len: usize, tagged: bool) -> Vec<Vec<u8>> {
+    (0..BATCH)
+        .map(|i| {
+            let mut key = format!("user:{i:08}:").into_bytes();
+            key.resize(len, b'x');
+            if tagged {
+                key.truncate(len - 8);
+                key.extend_from_slice(format!("{{t{:05}}}", i % 99999).as_bytes());
+            }
+            key
+        })
+        .collect()
+}
+
+fn placement(c: &mut Criterion) {
+    let mut group = c.benchmark_group("placement");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    for (label, len, tagged) in [
+        ("16B", 16, false),
+        ("64B", 64, false),
+        ("tagged-32B", 32, true),
+    ] {
+        let keys = keys(len, tagged);
+        group.bench_function(format!("master_index/{label}"), |b| {
+            b.iter(|| {
+                for key in &keys {
+                    black_box(master_index_for_key(black_box(key), 16));
+                }
+            })
+        });
+        group.bench_function(format!("bare_crc32/{label}"), |b| {
+            b.iter(|| {
+                for key in &keys {
+                    black_box(crc32(black_box(key)) % 16);
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+fn planning(c: &mut Criterion) {
+    let mut group = c.benchmark_group("plan");
+    group.throughput(Throughput::Elements(1));
+    let get: [&[u8]; 2] = [b"GET", b"user:00001234:profile"];
+    let hset_tagged: [&[u8]; 4] = [b"hset", b"profile{user:1234}", b"name", b"ann"];
+    let mset_one_node: [&[u8]; 5] = [b"MSET", b"a{t}", b"1", b"b{t}", b"2"];
+    group.bench_function("GET", |b| {
+        b.iter(|| black_box(plan(black_box(&get), 16).is_ok()))
+    });
+    group.bench_function("HSET tagged", |b| {
+        b.iter(|| black_box(plan(black_box(&hset_tagged), 16).is_ok()))
+    });
+    group.bench_function("MSET two tagged keys", |b| {
+        b.iter(|| black_box(plan(black_box(&mset_one_node), 16).is_ok()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, placement, planning);
+criterion_main!(benches);

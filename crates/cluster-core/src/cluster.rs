@@ -1,0 +1,325 @@
+//! `Cluster`: the engine's front. Plans a command, runs it on the node(s) it belongs to and
+//! returns the reply. Shared between threads (`Send + Sync`); cheap to clone.
+
+use std::sync::Arc;
+
+use redis::Value;
+
+use crate::commands::Merge;
+use crate::config::{ClusterConfig, NodeConfig};
+use crate::error::ClusterError;
+use crate::handle::ClusterConnection;
+use crate::placement::master_index_for_key;
+use crate::pool::NodePool;
+use crate::resp::pack_command;
+use crate::router::{Plan, plan};
+use crate::topology::{Shard, Topology};
+
+/// A sharded set of Redis masters (and their replicas).
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Topology>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Addresses only: configs hold passwords (redacted by `Secret`, but keep this short).
+        let masters: Vec<String> = self
+            .inner
+            .shards
+            .iter()
+            .map(|s| s.master.config().addr())
+            .collect();
+        f.debug_struct("Cluster")
+            .field("masters", &masters)
+            .finish()
+    }
+}
+
+impl Cluster {
+    /// Builds the cluster from a validated config. Nothing is connected but, unless replicas
+    /// are given by `master_of` or reads go to masters only, each master is asked for its
+    /// replicas; a master that cannot be reached now simply starts without replicas.
+    pub fn new(config: ClusterConfig) -> Result<Cluster, ClusterError> {
+        let topology = Topology::new(&config)?;
+        if !topology.explicit_replicas && !topology.masters_only {
+            for shard in &topology.shards {
+                // Best effort: an unreachable master must not stop the others from serving.
+                let _ = shard.discover_replicas();
+            }
+        }
+        Ok(Cluster {
+            inner: Arc::new(topology),
+        })
+    }
+
+    /// Masters from `(name, "host:port")` pairs named `node_1..node_N`.
+    pub fn from_nodes<N: AsRef<str>, A: AsRef<str>>(
+        nodes: impl IntoIterator<Item = (N, A)>,
+    ) -> Result<Cluster, ClusterError> {
+        Cluster::new(ClusterConfig::from_nodes(nodes)?)
+    }
+
+    /// Masters from `redis://` URLs, `node_1` first.
+    pub fn from_urls<S: AsRef<str>>(urls: &[S]) -> Result<Cluster, ClusterError> {
+        Cluster::new(ClusterConfig::from_urls(urls)?)
+    }
+
+    /// A connection-like handle for `redis::Commands`.
+    pub fn handle(&self) -> ClusterConnection {
+        ClusterConnection::new(self.clone())
+    }
+
+    /// The name of the master a key lands on, tags honoured (`bar{foo}` → foo's node).
+    pub fn node_for(&self, key: impl AsRef<[u8]>) -> &str {
+        self.master_for(key.as_ref()).name()
+    }
+
+    /// The settings of the master a key lands on.
+    pub fn node_config_for(&self, key: impl AsRef<[u8]>) -> &NodeConfig {
+        self.master_for(key.as_ref()).config()
+    }
+
+    /// Every master's settings, `node_1` first.
+    pub fn masters(&self) -> Vec<&NodeConfig> {
+        self.inner
+            .shards
+            .iter()
+            .map(|s| s.master.config())
+            .collect()
+    }
+
+    /// How many masters there are (N in `crc32 % N`).
+    pub fn master_count(&self) -> usize {
+        self.inner.shards.len()
+    }
+
+    /// The replicas currently known for a master (`node_k`).
+    pub fn replicas_of(&self, node: &str) -> Vec<NodeConfig> {
+        self.shard_named(node)
+            .map(Shard::replica_configs)
+            .unwrap_or_default()
+    }
+
+    /// Asks every master for its replicas again (after adding or removing one).
+    pub fn discover_replicas(&self) -> Result<(), ClusterError> {
+        if self.inner.explicit_replicas {
+            return Ok(());
+        }
+        self.inner
+            .shards
+            .iter()
+            .try_for_each(Shard::discover_replicas)
+    }
+
+    /// Runs one command where it belongs and returns its reply; an error reply from the server
+    /// is `ClusterError::Server`.
+    pub fn execute<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<Value, ClusterError> {
+        match self.run(args)? {
+            (Value::ServerError(error), node) => Err(ClusterError::Server {
+                node: node.to_owned(),
+                error,
+            }),
+            (value, _) => Ok(value),
+        }
+    }
+
+    /// Runs a command on one named master, as is: no routing, no tag stripping.
+    pub fn execute_on<A: AsRef<[u8]>>(
+        &self,
+        node: &str,
+        args: &[A],
+    ) -> Result<Value, ClusterError> {
+        let shard = self.shard_named(node).ok_or_else(|| {
+            ClusterError::Command(format!(
+                "no master named '{node}' (masters are node_1..node_{})",
+                self.inner.shards.len()
+            ))
+        })?;
+        let mut packed = Vec::new();
+        pack_command(args, &[], &mut packed);
+        match shard.master.query(&packed)? {
+            Value::ServerError(error) => Err(ClusterError::Server {
+                node: node.to_owned(),
+                error,
+            }),
+            value => Ok(value),
+        }
+    }
+
+    /// Runs a command on every master at once, as is; one result per master, `node_1` first.
+    pub fn execute_on_all<A: AsRef<[u8]>>(
+        &self,
+        args: &[A],
+    ) -> Vec<(String, Result<Value, ClusterError>)> {
+        let mut packed = Vec::new();
+        pack_command(args, &[], &mut packed);
+        self.scatter(&packed)
+            .into_iter()
+            .map(|(node, reply)| {
+                let reply = reply.and_then(|value| match value {
+                    Value::ServerError(error) => Err(ClusterError::Server {
+                        node: node.to_owned(),
+                        error,
+                    }),
+                    value => Ok(value),
+                });
+                (node.to_owned(), reply)
+            })
+            .collect()
+    }
+
+    /// Plans and runs a command; the reply may be a `Value::ServerError` (kept as a value so
+    /// pipelines can report it in place). Also returns the node that answered, for errors.
+    pub(crate) fn run<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<(Value, &str), ClusterError> {
+        let shards = &self.inner.shards;
+        match plan(args, shards.len())? {
+            Plan::Single {
+                shard,
+                read,
+                stored_keys,
+            } => {
+                let mut packed = Vec::new();
+                pack_command(args, &stored_keys, &mut packed);
+                let shard = &shards[shard];
+                let reply = if read && !self.inner.masters_only {
+                    self.read(shard, &packed)?
+                } else {
+                    // Reads to a master may be retried once on a fresh connection (an idle
+                    // one can be stale after a server restart); writes never are: the first
+                    // attempt may have been applied.
+                    match shard.master.query(&packed) {
+                        Err(e) if read && e.is_connection_failure() => {
+                            shard.master.query(&packed)?
+                        }
+                        other => other?,
+                    }
+                };
+                Ok((reply, shard.master.name()))
+            }
+            Plan::FanOut { merge } => {
+                let mut packed = Vec::new();
+                pack_command(args, &[], &mut packed);
+                let replies = self.scatter(&packed);
+                Ok((merge_replies(merge, replies)?, shards[0].master.name()))
+            }
+        }
+    }
+
+    /// A read: a replica answers when one is usable; a replica that fails (unreachable, timed
+    /// out, loading, lost its master) is rested and the master answers instead.
+    fn read(&self, shard: &Shard, packed: &[u8]) -> Result<Value, ClusterError> {
+        if let Some(replica) = shard.pick_replica() {
+            match replica.pool.query(packed) {
+                Ok(Value::ServerError(e)) if replica_unready(&e) => replica.mark_down(),
+                Ok(value) => return Ok(value),
+                Err(_) => replica.mark_down(),
+            }
+        }
+        match shard.master.query(packed) {
+            Err(e) if e.is_connection_failure() => shard.master.query(packed),
+            other => other,
+        }
+    }
+
+    /// Writes the command to every master, then reads every reply: the masters work at the
+    /// same time, and the call takes as long as the slowest, not the sum.
+    fn scatter(&self, packed: &[u8]) -> Vec<(&str, Result<Value, ClusterError>)> {
+        let shards = &self.inner.shards;
+        let sent: Vec<_> = shards.iter().map(|s| s.master.send(packed)).collect();
+        shards
+            .iter()
+            .zip(sent)
+            .map(|(shard, sent)| {
+                (
+                    shard.master.name(),
+                    sent.and_then(|flight| flight.receive()),
+                )
+            })
+            .collect()
+    }
+
+    fn master_for(&self, key: &[u8]) -> &NodePool {
+        let shards = &self.inner.shards;
+        &shards[master_index_for_key(key, shards.len())].master
+    }
+
+    fn shard_named(&self, node: &str) -> Option<&Shard> {
+        self.inner.shards.iter().find(|s| s.master.name() == node)
+    }
+}
+
+/// Errors a replica gives when it cannot serve reads right now.
+fn replica_unready(error: &redis::ServerError) -> bool {
+    matches!(error.code(), "LOADING" | "MASTERDOWN")
+}
+
+/// Combines the replies of every master. A node that could not be reached fails the whole
+/// call (naming it): a partial answer would look like a complete one.
+fn merge_replies(
+    merge: Merge,
+    replies: Vec<(&str, Result<Value, ClusterError>)>,
+) -> Result<Value, ClusterError> {
+    let mut values = Vec::with_capacity(replies.len());
+    for (node, reply) in replies {
+        values.push((node, reply?));
+    }
+    if merge != Merge::PerNode {
+        // Only a per-node map can show which node said what; anything merged fails on the
+        // first error reply instead of hiding it.
+        if let Some((node, Value::ServerError(error))) = values
+            .iter()
+            .find(|(_, v)| matches!(v, Value::ServerError(_)))
+        {
+            return Err(ClusterError::Server {
+                node: (*node).to_owned(),
+                error: error.clone(),
+            });
+        }
+    }
+    match merge {
+        Merge::PerNode => Ok(Value::Map(
+            values
+                .into_iter()
+                .map(|(node, value)| (Value::BulkString(node.as_bytes().to_vec()), value))
+                .collect(),
+        )),
+        Merge::Sum => {
+            let mut total: i64 = 0;
+            for (node, value) in values {
+                match value {
+                    Value::Int(n) => total += n,
+                    other => return Err(unexpected(node, "an integer", &other)),
+                }
+            }
+            Ok(Value::Int(total))
+        }
+        Merge::Concat => {
+            let mut all = Vec::new();
+            for (node, value) in values {
+                match value {
+                    Value::Array(items) | Value::Set(items) => all.extend(items),
+                    other => return Err(unexpected(node, "an array", &other)),
+                }
+            }
+            Ok(Value::Array(all))
+        }
+        Merge::AllOk => {
+            for (node, value) in &values {
+                if !matches!(value, Value::Okay) {
+                    return Err(unexpected(node, "OK", value));
+                }
+            }
+            Ok(Value::Okay)
+        }
+        Merge::KeyOrder => Err(ClusterError::Command(
+            "ERR key-ordered merge needs per-key routing, not a fan-out".to_owned(),
+        )),
+    }
+}
+
+fn unexpected(node: &str, expected: &str, got: &Value) -> ClusterError {
+    ClusterError::Command(format!(
+        "ERR {node} answered {got:?} where {expected} was expected"
+    ))
+}

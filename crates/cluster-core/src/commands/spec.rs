@@ -1,0 +1,225 @@
+//! The shape of one row of the command table: what a command is (flags), where its keys are
+//! (Redis 7 key specs, the same vocabulary as `COMMAND INFO`) and how the cluster runs it
+//! (strategy). Only types live here; the data is in `table.rs`.
+
+/// Flags of a command. The first group mirrors Redis's own `COMMAND INFO` flags (the test checks
+/// them against a real server); `CONNECTION` is ours: the command changes the state of the one
+/// connection it runs on, which a pooled, sharded client cannot honour.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Flags(pub u16);
+
+impl Flags {
+    pub const NONE: Flags = Flags(0);
+    /// Redis `readonly`: may be answered by a replica.
+    pub const READ: Flags = Flags(1 << 0);
+    /// Redis `write`.
+    pub const WRITE: Flags = Flags(1 << 1);
+    /// Redis `admin`.
+    pub const ADMIN: Flags = Flags(1 << 2);
+    /// Redis `blocking`: may block the connection until data arrives.
+    pub const BLOCKING: Flags = Flags(1 << 3);
+    /// Redis `pubsub`.
+    pub const PUBSUB: Flags = Flags(1 << 4);
+    /// Redis `noscript`.
+    pub const NOSCRIPT: Flags = Flags(1 << 5);
+    /// Redis `movablekeys`: key positions depend on the arguments.
+    pub const MOVABLE_KEYS: Flags = Flags(1 << 6);
+    /// Ours: changes per-connection state (SELECT, AUTH, CLIENT SETNAME, MULTI, SUBSCRIBE, ...).
+    pub const CONNECTION: Flags = Flags(1 << 7);
+    /// Ours, from Redis's `unknown` key spec: the command may read keys whose names come from
+    /// the data (SORT's BY/GET patterns), which no client can route.
+    pub const DATA_KEYS: Flags = Flags(1 << 8);
+
+    pub const fn union(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+
+    pub const fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, rhs: Flags) -> Flags {
+        self.union(rhs)
+    }
+}
+
+impl std::fmt::Debug for Flags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const NAMES: [(Flags, &str); 9] = [
+            (Flags::READ, "READ"),
+            (Flags::WRITE, "WRITE"),
+            (Flags::ADMIN, "ADMIN"),
+            (Flags::BLOCKING, "BLOCKING"),
+            (Flags::PUBSUB, "PUBSUB"),
+            (Flags::NOSCRIPT, "NOSCRIPT"),
+            (Flags::MOVABLE_KEYS, "MOVABLE_KEYS"),
+            (Flags::CONNECTION, "CONNECTION"),
+            (Flags::DATA_KEYS, "DATA_KEYS"),
+        ];
+        let set: Vec<&str> = NAMES
+            .iter()
+            .filter(|(flag, _)| self.contains(*flag))
+            .map(|(_, name)| *name)
+            .collect();
+        write!(f, "Flags({})", set.join(" | "))
+    }
+}
+
+/// Where the search for a key spec's keys begins (Redis `begin_search`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BeginSearch {
+    /// The first key is at this argument index (the command name is index 0).
+    Index(usize),
+    /// The first key follows `keyword`, searched from `start_from` (negative: from the end,
+    /// backwards), compared case-insensitively.
+    Keyword {
+        keyword: &'static str,
+        start_from: i32,
+    },
+    /// SORT's `STORE destination`, found by walking SORT's grammar as Redis's own `sortGetKeys`
+    /// does (Redis marks this spec `unknown`: the keyword may appear anywhere).
+    SortStore,
+}
+
+/// How many keys follow the beginning (Redis `find_keys`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FindKeys {
+    /// Keys from the beginning up to `last_key` (relative to the first key; negative counts from
+    /// the end of the arguments), every `step`. With `limit > 1`, only `1/limit` of the remaining
+    /// arguments are keys (XREAD's `STREAMS k1 k2 id1 id2`).
+    Range {
+        last_key: i32,
+        step: usize,
+        limit: usize,
+    },
+    /// The argument at `first + key_num_index` holds the number of keys, which start at
+    /// `first + first_key`, every `step` (EVAL, ZUNIONSTORE, LMPOP, ...).
+    KeyNum {
+        key_num_index: usize,
+        first_key: usize,
+        step: usize,
+    },
+}
+
+/// One Redis 7 key spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeySpec {
+    pub begin: BeginSearch,
+    pub find: FindKeys,
+    /// Redis's `incomplete` key-spec flag: the spec may miss keys (SORT's STORE, MIGRATE's KEYS).
+    pub incomplete: bool,
+}
+
+/// How a command's reply is combined when it is sent to several nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Merge {
+    /// A map `node_k -> that node's reply` (INFO, CONFIG GET, PING, ...).
+    PerNode,
+    /// The integer replies added up (DBSIZE, DEL, EXISTS, UNLINK, TOUCH).
+    Sum,
+    /// The array replies concatenated (KEYS).
+    Concat,
+    /// `OK` when every node said `OK` (MSET, FLUSHDB, ...), else the first error.
+    AllOk,
+    /// Values in the caller's key order (MGET).
+    KeyOrder,
+}
+
+/// How the cluster runs a command: DESIGN.md's strategy table, as data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Every key must land on one node; the command goes there unchanged (but for tags). A
+    /// command without keys goes to the default node (node_1).
+    Single,
+    /// Independent keys: one sub-command per node, merged (MGET, MSET, DEL, ...). When all keys
+    /// share a node, sent as is.
+    Split(Merge),
+    /// Composed by the client from per-node reads and writes when keys span nodes (SDIFF,
+    /// RENAME, LMOVE, ...). When all keys share a node, sent as is (atomic).
+    Emulated,
+    /// Server-wide: sent to every master, replies merged.
+    FanOut(Merge),
+    /// Never executed through the cluster; the text says why and what to use instead.
+    Refused(&'static str),
+}
+
+/// One command (or one subcommand of a container command such as CONFIG).
+#[derive(Clone, Copy, Debug)]
+pub struct CommandSpec {
+    /// Upper case; subcommands hold only their own word (`GET` under `CONFIG`).
+    pub name: &'static str,
+    /// Redis arity: `n > 0` exactly n arguments (name included), `n < 0` at least `-n`.
+    pub arity: i32,
+    pub flags: Flags,
+    pub keys: &'static [KeySpec],
+    pub strategy: Strategy,
+    /// Sorted by name; empty for ordinary commands.
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    pub fn is_read(&self) -> bool {
+        self.flags.contains(Flags::READ)
+    }
+    pub fn is_write(&self) -> bool {
+        self.flags.contains(Flags::WRITE)
+    }
+    pub fn is_blocking(&self) -> bool {
+        self.flags.contains(Flags::BLOCKING)
+    }
+    pub fn has_keys(&self) -> bool {
+        !self.keys.is_empty()
+    }
+}
+
+// Short constructors so each table row stays on one line.
+
+pub const fn index(i: usize) -> BeginSearch {
+    BeginSearch::Index(i)
+}
+
+pub const fn keyword(keyword: &'static str, start_from: i32) -> BeginSearch {
+    BeginSearch::Keyword {
+        keyword,
+        start_from,
+    }
+}
+
+pub const fn sort_store() -> BeginSearch {
+    BeginSearch::SortStore
+}
+
+pub const fn range(last_key: i32, step: usize, limit: usize) -> FindKeys {
+    FindKeys::Range {
+        last_key,
+        step,
+        limit,
+    }
+}
+
+pub const fn keynum(key_num_index: usize, first_key: usize, step: usize) -> FindKeys {
+    FindKeys::KeyNum {
+        key_num_index,
+        first_key,
+        step,
+    }
+}
+
+pub const fn ks(begin: BeginSearch, find: FindKeys) -> KeySpec {
+    KeySpec {
+        begin,
+        find,
+        incomplete: false,
+    }
+}
+
+pub const fn ks_incomplete(begin: BeginSearch, find: FindKeys) -> KeySpec {
+    KeySpec {
+        begin,
+        find,
+        incomplete: true,
+    }
+}

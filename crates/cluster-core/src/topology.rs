@@ -1,0 +1,193 @@
+//! Who serves what: the masters in placement order, each with its replicas (from `master_of`
+//! or discovered through `INFO replication`), and which replicas are usable right now.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use redis::Value;
+
+use crate::config::{ClusterConfig, NodeConfig};
+use crate::error::ClusterError;
+use crate::pool::NodePool;
+use crate::resp::pack_command;
+
+/// How long a replica that failed a read is left alone before it is tried again.
+pub const REPLICA_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// A replica and when it may be used again after a failure.
+pub struct Replica {
+    pub pool: NodePool,
+    down_until: Mutex<Option<Instant>>,
+}
+
+impl Replica {
+    fn new(config: NodeConfig) -> Result<Replica, ClusterError> {
+        Ok(Replica {
+            pool: NodePool::new(config)?,
+            down_until: Mutex::new(None),
+        })
+    }
+
+    fn is_usable(&self, now: Instant) -> bool {
+        self.down_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none_or(|until| now >= until)
+    }
+
+    /// Takes the replica out of the read rotation for `REPLICA_RETRY_AFTER`.
+    pub fn mark_down(&self) {
+        *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Instant::now() + REPLICA_RETRY_AFTER);
+    }
+}
+
+/// One master and its replicas.
+pub struct Shard {
+    pub master: NodePool,
+    replicas: RwLock<Vec<Arc<Replica>>>,
+    next_replica: AtomicUsize,
+}
+
+impl Shard {
+    /// A usable replica, taking turns among them; `None` when there is none.
+    pub fn pick_replica(&self) -> Option<Arc<Replica>> {
+        let replicas = self.replicas.read().unwrap_or_else(|p| p.into_inner());
+        if replicas.is_empty() {
+            return None;
+        }
+        let now = Instant::now();
+        let start = self.next_replica.fetch_add(1, Ordering::Relaxed);
+        (0..replicas.len())
+            .map(|i| &replicas[(start + i) % replicas.len()])
+            .find(|r| r.is_usable(now))
+            .cloned()
+    }
+
+    /// The replicas' settings, as configured or last discovered.
+    pub fn replica_configs(&self) -> Vec<NodeConfig> {
+        let replicas = self.replicas.read().unwrap_or_else(|p| p.into_inner());
+        replicas.iter().map(|r| r.pool.config().clone()).collect()
+    }
+
+    /// Asks the master for its online replicas and uses exactly those from now on, keeping the
+    /// pools of replicas that were already known.
+    pub fn discover_replicas(&self) -> Result<(), ClusterError> {
+        let mut packed = Vec::new();
+        pack_command(&["INFO", "replication"], &[], &mut packed);
+        let info = match self.master.query(&packed)? {
+            Value::BulkString(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Value::VerbatimString { text, .. } => text,
+            Value::ServerError(error) => {
+                return Err(ClusterError::Server {
+                    node: self.master.name().to_owned(),
+                    error,
+                });
+            }
+            _ => String::new(),
+        };
+        let found = online_replicas(&info);
+        let mut replicas = self.replicas.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = Vec::with_capacity(found.len());
+        for (host, port) in found {
+            let existing = replicas
+                .iter()
+                .find(|r| r.pool.config().host == host && r.pool.config().port == port);
+            match existing {
+                Some(replica) => next.push(Arc::clone(replica)),
+                None => next.push(Arc::new(Replica::new(
+                    self.master.config().replica_at(&host, port),
+                )?)),
+            }
+        }
+        *replicas = next;
+        Ok(())
+    }
+}
+
+/// The whole cluster as the client sees it.
+pub struct Topology {
+    pub shards: Vec<Shard>,
+    pub masters_only: bool,
+    /// Replicas come from `master_of`; never discovered.
+    pub explicit_replicas: bool,
+}
+
+impl Topology {
+    /// Pools for every configured server; nothing is connected yet.
+    pub fn new(config: &ClusterConfig) -> Result<Topology, ClusterError> {
+        let shards = config
+            .masters
+            .iter()
+            .zip(&config.replicas)
+            .map(|(master, replicas)| {
+                Ok(Shard {
+                    master: NodePool::new(master.clone())?,
+                    replicas: RwLock::new(
+                        replicas
+                            .iter()
+                            .map(|r| Replica::new(r.clone()).map(Arc::new))
+                            .collect::<Result<_, ClusterError>>()?,
+                    ),
+                    next_replica: AtomicUsize::new(0),
+                })
+            })
+            .collect::<Result<_, ClusterError>>()?;
+        Ok(Topology {
+            shards,
+            masters_only: config.masters_only,
+            explicit_replicas: config.explicit_replicas,
+        })
+    }
+}
+
+/// `(host, port)` of every replica that `INFO replication` reports online. Understands the
+/// modern `slave0:ip=10.0.0.2,port=6380,state=online,offset=…,lag=0` lines and the pre-2.8
+/// `slave0:10.0.0.2,6380,online` form.
+pub fn online_replicas(info: &str) -> Vec<(String, u16)> {
+    info.lines()
+        .filter_map(|line| {
+            let (name, fields) = line.trim().split_once(':')?;
+            let n = name.strip_prefix("slave")?;
+            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            if fields.contains('=') {
+                let field = |key: &str| {
+                    fields
+                        .split(',')
+                        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+                };
+                let state = field("state")?;
+                (state == "online")
+                    .then_some((field("ip")?.to_owned(), field("port")?.parse().ok()?))
+            } else {
+                let mut parts = fields.split(',');
+                let (ip, port, state) = (parts.next()?, parts.next()?, parts.next()?);
+                (state == "online").then_some((ip.to_owned(), port.parse().ok()?))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::online_replicas;
+
+    #[test]
+    fn parses_modern_and_old_info_replication() {
+        let info = "# Replication\r\nrole:master\r\nconnected_slaves:3\r\n\
+            slave0:ip=127.0.0.1,port=7003,state=online,offset=42,lag=0\r\n\
+            slave1:ip=::1,port=7004,state=wait_bgsave,offset=0,lag=0\r\n\
+            slave2:10.0.0.9,6380,online\r\nmaster_replid:abc\r\n";
+        assert_eq!(
+            online_replicas(info),
+            vec![
+                ("127.0.0.1".to_owned(), 7003),
+                ("10.0.0.9".to_owned(), 6380)
+            ]
+        );
+        assert!(online_replicas("role:slave\r\nmaster_host:127.0.0.1\r\n").is_empty());
+    }
+}

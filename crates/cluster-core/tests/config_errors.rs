@@ -1,0 +1,198 @@
+//! Every bad configuration is refused with a message naming the problem, before anything is
+//! connected (checked on a real server's connection counter), and never shows a password.
+
+mod support;
+
+use cluster_core::{Cluster, ClusterConfig, ConfigError};
+use serde_json::json;
+use support::{RedisServer, port, slot};
+
+fn error_of(config: serde_json::Value) -> String {
+    ClusterConfig::from_value(&config)
+        .expect_err(&format!("{config} must be refused"))
+        .to_string()
+}
+
+fn node(port: serde_json::Value) -> serde_json::Value {
+    json!({"host": "127.0.0.1", "port": port})
+}
+
+#[test]
+fn missing_or_empty_nodes() {
+    assert!(error_of(json!({})).contains("'nodes'"));
+    assert!(error_of(json!({"master_of": {}})).contains("'nodes'"));
+    assert!(error_of(json!({"nodes": null})).contains("'nodes'"));
+    assert!(error_of(json!({"nodes": {}})).contains("empty"));
+    assert!(error_of(json!({"nodes": ["127.0.0.1:7000"]})).contains("'nodes'"));
+    assert!(error_of(json!("node_1")).contains("map"));
+}
+
+#[test]
+fn bad_ports_name_the_port_and_the_value() {
+    for (bad, shown) in [
+        (json!(7201.5), "7201.5"),
+        (json!(null), "null"),
+        (json!([7000]), "list"),
+        (json!("7000"), "'7000'"),
+        (json!(0), "0"),
+        (json!(65536), "65536"),
+        (json!(-1), "-1"),
+        (json!(true), "true"),
+    ] {
+        let message = error_of(json!({"nodes": {"node_1": node(bad.clone())}}));
+        assert!(
+            message.contains("port") && message.contains(shown),
+            "{bad}: {message}"
+        );
+        assert!(message.contains("node_1"), "{message}");
+    }
+    let message = error_of(json!({"nodes": {"node_1": {"host": "127.0.0.1"}}}));
+    assert!(message.contains("port"), "{message}");
+}
+
+#[test]
+fn master_names_must_be_node_1_to_n_without_gaps() {
+    let two = |a: &str, b: &str| json!({"nodes": {a: node(json!(7000)), b: node(json!(7001))}});
+    assert!(error_of(two("node_1", "node_3")).contains("node_1..node_2"));
+    assert!(error_of(two("node_0", "node_1")).contains("'node_0'"));
+    assert!(error_of(two("node_1", "redis_b")).contains("'redis_b'"));
+    assert!(error_of(two("node_1", "node_02")).contains("'node_02'"));
+    assert!(
+        ClusterConfig::from_value(&two("node_2", "node_1")).is_ok(),
+        "order in the map does not matter"
+    );
+}
+
+#[test]
+fn duplicates_unknown_names_and_wrong_types() {
+    let dup = json!({"nodes": {"node_1": node(json!(7000)), "node_2": node(json!(7000))}});
+    let message = error_of(dup);
+    assert!(
+        message.contains("node_1")
+            && message.contains("node_2")
+            && message.contains("127.0.0.1:7000"),
+        "{message}"
+    );
+    let unknown =
+        json!({"nodes": {"node_1": node(json!(7000))}, "master_of": {"node_1": "node_9"}});
+    assert!(error_of(unknown).contains("node_9"));
+    let unknown_master =
+        json!({"nodes": {"node_1": node(json!(7000))}, "master_of": {"node_7": "node_1"}});
+    assert!(error_of(unknown_master).contains("node_7"));
+    let two_masters = json!({"nodes": {"node_1": node(json!(7000)), "node_2": node(json!(7001)), "r": node(json!(7002))},
+        "master_of": {"node_1": "r", "node_2": "r"}});
+    assert!(error_of(two_masters).contains("both"));
+    assert!(
+        error_of(json!({"nodes": {"node_1": node(json!(7000))}, "mastersonly": "yes"}))
+            .contains("mastersonly")
+    );
+    assert!(error_of(json!({"nodes": {"node_1": node(json!(7000))}, "db": -1})).contains("db"));
+    assert!(error_of(json!({"nodes": {"node_1": node(json!(7000))}, "db": 1.5})).contains("db"));
+    assert!(error_of(json!({"nodes": {"node_1": {"host": "", "port": 7000}}})).contains("host"));
+    assert!(
+        error_of(json!({"nodes": {"node_1": {"host": "h", "port": 7000, "prot": 1}}}))
+            .contains("'prot'")
+    );
+    assert!(
+        error_of(json!({"nodes": {"node_1": {"host": "h", "port": 7000, "socket_timeout": 0}}}))
+            .contains("socket_timeout")
+    );
+    assert!(
+        error_of(json!({"nodes": {"node_1": node(json!(7000))}, "master_of": "node_1"}))
+            .contains("master_of")
+    );
+}
+
+#[test]
+fn passwords_never_appear_in_errors_or_debug_output() {
+    let message =
+        error_of(json!({"nodes": {"node_1": {"host": "h", "port": 7000, "password": 12345}}}));
+    assert!(!message.contains("12345"), "{message}");
+    let err = ClusterConfig::from_urls(&["redis://user:hunter2@127.0.0.1:notaport"])
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("hunter2") && err.contains("port"), "{err}");
+    let err = ClusterConfig::from_urls(&["http://user:hunter2@h:1"])
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("hunter2"), "{err}");
+    let config = ClusterConfig::from_urls(&["redis://user:hunter2@127.0.0.1:7000/2"]).unwrap();
+    assert!(!format!("{config:?}").contains("hunter2"));
+}
+
+#[test]
+fn urls_and_pairs_build_the_same_masters() {
+    let config = ClusterConfig::from_urls(&[
+        "redis://127.0.0.1:7000",
+        "redis://:pw@127.0.0.1:7001/3",
+        "redis://al%40ice:p%3Aw@[::1]:7002",
+    ])
+    .unwrap();
+    let m = &config.masters;
+    assert_eq!(
+        (m[0].name.as_str(), m[0].port, m[0].db),
+        ("node_1", 7000, 0)
+    );
+    assert_eq!(
+        (
+            m[1].name.as_str(),
+            m[1].db,
+            m[1].password.as_ref().map(|p| p.expose())
+        ),
+        ("node_2", 3, Some("pw"))
+    );
+    assert_eq!(
+        (
+            m[2].host.as_str(),
+            m[2].username.as_deref(),
+            m[2].password.as_ref().map(|p| p.expose())
+        ),
+        ("::1", Some("al@ice"), Some("p:w"))
+    );
+    let from_pairs =
+        ClusterConfig::from_nodes([("node_1", "127.0.0.1:7000"), ("node_2", "127.0.0.1:7001")])
+            .unwrap();
+    assert_eq!(from_pairs.masters[1].addr(), "127.0.0.1:7001");
+    assert!(
+        ClusterConfig::from_nodes([("node_1", "127.0.0.1:7000"), ("node_3", "127.0.0.1:7001")])
+            .is_err()
+    );
+    assert!(matches!(
+        ClusterConfig::from_urls::<&str>(&[]),
+        Err(ConfigError::EmptyNodes)
+    ));
+    assert!(
+        ClusterConfig::from_urls(&["redis://127.0.0.1:7000", "redis://127.0.0.1:7000"]).is_err()
+    );
+}
+
+#[test]
+fn a_refused_config_connects_to_nothing() {
+    let server = RedisServer::start(port(slot::CONFIG));
+    let connections = || -> u64 {
+        server
+            .info("stats")
+            .lines()
+            .find_map(|l| l.strip_prefix("total_connections_received:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let before = connections();
+    // Valid first node (a real server), invalid second: nothing may be connected.
+    let config =
+        json!({"nodes": {"node_1": node(json!(server.port)), "node_2": node(json!("oops"))}});
+    assert!(ClusterConfig::from_value(&config).is_err());
+    let pairs = Cluster::from_nodes([
+        ("node_1", server.addr().as_str()),
+        ("node_3", "127.0.0.1:1"),
+    ]);
+    assert!(pairs.is_err());
+    // `info` itself opens one connection each time it is called.
+    assert_eq!(
+        connections(),
+        before + 1,
+        "no connection was opened by a refused config"
+    );
+}

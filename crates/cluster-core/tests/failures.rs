@@ -1,0 +1,112 @@
+//! A master that is down: its keys fail with an error naming it, the other masters keep
+//! serving, and it is used again once it is back — with no re-mapping of keys, ever.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use cluster_core::{Cluster, ClusterConfig, ClusterError};
+use redis::Commands;
+use support::{RedisServer, port, slot};
+
+#[test]
+fn a_down_master_fails_its_own_keys_only_and_recovers() {
+    let mut servers: Vec<RedisServer> = (0..3)
+        .map(|i| RedisServer::start(port(slot::FAILURES + i)))
+        .collect();
+    let cluster = Cluster::new(
+        ClusterConfig::from_nodes(
+            servers
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (format!("node_{}", i + 1), s.addr())),
+        )
+        .unwrap()
+        .masters_only(true),
+    )
+    .unwrap();
+    let mut con = cluster.handle();
+    let keys: Vec<String> = (0..60).map(|i| format!("key{i}")).collect();
+    for key in &keys {
+        let _: () = con.set(key, key).unwrap();
+    }
+    let down_addr = servers[1].addr();
+    servers[1].stop();
+
+    for key in &keys {
+        let node = cluster.node_for(key).to_owned();
+        let result = cluster.execute(&["GET", key.as_str()]);
+        if node == "node_2" {
+            let err = result.expect_err("node_2 is down");
+            assert!(matches!(err, ClusterError::Connection { .. }), "{err:?}");
+            let text = err.to_string();
+            assert!(
+                text.contains("node_2") && text.contains(&down_addr),
+                "{text}"
+            );
+            let write = cluster
+                .execute(&["SET", key.as_str(), "new"])
+                .expect_err("writes fail too");
+            assert_eq!(write.node(), Some("node_2"));
+        } else {
+            let value: String =
+                redis::from_redis_value(result.expect("other nodes keep working")).unwrap();
+            assert_eq!(&value, key);
+        }
+    }
+    // A fan-out command names the missing node instead of giving a partial answer.
+    let err = cluster.execute(&["DBSIZE"]).unwrap_err();
+    assert_eq!(err.node(), Some("node_2"));
+
+    // Back (empty, it had no persistence): used again by the same client, same placement.
+    servers[1].restart();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let on_node2 = keys
+        .iter()
+        .find(|k| cluster.node_for(k) == "node_2")
+        .unwrap();
+    loop {
+        match con.set::<_, _, ()>(on_node2, "again") {
+            Ok(()) => break,
+            Err(e) => assert!(Instant::now() < deadline, "node_2 not used again: {e}"),
+        }
+    }
+    let back: String = con.get(on_node2).unwrap();
+    assert_eq!(back, "again");
+    let direct: String = servers[1].connect().get(on_node2).unwrap();
+    assert_eq!(
+        direct, "again",
+        "the key went back to node_2, not elsewhere"
+    );
+}
+
+#[test]
+fn an_unreachable_node_at_start_does_not_stop_the_cluster() {
+    let up = RedisServer::start(port(slot::FAILURES + 5));
+    // Nothing listens on this port: it is ours, and we never start it.
+    let absent = port(slot::FAILURES + 6);
+    let cluster = Cluster::from_nodes([
+        ("node_1", up.addr()),
+        ("node_2", format!("127.0.0.1:{absent}")),
+    ])
+    .unwrap();
+    let key_on_1 = (0..)
+        .map(|i| format!("k{i}"))
+        .find(|k| cluster.node_for(k) == "node_1")
+        .unwrap();
+    let key_on_2 = (0..)
+        .map(|i| format!("k{i}"))
+        .find(|k| cluster.node_for(k) == "node_2")
+        .unwrap();
+    let _: () = cluster.handle().set(&key_on_1, 1).unwrap();
+    let started = Instant::now();
+    let err = cluster.execute(&["GET", key_on_2.as_str()]).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a refused connection fails fast"
+    );
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{absent}")),
+        "{err}"
+    );
+}

@@ -1,0 +1,228 @@
+//! Real `redis-server` processes for the integration tests: started on loopback ports taken
+//! from `tests/ports.env`, stopped by their own pid when the guard drops (also on panic).
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+pub mod vectors;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The ports file shared by every script and test of the repository.
+const PORTS_ENV: &str = include_str!("../../../../tests/ports.env");
+
+/// Each test binary owns a slice of the Rust test port range, so binaries can run at once
+/// (nextest) without sharing servers. Offsets from `RUST_TEST_BASE_PORT`.
+pub mod slot {
+    pub const COMMAND_TABLE: u16 = 0; // ..10
+    pub const PLACEMENT: u16 = 10; // ..20
+    pub const ROUTING: u16 = 20; // ..50
+    pub const REPLICAS: u16 = 50; // ..70
+    pub const FAILURES: u16 = 70; // ..90
+    pub const CONFIG: u16 = 90; // ..100
+}
+
+/// `RUST_TEST_BASE_PORT + offset`.
+pub fn port(offset: u16) -> u16 {
+    let base = PORTS_ENV
+        .lines()
+        .find_map(|line| line.strip_prefix("RUST_TEST_BASE_PORT="))
+        .expect("RUST_TEST_BASE_PORT in tests/ports.env")
+        .trim()
+        .parse::<u16>()
+        .expect("RUST_TEST_BASE_PORT is a port number");
+    base + offset
+}
+
+/// One redis-server child process that this test started.
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<Child>,
+    dir: PathBuf,
+}
+
+impl RedisServer {
+    /// A master on `port`, ready to answer when this returns.
+    pub fn start(port: u16) -> RedisServer {
+        Self::spawn(port, &[])
+    }
+
+    /// A replica of the master on `master_port`, with its link up when this returns.
+    pub fn start_replica(port: u16, master_port: u16) -> RedisServer {
+        let master = master_port.to_string();
+        let server = Self::spawn(port, &["--replicaof", "127.0.0.1", &master]);
+        wait_for_replication(port, "master_link_status:up");
+        // The master lists the replica as online a moment later (after the replica's first
+        // REPLCONF ACK), and only online replicas are discovered.
+        wait_for_replication(master_port, &format!("port={port},state=online"));
+        server
+    }
+
+    /// A master with extra `redis-server` options (`--requirepass`, ...).
+    pub fn start_with(port: u16, extra: &[&str]) -> RedisServer {
+        Self::spawn(port, extra)
+    }
+
+    fn spawn(port: u16, extra: &[&str]) -> RedisServer {
+        let dir = std::env::temp_dir().join(format!("rediscluster-rust-test-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create server dir");
+        let port_text = port.to_string();
+        let mut args = vec![
+            "--port",
+            &port_text,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            "server.log",
+            // Replicas sync at once instead of after Redis's default 5 s batching delay.
+            "--repl-diskless-sync-delay",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        let child = Command::new("redis-server")
+            .args(&args)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "start redis-server (is the Debian package installed? `make test` installs it)",
+            );
+        let server = RedisServer {
+            port,
+            child: Some(child),
+            dir,
+        };
+        server.wait_until_ready();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// A direct connection, bypassing the cluster: how tests see what is really on a server.
+    pub fn connect(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .expect("url")
+            .get_connection_with_timeout(Duration::from_secs(2))
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.port))
+    }
+
+    /// Like `connect`, with a password.
+    pub fn connect_auth(&self, user: Option<&str>, password: &str) -> redis::Connection {
+        let url = match user {
+            Some(user) => format!("redis://{user}:{password}@127.0.0.1:{}", self.port),
+            None => format!("redis://:{password}@127.0.0.1:{}", self.port),
+        };
+        redis::Client::open(url)
+            .expect("url")
+            .get_connection_with_timeout(Duration::from_secs(2))
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.port))
+    }
+
+    pub fn info(&self, section: &str) -> String {
+        redis::cmd("INFO")
+            .arg(section)
+            .query(&mut self.connect())
+            .expect("INFO")
+    }
+
+    /// How many times this server ran `command` (from `INFO commandstats`).
+    pub fn calls(&self, command: &str) -> u64 {
+        let needle = format!("cmdstat_{}:calls=", command.to_ascii_lowercase());
+        self.info("commandstats")
+            .lines()
+            .find_map(|line| line.strip_prefix(&needle))
+            .map(|rest| rest.split(',').next().unwrap().parse().unwrap())
+            .unwrap_or(0)
+    }
+
+    pub fn reset_stats(&self) {
+        let _: () = redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query(&mut self.connect())
+            .expect("CONFIG RESETSTAT");
+    }
+
+    /// Stops the server now (SIGKILL to our own child) and waits for it to be gone.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts this server again on the same port after `stop` (as a master, empty).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "restart after stop");
+        let again = Self::spawn(self.port, &[]);
+        *self = again;
+    }
+
+    fn wait_until_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            // Any reply counts, NOAUTH included: the server is up (it may want a password).
+            let ok = redis::Client::open(self.url())
+                .ok()
+                .and_then(|c| {
+                    c.get_connection_with_timeout(Duration::from_millis(200))
+                        .ok()
+                })
+                .and_then(|mut c| {
+                    use redis::ConnectionLike;
+                    c.req_packed_command(&redis::cmd("PING").get_packed_command())
+                        .ok()
+                });
+            if ok.is_some() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on port {} did not start; log: {}",
+                self.port,
+                std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Waits until `INFO replication` of the server on `port` contains `needle`.
+fn wait_for_replication(port: u16, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let info: String = redis::Client::open(format!("redis://127.0.0.1:{port}"))
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
+            .and_then(|mut c| redis::cmd("INFO").arg("replication").query(&mut c))
+            .unwrap_or_default();
+        if info.contains(needle) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "port {port}: no '{needle}' in INFO replication"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

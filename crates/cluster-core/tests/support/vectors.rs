@@ -1,0 +1,51 @@
+//! The golden placement vectors (`tests/vectors/placement.json`), shared with the Python and
+//! PHP suites.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+pub struct Vector {
+    pub kind: String,
+    pub key: Vec<u8>,
+    pub route: Vec<u8>,
+    pub stored: Vec<u8>,
+    pub tagged: bool,
+    /// `nodes[n - 1]` = expected node number with `n` masters.
+    pub nodes: Vec<usize>,
+}
+
+pub fn load() -> Vec<Vector> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/vectors/placement.json"
+    );
+    let text = std::fs::read_to_string(path).expect("read tests/vectors/placement.json");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("placement.json is JSON");
+    let b64 = |row: &serde_json::Value, field: &str| {
+        STANDARD
+            .decode(
+                row[field]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{field} in {row}")),
+            )
+            .expect("base64")
+    };
+    json["vectors"]
+        .as_array()
+        .expect("vectors")
+        .iter()
+        .map(|row| Vector {
+            kind: row["kind"].as_str().expect("kind").to_owned(),
+            key: b64(row, "key_b64"),
+            route: b64(row, "route_b64"),
+            stored: b64(row, "stored_b64"),
+            tagged: row["tagged"].as_bool().expect("tagged"),
+            nodes: row["nodes"]
+                .as_array()
+                .expect("nodes")
+                .iter()
+                .map(|n| n.as_u64().expect("node number") as usize)
+                .collect(),
+        })
+        .collect()
+}
