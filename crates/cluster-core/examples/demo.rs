@@ -51,8 +51,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut direct = masters.iter().map(connect).collect::<Result<Vec<_>, _>>()?;
     println!();
     println!(
-        "{:<22} {:<14} {:<7} {:<16} confirmed on the server",
-        "key", "stored as", "node", "server"
+        "{:<22} {:<20} {:>10}  {:<7} {:<16} confirmed on the server",
+        "key", "stored as", "crc32", "node", "server"
     );
     let mut all_confirmed = true;
     for key in KEYS {
@@ -76,12 +76,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         } else {
             format!("NO: found on {holders:?}")
         };
+        let crc = crc32(split_tag(key.as_bytes()).route);
         println!(
-            "{:<22} {:<14} {:<7} {:<16} {verdict}",
+            "{:<22} {:<20} {crc:>10}  {node:<7} {server:<16} {verdict}",
             format!("{key:?}"),
             format!("{stored:?}"),
-            node,
-            server
         );
     }
     let back: Vec<String> = con.mget(&["bar{foo}", "foo"])?;
