@@ -110,3 +110,26 @@ fn an_unreachable_node_at_start_does_not_stop_the_cluster() {
         "{err}"
     );
 }
+
+#[test]
+fn a_read_timeout_fails_the_call_in_time_and_the_next_call_works() {
+    let server = RedisServer::start(port(slot::FAILURES + 7));
+    let config = serde_json::json!({"nodes": {"node_1": {
+        "host": "127.0.0.1", "port": server.port, "socket_timeout": 0.3,
+    }}});
+    let cluster = Cluster::new(ClusterConfig::from_value(&config).unwrap()).unwrap();
+    let started = Instant::now();
+    // BLPOP blocks for 5 s on the server; the client gives up after 0.3 s.
+    let err = cluster.execute(&["BLPOP", "empty-list", "5"]).unwrap_err();
+    let waited = started.elapsed();
+    assert!(matches!(err, ClusterError::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains(&server.addr()), "{err}");
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_millis(1500),
+        "failed after {waited:?}"
+    );
+    // The timed-out connection was dropped: the next call gets a fresh one and its own reply.
+    let _ = cluster.execute(&["SET", "k", "v"]).unwrap();
+    let value: String = redis::from_redis_value(cluster.execute(&["GET", "k"]).unwrap()).unwrap();
+    assert_eq!(value, "v");
+}
