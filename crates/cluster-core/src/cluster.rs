@@ -323,3 +323,14 @@ fn unexpected(node: &str, expected: &str, got: &Value) -> ClusterError {
         "ERR {node} answered {got:?} where {expected} was expected"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    /// One `Cluster` is shared by every thread of a program: it must stay `Send + Sync`.
+    #[test]
+    fn cluster_and_handles_cross_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<super::Cluster>();
+        shared::<crate::ClusterConnection>();
+    }
+}
