@@ -115,13 +115,8 @@ impl Cluster {
     /// Runs one command where it belongs and returns its reply; an error reply from the server
     /// is `ClusterError::Server`.
     pub fn execute<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<Value, ClusterError> {
-        match self.run(args)? {
-            (Value::ServerError(error), node) => Err(ClusterError::Server {
-                node: node.to_owned(),
-                error,
-            }),
-            (value, _) => Ok(value),
-        }
+        let (value, node) = self.run(args)?;
+        error_reply_as_err(node, value)
     }
 
     /// Runs a command on one named master, as is: no routing, no tag stripping.
@@ -138,13 +133,7 @@ impl Cluster {
         })?;
         let mut packed = Vec::new();
         pack_command(args, &[], &mut packed);
-        match shard.master.query(&packed)? {
-            Value::ServerError(error) => Err(ClusterError::Server {
-                node: node.to_owned(),
-                error,
-            }),
-            value => Ok(value),
-        }
+        error_reply_as_err(node, shard.master.query(&packed)?)
     }
 
     /// Runs a command on every master at once, as is; one result per master, `node_1` first.
@@ -157,13 +146,7 @@ impl Cluster {
         self.scatter(&packed)
             .into_iter()
             .map(|(node, reply)| {
-                let reply = reply.and_then(|value| match value {
-                    Value::ServerError(error) => Err(ClusterError::Server {
-                        node: node.to_owned(),
-                        error,
-                    }),
-                    value => Ok(value),
-                });
+                let reply = reply.and_then(|value| error_reply_as_err(node, value));
                 (node.to_owned(), reply)
             })
             .collect()
@@ -185,15 +168,7 @@ impl Cluster {
                 let reply = if read && !self.inner.masters_only {
                     self.read(shard, &packed)?
                 } else {
-                    // Reads to a master may be retried once on a fresh connection (an idle
-                    // one can be stale after a server restart); writes never are: the first
-                    // attempt may have been applied.
-                    match shard.master.query(&packed) {
-                        Err(e) if read && e.is_connection_failure() => {
-                            shard.master.query(&packed)?
-                        }
-                        other => other?,
-                    }
+                    ask_master(shard, &packed, read)?
                 };
                 Ok((reply, shard.master.name()))
             }
@@ -216,10 +191,7 @@ impl Cluster {
                 Err(_) => replica.mark_down(),
             }
         }
-        match shard.master.query(packed) {
-            Err(e) if e.is_connection_failure() => shard.master.query(packed),
-            other => other,
-        }
+        ask_master(shard, packed, true)
     }
 
     /// Writes the command to every master, then reads every reply: the masters work at the
@@ -246,6 +218,28 @@ impl Cluster {
 
     fn shard_named(&self, node: &str) -> Option<&Shard> {
         self.inner.shards.iter().find(|s| s.master.name() == node)
+    }
+}
+
+/// Sends to the shard's master. A read whose connection broke is sent once more on a fresh
+/// connection (an idle one can be stale after a server restart); a write never is, since the
+/// first attempt may have been applied, and neither is a timeout, which would only double the
+/// wait.
+fn ask_master(shard: &Shard, packed: &[u8], is_read: bool) -> Result<Value, ClusterError> {
+    match shard.master.query(packed) {
+        Err(ClusterError::Connection { .. }) if is_read => shard.master.query(packed),
+        other => other,
+    }
+}
+
+/// A server's error reply as `ClusterError::Server`, naming the node that gave it.
+fn error_reply_as_err(node: &str, value: Value) -> Result<Value, ClusterError> {
+    match value {
+        Value::ServerError(error) => Err(ClusterError::Server {
+            node: node.to_owned(),
+            error,
+        }),
+        value => Ok(value),
     }
 }
 

@@ -74,6 +74,10 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
             reason: cross_node_reason(spec.strategy),
         });
     }
+    // Key specs list keys spec by spec, not always in argument order, and two specs may name
+    // one argument; packing wants each position once, ascending.
+    stored_keys.sort_unstable_by_key(|(at, _)| *at);
+    stored_keys.dedup_by_key(|(at, _)| *at);
     Ok(Plan::Single {
         shard: shard.unwrap_or(DEFAULT_SHARD),
         read: spec.is_read(),
