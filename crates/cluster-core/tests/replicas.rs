@@ -163,3 +163,22 @@ fn a_dead_replica_sends_reads_back_to_its_master() {
     let n: i64 = con.incr("counter", 1).unwrap();
     assert_eq!(n, 1);
 }
+
+#[test]
+fn a_replica_added_later_is_found_by_discovering_again() {
+    let master = RedisServer::start(port(slot::REPLICAS + 16));
+    let cluster =
+        Cluster::new(ClusterConfig::from_value(&config_of(std::slice::from_ref(&master))).unwrap())
+            .unwrap();
+    assert!(cluster.replicas_of("node_1").is_empty());
+    let replica = RedisServer::start_replica(port(slot::REPLICAS + 17), master.port);
+    cluster.discover_replicas().unwrap();
+    assert_eq!(cluster.replicas_of("node_1")[0].port, replica.port);
+    let mut con = cluster.handle();
+    let _: () = con.set("k", "v").unwrap();
+    wait_replicated(&replica, "k");
+    replica.reset_stats();
+    let v: String = con.get("k").unwrap();
+    assert_eq!(v, "v");
+    assert_eq!(replica.calls("get"), 1, "the new replica answers reads");
+}

@@ -1,0 +1,104 @@
+//! The router on random argument lists: every command of the table, random arity, random
+//! bytes, hostile `numkeys`. It must never panic, and every plan it makes must be sound: tagged
+//! key positions inside the arguments, ascending, each naming a tagged argument.
+
+use cluster_core::commands::COMMANDS;
+use cluster_core::placement::split_tag;
+use cluster_core::router::{Plan, plan};
+
+/// xorshift64*: deterministic, so a failure replays.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const WORDS: &[&[u8]] = &[
+    b"0",
+    b"1",
+    b"2",
+    b"3",
+    b"-1",
+    b"99999999999999999999",
+    b"",
+    b"{",
+    b"}",
+    b"a{b}",
+    b"{b}",
+    b"x{t}",
+    b"y{t}",
+    b"STORE",
+    b"STREAMS",
+    b"KEYS",
+    b"BY",
+    b"GET",
+    b"LIMIT",
+    b"*",
+    b"#",
+    b"WEIGHTS",
+    b"\xff\x00",
+    b"k",
+    b"nosort",
+];
+
+fn random_arg(rng: &mut Rng) -> Vec<u8> {
+    if rng.below(3) == 0 {
+        (0..rng.below(6)).map(|_| rng.next() as u8).collect()
+    } else {
+        WORDS[rng.below(WORDS.len())].to_vec()
+    }
+}
+
+#[test]
+fn random_commands_never_panic_and_plans_are_sound() {
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let mut planned = 0;
+    for round in 0..200_000 {
+        let command = &COMMANDS[rng.below(COMMANDS.len())];
+        let mut args: Vec<Vec<u8>> = vec![command.name.to_ascii_lowercase().into_bytes()];
+        if !command.subcommands.is_empty() && rng.below(4) != 0 {
+            let sub = &command.subcommands[rng.below(command.subcommands.len())];
+            args.push(sub.name.as_bytes().to_vec());
+        }
+        for _ in 0..rng.below(9) {
+            args.push(random_arg(&mut rng));
+        }
+        let masters = 1 + rng.below(16);
+        match plan(&args, masters) {
+            Ok(Plan::Single {
+                shard, stored_keys, ..
+            }) => {
+                planned += 1;
+                assert!(shard < masters, "round {round}: {args:?}");
+                for pair in stored_keys.windows(2) {
+                    assert!(
+                        pair[0].0 < pair[1].0,
+                        "round {round}: positions not ascending {args:?}"
+                    );
+                }
+                for (at, stored) in &stored_keys {
+                    assert!(*at > 0 && *at < args.len(), "round {round}: {args:?}");
+                    let key = split_tag(&args[*at]);
+                    assert!(
+                        key.is_tagged() && key.stored == *stored,
+                        "round {round}: {args:?}"
+                    );
+                }
+            }
+            Ok(Plan::FanOut { .. }) => planned += 1,
+            Err(e) => assert!(!e.to_string().is_empty()),
+        }
+    }
+    assert!(
+        planned > 10_000,
+        "only {planned} random commands were plannable"
+    );
+}
