@@ -10,10 +10,11 @@ use crate::config::{ClusterConfig, NodeConfig};
 use crate::error::ClusterError;
 use crate::handle::ClusterConnection;
 use crate::placement::master_index_for_key;
+use crate::placement::split_tag;
 use crate::pool::NodePool;
 use crate::resp::pack_command;
-use crate::router::{Plan, plan};
-use crate::topology::{Shard, Topology};
+use crate::router::{Plan, SplitGroup, plan};
+use crate::topology::{Replica, Shard, Topology};
 
 /// A sharded set of Redis masters (and their replicas).
 #[derive(Clone)]
@@ -172,12 +173,78 @@ impl Cluster {
                 };
                 Ok((reply, shard.master.name()))
             }
+            Plan::Split {
+                merge,
+                read,
+                unit,
+                groups,
+            } => {
+                let reply = self.run_split(args, merge, read, unit, &groups)?;
+                Ok((reply, shards[groups[0].shard].master.name()))
+            }
             Plan::FanOut { merge } => {
                 let mut packed = Vec::new();
                 pack_command(args, &[], &mut packed);
                 let replies = self.scatter(&packed);
                 Ok((merge_replies(merge, replies)?, shards[0].master.name()))
             }
+        }
+    }
+
+    /// A command over independent keys on several masters: every master's part is written
+    /// before any reply is read, so the masters work at the same time. Reads go to replicas
+    /// like single-key reads (a failing replica's part is asked of its master). Not atomic: a
+    /// failure on one node leaves the other nodes' parts applied, and the call fails naming it.
+    fn run_split<A: AsRef<[u8]>>(
+        &self,
+        args: &[A],
+        merge: Merge,
+        read: bool,
+        unit: usize,
+        groups: &[SplitGroup],
+    ) -> Result<Value, ClusterError> {
+        let shards = &self.inner.shards;
+        let packed: Vec<Vec<u8>> = groups
+            .iter()
+            .map(|group| pack_keys(args, &group.positions, unit))
+            .collect();
+        let replicas: Vec<Option<Arc<Replica>>> = groups
+            .iter()
+            .map(|group| match read && !self.inner.masters_only {
+                true => shards[group.shard].pick_replica(),
+                false => None,
+            })
+            .collect();
+        let sent: Vec<_> = groups
+            .iter()
+            .zip(&replicas)
+            .zip(&packed)
+            .map(|((group, replica), packed)| match replica {
+                Some(replica) => replica.pool.send(packed),
+                None => shards[group.shard].master.send(packed),
+            })
+            .collect();
+        let mut replies = Vec::with_capacity(groups.len());
+        for (((group, replica), packed), sent) in
+            groups.iter().zip(&replicas).zip(&packed).zip(sent)
+        {
+            let shard = &shards[group.shard];
+            let reply = match (replica, sent.and_then(|flight| flight.receive())) {
+                (Some(replica), Ok(Value::ServerError(e))) if replica_unready(&e) => {
+                    replica.mark_down();
+                    ask_master(shard, packed, true)
+                }
+                (Some(replica), Err(_)) => {
+                    replica.mark_down();
+                    ask_master(shard, packed, true)
+                }
+                (_, reply) => reply,
+            };
+            replies.push((shard.master.name(), reply));
+        }
+        match merge {
+            Merge::KeyOrder => in_key_order(replies, groups, unit),
+            _ => merge_replies(merge, replies),
         }
     }
 
@@ -246,6 +313,46 @@ fn error_reply_as_err(node: &str, value: Value) -> Result<Value, ClusterError> {
 /// Errors a replica gives when it cannot serve reads right now.
 fn replica_unready(error: &redis::ServerError) -> bool {
     matches!(error.code(), "LOADING" | "MASTERDOWN")
+}
+
+/// One split sub-command: the command name, then each key (tag stripped) with the arguments
+/// that belong to it (MSET's value).
+fn pack_keys<A: AsRef<[u8]>>(args: &[A], positions: &[usize], unit: usize) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(1 + positions.len() * unit);
+    parts.push(args[0].as_ref());
+    for &at in positions {
+        parts.push(split_tag(args[at].as_ref()).stored);
+        parts.extend(args[at + 1..at + unit].iter().map(AsRef::as_ref));
+    }
+    let mut packed = Vec::new();
+    pack_command(&parts, &[], &mut packed);
+    packed
+}
+
+/// MGET's answer: every master's values put back at their keys' places in the caller's list.
+fn in_key_order(
+    replies: Vec<(&str, Result<Value, ClusterError>)>,
+    groups: &[SplitGroup],
+    unit: usize,
+) -> Result<Value, ClusterError> {
+    let first = groups
+        .iter()
+        .flat_map(|g| g.positions.first())
+        .min()
+        .copied()
+        .unwrap_or(1);
+    let count: usize = groups.iter().map(|g| g.positions.len()).sum();
+    let mut values = vec![Value::Nil; count];
+    for ((node, reply), group) in replies.into_iter().zip(groups) {
+        let items = match error_reply_as_err(node, reply?)? {
+            Value::Array(items) if items.len() == group.positions.len() => items,
+            other => return Err(unexpected(node, "one value per key", &other)),
+        };
+        for (at, value) in group.positions.iter().zip(items) {
+            values[(at - first) / unit] = value;
+        }
+    }
+    Ok(Value::Array(values))
 }
 
 /// Combines the replies of every master. A node that could not be reached fails the whole

@@ -2,7 +2,7 @@
 //! keys, tags and nodes is made — and every malformed command refused — before anything is sent.
 
 use crate::commands::{
-    self, CommandSpec, Flags, Merge, Strategy, key_positions, sort_reads_patterns,
+    self, CommandSpec, FindKeys, Flags, Merge, Strategy, key_positions, sort_reads_patterns,
 };
 use crate::error::ClusterError;
 use crate::placement::{master_index, node_name, split_tag};
@@ -18,8 +18,25 @@ pub enum Plan<'a> {
         /// `(argument index, stored key)` for every tagged key: `bar{foo}` is sent as `bar`.
         stored_keys: Vec<(usize, &'a [u8])>,
     },
+    /// Independent keys on several masters (MGET, MSET, DEL, ...): one sub-command per master,
+    /// all sent before any reply is read, replies combined by `merge`.
+    Split {
+        merge: Merge,
+        read: bool,
+        /// Arguments per key: 1 for `DEL k1 k2`, 2 for `MSET k1 v1 k2 v2`.
+        unit: usize,
+        /// Per master (ascending), the argument positions of its keys, in the caller's order.
+        groups: Vec<SplitGroup>,
+    },
     /// On every master, replies combined by `merge`.
     FanOut { merge: Merge },
+}
+
+/// The keys of a split command that one master gets.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SplitGroup {
+    pub shard: usize,
+    pub positions: Vec<usize>,
 }
 
 /// The master a keyless command goes to.
@@ -47,27 +64,23 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
     }
     let positions =
         key_positions(spec, args).map_err(|e| ClusterError::Command(e.message().to_owned()))?;
-    let mut shard = None;
-    let mut other_shards = Vec::new();
+    let mut placed = Vec::with_capacity(positions.len());
     let mut stored_keys = Vec::new();
     for at in positions {
         let key = split_tag(args[at].as_ref());
         if key.is_tagged() {
             stored_keys.push((at, key.stored));
         }
-        let this = master_index(key.route, masters);
-        match shard {
-            None => shard = Some(this),
-            Some(first) if first != this && !other_shards.contains(&this) => {
-                other_shards.push(this)
-            }
-            Some(_) => {}
-        }
+        placed.push((at, master_index(key.route, masters)));
     }
-    if !other_shards.is_empty() {
-        let mut shards: Vec<usize> = other_shards;
-        shards.extend(shard);
+    let shard = placed.first().map(|(_, shard)| *shard);
+    if placed.iter().any(|(_, s)| Some(*s) != shard) {
+        if let Strategy::Split(merge) = spec.strategy {
+            return split(spec, args, merge, &placed);
+        }
+        let mut shards: Vec<usize> = placed.iter().map(|(_, s)| *s).collect();
         shards.sort_unstable();
+        shards.dedup();
         return Err(ClusterError::CrossNode {
             command: display_name(args),
             nodes: shards.into_iter().map(node_name).collect(),
@@ -82,6 +95,44 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
         shard: shard.unwrap_or(DEFAULT_SHARD),
         read: spec.is_read(),
         stored_keys,
+    })
+}
+
+/// Groups a split command's keys by master. Each key carries `unit - 1` arguments after it
+/// (MSET's values), and together they must cover the arguments exactly, as Redis requires.
+fn split<A: AsRef<[u8]>>(
+    spec: &CommandSpec,
+    args: &[A],
+    merge: Merge,
+    placed: &[(usize, usize)],
+) -> Result<Plan<'static>, ClusterError> {
+    let unit = match spec.keys.first().map(|k| k.find) {
+        Some(FindKeys::Range { step, .. }) => step.max(1),
+        _ => 1,
+    };
+    let first = placed.first().map_or(1, |(at, _)| *at);
+    if first + placed.len() * unit != args.len() {
+        return Err(ClusterError::Command(format!(
+            "ERR wrong number of arguments for '{}' command",
+            display_name(args)
+        )));
+    }
+    let mut groups: Vec<SplitGroup> = Vec::new();
+    for &(at, shard) in placed {
+        match groups.iter_mut().find(|g| g.shard == shard) {
+            Some(group) => group.positions.push(at),
+            None => groups.push(SplitGroup {
+                shard,
+                positions: vec![at],
+            }),
+        }
+    }
+    groups.sort_unstable_by_key(|g| g.shard);
+    Ok(Plan::Split {
+        merge,
+        read: spec.is_read(),
+        unit,
+        groups,
     })
 }
 

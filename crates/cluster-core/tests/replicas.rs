@@ -182,3 +182,30 @@ fn a_replica_added_later_is_found_by_discovering_again() {
     assert_eq!(v, "v");
     assert_eq!(replica.calls("get"), 1, "the new replica answers reads");
 }
+
+#[test]
+fn a_split_read_is_answered_by_each_masters_replica() {
+    let (masters, replicas) = two_masters_with_replicas(slot::REPLICAS + 18);
+    let cluster = Cluster::new(ClusterConfig::from_value(&config_of(&masters)).unwrap()).unwrap();
+    let on = |node: &str| {
+        (0..)
+            .map(|i| format!("k{i}"))
+            .find(|k| cluster.node_for(k) == node)
+            .unwrap()
+    };
+    let (a, b) = (on("node_1"), on("node_2"));
+    let mut con = cluster.handle();
+    let _: () = con.mset(&[(&a, "1"), (&b, "2")]).unwrap();
+    wait_replicated(&replicas[0], &a);
+    wait_replicated(&replicas[1], &b);
+    for s in masters.iter().chain(&replicas) {
+        s.reset_stats();
+    }
+    let values: Vec<String> = con.mget(&[&b, &a]).unwrap();
+    assert_eq!(values, ["2", "1"]);
+    assert_eq!(
+        (replicas[0].calls("mget"), replicas[1].calls("mget")),
+        (1, 1)
+    );
+    assert_eq!(masters.iter().map(|m| m.calls("mget")).sum::<u64>(), 0);
+}

@@ -93,6 +93,28 @@ fn random_commands_never_panic_and_plans_are_sound() {
                     );
                 }
             }
+            Ok(Plan::Split { unit, groups, .. }) => {
+                planned += 1;
+                assert!(
+                    groups.len() > 1,
+                    "round {round}: a split over one node {args:?}"
+                );
+                for pair in groups.windows(2) {
+                    assert!(pair[0].shard < pair[1].shard, "round {round}: {args:?}");
+                }
+                let mut all: Vec<usize> = groups.iter().flat_map(|g| g.positions.clone()).collect();
+                all.sort_unstable();
+                // The keys and their arguments tile the command exactly, once each.
+                for (i, at) in all.iter().enumerate() {
+                    assert_eq!(*at, all[0] + i * unit, "round {round}: {args:?}");
+                }
+                assert_eq!(
+                    all[0] + all.len() * unit,
+                    args.len(),
+                    "round {round}: {args:?}"
+                );
+                assert!(groups.iter().all(|g| g.shard < masters));
+            }
             Ok(Plan::FanOut { .. }) => planned += 1,
             Err(e) => assert!(!e.to_string().is_empty()),
         }

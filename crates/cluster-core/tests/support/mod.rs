@@ -17,9 +17,10 @@ pub mod slot {
     pub const COMMAND_TABLE: u16 = 0; // ..10
     pub const PLACEMENT: u16 = 10; // ..20
     pub const ROUTING: u16 = 20; // ..50
-    pub const REPLICAS: u16 = 50; // ..70
+    pub const REPLICAS: u16 = 50; // ..70 (the last 50 + 18..21)
     pub const FAILURES: u16 = 70; // ..90
-    pub const CONFIG: u16 = 90; // ..100
+    pub const CONFIG: u16 = 90; // ..95
+    pub const SPLIT: u16 = 95; // ..100
 }
 
 /// `RUST_TEST_BASE_PORT + offset`.
