@@ -242,6 +242,9 @@ impl Cluster {
             };
             replies.push((shard.master.name(), reply));
         }
+        if !read {
+            check_all_applied(args, &mut replies)?;
+        }
         match merge {
             Merge::KeyOrder => in_key_order(replies, groups, unit),
             _ => merge_replies(merge, replies),
@@ -327,6 +330,34 @@ fn pack_keys<A: AsRef<[u8]>>(args: &[A], positions: &[usize], unit: usize) -> Ve
     let mut packed = Vec::new();
     pack_command(&parts, &[], &mut packed);
     packed
+}
+
+/// A split write that failed on some masters after others applied their part is reported as
+/// `ClusterError::Partial`, naming both sides.
+fn check_all_applied<A: AsRef<[u8]>>(
+    args: &[A],
+    replies: &mut [(&str, Result<Value, ClusterError>)],
+) -> Result<(), ClusterError> {
+    let mut failed = Vec::new();
+    let mut applied = Vec::new();
+    for (node, reply) in replies.iter() {
+        match reply {
+            Ok(Value::ServerError(error)) => failed.push(ClusterError::Server {
+                node: (*node).to_owned(),
+                error: error.clone(),
+            }),
+            Ok(_) => applied.push((*node).to_owned()),
+            Err(e) => failed.push(e.clone()),
+        }
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(ClusterError::Partial {
+        command: String::from_utf8_lossy(args[0].as_ref()).to_ascii_lowercase(),
+        failed,
+        applied,
+    })
 }
 
 /// MGET's answer: every master's values put back at their keys' places in the caller's list.

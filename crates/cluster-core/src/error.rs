@@ -46,6 +46,19 @@ pub enum ClusterError {
         reason: &'static str,
     },
 
+    /// A write split over several masters failed on some of them after others applied their
+    /// part (not atomic across nodes): says both, so nobody assumes nothing happened.
+    #[error(
+        "{command} failed on {}; its part on {} was applied",
+        describe_failures(.failed),
+        if .applied.is_empty() { "no other node".to_owned() } else { .applied.join(", ") }
+    )]
+    Partial {
+        command: String,
+        failed: Vec<ClusterError>,
+        applied: Vec<String>,
+    },
+
     /// A command the cluster never runs (MULTI, SELECT, SUBSCRIBE, SHUTDOWN, ...). Nothing was sent.
     #[error("{command} is not supported by rediscluster: {reason}")]
     Refused {
@@ -61,6 +74,7 @@ impl ClusterError {
             ClusterError::Connection { node, .. }
             | ClusterError::Timeout { node, .. }
             | ClusterError::Server { node, .. } => Some(node),
+            ClusterError::Partial { failed, .. } => failed.first().and_then(ClusterError::node),
             _ => None,
         }
     }
@@ -82,6 +96,18 @@ impl ClusterError {
             ClusterError::Connection { .. } | ClusterError::Timeout { .. }
         )
     }
+}
+
+/// `node_2 (127.0.0.1:7001): connection refused; node_3: OOM ...`
+fn describe_failures(failed: &[ClusterError]) -> String {
+    let parts: Vec<String> = failed
+        .iter()
+        .map(|e| match e {
+            ClusterError::Server { node, .. } => format!("{node}: {e}"),
+            other => other.to_string(),
+        })
+        .collect();
+    parts.join("; ")
 }
 
 /// `CODE detail`, the line the server sent.
@@ -113,6 +139,8 @@ impl From<ClusterError> for redis::RedisError {
                 };
                 std::io::Error::new(kind, error.to_string()).into()
             }
+            // Some of it was applied: an I/O-kind error, so callers do not retry it blindly.
+            ClusterError::Partial { .. } => std::io::Error::other(error.to_string()).into(),
             ClusterError::Command(_)
             | ClusterError::CrossNode { .. }
             | ClusterError::Refused { .. } => (

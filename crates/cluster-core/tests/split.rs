@@ -162,3 +162,55 @@ fn a_down_node_fails_a_split_command_naming_it() {
         redis::from_redis_value(cluster.execute(&["GET", a.as_str()]).unwrap()).unwrap();
     assert_eq!(value, "1");
 }
+
+#[test]
+fn a_split_write_that_fails_on_one_node_says_what_was_applied() {
+    let mut servers: Vec<RedisServer> = (0..3)
+        .map(|i| RedisServer::start(port(slot::SPLIT + 10 + i)))
+        .collect();
+    let cluster = Cluster::from_nodes(
+        servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("node_{}", i + 1), s.addr())),
+    )
+    .unwrap();
+    let on = |node: &str| {
+        (0..)
+            .map(|i| format!("k{i}"))
+            .find(|k| cluster.node_for(k) == node)
+            .unwrap()
+    };
+    let (a, b, c) = (on("node_1"), on("node_2"), on("node_3"));
+    // node_2 refuses writes (a full server), node_3 is down.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("1")
+        .query(&mut servers[1].connect())
+        .unwrap();
+    let down = servers[2].addr();
+    servers[2].stop();
+    let err = cluster
+        .execute(&["MSET", a.as_str(), "1", b.as_str(), "2", c.as_str(), "3"])
+        .unwrap_err();
+    let ClusterError::Partial {
+        applied, failed, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(applied, &["node_1"]);
+    assert_eq!(
+        failed.iter().map(|e| e.node().unwrap()).collect::<Vec<_>>(),
+        ["node_2", "node_3"]
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("OOM") && text.contains(&down) && text.contains("applied"),
+        "{text}"
+    );
+    let value: String =
+        redis::from_redis_value(cluster.execute(&["GET", a.as_str()]).unwrap()).unwrap();
+    assert_eq!(value, "1", "node_1's part really was applied");
+}
