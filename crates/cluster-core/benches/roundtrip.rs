@@ -113,6 +113,20 @@ fn main() {
     group.bench_function("SET/cluster 3 masters", |b| {
         b.iter(|| three_con.set::<_, _, ()>(next(), "value").unwrap())
     });
+    // MGET of 1000 keys: one plain server with redis-rs vs the cluster spreading them over 3.
+    let many: Vec<String> = (0..1000).map(|i| format!("bench:many:{i:05}")).collect();
+    for chunk in many.chunks(100) {
+        let pairs: Vec<(&String, &str)> =
+            chunk.iter().map(|k| (k, "value-of-some-length")).collect();
+        let _: () = direct.mset(&pairs).unwrap();
+        let _: () = three_con.mset(&pairs).unwrap();
+    }
+    group.bench_function("MGET 1000 keys/redis-rs one server", |b| {
+        b.iter(|| black_box(direct.mget::<_, Vec<Vec<u8>>>(&many).unwrap()))
+    });
+    group.bench_function("MGET 1000 keys/cluster 3 masters split", |b| {
+        b.iter(|| black_box(three_con.mget::<_, Vec<Vec<u8>>>(&many).unwrap()))
+    });
     group.bench_function("DBSIZE/redis-rs 3 servers one by one", |b| {
         let mut cons: Vec<redis::Connection> = ports
             .iter()
