@@ -3,25 +3,16 @@
 //! redis-server processes (ports from tests/ports.env) and stops them by pid at the end.
 
 use std::hint::black_box;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use cluster_core::Cluster;
 use criterion::Criterion;
 use redis::Commands;
 
+// The integration tests' server guard: started on the given port, stopped by pid on drop.
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 const PORTS_ENV: &str = include_str!("../../../tests/ports.env");
-
-struct Servers(Vec<Child>);
-
-impl Drop for Servers {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 fn base_port() -> u16 {
     PORTS_ENV
@@ -31,47 +22,13 @@ fn base_port() -> u16 {
         .expect("BENCH_BASE_PORT in tests/ports.env")
 }
 
-fn start(ports: &[u16]) -> Servers {
-    let children = ports
-        .iter()
-        .map(|port| {
-            Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server (make deps installs it)")
-        })
-        .collect();
-    for port in ports {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while redis::Client::open(format!("redis://127.0.0.1:{port}"))
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(100)))
-            .is_err()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server on {port} did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    Servers(children)
-}
-
 fn main() {
     let base = base_port();
     let ports = [base, base + 1, base + 2];
-    let _servers = start(&ports);
+    let _servers: Vec<support::RedisServer> = ports
+        .iter()
+        .map(|p| support::RedisServer::start(*p))
+        .collect();
     let mut direct = redis::Client::open(format!("redis://127.0.0.1:{base}"))
         .unwrap()
         .get_connection()

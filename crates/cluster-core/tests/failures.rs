@@ -7,24 +7,12 @@ use std::time::{Duration, Instant};
 
 use cluster_core::{Cluster, ClusterConfig, ClusterError};
 use redis::Commands;
-use support::{RedisServer, port, slot};
+use support::{RedisServer, cluster_of, key_on, port, slot, start_masters};
 
 #[test]
 fn a_down_master_fails_its_own_keys_only_and_recovers() {
-    let mut servers: Vec<RedisServer> = (0..3)
-        .map(|i| RedisServer::start(port(slot::FAILURES + i)))
-        .collect();
-    let cluster = Cluster::new(
-        ClusterConfig::from_nodes(
-            servers
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (format!("node_{}", i + 1), s.addr())),
-        )
-        .unwrap()
-        .masters_only(true),
-    )
-    .unwrap();
+    let mut servers = start_masters(slot::FAILURES, 3);
+    let cluster = cluster_of(&servers);
     let mut con = cluster.handle();
     let keys: Vec<String> = (0..60).map(|i| format!("key{i}")).collect();
     for key in &keys {
@@ -90,14 +78,7 @@ fn an_unreachable_node_at_start_does_not_stop_the_cluster() {
         ("node_2", format!("127.0.0.1:{absent}")),
     ])
     .unwrap();
-    let key_on_1 = (0..)
-        .map(|i| format!("k{i}"))
-        .find(|k| cluster.node_for(k) == "node_1")
-        .unwrap();
-    let key_on_2 = (0..)
-        .map(|i| format!("k{i}"))
-        .find(|k| cluster.node_for(k) == "node_2")
-        .unwrap();
+    let (key_on_1, key_on_2) = (key_on(&cluster, "node_1"), key_on(&cluster, "node_2"));
     let _: () = cluster.handle().set(&key_on_1, 1).unwrap();
     let started = Instant::now();
     let err = cluster.execute(&["GET", key_on_2.as_str()]).unwrap_err();

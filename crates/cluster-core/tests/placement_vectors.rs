@@ -4,10 +4,10 @@
 
 mod support;
 
+use cluster_core::Value;
 use cluster_core::placement::{master_index, master_index_for_key, split_tag};
-use cluster_core::{Cluster, Value};
 use redis::Commands;
-use support::{RedisServer, port, slot, vectors};
+use support::{RedisServer, cluster_of, slot, start_masters, vectors};
 
 #[test]
 fn every_vector_routes_and_stores_as_the_oracle_says() {
@@ -79,16 +79,8 @@ fn the_vectors_cover_the_contract_cases() {
 
 #[test]
 fn every_vector_key_is_physically_on_its_master() {
-    let servers: Vec<RedisServer> = (0..3)
-        .map(|i| RedisServer::start(port(slot::PLACEMENT + i)))
-        .collect();
-    let cluster = Cluster::from_nodes(
-        servers
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (format!("node_{}", i + 1), s.addr())),
-    )
-    .unwrap();
+    let servers = start_masters(slot::PLACEMENT, 3);
+    let cluster = cluster_of(&servers);
     let vectors = vectors::load();
     let mut con = cluster.handle();
     let mut direct: Vec<redis::Connection> = servers.iter().map(RedisServer::connect).collect();

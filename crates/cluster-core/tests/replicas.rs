@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use cluster_core::{Cluster, ClusterConfig};
 use redis::Commands;
-use support::{RedisServer, port, slot};
+use support::{RedisServer, key_on, port, slot};
 
 /// Two masters (`slot + 0, 1`), each with one replica (`slot + 2, 3`).
 fn two_masters_with_replicas(offset: u16) -> (Vec<RedisServer>, Vec<RedisServer>) {
@@ -187,12 +187,7 @@ fn a_replica_added_later_is_found_by_discovering_again() {
 fn a_split_read_is_answered_by_each_masters_replica() {
     let (masters, replicas) = two_masters_with_replicas(slot::REPLICAS + 18);
     let cluster = Cluster::new(ClusterConfig::from_value(&config_of(&masters)).unwrap()).unwrap();
-    let on = |node: &str| {
-        (0..)
-            .map(|i| format!("k{i}"))
-            .find(|k| cluster.node_for(k) == node)
-            .unwrap()
-    };
+    let on = |node: &str| key_on(&cluster, node);
     let (a, b) = (on("node_1"), on("node_2"));
     let mut con = cluster.handle();
     let _: () = con.mset(&[(&a, "1"), (&b, "2")]).unwrap();

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use cluster_core::{Cluster, ClusterConfig, ClusterError, Value};
 use redis::Commands;
-use support::{RedisServer, port, slot};
+use support::{RedisServer, cluster_of, port, slot, start_masters};
 
 struct Fixture {
     servers: Vec<RedisServer>,
@@ -17,20 +17,8 @@ struct Fixture {
 
 /// Three masters on `slot + 0..3`, reads on masters (replicas are another test's subject).
 fn three_masters(offset: u16) -> Fixture {
-    let servers: Vec<RedisServer> = (0..3)
-        .map(|i| RedisServer::start(port(offset + i)))
-        .collect();
-    let cluster = Cluster::new(
-        ClusterConfig::from_nodes(
-            servers
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (format!("node_{}", i + 1), s.addr())),
-        )
-        .unwrap()
-        .masters_only(true),
-    )
-    .unwrap();
+    let servers = start_masters(offset, 3);
+    let cluster = cluster_of(&servers);
     Fixture { servers, cluster }
 }
 

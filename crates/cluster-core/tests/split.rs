@@ -4,8 +4,8 @@
 
 mod support;
 
-use cluster_core::{Cluster, ClusterConfig, ClusterError, Value};
-use support::{RedisServer, port, slot};
+use cluster_core::{Cluster, ClusterError, Value};
+use support::{RedisServer, cluster_of, key_on, port, slot, start_masters};
 
 fn args(words: &[&str]) -> Vec<Vec<u8>> {
     words.iter().map(|w| w.as_bytes().to_vec()).collect()
@@ -40,21 +40,9 @@ fn words(command: &[Vec<u8>]) -> Vec<String> {
 
 #[test]
 fn split_commands_answer_like_one_server() {
-    let servers: Vec<RedisServer> = (0..3)
-        .map(|i| RedisServer::start(port(slot::SPLIT + i)))
-        .collect();
+    let servers = start_masters(slot::SPLIT, 3);
     let oracle = RedisServer::start(port(slot::SPLIT + 3));
-    let cluster = Cluster::new(
-        ClusterConfig::from_nodes(
-            servers
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (format!("node_{}", i + 1), s.addr())),
-        )
-        .unwrap()
-        .masters_only(true),
-    )
-    .unwrap();
+    let cluster = cluster_of(&servers);
     let keys: Vec<String> = (0..12).map(|i| format!("key:{i}")).collect();
     let nodes: std::collections::BTreeSet<&str> =
         keys.iter().map(|k| cluster.node_for(k)).collect();
@@ -82,16 +70,8 @@ fn split_commands_answer_like_one_server() {
 
 #[test]
 fn split_commands_strip_tags_from_every_key() {
-    let servers: Vec<RedisServer> = (0..3)
-        .map(|i| RedisServer::start(port(slot::SPLIT + 4 + i)))
-        .collect();
-    let cluster = Cluster::from_nodes(
-        servers
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (format!("node_{}", i + 1), s.addr())),
-    )
-    .unwrap();
+    let servers = start_masters(slot::SPLIT + 4, 3);
+    let cluster = cluster_of(&servers);
     let tags: Vec<String> = (0..30).map(|i| format!("tag{i}")).collect();
     let mut command = vec!["MSET".to_owned()];
     for tag in &tags {
@@ -129,22 +109,9 @@ fn split_commands_strip_tags_from_every_key() {
 
 #[test]
 fn a_down_node_fails_a_split_command_naming_it() {
-    let mut servers: Vec<RedisServer> = (0..2)
-        .map(|i| RedisServer::start(port(slot::SPLIT + 7 + i)))
-        .collect();
-    let cluster = Cluster::from_nodes(
-        servers
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (format!("node_{}", i + 1), s.addr())),
-    )
-    .unwrap();
-    let on = |node: &str| {
-        (0..)
-            .map(|i| format!("k{i}"))
-            .find(|k| cluster.node_for(k) == node)
-            .unwrap()
-    };
+    let mut servers = start_masters(slot::SPLIT + 7, 2);
+    let cluster = cluster_of(&servers);
+    let on = |node: &str| key_on(&cluster, node);
     let (a, b) = (on("node_1"), on("node_2"));
     assert!(
         cluster
@@ -165,22 +132,9 @@ fn a_down_node_fails_a_split_command_naming_it() {
 
 #[test]
 fn a_split_write_that_fails_on_one_node_says_what_was_applied() {
-    let mut servers: Vec<RedisServer> = (0..3)
-        .map(|i| RedisServer::start(port(slot::SPLIT + 10 + i)))
-        .collect();
-    let cluster = Cluster::from_nodes(
-        servers
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (format!("node_{}", i + 1), s.addr())),
-    )
-    .unwrap();
-    let on = |node: &str| {
-        (0..)
-            .map(|i| format!("k{i}"))
-            .find(|k| cluster.node_for(k) == node)
-            .unwrap()
-    };
+    let mut servers = start_masters(slot::SPLIT + 10, 3);
+    let cluster = cluster_of(&servers);
+    let on = |node: &str| key_on(&cluster, node);
     let (a, b, c) = (on("node_1"), on("node_2"), on("node_3"));
     // node_2 refuses writes (a full server), node_3 is down.
     let _: () = redis::cmd("CONFIG")

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cluster_core::{Cluster, ClusterConfig};
+
 /// The ports file shared by every script and test of the repository.
 const PORTS_ENV: &str = include_str!("../../../../tests/ports.env");
 
@@ -39,6 +41,31 @@ pub fn port(offset: u16) -> u16 {
         .parse::<u16>()
         .expect("RUST_TEST_BASE_PORT is a port number");
     base + offset
+}
+
+/// `count` masters on `offset + 0..count`.
+pub fn start_masters(offset: u16, count: u16) -> Vec<RedisServer> {
+    (0..count)
+        .map(|i| RedisServer::start(port(offset + i)))
+        .collect()
+}
+
+/// A cluster over `servers`, named `node_1..` in order, reading from masters (replicas are the
+/// replica tests' subject).
+pub fn cluster_of(servers: &[RedisServer]) -> Cluster {
+    let nodes = servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("node_{}", i + 1), s.addr()));
+    Cluster::new(ClusterConfig::from_nodes(nodes).unwrap().masters_only(true)).unwrap()
+}
+
+/// The first key `k0`, `k1`, ... that lands on `node`.
+pub fn key_on(cluster: &Cluster, node: &str) -> String {
+    (0..)
+        .map(|i| format!("k{i}"))
+        .find(|k| cluster.node_for(k) == node)
+        .unwrap()
 }
 
 /// One redis-server child process that this test started.
