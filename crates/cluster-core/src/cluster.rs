@@ -9,8 +9,7 @@ use crate::commands::Merge;
 use crate::config::{ClusterConfig, NodeConfig};
 use crate::error::ClusterError;
 use crate::handle::ClusterConnection;
-use crate::placement::master_index_for_key;
-use crate::placement::split_tag;
+use crate::placement::{master_index_for_key, split_tag};
 use crate::pool::NodePool;
 use crate::resp::pack_command;
 use crate::router::{Plan, SplitGroup, plan};
@@ -229,21 +228,15 @@ impl Cluster {
             groups.iter().zip(&replicas).zip(&packed).zip(sent)
         {
             let shard = &shards[group.shard];
-            let reply = match (replica, sent.and_then(|flight| flight.receive())) {
-                (Some(replica), Ok(Value::ServerError(e))) if replica_unready(&e) => {
-                    replica.mark_down();
-                    ask_master(shard, packed, true)
-                }
-                (Some(replica), Err(_)) => {
-                    replica.mark_down();
-                    ask_master(shard, packed, true)
-                }
-                (_, reply) => reply,
+            let received = sent.and_then(|flight| flight.receive());
+            let reply = match replica {
+                Some(replica) => replica_or_master(shard, replica, received, packed),
+                None => received,
             };
             replies.push((shard.master.name(), reply));
         }
         if !read {
-            check_all_applied(args, &mut replies)?;
+            check_all_applied(args, &replies)?;
         }
         match merge {
             Merge::KeyOrder => in_key_order(replies, groups, unit),
@@ -254,14 +247,13 @@ impl Cluster {
     /// A read: a replica answers when one is usable; a replica that fails (unreachable, timed
     /// out, loading, lost its master) is rested and the master answers instead.
     fn read(&self, shard: &Shard, packed: &[u8]) -> Result<Value, ClusterError> {
-        if let Some(replica) = shard.pick_replica() {
-            match replica.pool.query(packed) {
-                Ok(Value::ServerError(e)) if replica_unready(&e) => replica.mark_down(),
-                Ok(value) => return Ok(value),
-                Err(_) => replica.mark_down(),
+        match shard.pick_replica() {
+            Some(replica) => {
+                let reply = replica.pool.query(packed);
+                replica_or_master(shard, &replica, reply, packed)
             }
+            None => ask_master(shard, packed, true),
         }
-        ask_master(shard, packed, true)
     }
 
     /// Writes the command to every master, then reads every reply: the masters work at the
@@ -289,6 +281,23 @@ impl Cluster {
     fn shard_named(&self, node: &str) -> Option<&Shard> {
         self.inner.shards.iter().find(|s| s.master.name() == node)
     }
+}
+
+/// A replica's reply, or, when the replica failed or cannot serve reads right now, the
+/// master's (and the replica is rested for a while).
+fn replica_or_master(
+    shard: &Shard,
+    replica: &Replica,
+    reply: Result<Value, ClusterError>,
+    packed: &[u8],
+) -> Result<Value, ClusterError> {
+    match reply {
+        Ok(Value::ServerError(e)) if replica_unready(&e) => {}
+        Ok(value) => return Ok(value),
+        Err(_) => {}
+    }
+    replica.mark_down();
+    ask_master(shard, packed, true)
 }
 
 /// Sends to the shard's master. A read whose connection broke is sent once more on a fresh
@@ -336,7 +345,7 @@ fn pack_keys<A: AsRef<[u8]>>(args: &[A], positions: &[usize], unit: usize) -> Ve
 /// `ClusterError::Partial`, naming both sides.
 fn check_all_applied<A: AsRef<[u8]>>(
     args: &[A],
-    replies: &mut [(&str, Result<Value, ClusterError>)],
+    replies: &[(&str, Result<Value, ClusterError>)],
 ) -> Result<(), ClusterError> {
     let mut failed = Vec::new();
     let mut applied = Vec::new();
