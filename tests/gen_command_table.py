@@ -40,25 +40,19 @@ EMULATED = """SDIFF SINTER SUNION SDIFFSTORE SINTERSTORE SUNIONSTORE SINTERCARD 
 COPY RPOPLPUSH LMOVE BRPOPLPUSH BLMOVE ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZUNION ZINTER ZDIFF
 ZINTERCARD PFCOUNT PFMERGE MSETNX""".split()
 
-FAN_OUT_MERGED = {"DBSIZE": "Sum", "KEYS": "Concat"}
+FAN_OUT_MERGED = {"DBSIZE": "Sum", "KEYS": "Concat", "RANDOMKEY": "Random", "SCAN": "Cursor",
+                  "SCRIPT|LOAD": "Same", "FUNCTION|LOAD": "Same"}
 
 # Server-wide commands: every master, answered as a map node_k -> reply.
 FAN_OUT_PER_NODE = """INFO PING CONFIG|GET CONFIG|SET CONFIG|RESETSTAT CONFIG|REWRITE LASTSAVE SAVE
 BGSAVE BGREWRITEAOF TIME CLIENT|LIST CLIENT|KILL SLOWLOG|GET SLOWLOG|LEN SLOWLOG|RESET
 MEMORY|STATS MEMORY|DOCTOR MEMORY|MALLOC-STATS MEMORY|PURGE LATENCY|DOCTOR LATENCY|GRAPH
 LATENCY|HISTOGRAM LATENCY|HISTORY LATENCY|LATEST LATENCY|RESET FLUSHDB FLUSHALL SWAPDB
-SCRIPT|LOAD SCRIPT|EXISTS SCRIPT|FLUSH SCRIPT|KILL FUNCTION|LIST FUNCTION|DUMP FUNCTION|STATS
-FUNCTION|LOAD FUNCTION|DELETE FUNCTION|FLUSH FUNCTION|RESTORE FUNCTION|KILL ACL|LIST ACL|USERS
+SCRIPT|EXISTS SCRIPT|FLUSH SCRIPT|KILL FUNCTION|LIST FUNCTION|DUMP FUNCTION|STATS
+FUNCTION|DELETE FUNCTION|FLUSH FUNCTION|RESTORE FUNCTION|KILL ACL|LIST ACL|USERS
 ACL|SETUSER ACL|DELUSER ACL|GETUSER ACL|SAVE ACL|LOAD ACL|LOG ACL|DRYRUN MODULE|LIST
 MODULE|LOAD MODULE|UNLOAD MODULE|LOADEX PUBSUB|CHANNELS PUBSUB|NUMSUB PUBSUB|NUMPAT
 PUBSUB|SHARDCHANNELS PUBSUB|SHARDNUMSUB ROLE""".split()
-
-# Not yet across nodes: the cross-node issue brings them (a random non-empty node; a cursor
-# walking node by node).
-PENDING = {
-    "RANDOMKEY": "RANDOMKEY across nodes is not implemented yet; run it on one node with Cluster::execute_on",
-    "SCAN": "SCAN across nodes is not implemented yet; use KEYS, or SCAN one node with Cluster::execute_on",
-}
 
 # Per-connection state that a pooled, sharded client cannot honour: refused, CONNECTION flag.
 CONNECTION_SCOPED = {
@@ -124,8 +118,6 @@ def decisions():
         put(name, f"Strategy::FanOut(Merge::{merge})")
     for name in FAN_OUT_PER_NODE:
         put(name, "Strategy::FanOut(Merge::PerNode)")
-    for name, reason in PENDING.items():
-        put(name, f"Strategy::Refused({json.dumps(reason)})")
     for reason, names in CONNECTION_SCOPED.items():
         for name in names.split():
             put(name, f"Strategy::Refused({json.dumps(reason)})", "CONNECTION")
@@ -305,7 +297,7 @@ def render_table(rows, version):
 //! `index(i)` or `keyword(word, start)`, then `range(last, step, limit)` or
 //! `keynum(index, first, step)`.
 
-use super::spec::Merge::{{AllOk, Concat, KeyOrder, PerNode, Sum}};
+use super::spec::Merge::{{AllOk, Concat, Cursor, KeyOrder, PerNode, Random, Same, Sum}};
 use super::spec::Strategy::{{Emulated, FanOut, Refused, Single, Split}};
 use super::spec::{{
     CommandSpec, Flags, KeySpec, Strategy, index, keynum, keyword, ks, ks_incomplete, range,

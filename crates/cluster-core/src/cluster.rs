@@ -181,6 +181,9 @@ impl Cluster {
                 let reply = self.run_split(args, merge, read, unit, &groups)?;
                 Ok((reply, shards[groups[0].shard].master.name()))
             }
+            Plan::FanOut {
+                merge: Merge::Cursor,
+            } => self.scan(args),
             Plan::FanOut { merge } => {
                 let mut packed = Vec::new();
                 pack_command(args, &[], &mut packed);
@@ -242,6 +245,55 @@ impl Cluster {
             Merge::KeyOrder => in_key_order(replies, groups, unit),
             _ => merge_replies(merge, replies),
         }
+    }
+
+    /// SCAN over every master, one after another. The cursor the caller sees is
+    /// `node cursor × N + node index`: it names the master to ask next and that master's own
+    /// cursor, so `SCAN 0 …` walks every master exactly once and ends with 0. Masters only: a
+    /// cursor means something only on the server that gave it, and replicas take turns.
+    fn scan<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<(Value, &str), ClusterError> {
+        let shards = &self.inner.shards;
+        let count = shards.len() as u128;
+        let invalid = || ClusterError::Command("ERR invalid cursor".to_owned());
+        let cursor: u128 = std::str::from_utf8(args[1].as_ref())
+            .ok()
+            .and_then(|text| text.parse::<u64>().ok())
+            .ok_or_else(invalid)?
+            .into();
+        let (index, node_cursor) = ((cursor % count) as usize, (cursor / count).to_string());
+        let mut parts: Vec<&[u8]> = args.iter().map(AsRef::as_ref).collect();
+        parts[1] = node_cursor.as_bytes();
+        let mut packed = Vec::new();
+        pack_command(&parts, &[], &mut packed);
+        let shard = &shards[index];
+        let node = shard.master.name();
+        let (next, keys) = match ask_master(shard, &packed, true)? {
+            Value::Array(mut reply) if reply.len() == 2 => {
+                let keys = reply.pop().expect("two items");
+                let next = match reply.pop().expect("two items") {
+                    Value::BulkString(text) => std::str::from_utf8(&text)
+                        .ok()
+                        .and_then(|t| t.parse::<u64>().ok()),
+                    _ => None,
+                };
+                (
+                    next.ok_or_else(|| unexpected(node, "a cursor", &keys))?,
+                    keys,
+                )
+            }
+            Value::ServerError(error) => return Ok((Value::ServerError(error), node)),
+            other => return Err(unexpected(node, "a cursor and keys", &other)),
+        };
+        let next = match next {
+            0 if index + 1 < shards.len() => index as u128 + 1,
+            0 => 0,
+            node_next => u128::from(node_next) * count + index as u128,
+        };
+        // A cursor must fit the u64 that clients parse it into.
+        let next =
+            u64::try_from(next).map_err(|_| unexpected(node, "a smaller cursor", &Value::Nil))?;
+        let reply = Value::Array(vec![Value::BulkString(next.to_string().into_bytes()), keys]);
+        Ok((reply, node))
     }
 
     /// A read: a replica answers when one is usable; a replica that fails (unreachable, timed
@@ -453,10 +505,43 @@ fn merge_replies(
             }
             Ok(Value::Okay)
         }
-        Merge::KeyOrder => Err(ClusterError::Command(
-            "ERR key-ordered merge needs per-key routing, not a fan-out".to_owned(),
+        Merge::Same => {
+            let (first_node, first) = &values[0];
+            match values.iter().find(|(_, v)| v != first) {
+                None => Ok(first.clone()),
+                Some((node, other)) => Err(ClusterError::Command(format!(
+                    "ERR the masters disagree: {first_node} answered {first:?}, {node} answered {other:?}"
+                ))),
+            }
+        }
+        Merge::Random => {
+            let found: Vec<Value> = values
+                .into_iter()
+                .map(|(_, v)| v)
+                .filter(|v| *v != Value::Nil)
+                .collect();
+            Ok(match found.len() {
+                0 => Value::Nil,
+                n => found
+                    .into_iter()
+                    .nth(random_below(n))
+                    .expect("index below len"),
+            })
+        }
+        Merge::KeyOrder | Merge::Cursor => Err(ClusterError::Command(
+            "ERR key-ordered and cursor replies are not merged from a fan-out".to_owned(),
         )),
     }
+}
+
+/// A random index below `n` (n > 0), from the standard library's randomly seeded hasher: good
+/// enough to spread RANDOMKEY over nodes, no dependency needed.
+fn random_below(n: usize) -> usize {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    (random % n as u64) as usize
 }
 
 fn unexpected(node: &str, expected: &str, got: &Value) -> ClusterError {

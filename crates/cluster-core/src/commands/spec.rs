@@ -126,6 +126,14 @@ pub enum Merge {
     AllOk,
     /// Values in the caller's key order (MGET).
     KeyOrder,
+    /// The reply every node agrees on (SCRIPT LOAD's sha, FUNCTION LOAD's library name); nodes
+    /// that disagree are an error.
+    Same,
+    /// One of the non-nil replies, picked at random (RANDOMKEY: a key of a non-empty node).
+    Random,
+    /// Not sent to every node at once: the cursor names the node, and SCAN walks the masters one
+    /// after another, each exactly once, ending with cursor 0.
+    Cursor,
 }
 
 /// How the cluster runs a command: DESIGN.md's strategy table, as data.

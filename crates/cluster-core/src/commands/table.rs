@@ -6,7 +6,7 @@
 //! `index(i)` or `keyword(word, start)`, then `range(last, step, limit)` or
 //! `keynum(index, first, step)`.
 
-use super::spec::Merge::{AllOk, Concat, KeyOrder, PerNode, Sum};
+use super::spec::Merge::{AllOk, Concat, Cursor, KeyOrder, PerNode, Random, Same, Sum};
 use super::spec::Strategy::{Emulated, FanOut, Refused, Single, Split};
 use super::spec::{
     CommandSpec, Flags, KeySpec, Strategy, index, keynum, keyword, ks, ks_incomplete, range,
@@ -169,7 +169,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         cmd("HELP", 2, Flags(0), &[], Single, &[]),
         cmd("KILL", 2, Flags(NOSCRIPT), &[], FanOut(PerNode), &[]),
         cmd("LIST", -2, Flags(NOSCRIPT), &[], FanOut(PerNode), &[]),
-        cmd("LOAD", -3, Flags(WRITE | NOSCRIPT), &[], FanOut(PerNode), &[]),
+        cmd("LOAD", -3, Flags(WRITE | NOSCRIPT), &[], FanOut(Same), &[]),
         cmd("RESTORE", -3, Flags(WRITE | NOSCRIPT), &[], FanOut(PerNode), &[]),
         cmd("STATS", 2, Flags(NOSCRIPT), &[], FanOut(PerNode), &[]),
     ]),
@@ -290,7 +290,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     ]),
     cmd("PUNSUBSCRIBE", -1, Flags(PUBSUB | NOSCRIPT | CONNECTION), &[], Refused("subscriptions need a dedicated connection: use the pub/sub API"), &[]),
     cmd("QUIT", -1, Flags(NOSCRIPT | CONNECTION), &[], Refused("connections are managed by the cluster's pools"), &[]),
-    cmd("RANDOMKEY", 1, Flags(READ), &[], Refused("RANDOMKEY across nodes is not implemented yet; run it on one node with Cluster::execute_on"), &[]),
+    cmd("RANDOMKEY", 1, Flags(READ), &[], FanOut(Random), &[]),
     cmd("READONLY", 1, Flags(CONNECTION), &[], Refused("it is a Redis Cluster connection mode; this is client-side sharding"), &[]),
     cmd("READWRITE", 1, Flags(CONNECTION), &[], Refused("it is a Redis Cluster connection mode; this is client-side sharding"), &[]),
     cmd("RENAME", 3, Flags(WRITE), &[ks(index(1), range(0, 1, 0)), ks(index(2), range(0, 1, 0))], Emulated, &[]),
@@ -307,7 +307,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd("RPUSHX", -3, Flags(WRITE), &[ks(index(1), range(0, 1, 0))], Single, &[]),
     cmd("SADD", -3, Flags(WRITE), &[ks(index(1), range(0, 1, 0))], Single, &[]),
     cmd("SAVE", 1, Flags(ADMIN | NOSCRIPT), &[], FanOut(PerNode), &[]),
-    cmd("SCAN", -2, Flags(READ), &[], Refused("SCAN across nodes is not implemented yet; use KEYS, or SCAN one node with Cluster::execute_on"), &[]),
+    cmd("SCAN", -2, Flags(READ), &[], FanOut(Cursor), &[]),
     cmd("SCARD", 2, Flags(READ), &[ks(index(1), range(0, 1, 0))], Single, &[]),
     cmd("SCRIPT", -2, Flags(0), &[], Single, &[
         cmd("DEBUG", 3, Flags(NOSCRIPT), &[], Refused("script debugging needs a dedicated connection"), &[]),
@@ -315,7 +315,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         cmd("FLUSH", -2, Flags(NOSCRIPT), &[], FanOut(PerNode), &[]),
         cmd("HELP", 2, Flags(0), &[], Single, &[]),
         cmd("KILL", 2, Flags(NOSCRIPT), &[], FanOut(PerNode), &[]),
-        cmd("LOAD", 3, Flags(NOSCRIPT), &[], FanOut(PerNode), &[]),
+        cmd("LOAD", 3, Flags(NOSCRIPT), &[], FanOut(Same), &[]),
     ]),
     cmd("SDIFF", -2, Flags(READ), &[ks(index(1), range(-1, 1, 0))], Emulated, &[]),
     cmd("SDIFFSTORE", -3, Flags(WRITE), &[ks(index(1), range(0, 1, 0)), ks(index(2), range(-1, 1, 0))], Emulated, &[]),

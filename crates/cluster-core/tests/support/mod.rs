@@ -24,7 +24,8 @@ pub mod slot {
     pub const REPLICAS: u16 = 33; // span 22
     pub const FAILURES: u16 = 55; // span 8
     pub const CONFIG: u16 = 63; // span 1
-    pub const SPLIT: u16 = 64; // span 13 (..77)
+    pub const SPLIT: u16 = 64; // span 13
+    pub const FAN_OUT: u16 = 77; // span 6 (..83)
 }
 
 /// `RUST_TEST_BASE_PORT + offset`.
