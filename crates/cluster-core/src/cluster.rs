@@ -184,6 +184,10 @@ impl Cluster {
             Plan::FanOut {
                 merge: Merge::Cursor,
             } => self.scan(args),
+            Plan::Emulated { command, keys } => {
+                let reply = crate::emulate::run(self, command, args, &keys)?;
+                Ok((reply, shards[keys[0].1].master.name()))
+            }
             Plan::FanOut { merge } => {
                 let mut packed = Vec::new();
                 pack_command(args, &[], &mut packed);
@@ -305,6 +309,48 @@ impl Cluster {
                 replica_or_master(shard, &replica, reply, packed)
             }
             None => ask_master(shard, packed, true),
+        }
+    }
+
+    /// Runs commands on masters (`(master index, arguments)`), every master's batch written in
+    /// one go before any reply is read; the replies in the caller's order, error replies as
+    /// values. Emulations read and write through this, on masters only: what they write must
+    /// be computed from current data, not from a replica that may lag.
+    pub(crate) fn run_on_masters(
+        &self,
+        commands: &[(usize, Vec<&[u8]>)],
+    ) -> Result<Vec<Value>, ClusterError> {
+        let shards = &self.inner.shards;
+        let mut batches: Vec<(usize, Vec<u8>, Vec<usize>)> = Vec::new();
+        for (i, (shard, args)) in commands.iter().enumerate() {
+            let at = match batches.iter().position(|(s, _, _)| s == shard) {
+                Some(at) => at,
+                None => {
+                    batches.push((*shard, Vec::new(), Vec::new()));
+                    batches.len() - 1
+                }
+            };
+            pack_command(args, &[], &mut batches[at].1);
+            batches[at].2.push(i);
+        }
+        let sent: Vec<_> = batches
+            .iter()
+            .map(|(shard, packed, _)| shards[*shard].master.send(packed))
+            .collect();
+        let mut replies = vec![Value::Nil; commands.len()];
+        let mut first_error = None;
+        for ((_, _, order), sent) in batches.iter().zip(sent) {
+            // Every batch is read, even after a failure, so no connection is left mid-reply.
+            match sent.and_then(|flight| flight.receive_many(order.len())) {
+                Ok(values) => order.iter().zip(values).for_each(|(i, v)| replies[*i] = v),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(replies),
         }
     }
 

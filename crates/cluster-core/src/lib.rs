@@ -17,6 +17,7 @@
 mod cluster;
 pub mod commands;
 pub mod config;
+mod emulate;
 pub mod error;
 mod handle;
 pub mod placement;

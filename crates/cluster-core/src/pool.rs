@@ -104,13 +104,21 @@ pub struct InFlight<'a> {
 impl InFlight<'_> {
     /// Reads the reply. The connection goes back to the pool only when the exchange completed;
     /// after an I/O error or a timeout its state is unknown, so it is dropped.
-    pub fn receive(mut self) -> Result<Value, ClusterError> {
-        match self.connection.recv_response() {
-            Ok(value) => {
-                self.pool.checkin(self.connection);
-                Ok(value)
+    pub fn receive(self) -> Result<Value, ClusterError> {
+        let mut replies = self.receive_many(1)?;
+        Ok(replies.pop().expect("one reply"))
+    }
+
+    /// Reads `count` replies, for a batch of commands written in one go.
+    pub fn receive_many(mut self, count: usize) -> Result<Vec<Value>, ClusterError> {
+        let mut replies = Vec::with_capacity(count);
+        for _ in 0..count {
+            match self.connection.recv_response() {
+                Ok(value) => replies.push(value),
+                Err(e) => return Err(self.pool.broken(e)),
             }
-            Err(e) => Err(self.pool.broken(e)),
         }
+        self.pool.checkin(self.connection);
+        Ok(replies)
     }
 }

@@ -28,6 +28,14 @@ pub enum Plan<'a> {
         /// Per master (ascending), the argument positions of its keys, in the caller's order.
         groups: Vec<SplitGroup>,
     },
+    /// Keys on several masters of a command the client composes from per-node reads and
+    /// writes (SUNIONSTORE, SMOVE, ...): not atomic across nodes.
+    Emulated {
+        /// The table's name of the command (upper case).
+        command: &'static str,
+        /// `(argument index, master)` of every key, in key-spec order.
+        keys: Vec<(usize, usize)>,
+    },
     /// On every master, replies combined by `merge`.
     FanOut { merge: Merge },
 }
@@ -75,8 +83,15 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
     }
     let shard = placed.first().map(|(_, shard)| *shard);
     if placed.iter().any(|(_, s)| Some(*s) != shard) {
-        if let Strategy::Split(merge) = spec.strategy {
-            return split(spec, args, merge, &placed);
+        match spec.strategy {
+            Strategy::Split(merge) => return split(spec, args, merge, &placed),
+            Strategy::Emulated => {
+                return Ok(Plan::Emulated {
+                    command: spec.name,
+                    keys: placed,
+                });
+            }
+            _ => {}
         }
         let mut shards: Vec<usize> = placed.iter().map(|(_, s)| *s).collect();
         shards.sort_unstable();
@@ -84,7 +99,7 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
         return Err(ClusterError::CrossNode {
             command: display_name(args),
             nodes: shards.into_iter().map(node_name).collect(),
-            reason: cross_node_reason(spec.strategy),
+            reason: "Redis runs this command on one server, so its keys must share a node: give them a common hash tag (a{t}, b{t})",
         });
     }
     // Key specs list keys spec by spec, not always in argument order, and two specs may name
@@ -184,13 +199,14 @@ fn display_name<A: AsRef<[u8]>>(args: &[A]) -> String {
     }
 }
 
-fn cross_node_reason(strategy: Strategy) -> &'static str {
-    match strategy {
-        Strategy::Single => {
-            "Redis runs this command on one server, so its keys must share a node: give them a common hash tag (a{t}, b{t})"
-        }
-        _ => {
-            "running it across nodes is not supported yet, nothing was sent; give the keys a common hash tag (a{t}, b{t}) to run it on one node"
-        }
+/// The error for an emulated command whose cross-node form is not written yet: nothing sent.
+pub fn not_emulated_yet<A: AsRef<[u8]>>(args: &[A], keys: &[(usize, usize)]) -> ClusterError {
+    let mut shards: Vec<usize> = keys.iter().map(|(_, s)| *s).collect();
+    shards.sort_unstable();
+    shards.dedup();
+    ClusterError::CrossNode {
+        command: display_name(args),
+        nodes: shards.into_iter().map(node_name).collect(),
+        reason: "running it across nodes is not supported yet, nothing was sent; give the keys a common hash tag (a{t}, b{t}) to run it on one node",
     }
 }

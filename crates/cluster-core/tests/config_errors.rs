@@ -196,3 +196,18 @@ fn a_refused_config_connects_to_nothing() {
         "no connection was opened by a refused config"
     );
 }
+
+#[test]
+fn test_port_slices_do_not_overlap() {
+    // (Lives here because this binary is quick; the slices serve every test binary.)
+    let mut slices = slot::SLICES;
+    slices.sort();
+    for pair in slices.windows(2) {
+        assert!(
+            pair[0].0 + pair[0].1 <= pair[1].0,
+            "port slices overlap: {pair:?}"
+        );
+    }
+    let (last, span) = slices[slices.len() - 1];
+    assert!(last + span <= 90, "port slices run into the bench ports");
+}

@@ -115,6 +115,18 @@ fn random_commands_never_panic_and_plans_are_sound() {
                 );
                 assert!(groups.iter().all(|g| g.shard < masters));
             }
+            Ok(Plan::Emulated { keys, .. }) => {
+                planned += 1;
+                let first = keys[0].1;
+                assert!(
+                    keys.iter().any(|(_, s)| *s != first),
+                    "round {round}: emulated on one node {args:?}"
+                );
+                assert!(
+                    keys.iter()
+                        .all(|(at, s)| *at > 0 && *at < args.len() && *s < masters)
+                );
+            }
             Ok(Plan::FanOut { .. }) => planned += 1,
             Err(e) => assert!(!e.to_string().is_empty()),
         }

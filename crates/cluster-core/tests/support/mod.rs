@@ -16,16 +16,31 @@ const PORTS_ENV: &str = include_str!("../../../../tests/ports.env");
 /// Each test binary owns a slice of the Rust test port range, so binaries can run at once
 /// (nextest) without sharing servers. Offsets from `RUST_TEST_BASE_PORT`.
 pub mod slot {
-    // offset: the ports a binary uses are offset + 0..span (span in the comment); the ranges
-    // must not overlap, and must stay below 90 (benches use 90..93, the table generator 5).
-    pub const COMMAND_TABLE: u16 = 0; // span 2
-    pub const PLACEMENT: u16 = 6; // span 3
-    pub const ROUTING: u16 = 10; // span 23
-    pub const REPLICAS: u16 = 33; // span 22
-    pub const FAILURES: u16 = 55; // span 8
-    pub const CONFIG: u16 = 63; // span 1
-    pub const SPLIT: u16 = 64; // span 13
-    pub const FAN_OUT: u16 = 77; // span 6 (..83)
+    // A binary uses ports offset + 0..span; `SLICES` lists the spans, and a test checks that
+    // no two slices overlap and that all stay below 90 (the benches use 90..93; the table
+    // generator uses 5, inside the command table's slice).
+    pub const COMMAND_TABLE: u16 = 0;
+    pub const PLACEMENT: u16 = 6;
+    pub const ROUTING: u16 = 10;
+    pub const REPLICAS: u16 = 33;
+    pub const FAILURES: u16 = 55;
+    pub const CONFIG: u16 = 63;
+    pub const SPLIT: u16 = 64;
+    pub const FAN_OUT: u16 = 77;
+    pub const EMULATED: u16 = 83;
+
+    /// `(offset, span)` of every binary's slice.
+    pub const SLICES: [(u16, u16); 9] = [
+        (COMMAND_TABLE, 6),
+        (PLACEMENT, 3),
+        (ROUTING, 23),
+        (REPLICAS, 22),
+        (FAILURES, 8),
+        (CONFIG, 1),
+        (SPLIT, 13),
+        (FAN_OUT, 6),
+        (EMULATED, 6),
+    ];
 }
 
 /// `RUST_TEST_BASE_PORT + offset`.

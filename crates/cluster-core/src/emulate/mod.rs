@@ -1,0 +1,64 @@
+//! Commands composed by the client when their keys live on several masters: per-node reads,
+//! computed here, per-node writes. None of them is atomic across nodes (each step is atomic on
+//! its node); each keeps Redis's replies and errors, and none loses data.
+
+mod sets;
+
+use redis::Value;
+
+use crate::cluster::Cluster;
+use crate::error::ClusterError;
+use crate::placement::split_tag;
+use crate::router::not_emulated_yet;
+
+/// One key of the command: where it is in the arguments, its stored name, its master.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Key<'a> {
+    pub stored: &'a [u8],
+    pub shard: usize,
+}
+
+/// Runs an emulated command whose keys are `(argument index, master)`.
+pub(crate) fn run<A: AsRef<[u8]>>(
+    cluster: &Cluster,
+    command: &str,
+    args: &[A],
+    placed: &[(usize, usize)],
+) -> Result<Value, ClusterError> {
+    let keys: Vec<Key<'_>> = placed
+        .iter()
+        .map(|&(at, shard)| Key {
+            stored: split_tag(args[at].as_ref()).stored,
+            shard,
+        })
+        .collect();
+    match command {
+        "SUNION" | "SINTER" | "SDIFF" => sets::algebra(cluster, command, &keys),
+        "SUNIONSTORE" | "SINTERSTORE" | "SDIFFSTORE" => {
+            sets::algebra_store(cluster, &command[..command.len() - 5], keys[0], &keys[1..])
+        }
+        "SINTERCARD" => sets::intercard(cluster, args, &keys),
+        "SMOVE" => sets::smove(cluster, keys[0], keys[1], args[3].as_ref()),
+        _ => Err(not_emulated_yet(args, placed)),
+    }
+}
+
+/// An error reply exactly as a server would give it (`WRONGTYPE ...`), as a value.
+pub(crate) fn error_reply(line: &str) -> Value {
+    // A well-formed error line always parses (the unit test below holds it to that).
+    redis::parse_redis_value(format!("-{line}\r\n").as_bytes()).unwrap_or(Value::Nil)
+}
+
+pub(crate) const WRONGTYPE: &str =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_replies_are_server_errors() {
+        let redis::Value::ServerError(e) = super::error_reply(super::WRONGTYPE) else {
+            panic!("not an error reply")
+        };
+        assert_eq!(e.code(), "WRONGTYPE");
+    }
+}

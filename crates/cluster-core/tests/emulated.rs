@@ -1,0 +1,192 @@
+//! Emulated commands against one plain Redis: long random sequences of set commands over keys
+//! spread across three masters (plain and tagged), run on the cluster and on a single server;
+//! every reply and the final data must be the same.
+
+mod support;
+
+use cluster_core::{Cluster, ClusterError, Value};
+use support::{RedisServer, cluster_of, port, slot, start_masters};
+
+/// xorshift64*: deterministic, so a failing sequence replays.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, items: &'a [String]) -> &'a str {
+        &items[self.below(items.len())]
+    }
+}
+
+/// Keys whose stored names are all distinct (so a single server sees the same keyspace),
+/// spread over every master; some tagged so that a few commands land on one node.
+fn key_universe(cluster: &Cluster) -> Vec<String> {
+    let mut keys: Vec<String> = (0..8).map(|i| format!("set{i}")).collect();
+    keys.extend((0..4).map(|i| format!("tagged{i}{{grp}}")));
+    keys.push("string0".to_owned()); // holds a string: WRONGTYPE cases
+    let nodes: std::collections::BTreeSet<&str> =
+        keys.iter().map(|k| cluster.node_for(k)).collect();
+    assert_eq!(nodes.len(), 3, "the keys spread over all masters");
+    keys
+}
+
+/// A reply in a form that compares across servers: set replies sorted (their order is the
+/// server's business), errors as their text.
+fn normalized(command: &str, reply: Result<Value, String>) -> Result<Value, String> {
+    let unordered = ["SUNION", "SINTER", "SDIFF", "SMEMBERS"];
+    match reply {
+        Ok(Value::Array(mut items)) if unordered.contains(&command) => {
+            items.sort_by_key(|v| format!("{v:?}"));
+            Ok(Value::Array(items))
+        }
+        other => other,
+    }
+}
+
+fn random_command(rng: &mut Rng, keys: &[String]) -> Vec<String> {
+    let members: Vec<String> = (0..6).map(|i| format!("m{i}")).collect();
+    let pick_keys = |rng: &mut Rng, n: usize| -> Vec<String> {
+        (0..n).map(|_| rng.pick(keys).to_owned()).collect()
+    };
+    let mut command: Vec<String> = match rng.below(14) {
+        0..=2 => {
+            let mut c = vec!["SADD".to_owned(), rng.pick(keys).to_owned()];
+            c.extend((0..1 + rng.below(4)).map(|_| rng.pick(&members).to_owned()));
+            c
+        }
+        3 => vec![
+            "SREM".to_owned(),
+            rng.pick(keys).to_owned(),
+            rng.pick(&members).to_owned(),
+        ],
+        4 => vec!["SUNION".to_owned()],
+        5 => vec!["SINTER".to_owned()],
+        6 => vec!["SDIFF".to_owned()],
+        7 => vec!["SUNIONSTORE".to_owned(), rng.pick(keys).to_owned()],
+        8 => vec!["SINTERSTORE".to_owned(), rng.pick(keys).to_owned()],
+        9 => vec!["SDIFFSTORE".to_owned(), rng.pick(keys).to_owned()],
+        10 => {
+            let n = 1 + rng.below(4);
+            let mut c = vec!["SINTERCARD".to_owned(), n.to_string()];
+            c.extend(pick_keys(rng, n));
+            match rng.below(4) {
+                0 => c.extend(["LIMIT".to_owned(), rng.below(3).to_string()]),
+                1 => c.extend(["LIMIT".to_owned(), "-1".to_owned()]),
+                _ => {}
+            }
+            return c;
+        }
+        11 => vec![
+            "SMOVE".to_owned(),
+            rng.pick(keys).to_owned(),
+            rng.pick(keys).to_owned(),
+            rng.pick(&members).to_owned(),
+        ],
+        12 => vec!["DEL".to_owned(), rng.pick(keys).to_owned()],
+        _ => vec!["SET".to_owned(), "string0".to_owned(), "text".to_owned()],
+    };
+    if ["SUNION", "SINTER", "SDIFF"].contains(&command[0].as_str()) || command[0].ends_with("STORE")
+    {
+        let n = 1 + rng.below(4);
+        command.extend(pick_keys(rng, n));
+    }
+    command
+}
+
+#[test]
+fn set_commands_across_nodes_answer_like_one_server() {
+    let servers = start_masters(slot::EMULATED, 3);
+    let oracle = RedisServer::start(port(slot::EMULATED + 3));
+    let cluster = cluster_of(&servers);
+    let mut single = oracle.connect();
+    let keys = key_universe(&cluster);
+    let mut rng = Rng(0x0dd_c0ffee);
+    let mut cross_node = 0;
+    for step in 0..4000 {
+        let command = random_command(&mut rng, &keys);
+        let theirs: Result<Value, String> = redis::cmd(&command[0])
+            .arg(&command[1..])
+            .query::<Value>(&mut single)
+            .map_err(|e| format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")));
+        let ours: Result<Value, String> = cluster.execute(&command).map_err(|e| match e {
+            ClusterError::Server { .. } | ClusterError::Command(_) => e.to_string(),
+            other => panic!("step {step}: {command:?}: {other}"),
+        });
+        let spans = command
+            .iter()
+            .skip(1)
+            .filter(|a| keys.contains(a))
+            .map(|k| cluster.node_for(k))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            > 1;
+        cross_node += spans as usize;
+        assert_eq!(
+            normalized(&command[0], ours),
+            normalized(&command[0], theirs),
+            "step {step}: {command:?}"
+        );
+    }
+    assert!(
+        cross_node > 1000,
+        "only {cross_node} commands crossed nodes"
+    );
+    // The final data: every key holds the same on both sides.
+    for key in &keys {
+        let probe = |args: &[&str]| {
+            normalized("SMEMBERS", cluster.execute(args).map_err(|e| e.to_string()))
+        };
+        let oracle_probe = |con: &mut redis::Connection, args: &[&str]| {
+            normalized(
+                "SMEMBERS",
+                redis::cmd(args[0])
+                    .arg(&args[1..])
+                    .query::<Value>(con)
+                    .map_err(|e| e.to_string()),
+            )
+        };
+        let kind: Value = cluster.execute(&["TYPE", key]).unwrap();
+        assert_eq!(
+            kind,
+            redis::cmd("TYPE")
+                .arg(key)
+                .query::<Value>(&mut single)
+                .unwrap(),
+            "{key}"
+        );
+        if kind == Value::SimpleString("set".to_owned()) {
+            assert_eq!(
+                probe(&["SMEMBERS", key]),
+                oracle_probe(&mut single, &["SMEMBERS", key]),
+                "{key}"
+            );
+        }
+    }
+}
+
+#[test]
+fn smove_to_a_down_node_loses_nothing() {
+    let mut servers = start_masters(slot::EMULATED + 4, 2);
+    let cluster = cluster_of(&servers);
+    let (source, destination) = (
+        support::key_on(&cluster, "node_1"),
+        support::key_on(&cluster, "node_2"),
+    );
+    let _ = cluster.execute(&["SADD", &source, "member"]).unwrap();
+    servers[1].stop();
+    let err = cluster
+        .execute(&["SMOVE", &source, &destination, "member"])
+        .unwrap_err();
+    assert_eq!(err.node(), Some("node_2"), "{err}");
+    let still: i64 =
+        redis::from_redis_value(cluster.execute(&["SISMEMBER", &source, "member"]).unwrap())
+            .unwrap();
+    assert_eq!(still, 1, "the member stayed in the source");
+}
