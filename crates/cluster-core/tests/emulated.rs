@@ -190,3 +190,131 @@ fn smove_to_a_down_node_loses_nothing() {
             .unwrap();
     assert_eq!(still, 1, "the member stayed in the source");
 }
+
+/// What a key holds, read by type, in a form that compares across servers; plus whether it
+/// expires.
+fn snapshot(read: &mut dyn FnMut(&[&str]) -> Value, key: &str) -> (Value, Value, bool) {
+    let kind = read(&["TYPE", key]);
+    let text = match &kind {
+        Value::SimpleString(s) => s.clone(),
+        _ => String::new(),
+    };
+    let mut content = match text.as_str() {
+        "string" => read(&["GET", key]),
+        "list" => read(&["LRANGE", key, "0", "-1"]),
+        "set" => read(&["SMEMBERS", key]),
+        "hash" => read(&["HGETALL", key]),
+        "zset" => read(&["ZRANGE", key, "0", "-1", "WITHSCORES"]),
+        _ => Value::Nil,
+    };
+    if let Value::Array(items) = &mut content {
+        if text == "set" {
+            items.sort_by_key(|v| format!("{v:?}"));
+        }
+        if text == "hash" {
+            let mut pairs: Vec<(Value, Value)> = items
+                .chunks(2)
+                .map(|p| (p[0].clone(), p[1].clone()))
+                .collect();
+            pairs.sort_by_key(|(k, _)| format!("{k:?}"));
+            *items = pairs.into_iter().flat_map(|(k, v)| [k, v]).collect();
+        }
+    }
+    let expires = matches!(read(&["PTTL", key]), Value::Int(ms) if ms > 0);
+    (kind, content, expires)
+}
+
+fn key_and_list_command(rng: &mut Rng, keys: &[String]) -> Vec<String> {
+    let k = |rng: &mut Rng| rng.pick(keys).to_owned();
+    let v = |rng: &mut Rng| format!("v{}", rng.below(5));
+    let side = |rng: &mut Rng| if rng.below(2) == 0 { "LEFT" } else { "RIGHT" }.to_owned();
+    let words: Vec<String> = match rng.below(20) {
+        0 => vec!["SET".into(), k(rng), v(rng)],
+        1 => vec!["RPUSH".into(), k(rng), v(rng), v(rng)],
+        2 => vec!["LPUSH".into(), k(rng), v(rng)],
+        3 => vec!["SADD".into(), k(rng), v(rng)],
+        4 => vec!["HSET".into(), k(rng), v(rng), v(rng)],
+        5 => vec!["ZADD".into(), k(rng), format!("{}.5", rng.below(9)), v(rng)],
+        6 => vec!["PFADD".into(), k(rng), v(rng), v(rng), v(rng)],
+        7 => vec!["PEXPIRE".into(), k(rng), "100000".into()],
+        8 => vec!["DEL".into(), k(rng)],
+        9 => vec!["RENAME".into(), k(rng), k(rng)],
+        10 => vec!["RENAMENX".into(), k(rng), k(rng)],
+        11 => {
+            let mut c = vec!["COPY".into(), k(rng), k(rng)];
+            if rng.below(2) == 0 {
+                c.push("REPLACE".into());
+            }
+            c
+        }
+        12 => vec!["RPOPLPUSH".into(), k(rng), k(rng)],
+        13 => vec!["LMOVE".into(), k(rng), k(rng), side(rng), side(rng)],
+        14 => vec![
+            "BLMOVE".into(),
+            k(rng),
+            k(rng),
+            side(rng),
+            side(rng),
+            "0.01".into(),
+        ],
+        15 => vec!["BRPOPLPUSH".into(), k(rng), k(rng), "0.01".into()],
+        16 => vec!["MSETNX".into(), k(rng), v(rng), k(rng), v(rng)],
+        17 => vec!["PFCOUNT".into(), k(rng), k(rng), k(rng)],
+        18 => vec!["PFMERGE".into(), k(rng), k(rng), k(rng)],
+        _ => vec!["LMOVE".into(), k(rng), k(rng), "UP".into(), "LEFT".into()],
+    };
+    words
+}
+
+#[test]
+fn key_list_and_hyperloglog_commands_across_nodes_answer_like_one_server() {
+    let servers = start_masters(slot::EMULATED + 6, 3);
+    let oracle = RedisServer::start(port(slot::EMULATED + 9));
+    let cluster = cluster_of(&servers);
+    let mut single = oracle.connect();
+    let keys: Vec<String> = (0..9).map(|i| format!("key{i}")).collect();
+    let nodes: std::collections::BTreeSet<&str> =
+        keys.iter().map(|k| cluster.node_for(k)).collect();
+    assert_eq!(nodes.len(), 3);
+    let mut rng = Rng(0xfeed_beef_1234);
+    let mut cross_node = 0;
+    for step in 0..3000 {
+        let command = key_and_list_command(&mut rng, &keys);
+        let theirs: Result<Value, String> = redis::cmd(&command[0])
+            .arg(&command[1..])
+            .query::<Value>(&mut single)
+            .map_err(|e| format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")));
+        let ours: Result<Value, String> = cluster.execute(&command).map_err(|e| match e {
+            ClusterError::Server { .. } | ClusterError::Command(_) => e.to_string(),
+            other => panic!("step {step}: {command:?}: {other}"),
+        });
+        let spans = command
+            .iter()
+            .skip(1)
+            .filter(|a| keys.contains(a))
+            .map(|k| cluster.node_for(k))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            > 1;
+        cross_node += spans as usize;
+        assert_eq!(ours, theirs, "step {step}: {command:?}");
+    }
+    assert!(
+        cross_node > 1000,
+        "only {cross_node} commands crossed nodes"
+    );
+    for key in &keys {
+        let mut ours = |args: &[&str]| cluster.execute(args).unwrap();
+        let mut theirs = |args: &[&str]| {
+            redis::cmd(args[0])
+                .arg(&args[1..])
+                .query::<Value>(&mut single)
+                .unwrap()
+        };
+        assert_eq!(
+            snapshot(&mut ours, key),
+            snapshot(&mut theirs, key),
+            "{key}"
+        );
+    }
+}

@@ -2,7 +2,10 @@
 //! computed here, per-node writes. None of them is atomic across nodes (each step is atomic on
 //! its node); each keeps Redis's replies and errors, and none loses data.
 
+mod keys;
+mod lists;
 mod sets;
+mod strings;
 
 use redis::Value;
 
@@ -10,6 +13,7 @@ use crate::cluster::Cluster;
 use crate::error::ClusterError;
 use crate::placement::split_tag;
 use crate::router::not_emulated_yet;
+use lists::End;
 
 /// One key of the command: where it is in the arguments, its stored name, its master.
 #[derive(Clone, Copy, Debug)]
@@ -39,6 +43,28 @@ pub(crate) fn run<A: AsRef<[u8]>>(
         }
         "SINTERCARD" => sets::intercard(cluster, args, &keys),
         "SMOVE" => sets::smove(cluster, keys[0], keys[1], args[3].as_ref()),
+        "RENAME" => keys::rename(cluster, keys[0], keys[1], false),
+        "RENAMENX" => keys::rename(cluster, keys[0], keys[1], true),
+        "COPY" => keys::copy(cluster, args, keys[0], keys[1]),
+        "MSETNX" => strings::msetnx(cluster, args, placed, &keys),
+        "PFCOUNT" => strings::pfcount(cluster, &keys),
+        "PFMERGE" => strings::pfmerge(cluster, keys[0], &keys[1..]),
+        "RPOPLPUSH" => lists::lmove(cluster, keys[0], keys[1], End::Right, End::Left),
+        "LMOVE" => {
+            let (from, to) = (End::parse(args[3].as_ref())?, End::parse(args[4].as_ref())?);
+            lists::lmove(cluster, keys[0], keys[1], from, to)
+        }
+        "BRPOPLPUSH" => lists::blmove(
+            cluster,
+            keys[0],
+            keys[1],
+            (End::Right, End::Left),
+            args[3].as_ref(),
+        ),
+        "BLMOVE" => {
+            let ends = (End::parse(args[3].as_ref())?, End::parse(args[4].as_ref())?);
+            lists::blmove(cluster, keys[0], keys[1], ends, args[5].as_ref())
+        }
         _ => Err(not_emulated_yet(args, placed)),
     }
 }
