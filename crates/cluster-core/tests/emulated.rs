@@ -318,3 +318,102 @@ fn key_list_and_hyperloglog_commands_across_nodes_answer_like_one_server() {
         );
     }
 }
+
+fn zset_command(rng: &mut Rng, keys: &[String]) -> Vec<String> {
+    let k = |rng: &mut Rng| rng.pick(keys).to_owned();
+    let m = |rng: &mut Rng| format!("m{}", rng.below(6));
+    let n = 1 + rng.below(3);
+    let pick =
+        |rng: &mut Rng| -> Vec<String> { (0..n).map(|_| rng.pick(keys).to_owned()).collect() };
+    let weights = ["1", "2", "0.5", "-1", "0"];
+    let options = |rng: &mut Rng, diff: bool, store: bool| -> Vec<String> {
+        let mut o = Vec::new();
+        if !diff && rng.below(2) == 0 {
+            o.push("WEIGHTS".to_owned());
+            o.extend((0..n).map(|_| weights[rng.below(weights.len())].to_owned()));
+        }
+        if !diff && rng.below(3) == 0 {
+            o.extend([
+                "AGGREGATE".to_owned(),
+                ["SUM", "MIN", "MAX", "AVG"][rng.below(4)].to_owned(),
+            ]);
+        }
+        if !store && rng.below(2) == 0 {
+            o.push("WITHSCORES".to_owned());
+        }
+        o
+    };
+    match rng.below(12) {
+        0..=2 => vec![
+            "ZADD".into(),
+            k(rng),
+            format!("{}.{}", rng.below(5) as i64 - 2, rng.below(10)),
+            m(rng),
+        ],
+        3 => vec!["SADD".into(), k(rng), m(rng)],
+        4 => vec!["SET".into(), k(rng), "text".into()],
+        5 => vec!["DEL".into(), k(rng)],
+        6 => vec!["ZREM".into(), k(rng), m(rng)],
+        7 | 8 => {
+            let op = ["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"][rng.below(3)];
+            let mut c = vec![op.to_owned(), k(rng), n.to_string()];
+            c.extend(pick(rng));
+            c.extend(options(rng, op == "ZDIFFSTORE", true));
+            c
+        }
+        9 | 10 => {
+            let op = ["ZUNION", "ZINTER", "ZDIFF"][rng.below(3)];
+            let mut c = vec![op.to_owned(), n.to_string()];
+            c.extend(pick(rng));
+            c.extend(options(rng, op == "ZDIFF", false));
+            c
+        }
+        _ => {
+            let mut c = vec!["ZINTERCARD".to_owned(), n.to_string()];
+            c.extend(pick(rng));
+            if rng.below(2) == 0 {
+                c.extend(["LIMIT".to_owned(), rng.below(3).to_string()]);
+            }
+            c
+        }
+    }
+}
+
+#[test]
+fn sorted_set_algebra_across_nodes_answers_like_one_server() {
+    let servers = start_masters(slot::EMULATED + 10, 3);
+    let oracle = RedisServer::start(port(slot::EMULATED + 13));
+    let cluster = cluster_of(&servers);
+    let mut single = oracle.connect();
+    let keys: Vec<String> = (0..7).map(|i| format!("zkey{i}")).collect();
+    let nodes: std::collections::BTreeSet<&str> =
+        keys.iter().map(|k| cluster.node_for(k)).collect();
+    assert_eq!(nodes.len(), 3);
+    let mut rng = Rng(0x5eed_2e75);
+    for step in 0..3000 {
+        let command = zset_command(&mut rng, &keys);
+        let theirs: Result<Value, String> = redis::cmd(&command[0])
+            .arg(&command[1..])
+            .query::<Value>(&mut single)
+            .map_err(|e| format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")));
+        let ours: Result<Value, String> = cluster.execute(&command).map_err(|e| match e {
+            ClusterError::Server { .. } | ClusterError::Command(_) => e.to_string(),
+            other => panic!("step {step}: {command:?}: {other}"),
+        });
+        assert_eq!(ours, theirs, "step {step}: {command:?}");
+    }
+    for key in &keys {
+        let mut ours = |args: &[&str]| cluster.execute(args).unwrap();
+        let mut theirs = |args: &[&str]| {
+            redis::cmd(args[0])
+                .arg(&args[1..])
+                .query::<Value>(&mut single)
+                .unwrap()
+        };
+        assert_eq!(
+            snapshot(&mut ours, key),
+            snapshot(&mut theirs, key),
+            "{key}"
+        );
+    }
+}

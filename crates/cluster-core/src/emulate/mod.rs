@@ -6,6 +6,7 @@ mod keys;
 mod lists;
 mod sets;
 mod strings;
+mod zsets;
 
 use redis::Value;
 
@@ -49,6 +50,11 @@ pub(crate) fn run<A: AsRef<[u8]>>(
         "MSETNX" => strings::msetnx(cluster, args, placed, &keys),
         "PFCOUNT" => strings::pfcount(cluster, &keys),
         "PFMERGE" => strings::pfmerge(cluster, keys[0], &keys[1..]),
+        "ZUNION" | "ZINTER" | "ZDIFF" => zsets::combine(cluster, command, args, &keys),
+        "ZUNIONSTORE" | "ZINTERSTORE" | "ZDIFFSTORE" => {
+            zsets::combine_store(cluster, command, args, keys[0], &keys[1..])
+        }
+        "ZINTERCARD" => zsets::intercard(cluster, args, &keys),
         "RPOPLPUSH" => lists::lmove(cluster, keys[0], keys[1], End::Right, End::Left),
         "LMOVE" => {
             let (from, to) = (End::parse(args[3].as_ref())?, End::parse(args[4].as_ref())?);

@@ -17,7 +17,7 @@ const PORTS_ENV: &str = include_str!("../../../../tests/ports.env");
 /// (nextest) without sharing servers. Offsets from `RUST_TEST_BASE_PORT`.
 pub mod slot {
     // A binary uses ports offset + 0..span; `SLICES` lists the spans, and a test checks that
-    // no two slices overlap and that all stay below 95 (the benches use 95..98; the table
+    // no two slices overlap and that all stay below 97 (the benches use 97..100; the table
     // generator uses 5, inside the command table's slice).
     pub const COMMAND_TABLE: u16 = 0;
     pub const PLACEMENT: u16 = 6;
@@ -39,14 +39,14 @@ pub mod slot {
         (CONFIG, 1),
         (SPLIT, 13),
         (FAN_OUT, 6),
-        (EMULATED, 10),
+        (EMULATED, 14),
     ];
 }
 
 /// `RUST_TEST_BASE_PORT + offset`.
 pub fn port(offset: u16) -> u16 {
     assert!(
-        offset < 95,
+        offset < 97,
         "test port offset {offset} runs into the bench ports"
     );
     let base = PORTS_ENV

@@ -1,0 +1,405 @@
+//! Sorted-set algebra across masters: ZUNION / ZINTER / ZDIFF, their STORE forms and
+//! ZINTERCARD, with WEIGHTS and AGGREGATE as Redis computes them (sets count with score 1).
+
+use std::collections::HashMap;
+
+use redis::Value;
+
+use super::{Key, WRONGTYPE, error_reply};
+use crate::cluster::Cluster;
+use crate::error::ClusterError;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Op {
+    Union,
+    Inter,
+    Diff,
+}
+
+#[derive(Clone, Copy)]
+enum Aggregate {
+    Sum,
+    Min,
+    Max,
+}
+
+/// The options after the keys, parsed as Redis does (after the type checks, so they are
+/// applied once the sources are known to be sets or sorted sets).
+struct Options {
+    weights: Vec<f64>,
+    aggregate: Aggregate,
+    with_scores: bool,
+    limit: usize,
+}
+
+fn parse_options<A: AsRef<[u8]>>(
+    args: &[A],
+    first_option: usize,
+    keys: usize,
+    op: Op,
+    store: bool,
+    card: bool,
+) -> Result<Options, Value> {
+    let syntax = || error_reply("ERR syntax error");
+    let mut options = Options {
+        weights: vec![1.0; keys],
+        aggregate: Aggregate::Sum,
+        with_scores: false,
+        limit: 0,
+    };
+    let mut j = first_option;
+    while j < args.len() {
+        let remaining = args.len() - j;
+        let word = args[j].as_ref();
+        if op != Op::Diff && !card && remaining > keys && word.eq_ignore_ascii_case(b"WEIGHTS") {
+            for (i, weight) in options.weights.iter_mut().enumerate() {
+                *weight = parse_double(args[j + 1 + i].as_ref())
+                    .ok_or_else(|| error_reply("ERR weight value is not a float"))?;
+            }
+            j += 1 + keys;
+        } else if op != Op::Diff
+            && !card
+            && remaining >= 2
+            && word.eq_ignore_ascii_case(b"AGGREGATE")
+        {
+            let how = args[j + 1].as_ref();
+            options.aggregate = if how.eq_ignore_ascii_case(b"SUM") {
+                Aggregate::Sum
+            } else if how.eq_ignore_ascii_case(b"MIN") {
+                Aggregate::Min
+            } else if how.eq_ignore_ascii_case(b"MAX") {
+                Aggregate::Max
+            } else {
+                return Err(syntax());
+            };
+            j += 2;
+        } else if !store && !card && word.eq_ignore_ascii_case(b"WITHSCORES") {
+            options.with_scores = true;
+            j += 1;
+        } else if card && remaining >= 2 && word.eq_ignore_ascii_case(b"LIMIT") {
+            let n: i64 = std::str::from_utf8(args[j + 1].as_ref())
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .ok_or_else(|| error_reply("ERR value is not an integer or out of range"))?;
+            if n < 0 {
+                return Err(error_reply("ERR LIMIT can't be negative"));
+            }
+            options.limit = n as usize;
+            j += 2;
+        } else {
+            return Err(syntax());
+        }
+    }
+    Ok(options)
+}
+
+/// A double as Redis reads one (`strtod` of the whole text; NaN refused).
+fn parse_double(text: &[u8]) -> Option<f64> {
+    let value: f64 = std::str::from_utf8(text)
+        .ok()?
+        .trim_end_matches('\0')
+        .parse()
+        .ok()?;
+    (!value.is_nan()).then_some(value)
+}
+
+/// A score as Redis 7.0 writes one in a reply: `%.17g`, and `inf` / `-inf`.
+pub(crate) fn format_score(score: f64) -> String {
+    if score.is_infinite() {
+        return if score > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    // `{:.16e}` rounds to 17 significant digits exactly as printf does; its exponent picks the
+    // notation, as %g's rule says (fixed when -4 <= exponent < 17).
+    let scientific = format!("{score:.16e}");
+    let (mantissa, exponent) = scientific.split_once('e').expect("{:e} has an exponent");
+    let exponent: i32 = exponent.parse().expect("an integer exponent");
+    if (-4..17).contains(&exponent) {
+        let fixed = format!("{score:.*}", (16 - exponent) as usize);
+        trim_fraction(&fixed).to_owned()
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim_fraction(mantissa), exponent.abs())
+    }
+}
+
+fn trim_fraction(number: &str) -> &str {
+    if number.contains('.') {
+        number.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        number
+    }
+}
+
+/// A source as member → score (`None`: no such key); sets count with score 1.
+type Source = Option<Vec<(Vec<u8>, f64)>>;
+
+/// Reads every source from its master: types first (WRONGTYPE before anything else), then
+/// members with scores.
+fn read_sources(
+    cluster: &Cluster,
+    keys: &[Key<'_>],
+) -> Result<Result<Vec<Source>, Value>, ClusterError> {
+    let types: Vec<(usize, Vec<&[u8]>)> = keys
+        .iter()
+        .map(|k| (k.shard, vec![&b"TYPE"[..], k.stored]))
+        .collect();
+    let types: Vec<String> = cluster
+        .run_on_masters(&types)?
+        .into_iter()
+        .map(|v| match v {
+            Value::SimpleString(s) => s,
+            _ => String::new(),
+        })
+        .collect();
+    if types
+        .iter()
+        .any(|t| !matches!(t.as_str(), "zset" | "set" | "none"))
+    {
+        return Ok(Err(error_reply(WRONGTYPE)));
+    }
+    let reads: Vec<(usize, Vec<&[u8]>)> = keys
+        .iter()
+        .zip(&types)
+        .map(|(k, t)| match t.as_str() {
+            "zset" => (
+                k.shard,
+                vec![&b"ZRANGE"[..], k.stored, b"0", b"-1", b"WITHSCORES"],
+            ),
+            _ => (k.shard, vec![&b"SMEMBERS"[..], k.stored]),
+        })
+        .collect();
+    let mut sources = Vec::with_capacity(keys.len());
+    for (reply, kind) in cluster.run_on_masters(&reads)?.into_iter().zip(&types) {
+        let items = match reply {
+            Value::Array(items) => items,
+            error @ Value::ServerError(_) => return Ok(Err(error)), // changed type meanwhile
+            other => {
+                return Err(ClusterError::Command(format!(
+                    "ERR unexpected reply {other:?}"
+                )));
+            }
+        };
+        let bytes = |v: Value| match v {
+            Value::BulkString(b) => b,
+            other => format!("{other:?}").into_bytes(),
+        };
+        sources.push(match kind.as_str() {
+            "none" => None,
+            "zset" => {
+                let mut pairs = Vec::with_capacity(items.len() / 2);
+                let mut items = items.into_iter();
+                while let (Some(member), Some(score)) = (items.next(), items.next()) {
+                    let score = parse_double(&bytes(score)).unwrap_or(0.0);
+                    pairs.push((bytes(member), score));
+                }
+                Some(pairs)
+            }
+            _ => Some(items.into_iter().map(|m| (bytes(m), 1.0)).collect()),
+        });
+    }
+    Ok(Ok(sources))
+}
+
+/// Redis's `zunionInterAggregate`, with its NaN rule (inf + -inf is 0).
+fn aggregate(target: &mut f64, value: f64, how: Aggregate) {
+    match how {
+        Aggregate::Sum => {
+            *target += value;
+            if target.is_nan() {
+                *target = 0.0;
+            }
+        }
+        Aggregate::Min => *target = target.min(value),
+        Aggregate::Max => *target = target.max(value),
+    }
+}
+
+fn weighted(score: f64, weight: f64) -> f64 {
+    let value = score * weight;
+    if value.is_nan() { 0.0 } else { value }
+}
+
+/// The result, ordered as a sorted set is: by score, then member bytes.
+fn compute(op: Op, sources: Vec<Source>, options: &Options) -> Vec<(Vec<u8>, f64)> {
+    let mut result: Vec<(Vec<u8>, f64)> = Vec::new();
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    match op {
+        Op::Union => {
+            for (source, weight) in sources.into_iter().zip(&options.weights) {
+                for (member, score) in source.into_iter().flatten() {
+                    let value = weighted(score, *weight);
+                    match index.get(&member) {
+                        Some(&at) => aggregate(&mut result[at].1, value, options.aggregate),
+                        None => {
+                            index.insert(member.clone(), result.len());
+                            result.push((member, value));
+                        }
+                    }
+                }
+            }
+        }
+        Op::Inter => {
+            if sources.iter().any(Option::is_none) {
+                return Vec::new();
+            }
+            let maps: Vec<HashMap<Vec<u8>, f64>> = sources
+                .iter()
+                .skip(1)
+                .map(|s| s.iter().flatten().cloned().collect())
+                .collect();
+            let first = sources.into_iter().next().flatten().unwrap_or_default();
+            for (member, score) in first {
+                if maps.iter().all(|m| m.contains_key(&member)) {
+                    let mut value = weighted(score, options.weights[0]);
+                    for (map, weight) in maps.iter().zip(&options.weights[1..]) {
+                        aggregate(
+                            &mut value,
+                            weighted(map[&member], *weight),
+                            options.aggregate,
+                        );
+                    }
+                    result.push((member, value));
+                }
+            }
+        }
+        Op::Diff => {
+            let others: std::collections::HashSet<Vec<u8>> = sources
+                .iter()
+                .skip(1)
+                .flatten()
+                .flatten()
+                .map(|(m, _)| m.clone())
+                .collect();
+            let first = sources.into_iter().next().flatten().unwrap_or_default();
+            result = first
+                .into_iter()
+                .filter(|(m, _)| !others.contains(m))
+                .collect();
+        }
+    }
+    result.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    result
+}
+
+/// ZUNION / ZINTER / ZDIFF numkeys key... [options]: `keys` start at argument 2.
+pub(crate) fn combine<A: AsRef<[u8]>>(
+    cluster: &Cluster,
+    command: &str,
+    args: &[A],
+    keys: &[Key<'_>],
+) -> Result<Value, ClusterError> {
+    let op = op_of(command);
+    let sources = match read_sources(cluster, keys)? {
+        Ok(sources) => sources,
+        Err(error) => return Ok(error),
+    };
+    let options = match parse_options(args, 2 + keys.len(), keys.len(), op, false, false) {
+        Ok(options) => options,
+        Err(error) => return Ok(error),
+    };
+    let result = compute(op, sources, &options);
+    let mut reply = Vec::with_capacity(result.len() * if options.with_scores { 2 } else { 1 });
+    for (member, score) in result {
+        reply.push(Value::BulkString(member));
+        if options.with_scores {
+            reply.push(Value::BulkString(format_score(score).into_bytes()));
+        }
+    }
+    Ok(Value::Array(reply))
+}
+
+/// ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE destination numkeys key... [options].
+pub(crate) fn combine_store<A: AsRef<[u8]>>(
+    cluster: &Cluster,
+    command: &str,
+    args: &[A],
+    destination: Key<'_>,
+    sources: &[Key<'_>],
+) -> Result<Value, ClusterError> {
+    let op = op_of(command);
+    let read = match read_sources(cluster, sources)? {
+        Ok(read) => read,
+        Err(error) => return Ok(error),
+    };
+    let options = match parse_options(args, 3 + sources.len(), sources.len(), op, true, false) {
+        Ok(options) => options,
+        Err(error) => return Ok(error),
+    };
+    let result = compute(op, read, &options);
+    let scores: Vec<String> = result.iter().map(|(_, s)| s.to_string()).collect();
+    let mut zadd: Vec<&[u8]> = vec![b"ZADD", destination.stored];
+    for ((member, _), score) in result.iter().zip(&scores) {
+        zadd.push(score.as_bytes());
+        zadd.push(member);
+    }
+    let mut batch: Vec<(usize, Vec<&[u8]>)> = vec![
+        (destination.shard, vec![b"MULTI"]),
+        (destination.shard, vec![b"DEL", destination.stored]),
+    ];
+    if !result.is_empty() {
+        batch.push((destination.shard, zadd));
+    }
+    batch.push((destination.shard, vec![b"EXEC"]));
+    match cluster.run_on_masters(&batch)?.pop() {
+        Some(Value::Array(_)) => Ok(Value::Int(result.len() as i64)),
+        Some(error @ Value::ServerError(_)) => Ok(error),
+        other => Err(ClusterError::Command(format!(
+            "ERR EXEC answered {other:?}"
+        ))),
+    }
+}
+
+/// ZINTERCARD numkeys key... [LIMIT limit].
+pub(crate) fn intercard<A: AsRef<[u8]>>(
+    cluster: &Cluster,
+    args: &[A],
+    keys: &[Key<'_>],
+) -> Result<Value, ClusterError> {
+    let sources = match read_sources(cluster, keys)? {
+        Ok(sources) => sources,
+        Err(error) => return Ok(error),
+    };
+    let options = match parse_options(args, 2 + keys.len(), keys.len(), Op::Inter, false, true) {
+        Ok(options) => options,
+        Err(error) => return Ok(error),
+    };
+    let count = compute(Op::Inter, sources, &options).len();
+    Ok(Value::Int(if options.limit == 0 {
+        count
+    } else {
+        count.min(options.limit)
+    } as i64))
+}
+
+fn op_of(command: &str) -> Op {
+    match &command[..6.min(command.len())] {
+        "ZUNION" => Op::Union,
+        "ZINTER" => Op::Inter,
+        _ => Op::Diff,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_score;
+
+    #[test]
+    fn scores_print_as_redis_prints_them() {
+        for (score, text) in [
+            (0.1, "0.10000000000000001"),
+            (1.5, "1.5"),
+            (3.0, "3"),
+            (123456789.123, "123456789.123"),
+            (1e20, "1e+20"),
+            (1e-5, "1.0000000000000001e-05"),
+            (0.0001, "0.0001"),
+            (-2.5, "-2.5"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (1e16, "10000000000000000"),
+            (1e17, "1e+17"),
+        ] {
+            assert_eq!(format_score(score), text, "{score}");
+        }
+    }
+}
