@@ -155,12 +155,23 @@ impl Cluster {
     /// Plans and runs a command; the reply may be a `Value::ServerError` (kept as a value so
     /// pipelines can report it in place). Also returns the node that answered, for errors.
     pub(crate) fn run<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<(Value, &str), ClusterError> {
+        let planned = plan(args, self.inner.shards.len())?;
+        self.run_plan(args, planned)
+    }
+
+    /// Runs a command already planned (see `run`).
+    pub(crate) fn run_plan<A: AsRef<[u8]>>(
+        &self,
+        args: &[A],
+        planned: Plan<'_>,
+    ) -> Result<(Value, &str), ClusterError> {
         let shards = &self.inner.shards;
-        match plan(args, shards.len())? {
+        match planned {
             Plan::Single {
                 shard,
                 read,
                 stored_keys,
+                ..
             } => {
                 let mut packed = Vec::new();
                 pack_command(args, &stored_keys, &mut packed);
@@ -320,9 +331,28 @@ impl Cluster {
         &self,
         commands: &[(usize, Vec<&[u8]>)],
     ) -> Result<Vec<Value>, ClusterError> {
+        let packed: Vec<(usize, Vec<u8>)> = commands
+            .iter()
+            .map(|(shard, args)| {
+                let mut packed = Vec::new();
+                pack_command(args, &[], &mut packed);
+                (*shard, packed)
+            })
+            .collect();
+        self.run_packed_on_masters(&packed).into_iter().collect()
+    }
+
+    /// Packed commands on masters (`(master index, packed command)`): every master's commands
+    /// concatenated and written in one go, all masters before any reply is read; each command's
+    /// reply in the caller's order. A master that fails fails each of its commands, in place.
+    pub(crate) fn run_packed_on_masters(
+        &self,
+        commands: &[(usize, Vec<u8>)],
+    ) -> Vec<Result<Value, ClusterError>> {
         let shards = &self.inner.shards;
+        // Per master: its commands' bytes and their positions in the caller's list.
         let mut batches: Vec<(usize, Vec<u8>, Vec<usize>)> = Vec::new();
-        for (i, (shard, args)) in commands.iter().enumerate() {
+        for (i, (shard, packed)) in commands.iter().enumerate() {
             let at = match batches.iter().position(|(s, _, _)| s == shard) {
                 Some(at) => at,
                 None => {
@@ -330,28 +360,26 @@ impl Cluster {
                     batches.len() - 1
                 }
             };
-            pack_command(args, &[], &mut batches[at].1);
+            batches[at].1.extend_from_slice(packed);
             batches[at].2.push(i);
         }
         let sent: Vec<_> = batches
             .iter()
             .map(|(shard, packed, _)| shards[*shard].master.send(packed))
             .collect();
-        let mut replies = vec![Value::Nil; commands.len()];
-        let mut first_error = None;
+        let mut replies: Vec<Result<Value, ClusterError>> =
+            (0..commands.len()).map(|_| Ok(Value::Nil)).collect();
         for ((_, _, order), sent) in batches.iter().zip(sent) {
-            // Every batch is read, even after a failure, so no connection is left mid-reply.
+            // Every batch is read, even after another failed, so no connection is left mid-reply.
             match sent.and_then(|flight| flight.receive_many(order.len())) {
-                Ok(values) => order.iter().zip(values).for_each(|(i, v)| replies[*i] = v),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
+                Ok(values) => order
+                    .iter()
+                    .zip(values)
+                    .for_each(|(i, v)| replies[*i] = Ok(v)),
+                Err(e) => order.iter().for_each(|i| replies[*i] = Err(e.clone())),
             }
         }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(replies),
-        }
+        replies
     }
 
     /// Writes the command to every master, then reads every reply: the masters work at the

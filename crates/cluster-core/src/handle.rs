@@ -64,29 +64,28 @@ impl ConnectionLike for ClusterConnection {
         count: usize,
     ) -> RedisResult<Vec<Value>> {
         let commands = parse_commands(packed).map_err(ClusterError::Command)?;
-        if commands
-            .first()
-            .is_some_and(|c| c.first().is_some_and(|n| n.eq_ignore_ascii_case(b"MULTI")))
-        {
-            return Err(ClusterError::Refused {
-                command: "multi".to_owned(),
-                reason: "atomic pipelines (MULTI/EXEC) are not supported yet; use a non-atomic pipeline",
-            }
-            .into());
-        }
-        // Every command is planned before any is sent, so a malformed one stops the batch
-        // with nothing applied.
-        for args in &commands {
-            crate::router::plan(args, self.cluster.master_count())?;
-        }
-        let mut replies = Vec::with_capacity(count);
-        for (i, args) in commands.iter().enumerate() {
-            let reply = self.run(args)?;
-            if i >= offset && replies.len() < count {
-                replies.push(reply);
-            }
-        }
-        Ok(replies)
+        let is = |args: Option<&Vec<Vec<u8>>>, name: &[u8]| {
+            args.and_then(|a| a.first())
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        };
+        // An atomic redis-rs pipeline is MULTI, the commands, EXEC; it reads EXEC's reply.
+        let replies = if is(commands.first(), b"MULTI") && is(commands.last(), b"EXEC") {
+            let body = &commands[1..commands.len() - 1];
+            let exec = self.cluster.transaction(body)?;
+            let queued = body
+                .iter()
+                .map(|_| Value::SimpleString("QUEUED".to_owned()));
+            std::iter::once(Value::Okay)
+                .chain(queued)
+                .chain([exec])
+                .collect()
+        } else {
+            self.cluster
+                .pipeline(&commands)?
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        Ok(replies.into_iter().skip(offset).take(count).collect())
     }
 
     fn get_db(&self) -> i64 {

@@ -20,6 +20,7 @@ pub mod config;
 mod emulate;
 pub mod error;
 mod handle;
+mod pipeline;
 pub mod placement;
 mod pool;
 mod resp;

@@ -17,6 +17,8 @@ pub enum Plan<'a> {
         read: bool,
         /// `(argument index, stored key)` for every tagged key: `bar{foo}` is sent as `bar`.
         stored_keys: Vec<(usize, &'a [u8])>,
+        /// The command has keys (else `shard` is only the default node).
+        keyed: bool,
     },
     /// Independent keys on several masters (MGET, MSET, DEL, ...): one sub-command per master,
     /// all sent before any reply is read, replies combined by `merge`.
@@ -110,6 +112,7 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
         shard: shard.unwrap_or(DEFAULT_SHARD),
         read: spec.is_read(),
         stored_keys,
+        keyed: shard.is_some(),
     })
 }
 

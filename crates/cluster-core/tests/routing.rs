@@ -298,15 +298,32 @@ fn pipelines_through_the_handle() {
         .query(&mut con)
         .unwrap();
     assert_eq!((x, y), (11, 22));
-    let atomic: redis::RedisResult<(i64,)> = redis::pipe().atomic().incr(&a, 1).query(&mut con);
-    assert!(atomic.is_err(), "MULTI/EXEC across a pool is refused");
+    // An atomic pipeline runs as MULTI/EXEC on the keys' one node...
+    let (one, two): (i64, i64) = redis::pipe()
+        .atomic()
+        .incr(&a, 1)
+        .incr(&a, 1)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!((one, two), (12, 13));
+    // ...and is refused, with nothing applied, when its keys span nodes.
+    let atomic: redis::RedisResult<(i64, i64)> = redis::pipe()
+        .atomic()
+        .incr(&a, 1)
+        .incr(&b, 1)
+        .query(&mut con);
+    let err = atomic.unwrap_err().to_string();
+    assert!(
+        err.contains(f.cluster.node_for(&a)) && err.contains(f.cluster.node_for(&b)),
+        "{err}"
+    );
     let after: i64 = con.get(&a).unwrap();
-    assert_eq!(after, 11, "the refused transaction changed nothing");
+    assert_eq!(after, 13, "the refused transaction changed nothing");
     // A malformed command anywhere in the batch stops it before anything runs.
     let bad: redis::RedisResult<()> = redis::pipe().incr(&a, 1).cmd("GET").query(&mut con);
     assert!(bad.is_err());
     let after: i64 = con.get(&a).unwrap();
-    assert_eq!(after, 11);
+    assert_eq!(after, 13);
 }
 
 #[test]

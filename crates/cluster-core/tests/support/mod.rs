@@ -17,22 +17,24 @@ const PORTS_ENV: &str = include_str!("../../../../tests/ports.env");
 /// (nextest) without sharing servers. Offsets from `RUST_TEST_BASE_PORT`.
 pub mod slot {
     // A binary uses ports offset + 0..span; `SLICES` lists the spans, and a test checks that
-    // no two slices overlap and that all stay below 97 (the benches use 97..100; the table
-    // generator uses 5, inside the command table's slice).
+    // no two slices overlap and that all stay inside 7100-7199 (the table generator uses
+    // offset 5, inside the command table's slice).
     pub const COMMAND_TABLE: u16 = 0;
     pub const PLACEMENT: u16 = 6;
-    pub const ROUTING: u16 = 10;
-    pub const REPLICAS: u16 = 33;
-    pub const FAILURES: u16 = 55;
-    pub const CONFIG: u16 = 63;
-    pub const SPLIT: u16 = 64;
-    pub const FAN_OUT: u16 = 77;
-    pub const EMULATED: u16 = 83;
+    pub const PIPELINES: u16 = 9;
+    pub const ROUTING: u16 = 13;
+    pub const REPLICAS: u16 = 36;
+    pub const FAILURES: u16 = 58;
+    pub const CONFIG: u16 = 66;
+    pub const SPLIT: u16 = 67;
+    pub const FAN_OUT: u16 = 80;
+    pub const EMULATED: u16 = 86;
 
     /// `(offset, span)` of every binary's slice.
-    pub const SLICES: [(u16, u16); 9] = [
+    pub const SLICES: [(u16, u16); 10] = [
         (COMMAND_TABLE, 6),
         (PLACEMENT, 3),
+        (PIPELINES, 4),
         (ROUTING, 23),
         (REPLICAS, 22),
         (FAILURES, 8),
@@ -46,8 +48,8 @@ pub mod slot {
 /// `RUST_TEST_BASE_PORT + offset`.
 pub fn port(offset: u16) -> u16 {
     assert!(
-        offset < 97,
-        "test port offset {offset} runs into the bench ports"
+        offset < 100,
+        "test port offset {offset} leaves the range 7100-7199"
     );
     let base = PORTS_ENV
         .lines()

@@ -1,0 +1,111 @@
+//! Pipelines and transactions: per-master batches sent at once, replies in the caller's order
+//! with errors in place, split and emulated commands at their place in the sequence, and
+//! MULTI/EXEC on the keys' one node.
+
+mod support;
+
+use cluster_core::{ClusterError, Value};
+use support::{cluster_of, key_on, slot, start_masters};
+
+fn command(words: &[&str]) -> Vec<Vec<u8>> {
+    words.iter().map(|w| w.as_bytes().to_vec()).collect()
+}
+
+#[test]
+fn pipelines_keep_order_and_errors_in_place_and_transactions_stay_on_one_node() {
+    let mut servers = start_masters(slot::PIPELINES, 3);
+    let cluster = cluster_of(&servers);
+    let (a, b, c) = (
+        key_on(&cluster, "node_1"),
+        key_on(&cluster, "node_2"),
+        key_on(&cluster, "node_3"),
+    );
+    let replies = cluster
+        .pipeline(&[
+            command(&["SET", &a, "1"]),
+            command(&["SET", &b, "2"]),
+            command(&["INCR", &a]),
+            command(&["LPUSH", &b, "x"]), // WRONGTYPE, in place
+            command(&["MSET", &a, "10", &b, "20", &c, "30"]), // split, at its place
+            command(&["MGET", &c, &b, &a, "missing"]),
+            command(&["SADD", "s1{t}", "m"]),
+            command(&["SUNIONSTORE", &c, "s1{t}", &a]), // emulated (a is a string: WRONGTYPE)
+            command(&["DEL", &a, &b]),
+            command(&["EXISTS", &a, &b, &c]),
+        ])
+        .unwrap();
+    let values: Vec<Value> = replies.into_iter().map(Result::unwrap).collect();
+    assert_eq!(values[0], Value::Okay);
+    assert_eq!(values[2], Value::Int(2));
+    assert!(matches!(values[3], Value::ServerError(ref e) if e.code() == "WRONGTYPE"));
+    assert_eq!(values[4], Value::Okay);
+    let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+    assert_eq!(
+        values[5],
+        Value::Array(vec![bulk("30"), bulk("20"), bulk("10"), Value::Nil])
+    );
+    assert!(matches!(values[7], Value::ServerError(ref e) if e.code() == "WRONGTYPE"));
+    assert_eq!(values[8], Value::Int(2));
+    assert_eq!(values[9], Value::Int(1));
+
+    // A malformed command stops the pipeline before anything is sent.
+    let err = cluster
+        .pipeline(&[command(&["SET", &a, "again"]), command(&["GET"])])
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("wrong number of arguments"),
+        "{err}"
+    );
+    assert_eq!(
+        cluster.execute(&["EXISTS", a.as_str()]).unwrap(),
+        Value::Int(0)
+    );
+
+    // A transaction on one node (tags), atomic as Redis makes it.
+    let exec = cluster
+        .transaction(&[
+            command(&["SET", "x{t}", "5"]),
+            command(&["INCRBY", "x{t}", "5"]),
+            command(&["GET", "y{t}"]),
+            command(&["ECHO", "hi"]),
+        ])
+        .unwrap();
+    assert_eq!(
+        exec,
+        Value::Array(vec![
+            Value::Okay,
+            Value::Int(10),
+            Value::Nil,
+            Value::BulkString(b"hi".to_vec())
+        ])
+    );
+    // Keys on two nodes, or a server-wide command: refused, nothing sent.
+    let err = cluster
+        .transaction(&[command(&["SET", &a, "1"]), command(&["SET", &b, "1"])])
+        .unwrap_err();
+    assert!(
+        matches!(err, ClusterError::CrossNode { ref nodes, .. } if nodes == &["node_1", "node_2"]),
+        "{err:?}"
+    );
+    assert_eq!(
+        cluster
+            .execute(&["EXISTS", a.as_str(), b.as_str()])
+            .unwrap(),
+        Value::Int(0)
+    );
+    let err = cluster.transaction(&[command(&["FLUSHALL"])]).unwrap_err();
+    assert!(matches!(err, ClusterError::Refused { .. }), "{err:?}");
+
+    // A node that is down fails its own commands, in place; the others still answer.
+    servers[1].stop();
+    let replies = cluster
+        .pipeline(&[
+            command(&["SET", &a, "1"]),
+            command(&["GET", &b]),
+            command(&["SET", &c, "3"]),
+        ])
+        .unwrap();
+    assert_eq!(replies[0].as_ref().unwrap(), &Value::Okay);
+    assert_eq!(replies[1].as_ref().unwrap_err().node(), Some("node_2"));
+    assert_eq!(replies[2].as_ref().unwrap(), &Value::Okay);
+}
