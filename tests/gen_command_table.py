@@ -40,6 +40,9 @@ EMULATED = """SDIFF SINTER SUNION SDIFFSTORE SINTERSTORE SUNIONSTORE SINTERCARD 
 COPY RPOPLPUSH LMOVE BRPOPLPUSH BLMOVE ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZUNION ZINTER ZDIFF
 ZINTERCARD PFCOUNT PFMERGE MSETNX""".split()
 
+# Routed by channel name, where subscribers to the channel listen.
+CHANNEL = ["PUBLISH", "SPUBLISH"]
+
 FAN_OUT_MERGED = {"DBSIZE": "Sum", "KEYS": "Concat", "RANDOMKEY": "Random", "SCAN": "Cursor",
                   "SCRIPT|LOAD": "Same", "FUNCTION|LOAD": "Same"}
 
@@ -114,6 +117,8 @@ def decisions():
         put(name, f"Strategy::Split(Merge::{merge})")
     for name in EMULATED:
         put(name, "Strategy::Emulated")
+    for name in CHANNEL:
+        put(name, "Strategy::Channel")
     for name, merge in FAN_OUT_MERGED.items():
         put(name, f"Strategy::FanOut(Merge::{merge})")
     for name in FAN_OUT_PER_NODE:
@@ -298,7 +303,7 @@ def render_table(rows, version):
 //! `keynum(index, first, step)`.
 
 use super::spec::Merge::{{AllOk, Concat, Cursor, KeyOrder, PerNode, Random, Same, Sum}};
-use super::spec::Strategy::{{Emulated, FanOut, Refused, Single, Split}};
+use super::spec::Strategy::{{Channel, Emulated, FanOut, Refused, Single, Split}};
 use super::spec::{{
     CommandSpec, Flags, KeySpec, Strategy, index, keynum, keyword, ks, ks_incomplete, range,
     sort_store,

@@ -49,6 +49,11 @@ pub struct SplitGroup {
     pub positions: Vec<usize>,
 }
 
+/// The master a pub/sub channel lives on: where PUBLISH goes and where subscribers listen.
+pub fn channel_shard(channel: &[u8], masters: usize) -> usize {
+    master_index(channel, masters)
+}
+
 /// The master a keyless command goes to.
 pub const DEFAULT_SHARD: usize = 0;
 
@@ -63,6 +68,14 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
             });
         }
         Strategy::FanOut(merge) => return Ok(Plan::FanOut { merge }),
+        Strategy::Channel => {
+            return Ok(Plan::Single {
+                shard: channel_shard(args[1].as_ref(), masters),
+                read: false,
+                stored_keys: Vec::new(),
+                keyed: true,
+            });
+        }
         Strategy::Single | Strategy::Split(_) | Strategy::Emulated => {}
     }
     if spec.flags.contains(Flags::DATA_KEYS) && sort_reads_patterns(args) {

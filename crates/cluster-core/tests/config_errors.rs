@@ -209,5 +209,5 @@ fn test_port_slices_do_not_overlap() {
         );
     }
     let (last, span) = slices[slices.len() - 1];
-    assert!(last + span <= 100, "port slices leave 7100-7199");
+    assert!(last + span <= 180, "port slices run into the bench ports");
 }

@@ -150,6 +150,9 @@ pub enum Strategy {
     Emulated,
     /// Server-wide: sent to every master, replies merged.
     FanOut(Merge),
+    /// Pub/sub: routed by the channel name (argument 1, whole, no tag rule: a channel is not a
+    /// stored key), where the cluster's subscribers to that channel listen. PUBLISH, SPUBLISH.
+    Channel,
     /// Never executed through the cluster; the text says why and what to use instead.
     Refused(&'static str),
 }

@@ -7,7 +7,7 @@
 //! `keynum(index, first, step)`.
 
 use super::spec::Merge::{AllOk, Concat, Cursor, KeyOrder, PerNode, Random, Same, Sum};
-use super::spec::Strategy::{Emulated, FanOut, Refused, Single, Split};
+use super::spec::Strategy::{Channel, Emulated, FanOut, Refused, Single, Split};
 use super::spec::{
     CommandSpec, Flags, KeySpec, Strategy, index, keynum, keyword, ks, ks_incomplete, range,
     sort_store,
@@ -279,7 +279,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd("PSUBSCRIBE", -2, Flags(PUBSUB | NOSCRIPT | CONNECTION), &[], Refused("subscriptions need a dedicated connection: use the pub/sub API"), &[]),
     cmd("PSYNC", -3, Flags(ADMIN | NOSCRIPT | CONNECTION), &[], Refused("it takes over a connection for replication or monitoring"), &[]),
     cmd("PTTL", 2, Flags(READ), &[ks(index(1), range(0, 1, 0))], Single, &[]),
-    cmd("PUBLISH", 3, Flags(PUBSUB), &[], Single, &[]),
+    cmd("PUBLISH", 3, Flags(PUBSUB), &[], Channel, &[]),
     cmd("PUBSUB", -2, Flags(0), &[], Single, &[
         cmd("CHANNELS", -2, Flags(PUBSUB), &[], FanOut(PerNode), &[]),
         cmd("HELP", 2, Flags(0), &[], Single, &[]),
@@ -343,7 +343,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd("SORT", -2, Flags(WRITE | MOVABLE_KEYS | DATA_KEYS), &[ks(index(1), range(0, 1, 0)), ks(sort_store(), range(0, 1, 0))], Single, &[]),
     cmd("SORT_RO", -2, Flags(READ | MOVABLE_KEYS | DATA_KEYS), &[ks(index(1), range(0, 1, 0))], Single, &[]),
     cmd("SPOP", -2, Flags(WRITE), &[ks(index(1), range(0, 1, 0))], Single, &[]),
-    cmd("SPUBLISH", 3, Flags(PUBSUB), &[], Single, &[]),
+    cmd("SPUBLISH", 3, Flags(PUBSUB), &[], Channel, &[]),
     cmd("SRANDMEMBER", -2, Flags(READ), &[ks(index(1), range(0, 1, 0))], Single, &[]),
     cmd("SREM", -3, Flags(WRITE), &[ks(index(1), range(0, 1, 0))], Single, &[]),
     cmd("SSCAN", -3, Flags(READ), &[ks(index(1), range(0, 1, 0))], Single, &[]),

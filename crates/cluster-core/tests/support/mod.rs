@@ -17,8 +17,8 @@ const PORTS_ENV: &str = include_str!("../../../../tests/ports.env");
 /// (nextest) without sharing servers. Offsets from `RUST_TEST_BASE_PORT`.
 pub mod slot {
     // A binary uses ports offset + 0..span; `SLICES` lists the spans, and a test checks that
-    // no two slices overlap and that all stay inside 7100-7199 (the table generator uses
-    // offset 5, inside the command table's slice).
+    // no two slices overlap and that all stay below offset 180 (ports up to 7189; the benches
+    // use 7190..7193, the table generator offset 5, inside the command table's slice).
     pub const COMMAND_TABLE: u16 = 0;
     pub const PLACEMENT: u16 = 6;
     pub const PIPELINES: u16 = 9;
@@ -29,9 +29,10 @@ pub mod slot {
     pub const SPLIT: u16 = 67;
     pub const FAN_OUT: u16 = 80;
     pub const EMULATED: u16 = 86;
+    pub const PUBSUB: u16 = 100;
 
     /// `(offset, span)` of every binary's slice.
-    pub const SLICES: [(u16, u16); 10] = [
+    pub const SLICES: [(u16, u16); 11] = [
         (COMMAND_TABLE, 6),
         (PLACEMENT, 3),
         (PIPELINES, 4),
@@ -42,14 +43,15 @@ pub mod slot {
         (SPLIT, 13),
         (FAN_OUT, 6),
         (EMULATED, 14),
+        (PUBSUB, 4),
     ];
 }
 
 /// `RUST_TEST_BASE_PORT + offset`.
 pub fn port(offset: u16) -> u16 {
     assert!(
-        offset < 100,
-        "test port offset {offset} leaves the range 7100-7199"
+        offset < 180,
+        "test port offset {offset} runs into the bench ports"
     );
     let base = PORTS_ENV
         .lines()

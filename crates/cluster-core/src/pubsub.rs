@@ -1,0 +1,377 @@
+//! Pub/sub over the cluster: a channel lives on the master its name hashes to (where PUBLISH
+//! goes), patterns on every master. A `Subscription` keeps one dedicated connection per master
+//! it listens on, a reader thread per connection, and hands out one merged stream of messages.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use redis::Value;
+
+use crate::cluster::Cluster;
+use crate::config::NodeConfig;
+use crate::error::ClusterError;
+use crate::resp::pack_command;
+use crate::router::channel_shard;
+
+/// One pub/sub event: a message (`message`, `pmessage`, `smessage`) or the confirmation of a
+/// (un)subscription, in redis-py's terms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PubSubMessage {
+    /// `message`, `pmessage`, `smessage`, `subscribe`, `unsubscribe`, `psubscribe`, ...
+    pub kind: String,
+    /// The pattern that matched (`pmessage` only).
+    pub pattern: Option<Vec<u8>>,
+    /// The channel (or, for a (p)(un)subscribe confirmation, the channel or pattern).
+    pub channel: Vec<u8>,
+    /// The payload; for confirmations, how many subscriptions remain, as on one server.
+    pub data: Value,
+    /// The master that delivered it.
+    pub node: String,
+}
+
+/// A dedicated connection to one master, written by the caller and read by its own thread.
+struct Listener {
+    writer: TcpStream,
+    reader: Option<JoinHandle<()>>,
+}
+
+/// Subscriptions to channels and patterns across every master, read as one stream.
+pub struct Subscription {
+    cluster: Cluster,
+    listeners: Vec<Option<Listener>>,
+    events: Receiver<Result<(usize, Value), ClusterError>>,
+    sender: Sender<Result<(usize, Value), ClusterError>>,
+    closing: Arc<AtomicBool>,
+    channels: BTreeSet<Vec<u8>>,
+    shard_channels: BTreeSet<Vec<u8>>,
+    patterns: BTreeSet<Vec<u8>>,
+    /// Subscriptions the servers confirmed, as the stream has shown them: `(kind, name)`.
+    confirmed: BTreeSet<(u8, Vec<u8>)>,
+}
+
+impl Cluster {
+    /// A new, empty subscription (connections are opened as channels are subscribed).
+    pub fn subscription(&self) -> Subscription {
+        let (sender, events) = channel();
+        Subscription {
+            cluster: self.clone(),
+            listeners: (0..self.master_count()).map(|_| None).collect(),
+            events,
+            sender,
+            closing: Arc::new(AtomicBool::new(false)),
+            channels: BTreeSet::new(),
+            shard_channels: BTreeSet::new(),
+            patterns: BTreeSet::new(),
+            confirmed: BTreeSet::new(),
+        }
+    }
+}
+
+impl Subscription {
+    /// SUBSCRIBE: each channel on its own master.
+    pub fn subscribe<C: AsRef<[u8]>>(&mut self, channels: &[C]) -> Result<(), ClusterError> {
+        self.by_channel("SUBSCRIBE", channels)?;
+        self.channels
+            .extend(channels.iter().map(|c| c.as_ref().to_vec()));
+        Ok(())
+    }
+
+    /// SSUBSCRIBE (shard channels): each channel on its own master.
+    pub fn ssubscribe<C: AsRef<[u8]>>(&mut self, channels: &[C]) -> Result<(), ClusterError> {
+        self.by_channel("SSUBSCRIBE", channels)?;
+        self.shard_channels
+            .extend(channels.iter().map(|c| c.as_ref().to_vec()));
+        Ok(())
+    }
+
+    /// UNSUBSCRIBE the given channels, or every channel when none is given.
+    pub fn unsubscribe<C: AsRef<[u8]>>(&mut self, channels: &[C]) -> Result<(), ClusterError> {
+        let all: Vec<Vec<u8>>;
+        let channels: Vec<&[u8]> = if channels.is_empty() {
+            all = self.channels.iter().cloned().collect();
+            all.iter().map(Vec::as_slice).collect()
+        } else {
+            channels.iter().map(AsRef::as_ref).collect()
+        };
+        self.by_channel("UNSUBSCRIBE", &channels)?;
+        for channel in channels {
+            self.channels.remove(channel);
+        }
+        Ok(())
+    }
+
+    /// PSUBSCRIBE: every master, since a matching channel may live on any of them.
+    pub fn psubscribe<P: AsRef<[u8]>>(&mut self, patterns: &[P]) -> Result<(), ClusterError> {
+        self.everywhere("PSUBSCRIBE", patterns)?;
+        self.patterns
+            .extend(patterns.iter().map(|p| p.as_ref().to_vec()));
+        Ok(())
+    }
+
+    /// PUNSUBSCRIBE the given patterns, or every pattern when none is given.
+    pub fn punsubscribe<P: AsRef<[u8]>>(&mut self, patterns: &[P]) -> Result<(), ClusterError> {
+        let all: Vec<Vec<u8>>;
+        let patterns: Vec<&[u8]> = if patterns.is_empty() {
+            all = self.patterns.iter().cloned().collect();
+            all.iter().map(Vec::as_slice).collect()
+        } else {
+            patterns.iter().map(AsRef::as_ref).collect()
+        };
+        if !patterns.is_empty() {
+            self.everywhere("PUNSUBSCRIBE", &patterns)?;
+        }
+        for pattern in patterns {
+            self.patterns.remove(pattern);
+        }
+        Ok(())
+    }
+
+    /// The channels subscribed to now.
+    pub fn channels(&self) -> Vec<Vec<u8>> {
+        self.channels.iter().cloned().collect()
+    }
+
+    /// The shard channels subscribed to now.
+    pub fn shard_channels(&self) -> Vec<Vec<u8>> {
+        self.shard_channels.iter().cloned().collect()
+    }
+
+    /// The patterns subscribed to now.
+    pub fn patterns(&self) -> Vec<Vec<u8>> {
+        self.patterns.iter().cloned().collect()
+    }
+
+    /// The next event from any master, waiting at most `timeout` (`None`: until one comes).
+    /// `Ok(None)` when the time is up. A master whose connection broke is an error naming it.
+    pub fn next_message(
+        &mut self,
+        timeout: Option<Duration>,
+    ) -> Result<Option<PubSubMessage>, ClusterError> {
+        loop {
+            let received = match timeout {
+                Some(timeout) => match self.events.recv_timeout(timeout) {
+                    Ok(event) => event,
+                    Err(RecvTimeoutError::Timeout) => return Ok(None),
+                    Err(RecvTimeoutError::Disconnected) => return Ok(None),
+                },
+                None => match self.events.recv() {
+                    Ok(event) => event,
+                    Err(_) => return Ok(None),
+                },
+            };
+            let (shard, value) = received?;
+            if let Some(message) = self.message(shard, value) {
+                return Ok(Some(message));
+            }
+        }
+    }
+
+    /// Turns a pushed frame into a message, or `None` for the copies of a pattern confirmation
+    /// that every master but the first sends (the caller subscribed once).
+    fn message(&mut self, shard: usize, value: Value) -> Option<PubSubMessage> {
+        let Value::Array(items) = value else {
+            return None;
+        };
+        let text = |v: &Value| match v {
+            Value::BulkString(b) => b.clone(),
+            Value::SimpleString(s) => s.clone().into_bytes(),
+            _ => Vec::new(),
+        };
+        let kind = String::from_utf8_lossy(&text(items.first()?)).into_owned();
+        let node = crate::placement::node_name(shard);
+        let message = match (kind.as_str(), items.len()) {
+            ("pmessage", 4) => PubSubMessage {
+                pattern: Some(text(&items[1])),
+                channel: text(&items[2]),
+                data: items[3].clone(),
+                kind,
+                node,
+            },
+            ("psubscribe" | "punsubscribe", 3) if shard != 0 => return None,
+            (_, 3) => {
+                let channel = text(&items[1]);
+                // A confirmation counts the caller's subscriptions, not one master's.
+                let change = match kind.as_str() {
+                    "subscribe" => Some((b'c', true)),
+                    "unsubscribe" => Some((b'c', false)),
+                    "psubscribe" => Some((b'p', true)),
+                    "punsubscribe" => Some((b'p', false)),
+                    "ssubscribe" => Some((b's', true)),
+                    "sunsubscribe" => Some((b's', false)),
+                    _ => None,
+                };
+                let data = match change {
+                    Some((class, true)) => {
+                        self.confirmed.insert((class, channel.clone()));
+                        Value::Int(self.confirmed.len() as i64)
+                    }
+                    Some((class, false)) => {
+                        self.confirmed.remove(&(class, channel.clone()));
+                        Value::Int(self.confirmed.len() as i64)
+                    }
+                    None => items[2].clone(),
+                };
+                PubSubMessage {
+                    pattern: None,
+                    channel,
+                    data,
+                    kind,
+                    node,
+                }
+            }
+            _ => return None,
+        };
+        Some(message)
+    }
+
+    /// Sends `command` with each master's share of `channels` to that master.
+    fn by_channel<C: AsRef<[u8]>>(
+        &mut self,
+        command: &str,
+        channels: &[C],
+    ) -> Result<(), ClusterError> {
+        let masters = self.listeners.len();
+        let mut shares: Vec<Vec<&[u8]>> = vec![Vec::new(); masters];
+        for channel in channels {
+            shares[channel_shard(channel.as_ref(), masters)].push(channel.as_ref());
+        }
+        for (shard, share) in shares.into_iter().enumerate() {
+            if !share.is_empty() {
+                self.send(shard, command, &share)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `command` with all `names` to every master.
+    fn everywhere<P: AsRef<[u8]>>(
+        &mut self,
+        command: &str,
+        names: &[P],
+    ) -> Result<(), ClusterError> {
+        let names: Vec<&[u8]> = names.iter().map(AsRef::as_ref).collect();
+        for shard in 0..self.listeners.len() {
+            self.send(shard, command, &names)?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, shard: usize, command: &str, names: &[&[u8]]) -> Result<(), ClusterError> {
+        let mut args: Vec<&[u8]> = vec![command.as_bytes()];
+        args.extend_from_slice(names);
+        let mut packed = Vec::new();
+        pack_command(&args, &[], &mut packed);
+        let config = self.cluster.masters()[shard].clone();
+        if self.listeners[shard].is_none() {
+            self.listeners[shard] = Some(self.listen(shard, &config)?);
+        }
+        let listener = self.listeners[shard].as_mut().expect("opened above");
+        listener
+            .writer
+            .write_all(&packed)
+            .map_err(|e| io_error(&config, e))
+    }
+
+    /// Opens a dedicated connection to a master, logs in, and starts its reader thread.
+    fn listen(&self, shard: usize, config: &NodeConfig) -> Result<Listener, ClusterError> {
+        let addr = (config.host.as_str(), config.port)
+            .to_socket_addrs()
+            .map_err(|e| io_error(config, e))?
+            .next()
+            .ok_or_else(|| io_error(config, std::io::Error::other("no address")))?;
+        let timeout = config
+            .connect_timeout
+            .unwrap_or(crate::config::DEFAULT_CONNECT_TIMEOUT);
+        let mut stream =
+            TcpStream::connect_timeout(&addr, timeout).map_err(|e| io_error(config, e))?;
+        stream.set_nodelay(true).map_err(|e| io_error(config, e))?;
+        let mut parser = redis::Parser::new();
+        if let Some(password) = &config.password {
+            let mut auth: Vec<&[u8]> = vec![b"AUTH"];
+            if let Some(user) = &config.username {
+                auth.push(user.as_bytes());
+            }
+            auth.push(password.expose().as_bytes());
+            let mut packed = Vec::new();
+            pack_command(&auth, &[], &mut packed);
+            stream
+                .set_read_timeout(Some(timeout))
+                .map_err(|e| io_error(config, e))?;
+            stream.write_all(&packed).map_err(|e| io_error(config, e))?;
+            match parser.parse_value(&mut stream) {
+                Ok(Value::Okay) | Ok(Value::SimpleString(_)) => {}
+                Ok(Value::ServerError(error)) => {
+                    return Err(ClusterError::Server {
+                        node: config.name.clone(),
+                        error,
+                    });
+                }
+                Ok(_) => {
+                    return Err(io_error(
+                        config,
+                        std::io::Error::other("unexpected AUTH reply"),
+                    ));
+                }
+                Err(e) => return Err(ClusterError::from_redis(&config.name, &config.addr(), e)),
+            }
+            stream
+                .set_read_timeout(None)
+                .map_err(|e| io_error(config, e))?;
+        }
+        let writer = stream.try_clone().map_err(|e| io_error(config, e))?;
+        let (sender, closing, node, addr) = (
+            self.sender.clone(),
+            Arc::clone(&self.closing),
+            config.name.clone(),
+            config.addr(),
+        );
+        let reader = std::thread::Builder::new()
+            .name(format!("rediscluster-pubsub-{node}"))
+            .spawn(move || {
+                let mut stream = stream;
+                loop {
+                    match parser.parse_value(&mut stream) {
+                        Ok(value) => {
+                            if sender.send(Ok((shard, value))).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            if !closing.load(Ordering::SeqCst) {
+                                let _ = sender.send(Err(ClusterError::from_redis(&node, &addr, e)));
+                            }
+                            return;
+                        }
+                    }
+                }
+            })
+            .map_err(|e| io_error(config, e))?;
+        Ok(Listener {
+            writer,
+            reader: Some(reader),
+        })
+    }
+}
+
+impl Drop for Subscription {
+    /// Closes every connection; the reader threads see the end of their stream and stop.
+    fn drop(&mut self) {
+        self.closing.store(true, Ordering::SeqCst);
+        for listener in self.listeners.iter_mut().flatten() {
+            let _ = listener.writer.shutdown(Shutdown::Both);
+            if let Some(reader) = listener.reader.take() {
+                let _ = reader.join();
+            }
+        }
+    }
+}
+
+fn io_error(config: &NodeConfig, error: std::io::Error) -> ClusterError {
+    ClusterError::from_redis(&config.name, &config.addr(), error.into())
+}
