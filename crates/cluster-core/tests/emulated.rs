@@ -228,7 +228,19 @@ fn key_and_list_command(rng: &mut Rng, keys: &[String]) -> Vec<String> {
     let k = |rng: &mut Rng| rng.pick(keys).to_owned();
     let v = |rng: &mut Rng| format!("v{}", rng.below(5));
     let side = |rng: &mut Rng| if rng.below(2) == 0 { "LEFT" } else { "RIGHT" }.to_owned();
-    let words: Vec<String> = match rng.below(20) {
+    let words: Vec<String> = match rng.below(24) {
+        20 => vec![
+            "MSET".into(),
+            k(rng),
+            v(rng),
+            k(rng),
+            v(rng),
+            k(rng),
+            v(rng),
+        ],
+        21 => vec!["MGET".into(), k(rng), k(rng), k(rng), k(rng)],
+        22 => vec!["EXISTS".into(), k(rng), k(rng), k(rng)],
+        23 => vec!["DEL".into(), k(rng), k(rng), k(rng)],
         0 => vec!["SET".into(), k(rng), v(rng)],
         1 => vec!["RPUSH".into(), k(rng), v(rng), v(rng)],
         2 => vec!["LPUSH".into(), k(rng), v(rng)],
@@ -416,4 +428,26 @@ fn sorted_set_algebra_across_nodes_answers_like_one_server() {
             "{key}"
         );
     }
+}
+
+#[test]
+fn lmove_to_a_down_node_puts_the_element_back() {
+    let mut servers = start_masters(slot::EMULATED + 14, 2);
+    let cluster = cluster_of(&servers);
+    let (source, destination) = (
+        support::key_on(&cluster, "node_1"),
+        support::key_on(&cluster, "node_2"),
+    );
+    let _ = cluster.execute(&["RPUSH", &source, "a", "b", "c"]).unwrap();
+    // The destination's type check passes while node_2 is up; then node_2 goes away between
+    // the check and the push: simulate with a destination that refuses the push (wrong type is
+    // caught before the pop, so use a node that is gone).
+    servers[1].stop();
+    let err = cluster
+        .execute(&["LMOVE", &source, &destination, "LEFT", "RIGHT"])
+        .unwrap_err();
+    assert_eq!(err.node(), Some("node_2"), "{err}");
+    let list: Vec<String> =
+        redis::from_redis_value(cluster.execute(&["LRANGE", &source, "0", "-1"]).unwrap()).unwrap();
+    assert_eq!(list, ["a", "b", "c"], "nothing was popped, nothing lost");
 }

@@ -29,7 +29,7 @@ pub mod slot {
     pub const SPLIT: u16 = 67;
     pub const FAN_OUT: u16 = 80;
     pub const EMULATED: u16 = 86;
-    pub const PUBSUB: u16 = 100;
+    pub const PUBSUB: u16 = 102;
 
     /// `(offset, span)` of every binary's slice.
     pub const SLICES: [(u16, u16); 11] = [
@@ -42,7 +42,7 @@ pub mod slot {
         (CONFIG, 1),
         (SPLIT, 13),
         (FAN_OUT, 6),
-        (EMULATED, 14),
+        (EMULATED, 16),
         (PUBSUB, 4),
     ];
 }
@@ -150,7 +150,7 @@ impl RedisServer {
             .expect(
                 "start redis-server (is the Debian package installed? `make test` installs it)",
             );
-        let server = RedisServer {
+        let mut server = RedisServer {
             port,
             child: Some(child),
             dir,
@@ -226,31 +226,26 @@ impl RedisServer {
         *self = again;
     }
 
-    fn wait_until_ready(&self) {
+    /// Waits until *our* child logs that it accepts connections. (Answering PING is not
+    /// enough: a port already taken by another server answers too, while our child exits.)
+    fn wait_until_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
+        let log = self.dir.join("server.log");
         loop {
-            // Any reply counts, NOAUTH included: the server is up (it may want a password).
-            let ok = redis::Client::open(self.url())
-                .ok()
-                .and_then(|c| {
-                    c.get_connection_with_timeout(Duration::from_millis(200))
-                        .ok()
-                })
-                .and_then(|mut c| {
-                    use redis::ConnectionLike;
-                    c.req_packed_command(&redis::cmd("PING").get_packed_command())
-                        .ok()
-                });
-            if ok.is_some() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("Ready to accept connections") {
                 return;
             }
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|child| child.try_wait().ok().flatten().is_some());
             assert!(
-                Instant::now() < deadline,
-                "redis-server on port {} did not start; log: {}",
-                self.port,
-                std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+                !exited && Instant::now() < deadline,
+                "redis-server on port {} did not start (port taken?); log: {text}",
+                self.port
             );
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 }
