@@ -5,25 +5,7 @@
 mod support;
 
 use cluster_core::{Cluster, ClusterError, Value};
-use support::{RedisServer, cluster_of, port, slot, start_masters};
-
-/// xorshift64*: deterministic, so a failing sequence replays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, items: &'a [String]) -> &'a str {
-        &items[self.below(items.len())]
-    }
-}
+use support::{RedisServer, Rng, cluster_of, port, slot, start_masters};
 
 /// Keys whose stored names are all distinct (so a single server sees the same keyspace),
 /// spread over every master; some tagged so that a few commands land on one node.
@@ -31,9 +13,7 @@ fn key_universe(cluster: &Cluster) -> Vec<String> {
     let mut keys: Vec<String> = (0..8).map(|i| format!("set{i}")).collect();
     keys.extend((0..4).map(|i| format!("tagged{i}{{grp}}")));
     keys.push("string0".to_owned()); // holds a string: WRONGTYPE cases
-    let nodes: std::collections::BTreeSet<&str> =
-        keys.iter().map(|k| cluster.node_for(k)).collect();
-    assert_eq!(nodes.len(), 3, "the keys spread over all masters");
+    assert_spread(cluster, &keys);
     keys
 }
 
@@ -100,75 +80,90 @@ fn random_command(rng: &mut Rng, keys: &[String]) -> Vec<String> {
     command
 }
 
-#[test]
-fn set_commands_across_nodes_answer_like_one_server() {
-    let servers = start_masters(slot::EMULATED, 3);
-    let oracle = RedisServer::start(port(slot::EMULATED + 3));
+/// Three masters on `offset..offset + 3` and, on `offset + 3`, one plain server: the oracle.
+fn cluster_and_oracle(offset: u16) -> (Vec<RedisServer>, RedisServer, Cluster) {
+    let servers = start_masters(offset, 3);
+    let oracle = RedisServer::start(port(offset + 3));
     let cluster = cluster_of(&servers);
-    let mut single = oracle.connect();
-    let keys = key_universe(&cluster);
-    let mut rng = Rng(0x0dd_c0ffee);
+    (servers, oracle, cluster)
+}
+
+/// Asserts the keys spread over all three masters.
+fn assert_spread(cluster: &Cluster, keys: &[String]) {
+    let nodes: std::collections::BTreeSet<&str> =
+        keys.iter().map(|k| cluster.node_for(k)).collect();
+    assert_eq!(nodes.len(), 3, "the keys spread over all masters");
+}
+
+/// Runs `steps` random commands from `generate` on the cluster and on one plain server and
+/// asserts the same reply each time; answers how many of them crossed nodes.
+fn differential(
+    cluster: &Cluster,
+    single: &mut redis::Connection,
+    keys: &[String],
+    (seed, steps): (u64, usize),
+    generate: fn(&mut Rng, &[String]) -> Vec<String>,
+) -> usize {
+    let mut rng = Rng(seed);
     let mut cross_node = 0;
-    for step in 0..4000 {
-        let command = random_command(&mut rng, &keys);
+    for step in 0..steps {
+        let command = generate(&mut rng, keys);
         let theirs: Result<Value, String> = redis::cmd(&command[0])
             .arg(&command[1..])
-            .query::<Value>(&mut single)
+            .query::<Value>(single)
             .map_err(|e| format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")));
         let ours: Result<Value, String> = cluster.execute(&command).map_err(|e| match e {
             ClusterError::Server { .. } | ClusterError::Command(_) => e.to_string(),
             other => panic!("step {step}: {command:?}: {other}"),
         });
-        let spans = command
+        let nodes: std::collections::BTreeSet<&str> = command
             .iter()
             .skip(1)
             .filter(|a| keys.contains(a))
             .map(|k| cluster.node_for(k))
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
-            > 1;
-        cross_node += spans as usize;
+            .collect();
+        cross_node += usize::from(nodes.len() > 1);
         assert_eq!(
             normalized(&command[0], ours),
             normalized(&command[0], theirs),
             "step {step}: {command:?}"
         );
     }
-    assert!(
-        cross_node > 1000,
-        "only {cross_node} commands crossed nodes"
-    );
-    // The final data: every key holds the same on both sides.
-    for key in &keys {
-        let probe = |args: &[&str]| {
-            normalized("SMEMBERS", cluster.execute(args).map_err(|e| e.to_string()))
+    cross_node
+}
+
+/// Every key holds the same on the cluster as on the plain server.
+fn same_final_data(cluster: &Cluster, single: &mut redis::Connection, keys: &[String]) {
+    for key in keys {
+        let mut ours = |args: &[&str]| cluster.execute(args).unwrap();
+        let mut theirs = |args: &[&str]| {
+            redis::cmd(args[0])
+                .arg(&args[1..])
+                .query::<Value>(single)
+                .unwrap()
         };
-        let oracle_probe = |con: &mut redis::Connection, args: &[&str]| {
-            normalized(
-                "SMEMBERS",
-                redis::cmd(args[0])
-                    .arg(&args[1..])
-                    .query::<Value>(con)
-                    .map_err(|e| e.to_string()),
-            )
-        };
-        let kind: Value = cluster.execute(&["TYPE", key]).unwrap();
         assert_eq!(
-            kind,
-            redis::cmd("TYPE")
-                .arg(key)
-                .query::<Value>(&mut single)
-                .unwrap(),
+            snapshot(&mut ours, key),
+            snapshot(&mut theirs, key),
             "{key}"
         );
-        if kind == Value::SimpleString("set".to_owned()) {
-            assert_eq!(
-                probe(&["SMEMBERS", key]),
-                oracle_probe(&mut single, &["SMEMBERS", key]),
-                "{key}"
-            );
-        }
     }
+}
+
+#[test]
+fn set_commands_across_nodes_answer_like_one_server() {
+    let (_servers, oracle, cluster) = cluster_and_oracle(slot::EMULATED);
+    let mut single = oracle.connect();
+    let keys = key_universe(&cluster);
+    let crossed = differential(
+        &cluster,
+        &mut single,
+        &keys,
+        (0x0dd_c0ffee, 4000),
+        random_command,
+    );
+    assert!(crossed > 1000, "only {crossed} commands crossed nodes");
+    same_final_data(&cluster, &mut single, &keys);
 }
 
 #[test]
@@ -280,55 +275,19 @@ fn key_and_list_command(rng: &mut Rng, keys: &[String]) -> Vec<String> {
 
 #[test]
 fn key_list_and_hyperloglog_commands_across_nodes_answer_like_one_server() {
-    let servers = start_masters(slot::EMULATED + 6, 3);
-    let oracle = RedisServer::start(port(slot::EMULATED + 9));
-    let cluster = cluster_of(&servers);
+    let (_servers, oracle, cluster) = cluster_and_oracle(slot::EMULATED + 6);
     let mut single = oracle.connect();
     let keys: Vec<String> = (0..9).map(|i| format!("key{i}")).collect();
-    let nodes: std::collections::BTreeSet<&str> =
-        keys.iter().map(|k| cluster.node_for(k)).collect();
-    assert_eq!(nodes.len(), 3);
-    let mut rng = Rng(0xfeed_beef_1234);
-    let mut cross_node = 0;
-    for step in 0..3000 {
-        let command = key_and_list_command(&mut rng, &keys);
-        let theirs: Result<Value, String> = redis::cmd(&command[0])
-            .arg(&command[1..])
-            .query::<Value>(&mut single)
-            .map_err(|e| format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")));
-        let ours: Result<Value, String> = cluster.execute(&command).map_err(|e| match e {
-            ClusterError::Server { .. } | ClusterError::Command(_) => e.to_string(),
-            other => panic!("step {step}: {command:?}: {other}"),
-        });
-        let spans = command
-            .iter()
-            .skip(1)
-            .filter(|a| keys.contains(a))
-            .map(|k| cluster.node_for(k))
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
-            > 1;
-        cross_node += spans as usize;
-        assert_eq!(ours, theirs, "step {step}: {command:?}");
-    }
-    assert!(
-        cross_node > 1000,
-        "only {cross_node} commands crossed nodes"
+    assert_spread(&cluster, &keys);
+    let crossed = differential(
+        &cluster,
+        &mut single,
+        &keys,
+        (0xfeed_beef_1234, 3000),
+        key_and_list_command,
     );
-    for key in &keys {
-        let mut ours = |args: &[&str]| cluster.execute(args).unwrap();
-        let mut theirs = |args: &[&str]| {
-            redis::cmd(args[0])
-                .arg(&args[1..])
-                .query::<Value>(&mut single)
-                .unwrap()
-        };
-        assert_eq!(
-            snapshot(&mut ours, key),
-            snapshot(&mut theirs, key),
-            "{key}"
-        );
-    }
+    assert!(crossed > 1000, "only {crossed} commands crossed nodes");
+    same_final_data(&cluster, &mut single, &keys);
 }
 
 fn zset_command(rng: &mut Rng, keys: &[String]) -> Vec<String> {
@@ -393,41 +352,19 @@ fn zset_command(rng: &mut Rng, keys: &[String]) -> Vec<String> {
 
 #[test]
 fn sorted_set_algebra_across_nodes_answers_like_one_server() {
-    let servers = start_masters(slot::EMULATED + 10, 3);
-    let oracle = RedisServer::start(port(slot::EMULATED + 13));
-    let cluster = cluster_of(&servers);
+    let (_servers, oracle, cluster) = cluster_and_oracle(slot::EMULATED + 10);
     let mut single = oracle.connect();
     let keys: Vec<String> = (0..7).map(|i| format!("zkey{i}")).collect();
-    let nodes: std::collections::BTreeSet<&str> =
-        keys.iter().map(|k| cluster.node_for(k)).collect();
-    assert_eq!(nodes.len(), 3);
-    let mut rng = Rng(0x5eed_2e75);
-    for step in 0..3000 {
-        let command = zset_command(&mut rng, &keys);
-        let theirs: Result<Value, String> = redis::cmd(&command[0])
-            .arg(&command[1..])
-            .query::<Value>(&mut single)
-            .map_err(|e| format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")));
-        let ours: Result<Value, String> = cluster.execute(&command).map_err(|e| match e {
-            ClusterError::Server { .. } | ClusterError::Command(_) => e.to_string(),
-            other => panic!("step {step}: {command:?}: {other}"),
-        });
-        assert_eq!(ours, theirs, "step {step}: {command:?}");
-    }
-    for key in &keys {
-        let mut ours = |args: &[&str]| cluster.execute(args).unwrap();
-        let mut theirs = |args: &[&str]| {
-            redis::cmd(args[0])
-                .arg(&args[1..])
-                .query::<Value>(&mut single)
-                .unwrap()
-        };
-        assert_eq!(
-            snapshot(&mut ours, key),
-            snapshot(&mut theirs, key),
-            "{key}"
-        );
-    }
+    assert_spread(&cluster, &keys);
+    let crossed = differential(
+        &cluster,
+        &mut single,
+        &keys,
+        (0x5eed_2e75, 3000),
+        zset_command,
+    );
+    assert!(crossed > 500, "only {crossed} commands crossed nodes");
+    same_final_data(&cluster, &mut single, &keys);
 }
 
 #[test]

@@ -2,24 +2,12 @@
 //! bytes, hostile `numkeys`. It must never panic, and every plan it makes must be sound: tagged
 //! key positions inside the arguments, ascending, each naming a tagged argument.
 
+mod support;
+
 use cluster_core::commands::COMMANDS;
 use cluster_core::placement::split_tag;
 use cluster_core::router::{Plan, plan};
-
-/// xorshift64*: deterministic, so a failure replays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use support::Rng;
 
 const WORDS: &[&[u8]] = &[
     b"0",

@@ -75,6 +75,29 @@ pub(crate) fn run<A: AsRef<[u8]>>(
     }
 }
 
+/// Replaces `destination` with what `fill` writes (`None`: the key is deleted), atomically on
+/// its master: MULTI, DEL, the fill, EXEC. `Some(error reply)` when EXEC refused.
+pub(crate) fn replace_key(
+    cluster: &Cluster,
+    destination: Key<'_>,
+    fill: Option<Vec<&[u8]>>,
+) -> Result<Option<Value>, ClusterError> {
+    let shard = destination.shard;
+    let mut batch: Vec<(usize, Vec<&[u8]>)> = vec![
+        (shard, vec![b"MULTI"]),
+        (shard, vec![b"DEL", destination.stored]),
+    ];
+    batch.extend(fill.map(|command| (shard, command)));
+    batch.push((shard, vec![b"EXEC"]));
+    match cluster.run_on_masters(&batch)?.pop() {
+        Some(Value::Array(_)) => Ok(None),
+        Some(error @ Value::ServerError(_)) => Ok(Some(error)),
+        other => Err(ClusterError::Command(format!(
+            "ERR EXEC answered {other:?}"
+        ))),
+    }
+}
+
 /// An error reply exactly as a server would give it (`WRONGTYPE ...`), as a value.
 pub(crate) fn error_reply(line: &str) -> Value {
     // A well-formed error line always parses (the unit test below holds it to that).

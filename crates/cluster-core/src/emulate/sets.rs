@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use redis::Value;
 
-use super::{Key, WRONGTYPE, error_reply};
+use super::{Key, WRONGTYPE, error_reply, replace_key};
 use crate::cluster::Cluster;
 use crate::error::ClusterError;
 
@@ -118,38 +118,13 @@ pub(crate) fn algebra_store(
         Sources::Error(error) => return Ok(error),
     };
     let result = compute(op, sets);
-    replace_set(cluster, destination, &result)?;
-    Ok(Value::Int(result.len() as i64))
-}
-
-/// Replaces `destination` by a set of `members` (deletes it when there are none), atomically
-/// on its master.
-fn replace_set(
-    cluster: &Cluster,
-    destination: Key<'_>,
-    members: &[Vec<u8>],
-) -> Result<(), ClusterError> {
     let mut sadd: Vec<&[u8]> = vec![b"SADD", destination.stored];
-    sadd.extend(members.iter().map(Vec::as_slice));
-    let mut commands: Vec<(usize, Vec<&[u8]>)> = vec![
-        (destination.shard, vec![b"MULTI"]),
-        (destination.shard, vec![b"DEL", destination.stored]),
-    ];
-    if !members.is_empty() {
-        commands.push((destination.shard, sadd));
+    sadd.extend(result.iter().map(Vec::as_slice));
+    let fill = (!result.is_empty()).then_some(sadd);
+    if let Some(error) = replace_key(cluster, destination, fill)? {
+        return Ok(error);
     }
-    commands.push((destination.shard, vec![b"EXEC"]));
-    let replies = cluster.run_on_masters(&commands)?;
-    match replies.last() {
-        Some(Value::Array(_)) => Ok(()),
-        Some(Value::ServerError(error)) => Err(ClusterError::Server {
-            node: crate::placement::node_name(destination.shard),
-            error: error.clone(),
-        }),
-        other => Err(ClusterError::Command(format!(
-            "ERR EXEC answered {other:?}"
-        ))),
-    }
+    Ok(Value::Int(result.len() as i64))
 }
 
 /// SINTERCARD numkeys key... [LIMIT limit] over keys on several masters.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use redis::Value;
 
-use super::{Key, WRONGTYPE, error_reply};
+use super::{Key, WRONGTYPE, error_reply, replace_key};
 use crate::cluster::Cluster;
 use crate::error::ClusterError;
 
@@ -332,20 +332,10 @@ pub(crate) fn combine_store<A: AsRef<[u8]>>(
         zadd.push(score.as_bytes());
         zadd.push(member);
     }
-    let mut batch: Vec<(usize, Vec<&[u8]>)> = vec![
-        (destination.shard, vec![b"MULTI"]),
-        (destination.shard, vec![b"DEL", destination.stored]),
-    ];
-    if !result.is_empty() {
-        batch.push((destination.shard, zadd));
-    }
-    batch.push((destination.shard, vec![b"EXEC"]));
-    match cluster.run_on_masters(&batch)?.pop() {
-        Some(Value::Array(_)) => Ok(Value::Int(result.len() as i64)),
-        Some(error @ Value::ServerError(_)) => Ok(error),
-        other => Err(ClusterError::Command(format!(
-            "ERR EXEC answered {other:?}"
-        ))),
+    let fill = (!result.is_empty()).then_some(zadd);
+    match replace_key(cluster, destination, fill)? {
+        Some(error) => Ok(error),
+        None => Ok(Value::Int(result.len() as i64)),
     }
 }
 

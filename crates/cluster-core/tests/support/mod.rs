@@ -63,6 +63,26 @@ pub fn port(offset: u16) -> u16 {
     base + offset
 }
 
+/// xorshift64*: a deterministic random source, so a failing random test replays.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn pick<'a>(&mut self, items: &'a [String]) -> &'a str {
+        &items[self.below(items.len())]
+    }
+}
+
 /// `count` masters on `offset + 0..count`.
 pub fn start_masters(offset: u16, count: u16) -> Vec<RedisServer> {
     (0..count)
