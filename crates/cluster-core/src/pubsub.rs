@@ -92,17 +92,25 @@ impl Subscription {
 
     /// UNSUBSCRIBE the given channels, or every channel when none is given.
     pub fn unsubscribe<C: AsRef<[u8]>>(&mut self, channels: &[C]) -> Result<(), ClusterError> {
-        let all: Vec<Vec<u8>>;
-        let channels: Vec<&[u8]> = if channels.is_empty() {
-            all = self.channels.iter().cloned().collect();
-            all.iter().map(Vec::as_slice).collect()
-        } else {
-            channels.iter().map(AsRef::as_ref).collect()
-        };
-        self.by_channel("UNSUBSCRIBE", &channels)?;
-        for channel in channels {
-            self.channels.remove(channel);
+        let channels = given_or_all(channels, &self.channels);
+        if !channels.is_empty() {
+            self.by_channel("UNSUBSCRIBE", &channels)?;
         }
+        channels.iter().for_each(|c| {
+            self.channels.remove(c);
+        });
+        Ok(())
+    }
+
+    /// SUNSUBSCRIBE the given shard channels, or every one when none is given.
+    pub fn sunsubscribe<C: AsRef<[u8]>>(&mut self, channels: &[C]) -> Result<(), ClusterError> {
+        let channels = given_or_all(channels, &self.shard_channels);
+        if !channels.is_empty() {
+            self.by_channel("SUNSUBSCRIBE", &channels)?;
+        }
+        channels.iter().for_each(|c| {
+            self.shard_channels.remove(c);
+        });
         Ok(())
     }
 
@@ -116,19 +124,13 @@ impl Subscription {
 
     /// PUNSUBSCRIBE the given patterns, or every pattern when none is given.
     pub fn punsubscribe<P: AsRef<[u8]>>(&mut self, patterns: &[P]) -> Result<(), ClusterError> {
-        let all: Vec<Vec<u8>>;
-        let patterns: Vec<&[u8]> = if patterns.is_empty() {
-            all = self.patterns.iter().cloned().collect();
-            all.iter().map(Vec::as_slice).collect()
-        } else {
-            patterns.iter().map(AsRef::as_ref).collect()
-        };
+        let patterns = given_or_all(patterns, &self.patterns);
         if !patterns.is_empty() {
             self.everywhere("PUNSUBSCRIBE", &patterns)?;
         }
-        for pattern in patterns {
-            self.patterns.remove(pattern);
-        }
+        patterns.iter().for_each(|p| {
+            self.patterns.remove(p);
+        });
         Ok(())
     }
 
@@ -369,6 +371,15 @@ impl Drop for Subscription {
                 let _ = reader.join();
             }
         }
+    }
+}
+
+/// The names given, or all of `current` when none is (UNSUBSCRIBE without arguments).
+fn given_or_all<N: AsRef<[u8]>>(given: &[N], current: &BTreeSet<Vec<u8>>) -> Vec<Vec<u8>> {
+    if given.is_empty() {
+        current.iter().cloned().collect()
+    } else {
+        given.iter().map(|n| n.as_ref().to_vec()).collect()
     }
 }
 
