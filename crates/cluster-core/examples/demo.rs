@@ -86,6 +86,19 @@ fn main() -> Result<(), Box<dyn Error>> {
     let back: Vec<String> = con.mget(&["bar{foo}", "foo"])?;
     println!();
     println!("mget(['bar{{foo}}', 'foo']) = {back:?}  (one node: the tag puts bar next to foo)");
+    // The seed's cross-node example: set algebra over keys on different masters.
+    let _: () = con.sadd("seed:foo", &["a1", "a2", "a3"])?;
+    let _: () = con.sadd("seed:bar", &["b1", "a2", "b3"])?;
+    let stored: i64 = con.sdiffstore("seed:foobar", &["seed:foo", "seed:bar"])?;
+    let mut members: Vec<String> = con.smembers("seed:foobar")?;
+    members.sort();
+    println!(
+        "sdiffstore('seed:foobar', 'seed:foo', 'seed:bar') = {stored}, members {members:?}  (keys on {}, {}, {})",
+        cluster.node_for("seed:foo"),
+        cluster.node_for("seed:bar"),
+        cluster.node_for("seed:foobar")
+    );
+    let _: () = con.del(&["seed:foo", "seed:bar", "seed:foobar"])?;
     let size: i64 = redis::cmd("DBSIZE").query(&mut con)?;
     println!("DBSIZE over all masters = {size}");
     let deleted: i64 = con.del(KEYS)?;
