@@ -277,7 +277,9 @@ fn key_and_list_command(rng: &mut Rng, keys: &[String]) -> Vec<String> {
 fn key_list_and_hyperloglog_commands_across_nodes_answer_like_one_server() {
     let (_servers, oracle, cluster) = cluster_and_oracle(slot::EMULATED + 6);
     let mut single = oracle.connect();
-    let keys: Vec<String> = (0..9).map(|i| format!("key{i}")).collect();
+    // Plain keys and tagged ones (distinct stored names: t0, t1, t2).
+    let mut keys: Vec<String> = (0..9).map(|i| format!("key{i}")).collect();
+    keys.extend(["t0{a}", "t1{b}", "t2{a}"].map(String::from));
     assert_spread(&cluster, &keys);
     let crossed = differential(
         &cluster,
@@ -354,7 +356,8 @@ fn zset_command(rng: &mut Rng, keys: &[String]) -> Vec<String> {
 fn sorted_set_algebra_across_nodes_answers_like_one_server() {
     let (_servers, oracle, cluster) = cluster_and_oracle(slot::EMULATED + 10);
     let mut single = oracle.connect();
-    let keys: Vec<String> = (0..7).map(|i| format!("zkey{i}")).collect();
+    let mut keys: Vec<String> = (0..7).map(|i| format!("zkey{i}")).collect();
+    keys.extend(["z0{a}", "z1{b}", "z2{a}"].map(String::from));
     assert_spread(&cluster, &keys);
     let crossed = differential(
         &cluster,

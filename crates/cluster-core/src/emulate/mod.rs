@@ -47,7 +47,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(
         "RENAME" => keys::rename(cluster, keys[0], keys[1], false),
         "RENAMENX" => keys::rename(cluster, keys[0], keys[1], true),
         "COPY" => keys::copy(cluster, args, keys[0], keys[1]),
-        "MSETNX" => strings::msetnx(cluster, args, placed, &keys),
+        "MSETNX" => strings::msetnx(cluster, args, &keys),
         "PFCOUNT" => strings::pfcount(cluster, &keys),
         "PFMERGE" => strings::pfmerge(cluster, keys[0], &keys[1..]),
         "ZUNION" | "ZINTER" | "ZDIFF" => zsets::combine(cluster, command, args, &keys),

@@ -16,7 +16,6 @@ use crate::error::ClusterError;
 pub(crate) fn msetnx<A: AsRef<[u8]>>(
     cluster: &Cluster,
     args: &[A],
-    placed: &[(usize, usize)],
     keys: &[Key<'_>],
 ) -> Result<Value, ClusterError> {
     if !(args.len() - 1).is_multiple_of(2) {
@@ -35,12 +34,10 @@ pub(crate) fn msetnx<A: AsRef<[u8]>>(
             other => return Ok(other),
         }
     }
-    let mut command = vec!["MSET".as_bytes().to_vec()];
-    for (&(at, _), key) in placed.iter().zip(keys) {
-        command.push(key.stored.to_vec());
-        command.push(args[at + 1].as_ref().to_vec());
-    }
-    // MSET over the same keys is a split command: one sub-command per master, failures named.
+    // MSET of the same arguments (keys as the caller wrote them, tags included, so they route
+    // as they did) is a split command: one sub-command per master, failures named.
+    let mut command: Vec<&[u8]> = vec![b"MSET"];
+    command.extend(args[1..].iter().map(AsRef::as_ref));
     cluster.execute(&command)?;
     Ok(Value::Int(1))
 }
