@@ -30,9 +30,10 @@ pub mod slot {
     pub const FAN_OUT: u16 = 80;
     pub const EMULATED: u16 = 86;
     pub const PUBSUB: u16 = 102;
+    pub const FUZZ: u16 = 106;
 
     /// `(offset, span)` of every binary's slice.
-    pub const SLICES: [(u16, u16); 11] = [
+    pub const SLICES: [(u16, u16); 12] = [
         (COMMAND_TABLE, 6),
         (PLACEMENT, 3),
         (PIPELINES, 4),
@@ -44,6 +45,7 @@ pub mod slot {
         (FAN_OUT, 6),
         (EMULATED, 16),
         (PUBSUB, 4),
+        (FUZZ, 3),
     ];
 }
 
