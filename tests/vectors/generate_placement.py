@@ -5,13 +5,24 @@ This script is the independent oracle of the placement contract. It uses only Py
 standard library (``binascii.crc32``), never project code, so that the Rust, Python and PHP
 implementations are all checked against something none of them wrote.
 
-Contract: a key goes to ``node_{(crc32(route) % N) + 1}`` (IEEE CRC-32, unsigned). A key of the
-form ``real{tag}`` - it ends with ``}``, the tag opens at the LAST ``{``, both ``real`` and
-``tag`` non-empty - is routed by ``tag`` and stored as ``real``; any other key is routed and
-stored verbatim.
+Contract
+  * Masters are node_1 .. node_N. A key goes to ``node_{(crc32(route_bytes) % N) + 1}`` with the
+    IEEE CRC-32 taken unsigned (``binascii.crc32(b) & 0xffffffff``). ``route_bytes`` are the bytes
+    sent to Redis: text as UTF-8, integers as their decimal text.
+  * Hash tags: a key ``real{tag}`` - it ends with ``}``, the tag opens at the LAST ``{``, and both
+    ``real`` and ``tag`` are non-empty - is routed by ``tag`` and stored as ``real``. Any other
+    key is routed and stored verbatim.
 
-Changing an expectation in the generated file is a breaking change for every user's stored
-data. Run with ``--check`` (CI) to verify the file on disk matches what this script produces.
+Every expectation in the file is derived here from that rule; none is typed by hand. CHANGING AN
+EXPECTATION IS A BREAKING CHANGE: it moves data that users have already stored. Adding vectors
+is fine; the output must stay byte-for-byte reproducible (fixed random seed).
+
+Usage
+  python3 tests/vectors/generate_placement.py          rewrite placement.json next to this file
+  python3 tests/vectors/generate_placement.py --check  exit 1 if the file on disk differs (CI)
+
+Each vector: kind, key_b64, key (only if valid UTF-8), int (only for kind "integer"), route_b64,
+stored_b64, stored (only if valid UTF-8), tagged, nodes (nodes[i] = node number with i+1 masters).
 """
 
 import argparse
@@ -23,29 +34,55 @@ import sys
 from pathlib import Path
 
 MAX_MASTERS = 16
+SEED = 20131125  # fixed: the file must be reproducible byte for byte
 OUTPUT = Path(__file__).resolve().parent / "placement.json"
+GENERATOR = "tests/vectors/generate_placement.py"
 CONTRACT = (
-    "node = crc32(route_bytes) % N + 1 (IEEE CRC-32, unsigned); a key real{tag} that ends with '}', "
-    "whose tag opens at the last '{', with real and tag non-empty, is routed by tag and stored as real; "
-    "any other key is routed and stored verbatim"
+    "node = crc32(route_bytes) % N + 1 (IEEE CRC-32, unsigned; text as UTF-8, integers as decimal "
+    "text); tag rule: a key real{tag} that ends with '}', whose tag opens at the last '{', with real "
+    "and tag both non-empty, is routed by tag and stored as real; any other key is routed and "
+    "stored verbatim"
 )
+KINDS = ("seed", "edge", "ascii", "utf8", "binary", "integer", "tag")
+
+
+# --------------------------------------------------------------------------------------------
+# The contract
+# --------------------------------------------------------------------------------------------
 
 
 def split_tag(key: bytes) -> tuple[bytes, bytes, bool]:
-    """(route, stored, tagged) by the hash-tag rule."""
+    """Return (route, stored, tagged) for a key, by the hash-tag rule."""
     if key.endswith(b"}"):
-        body = key[:-1]
-        open_at = body.rfind(b"{")
-        if open_at > 0 and open_at < len(body) - 1:
-            return body[open_at + 1 :], body[:open_at], True
+        open_at = key.rfind(b"{")  # the last '{' (the final byte is '}', never '{')
+        real, tag = key[:open_at], key[open_at + 1 : -1]
+        if open_at >= 0 and real and tag:
+            return tag, real, True
     return key, key, False
 
 
 def crc(data: bytes) -> int:
+    """IEEE CRC-32, unsigned."""
     return binascii.crc32(data) & 0xFFFFFFFF
 
 
-def text_or_none(data: bytes):
+def node_numbers(route: bytes) -> list[int]:
+    """The 1-based node number for N = 1 .. MAX_MASTERS."""
+    checksum = crc(route)
+    return [checksum % n + 1 for n in range(1, MAX_MASTERS + 1)]
+
+
+# --------------------------------------------------------------------------------------------
+# One vector
+# --------------------------------------------------------------------------------------------
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def as_text(data: bytes):
+    """The bytes as text if they are valid UTF-8, else None."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -54,149 +91,265 @@ def text_or_none(data: bytes):
 
 def vector(kind: str, key: bytes, integer=None) -> dict:
     route, stored, tagged = split_tag(key)
-    row = {"kind": kind, "key_b64": base64.b64encode(key).decode("ascii")}
-    if text_or_none(key) is not None:
-        row["key"] = key.decode("utf-8")
+    row = {"kind": kind, "key_b64": b64(key)}
+    if as_text(key) is not None:
+        row["key"] = as_text(key)
     if integer is not None:
         row["int"] = integer
-    row["route_b64"] = base64.b64encode(route).decode("ascii")
-    row["stored_b64"] = base64.b64encode(stored).decode("ascii")
-    if text_or_none(stored) is not None:
-        row["stored"] = stored.decode("utf-8")
+    row["route_b64"] = b64(route)
+    row["stored_b64"] = b64(stored)
+    if as_text(stored) is not None:
+        row["stored"] = as_text(stored)
     row["tagged"] = tagged
-    row["nodes"] = [crc(route) % n + 1 for n in range(1, MAX_MASTERS + 1)]
+    row["nodes"] = node_numbers(route)
     return row
 
 
-def seed_keys():
+# --------------------------------------------------------------------------------------------
+# The keys, by kind
+# --------------------------------------------------------------------------------------------
+
+
+def random_text(rng: random.Random, alphabet: str, length: int) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(length))
+
+
+def random_bytes(rng: random.Random, length: int) -> bytes:
+    return bytes(rng.randrange(256) for _ in range(length))
+
+
+def seed_keys() -> list[bytes]:
+    """The examples of the original README: foo -> node_2, bar -> node_1 with 2 masters."""
     return [b"foo", b"bar", b"bar{foo}", b"foobar"]
 
 
-def ascii_keys(rng: random.Random):
-    keys = [b"", b"a", b"A", b"0", b" ", b"key", b"user:1000", b"user:1000:profile",
-            b"session:abcdef0123456789", b"cache/page/index.html", b"a b c", b"tab\tkey",
-            b"line\nbreak", b"quote\"key", b"back\\slash", b"percent%20key", b"~!@#$%^&*()_+",
-            b"x" * 16, b"y" * 64, b"z" * 255, b"k" * 1024]
-    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-./"
+def edge_keys() -> list[bytes]:
+    """Empty, whitespace, long, number-like-but-not-integer and protocol-looking keys."""
+    return [
+        b"", b" ", b"  ", b"\t", b"\r\n", b"\n", b" key", b"key ", b"tab\tkey", b"line\nbreak",
+        b"-0", b"+1", b"007", b"00", b"1.0", b"1.5", b"1e3", b"0x10", b" 1", b"1 ",
+        b"9223372036854775808", b"-9223372036854775809", b"18446744073709551616",
+        b"nil", b"null", b"None", b"true", b"false", b"NaN", b"inf",
+        b"*", b"?", b"user:*", b"[a-z]", b"\\", b"\"", b"'", b"%s", b"$", b"#",
+        b"*3\r\n$3\r\nSET\r\n", b"SET", b"GET", b"FLUSHALL",
+        b"x" * 1024, b"k" * 1024, b"\x00" * 1024, b"long:" + b"0123456789abcdef" * 256,
+    ]
+
+
+def ascii_keys(rng: random.Random) -> list[bytes]:
+    """Printable ASCII (no braces, so none is tagged): app keys, 16- and 64-byte keys, random."""
+    keys = [
+        b"key", b"keys", b"Key", b"KEY", b"a b c", b"hello world", b"user:1000",
+        b"user:1000:profile", b"user:1001:profile", b"user:1000:followers", b"user:1000:following",
+        b"session:abcdef0123456789", b"session:6f1c2b9e-4d1a-4a8e-9f3b-2c7d5e8a1b90",
+        b"cache/page/index.html", b"https://example.com/path?q=1&r=2", b"queue:jobs:pending",
+        b"lock:order:42", b"rate:127.0.0.1:2013-11-25T10:00", b"counter", b"counter:hits",
+        b"quote\"key", b"back\\slash", b"percent%20key", b"~!@#$%^&*()_+", b"a.b.c", b"a-b_c",
+        b"semi;colon", b"comma,separated", b"pipe|key", b"eq=val", b"<tag>", b"(paren)",
+        b"x" * 16, b"y" * 64, b"z" * 255, b"0123456789abcdef", b"0123456789abcdef" * 4,
+    ]
+    words = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-./"
+    printable = words + " !\"#$%&'()*+,;<=>?@[\\]^`|~"
     for length in (16, 64):
         for _ in range(20):
-            keys.append("".join(rng.choice(alphabet) for _ in range(length)).encode())
-    for _ in range(90):
-        length = rng.randint(1, 40)
-        keys.append("".join(rng.choice(alphabet) for _ in range(length)).encode())
+            keys.append(random_text(rng, words, length).encode("ascii"))
+        for _ in range(5):
+            keys.append(random_text(rng, printable, length).encode("ascii"))
+    while len(keys) < 160:
+        keys.append(random_text(rng, printable, rng.randint(1, 40)).encode("ascii"))
     return keys
 
 
-def utf8_keys(rng: random.Random):
-    words = ["café", "cafe\u0301", "naïve", "Zürich", "straße", "résumé", "日本語", "键", "키",
-             "中文键名", "Ελληνικά", "русский", "עברית", "العربية", "हिन्दी", "ไทย",
-             "🔑", "👍🏽", "👨‍👩‍👧", "🇫🇷", "emoji🔑key", "mixed:日本:café:🔑", "\u00a0nbsp",
-             "\u200bzero-width", "ｆｕｌｌｗｉｄｔｈ", "Ω≈ç√∫", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢"]
+def utf8_keys(rng: random.Random) -> list[bytes]:
+    """Multi-byte UTF-8: accents (NFC and NFD), CJK, other scripts, emoji, invisibles."""
+    words = [
+        "café", "cafe\u0301", "naïve", "nai\u0308ve", "\u00c5", "\u212b", "A\u030a",
+        "Zürich", "straße", "STRASSE", "résumé", "crème brûlée", "ñandú", "Ærøskøbing",
+        "日本語", "键", "值", "键名", "中文键名", "한국어", "키", "ｆｕｌｌｗｉｄｔｈ", "ｶﾀｶﾅ",
+        "Ελληνικά", "русский", "українська", "עברית", "العربية", "हिन्दी", "ไทย", "ქართული",
+        "🔑", "👍", "👍🏽", "👨‍👩‍👧", "🇫🇷", "🏳️‍🌈", "emoji🔑key", "user:🔑:1000",
+        "mixed:日本:café:🔑", "abc日本語xyz", "Ω≈ç√∫", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "\U0010ffff", "\uffff",
+        "\ufffd", "\ufeffkey", "\u00a0nbsp", "\u200bzero-width", "\u200d", "\u2028", "\u202eabc",
+        "\u0080", "\u07ff", "\u0800", "\U00010000", "é", "ü", "€", "£100",
+    ]
     keys = [w.encode("utf-8") for w in words]
-    pool = "éèàçüößøåæœ日本語中文键키한국어Ωπλ🔑👍🏽🎉ñ"
-    while len(keys) < 100:
-        length = rng.randint(1, 12)
-        keys.append("".join(rng.choice(pool) for _ in range(length)).encode("utf-8"))
+    pool = "éèàçüößøåæœñ€日本語中文键值키한국어Ωπλжд🔑👍🏽🎉𝔘 :_-a1"
+    while len(keys) < 110:
+        keys.append(random_text(rng, pool, rng.randint(1, 12)).encode("utf-8"))
     return keys
 
 
-def binary_keys(rng: random.Random):
+def binary_keys(rng: random.Random) -> list[bytes]:
+    """Every single byte 0x00..0xff, NULs, invalid UTF-8, random bytes."""
     keys = [bytes([b]) for b in range(256)]
-    keys += [b"\x00", b"\x00\x00", b"a\x00b", b"\xff\xfe\xfd", b"\x80abc", b"\xc3\x28",
-             b"\xed\xa0\x80", b"key\xff"]
+    keys += [
+        b"\x00\x00", b"a\x00b", b"\x00key", b"key\x00", b"\xff\xfe\xfd", b"\xff" * 16,
+        b"\x80abc", b"key\xff", b"\xc3\x28", b"\xc3", b"\xe6\x97", b"\xed\xa0\x80",
+        b"\xf4\x90\x80\x80", b"\xc0\x80", b"\xfe\xff", b"\x1b[31mred\x1b[0m", b"\x7f\x7f",
+        "café".encode("latin-1"), "日本語".encode("utf-16-le"), "日本語".encode("shift_jis"),
+    ]
+    for length in (16, 64):
+        for _ in range(5):
+            keys.append(random_bytes(rng, length))
     for _ in range(40):
-        keys.append(bytes(rng.randrange(256) for _ in range(rng.randint(1, 32))))
+        keys.append(random_bytes(rng, rng.randint(1, 32)))
     return keys
 
 
-def integer_keys(rng: random.Random):
-    ints = [0, 1, -1, 7, 42, 100, 1000, 65535, 2**31 - 1, 2**31, 2**32, -(2**31), 2**63 - 1, -(2**63)]
-    while len(ints) < 60:
-        ints.append(rng.randint(-(10**12), 10**12))
+def integer_keys(rng: random.Random) -> list[int]:
+    """Integers whose decimal text is the key (what the clients send for an int key)."""
+    ints = [
+        0, 1, -1, 2, 7, 9, 10, 42, -42, 99, 100, 255, 256, 1000, 1024, 65535, 65536,
+        2**31 - 1, 2**31, -(2**31), -(2**31) - 1, 2**32 - 1, 2**32,
+        2**53, 2**53 + 1, -(2**53) - 1, 10**15, 10**18, 2**63 - 1, -(2**63),
+    ]
+    for low, high, count in ((0, 10**4, 10), (-(10**9), 10**9, 10), (-(2**63), 2**63 - 1, 15)):
+        for _ in range(count):
+            ints.append(rng.randint(low, high))
     return ints
 
 
-def tag_keys():
-    edges = [b"a{b}", b"{b}", b"a{}", b"a{b}c", b"a{b}{c}", b"a{{b}}", b"}", b"{", b"{}", b"}{",
-             b"{{}}", b"a{b", b"ab}", b"{a}b", b"a}b{c}", b"a{b}}", b"a{{b}", b"x{y}z{w}",
-             b"{tag}", b"{tag}key", b"user{1000}:x", b"{user1000}.following", b"profile{user1000}",
-             b"followers{user1000}", b"user1000", b"bar{foo}", b"baz{foo}", b"a{foo}", b"b{bar}",
-             b"a{ }", b"{ }x{ }", b"a{b}{}", b"a{}{b}", b"real{tag{inner}}"]
-    tags = [b"foo", b"bar", b"user:1000", b"t", b"1", "café".encode(), "键".encode(),
-            "🔑".encode(), b"\x00", b"\xff\x80", b"a b"]
-    reals = [b"k", b"session", "名前".encode(), b"\x00bin", b"x{y}"]
+def tag_keys() -> list[bytes]:
+    """Hash-tag cases: every edge of the rule, then real{tag} for several reals and tags."""
+    edges = [
+        b"a{b}", b"{b}", b"a{}", b"a{b}c", b"a{b}{c}", b"a{{b}}", b"}", b"{", b"{}", b"}{",
+        b"{{", b"}}", b"{{}}", b"{{}", b"{{a}", b"{a}{b}", b"a{b", b"ab}", b"{a}b", b"a}b{c}",
+        b"a}{b}", b"a{b}}", b"a{{b}", b"a{b{c}", b"a{b}{", b"a{b}{}", b"a{}{b}", b"x{y}z{w}",
+        b"real{tag{inner}}", b"a{ }", b"{ }x{ }", b" {x}", b"a{b} ", b"{tag}", b"{tag}key",
+        b"user{1000}:x", b"{user1000}.following", b"profile{user1000}", b"followers{user1000}",
+        b"following{user1000}", b"user1000", b"1000", b"baz{foo}", b"a{foo}", b"b{bar}",
+        b"a{c}", b"c", b"b", b"{}{}", b"a{}}", "a\uff5bb\uff5d".encode("utf-8"),
+        "é{é}".encode("utf-8"), "键{值}".encode("utf-8"), b"a{\x00}", b"\x00{a}", b"\xff{\xfe}",
+        b"a{b\xff}", b"a{\xff}", b"\x00{\x00}", b"{\x00}", b"a{\x00",
+    ]
+    tags = [b"foo", b"bar", b"user:1000", b"t", b"1", b"}", b"a b", "café".encode("utf-8"),
+            "键".encode("utf-8"), "🔑".encode("utf-8"), b"\x00", b"\xff\x80"]
+    reals = [b"k", b"session", "名前".encode("utf-8"), b"\x00bin", b"\xff", b"x{y}"]
     keys = list(edges)
     for tag in tags:
-        for real in reals:
-            keys.append(real + b"{" + tag + b"}")
+        keys += [real + b"{" + tag + b"}" for real in reals]
         keys.append(tag)  # the tag as a plain key: co-locates with the tagged keys above
     return keys
 
 
+# --------------------------------------------------------------------------------------------
+# The file
+# --------------------------------------------------------------------------------------------
+
+
 def build() -> dict:
-    rng = random.Random(20131125)  # fixed: the file must be reproducible byte for byte
-    rows = [vector("seed", k) for k in seed_keys()]
-    rows += [vector("ascii", k) for k in ascii_keys(rng)]
-    rows += [vector("utf8", k) for k in utf8_keys(rng)]
-    rows += [vector("binary", k) for k in binary_keys(rng)]
-    rows += [vector("integer", str(i).encode(), integer=i) for i in integer_keys(rng)]
-    rows += [vector("tag", k) for k in tag_keys()]
-    rows = first_of_each_key(rows)
-    check(rows)
+    rng = random.Random(SEED)
+    generated = {  # each generator runs in this order, so the random stream is fixed
+        "seed": [(k, None) for k in seed_keys()],
+        "edge": [(k, None) for k in edge_keys()],
+        "ascii": [(k, None) for k in ascii_keys(rng)],
+        "utf8": [(k, None) for k in utf8_keys(rng)],
+        "binary": [(k, None) for k in binary_keys(rng)],
+        "integer": [(str(i).encode("ascii"), i) for i in integer_keys(rng)],
+        "tag": [(k, None) for k in tag_keys()],
+    }
+    # Each key once, under the first kind listed here that has it ("1" is an integer, not a
+    # single byte; a tag repeated as a plain key stays under its earlier kind).
+    order = ("seed", "integer", "edge", "tag", "ascii", "utf8", "binary")
+    rows, seen = [], set()
+    for kind in order:
+        for key, integer in generated[kind]:
+            if key not in seen:
+                seen.add(key)
+                rows.append(vector(kind, key, integer))
+    self_check(rows)
     return {
         "contract": CONTRACT,
-        "generator": "tests/vectors/generate_placement.py",
+        "generator": GENERATOR,
         "max_masters": MAX_MASTERS,
         "vectors": rows,
     }
 
 
-def first_of_each_key(rows):
-    """Each key once (a tag reappears as a plain key, single bytes overlap ASCII keys)."""
-    seen = set()
-    unique = []
-    for row in rows:
-        if row["key_b64"] not in seen:
-            seen.add(row["key_b64"])
-            unique.append(row)
-    return unique
-
-
-def check(rows):
+def self_check(rows: list[dict]) -> None:
     """Sanity checks of the oracle itself, so a broken generator cannot write a file."""
-    by_key = {r["key_b64"]: r for r in rows}
-    b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
-    assert by_key[b64(b"foo")]["nodes"][1] == 2, "seed: foo on node_2 with 2 masters"
-    assert by_key[b64(b"bar")]["nodes"][1] == 1, "seed: bar on node_1 with 2 masters"
-    assert by_key[b64(b"bar{foo}")]["nodes"] == by_key[b64(b"foo")]["nodes"]
-    assert split_tag(b"a{{b}}") == (b"b}", b"a{", True)
+    # The rule, on the worked examples of the contract.
+    assert split_tag(b"a{b}") == (b"b", b"a", True)
     assert split_tag(b"a{b}{c}") == (b"c", b"a{b}", True)
-    for verbatim in (b"{b}", b"a{}", b"a{b}c", b"}", b"{"):
-        assert split_tag(verbatim) == (verbatim, verbatim, False)
+    assert split_tag(b"a{{b}}") == (b"b}", b"a{", True)
+    for verbatim in (b"", b"{b}", b"a{}", b"a{b}c", b"}", b"{", b"{}", b"}{"):
+        assert split_tag(verbatim) == (verbatim, verbatim, False), verbatim
+    # crc32 is the IEEE one (check value of the CRC catalogue).
+    assert crc(b"123456789") == 0xCBF43926
+
+    by_key = {base64.b64decode(r["key_b64"]): r for r in rows}
+    assert len(by_key) == len(rows), "duplicate keys"
+    # The seed: foo on node_2, bar on node_1 with 2 masters; bar{foo} with foo.
+    assert by_key[b"foo"]["nodes"][1] == 2, "seed: foo on node_2 with 2 masters"
+    assert by_key[b"bar"]["nodes"][1] == 1, "seed: bar on node_1 with 2 masters"
+    assert by_key[b"bar{foo}"]["nodes"] == by_key[b"foo"]["nodes"]
+    assert by_key[b"bar{foo}"]["stored_b64"] == b64(b"bar")
+
+    counts = {kind: sum(1 for r in rows if r["kind"] == kind) for kind in KINDS}
+    minimum = {"seed": 4, "edge": 1, "ascii": 140, "utf8": 100, "binary": 100, "integer": 60,
+               "tag": 80}
+    for kind, at_least in minimum.items():
+        assert counts[kind] >= at_least, f"{counts[kind]} {kind} vectors, want {at_least}"
+    assert len(rows) >= 600, len(rows)
+    assert all(bytes([b]) in by_key for b in range(256)), "every single byte as a key"
+
+    for key, row in by_key.items():
+        route = base64.b64decode(row["route_b64"])
+        stored = base64.b64decode(row["stored_b64"])
+        assert (route, stored, row["tagged"]) == split_tag(key)
+        assert ("key" in row) == (as_text(key) is not None)
+        assert ("stored" in row) == (as_text(stored) is not None)
+        assert ("int" in row) == (row["kind"] == "integer")
+        if "int" in row:
+            assert str(row["int"]).encode("ascii") == key and -(2**63) <= row["int"] < 2**63
+        assert not row["tagged"] or row["kind"] in ("seed", "tag"), f"{key!r} tagged by accident"
+        if row["tagged"]:  # a tagged key co-locates with its tag as a plain key, when listed
+            if route in by_key:
+                assert by_key[route]["nodes"] == row["nodes"]
+        assert len(row["nodes"]) == MAX_MASTERS
+        assert all(1 <= node <= n for n, node in enumerate(row["nodes"], start=1))
+
     high = sum(1 for r in rows if crc(base64.b64decode(r["route_b64"])) >= 2**31)
     assert high >= 100, f"only {high} vectors with crc32 >= 2**31"
-    assert len(rows) >= 600, len(rows)
+    tagged = sum(1 for r in rows if r["tagged"])
+    assert tagged >= 40 and len(rows) - tagged >= 500
 
 
 def render(data: dict) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    """Pretty JSON, indent 2, one field per line, each "nodes" list on a single line."""
+    dump = lambda value: json.dumps(value, ensure_ascii=False)  # noqa: E731
+    lines = ["{"]
+    for field in ("contract", "generator", "max_masters"):
+        lines.append(f"  {dump(field)}: {dump(data[field])},")
+    lines.append('  "vectors": [')
+    for i, row in enumerate(data["vectors"]):
+        fields = [f"      {dump(name)}: {dump(value)}" for name, value in row.items()]
+        last = i == len(data["vectors"]) - 1
+        lines += ["    {", ",\n".join(fields), "    }" if last else "    },"]
+    lines += ["  ]", "}"]
+    text = "\n".join(lines) + "\n"
+    assert json.loads(text) == data, "render() must be lossless"
+    return text
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the file on disk differs")
+    parser.add_argument("--check", action="store_true",
+                        help="do not write; exit 1 if the file on disk differs")
     args = parser.parse_args()
-    text = render(build())
+    data = build()
+    text = render(data)
     if args.check:
-        if not OUTPUT.exists() or OUTPUT.read_text(encoding="utf-8") != text:
-            print(f"{OUTPUT} is out of date: run {Path(__file__).name}", file=sys.stderr)
+        on_disk = OUTPUT.read_bytes().decode("utf-8") if OUTPUT.exists() else None
+        if on_disk != text:
+            print(f"{OUTPUT} is out of date or was edited by hand: run {GENERATOR}",
+                  file=sys.stderr)
             return 1
+        print(f"{OUTPUT}: up to date ({len(data['vectors'])} vectors)")
         return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    counts = {}
-    for row in build()["vectors"]:
-        counts[row["kind"]] = counts.get(row["kind"], 0) + 1
-    print(f"wrote {OUTPUT}: {sum(counts.values())} vectors {counts}")
+    OUTPUT.write_bytes(text.encode("utf-8"))
+    counts = {kind: sum(1 for r in data["vectors"] if r["kind"] == kind) for kind in KINDS}
+    print(f"wrote {OUTPUT}: {len(data['vectors'])} vectors {counts}")
     return 0
 
 

@@ -48,7 +48,7 @@ fn every_vector_routes_and_stores_as_the_oracle_says() {
 #[test]
 fn the_vectors_cover_the_contract_cases() {
     let vectors = vectors::load();
-    for kind in ["seed", "ascii", "utf8", "binary", "integer", "tag"] {
+    for kind in ["seed", "edge", "ascii", "utf8", "binary", "integer", "tag"] {
         assert!(vectors.iter().any(|v| v.kind == kind), "no {kind} vectors");
     }
     let node_of = |key: &[u8], n: usize| {
