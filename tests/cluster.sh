@@ -1,79 +1,154 @@
 #!/usr/bin/env bash
 # The dev cluster for `make demo` and the Python/PHP suites: 3 masters on BASE..BASE+2 and one
-# replica each on BASE+3..BASE+5, Debian's redis-server on 127.0.0.1, no persistence.
+# replica each on BASE+3..BASE+5 (the replica of BASE+i is BASE+3+i), Debian's redis-server on
+# 127.0.0.1, no persistence.
 #
-#   tests/cluster.sh start|stop|status|config [BASE_PORT]
+#   tests/cluster.sh start  [BASE_PORT]   start all six (idempotent; refuses ports in use)
+#   tests/cluster.sh stop   [BASE_PORT]   stop the ones this script started (idempotent)
+#   tests/cluster.sh status [BASE_PORT]   one line per server
+#   tests/cluster.sh config [BASE_PORT]   the client config JSON (masters only)
 #
-# It only ever stops servers it started: their pids are in its own state directory, and a pid
-# is signalled only while /proc says it is still a redis-server on our port.
+# BASE_PORT defaults to DEV_CLUSTER_BASE_PORT from tests/ports.env. State (per-server dirs,
+# pidfiles, logs, cluster.json) lives in ${REDISCLUSTER_DEV_DIR:-${TMPDIR:-/tmp}/rediscluster-dev-BASE}.
+#
+# It only ever stops servers it started: their pids are in its own state directory, and a pid is
+# signalled only while /proc says it is still a redis-server on that port.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tests/ports.env disable=SC1091
 source "$here/ports.env"
 
+usage() {
+  echo "usage: $0 start|stop|status|config [BASE_PORT]   (BASE_PORT default $DEV_CLUSTER_BASE_PORT)" >&2
+  exit 2
+}
+
 action="${1:-}"
+case "$action" in
+  start | stop | status | config) ;;
+  *) usage ;;
+esac
+(($# <= 2)) || usage
+
 base="${2:-$DEV_CLUSTER_BASE_PORT}"
-if ! [[ "$base" =~ ^[0-9]+$ ]] || ((base < 7000 || base + 5 > 7199)); then
-  echo "cluster.sh: BASE_PORT must be an integer with BASE..BASE+5 inside 7000-7199, got '$base'" >&2
+# At most 6 digits and no leading zero: no octal surprises, no arithmetic overflow.
+if ! [[ "$base" =~ ^[1-9][0-9]{0,5}$ ]] || ((base < 7000 || base + 5 > 7199)); then
+  echo "cluster.sh: BASE_PORT must be an integer such that BASE..BASE+5 lie inside 7000-7199 (so 7000-7194), got '$base'" >&2
   exit 2
 fi
+
 state="${REDISCLUSTER_DEV_DIR:-${TMPDIR:-/tmp}/rediscluster-dev-$base}"
+# redis-server chdirs into --dir, so every path handed to it must be absolute.
+[[ "$state" == /* ]] || state="$PWD/$state"
 masters=("$base" "$((base + 1))" "$((base + 2))")
 replicas=("$((base + 3))" "$((base + 4))" "$((base + 5))")
 
 pidfile() { echo "$state/$1/redis.pid"; }
+logfile() { echo "$state/$1/redis.log"; }
 
-# Is the pid in our pidfile alive and still a redis-server on that port?
+# cli PORT ARGS...: redis-cli on loopback that cannot hang on a silent listener.
+cli() {
+  local port="$1"
+  shift
+  timeout 3 redis-cli -h 127.0.0.1 -p "$port" "$@" 2>/dev/null
+}
+
+# is_ours PID PORT: the pid is alive and is a redis-server serving 127.0.0.1:PORT
+# (redis-server rewrites its cmdline to "redis-server 127.0.0.1:PORT").
+is_ours() {
+  local pid="$1" port="$2" cmd
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmd" == *redis-server* && "$cmd" =~ :$port([^0-9]|$) ]]
+}
+
+# our_pid PORT: prints the pid from our pidfile if it is still our server on PORT.
 our_pid() {
   local port="$1" file pid
   file="$(pidfile "$port")"
   [[ -f "$file" ]] || return 1
   pid="$(cat "$file" 2>/dev/null)" || return 1
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "redis-server.*:$port" || return 1
+  is_ours "$pid" "$port" || return 1
   echo "$pid"
 }
 
-answers() { redis-cli -h 127.0.0.1 -p "$1" ping >/dev/null 2>&1; }
+answers() { [[ "$(cli "$1" ping)" == PONG ]]; }
+# Our pidfile names a live redis-server on PORT, and PORT answers (not someone else who won a race).
+ours_and_up() { our_pid "$1" >/dev/null && answers "$1"; }
+
+listening() {
+  command -v ss >/dev/null || return 1
+  ss -Htln "( sport = :$1 )" 2>/dev/null | grep -q .
+}
+
+role_of() {
+  if [[ " ${replicas[*]} " == *" $1 "* ]]; then echo replica; else echo master; fi
+}
+
+repl_field() { cli "$1" info replication | tr -d '\r' | sed -n "s/^$2://p"; }
+link_up() { [[ "$(repl_field "$1" master_link_status)" == up ]]; }
+has_replica() { [[ "$(repl_field "$1" connected_slaves)" == 1 ]]; }
+# After a diskless full sync, Redis 7 reports the replica online (and the link up) but holds back
+# the command stream until the replica's first REPLCONF ACK, up to a second later; a write made
+# in that window shows up on the replica only after it. So a master counts as replicating once a
+# write on it is acknowledged by its replica: SET + DEL of a probe key (nothing is left behind),
+# then WAIT on the same connection.
+replicates() {
+  local out
+  out="$(printf '%s\n' 'SET __rediscluster_dev_probe__ 1' 'DEL __rediscluster_dev_probe__' 'WAIT 1 1000' |
+    timeout 5 redis-cli -h 127.0.0.1 -p "$1" 2>/dev/null)" || return 1
+  [[ "$(tail -n 1 <<<"$out")" == 1 ]]
+}
+
+log_tail() {
+  local port="$1" log
+  log="$(logfile "$port")"
+  if [[ -f "$log" ]]; then
+    echo "--- last lines of $log ---" >&2
+    tail -n 15 "$log" >&2
+  else
+    echo "--- no log at $log ---" >&2
+  fi
+}
+
+# wait_until SECONDS CMD ARGS...: polls CMD every 0.1 s.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
 
 start_server() {
   local port="$1"
   shift
   mkdir -p "$state/$port"
-  redis-server --port "$port" --bind 127.0.0.1 --daemonize yes \
-    --pidfile "$(pidfile "$port")" --logfile "$state/$port/redis.log" --dir "$state/$port" \
+  # A replica saves the RDB of its full sync in --dir; never let a later start load old data.
+  rm -f "$(pidfile "$port")" "$state/$port/dump.rdb"
+  redis-server --port "$port" --bind 127.0.0.1 --protected-mode no --daemonize yes \
+    --pidfile "$(pidfile "$port")" --logfile "$(logfile "$port")" --dir "$state/$port" \
     --save '' --appendonly no --repl-diskless-sync-delay 0 "$@" >/dev/null
 }
 
-wait_until() {
-  local what="$1" seconds="$2"
-  shift 2
-  local deadline=$((SECONDS + seconds))
-  until "$@"; do
-    if ((SECONDS >= deadline)); then
-      echo "cluster.sh: timed out waiting for $what" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-}
-
-link_up() { redis-cli -p "$1" info replication 2>/dev/null | grep -q '^master_link_status:up'; }
-has_replica() { redis-cli -p "$1" info replication 2>/dev/null | grep -q '^connected_slaves:1'; }
-
 stop_port() {
-  local port="$1" pid
+  local port="$1" pid reply grace=5
   if pid="$(our_pid "$port")"; then
-    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
-    local deadline=$((SECONDS + 5))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid" 2>/dev/null || true
-      sleep 2
-      if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
-    fi
-    echo "stopped 127.0.0.1:$port (pid $pid)"
+    reply="$(cli "$port" shutdown nosave)" || true
+    # A refused SHUTDOWN (e.g. renamed away) answers with an error: no point waiting for it.
+    [[ "$reply" != *ERR* ]] || grace=0
+    wait_until "$grace" eval "! is_ours $pid $port" || {
+      echo "cluster.sh: 127.0.0.1:$port (pid $pid) ignored SHUTDOWN; sending SIGTERM" >&2
+      is_ours "$pid" "$port" && kill "$pid" 2>/dev/null
+      wait_until 3 eval "! is_ours $pid $port" || {
+        echo "cluster.sh: 127.0.0.1:$port (pid $pid) ignored SIGTERM; sending SIGKILL" >&2
+        is_ours "$pid" "$port" && kill -9 "$pid" 2>/dev/null
+        wait_until 2 eval "! is_ours $pid $port" || true
+      }
+    }
+    echo "stopped $(role_of "$port") 127.0.0.1:$port (pid $pid)"
   fi
   rm -f "$(pidfile "$port")"
 }
@@ -88,60 +163,96 @@ config_json() {
     "${masters[@]}"
 }
 
+print_servers() {
+  local i
+  for i in 0 1 2; do
+    echo "master  127.0.0.1:${masters[$i]}  pid $(our_pid "${masters[$i]}" || echo '?')  node_$((i + 1))"
+  done
+  for i in 0 1 2; do
+    echo "replica 127.0.0.1:${replicas[$i]}  pid $(our_pid "${replicas[$i]}" || echo '?')  of 127.0.0.1:${masters[$i]}"
+  done
+}
+
+# fail MESSAGE [PORT]: stop everything this invocation started (all six are ours: a start only
+# proceeds once none of the ports is held by anyone else), show the log, exit 1.
+fail() {
+  echo "cluster.sh: $1" >&2
+  [[ -z "${2:-}" ]] || log_tail "$2"
+  echo "cluster.sh: start failed; stopping what was started" >&2
+  stop_all >&2
+  exit 1
+}
+
 start() {
   local port running=0 foreign=()
   for port in "${masters[@]}" "${replicas[@]}"; do
     if our_pid "$port" >/dev/null; then
       running=$((running + 1))
-    elif answers "$port" || (command -v ss >/dev/null && ss -ltn "( sport = :$port )" | grep -q ":$port"); then
+    elif listening "$port" || answers "$port"; then
       foreign+=("$port")
     fi
   done
   if ((${#foreign[@]})); then
-    echo "cluster.sh: port(s) ${foreign[*]} already in use by servers this script did not start; nothing started" >&2
+    echo "cluster.sh: port(s) ${foreign[*]} already in use by something this script did not start (state dir $state); nothing started" >&2
     exit 1
   fi
   if ((running == 6)); then
-    echo "dev cluster already running on $base..$((base + 5))"
+    echo "dev cluster already running on 127.0.0.1:$base..$((base + 5)) (state dir $state)"
+    config_json >"$state/cluster.json"
+    print_servers
     return 0
   fi
-  # Partly running (an earlier start died): start clean.
-  ((running == 0)) || stop_all
-  trap 'echo "cluster.sh: start failed; stopping what was started" >&2; stop_all; exit 1' ERR
-  for port in "${masters[@]}"; do
-    start_server "$port"
-  done
-  for port in "${masters[@]}"; do wait_until "127.0.0.1:$port to answer" 10 answers "$port"; done
+  # Partly running (an earlier start or a server died): stop our leftovers, start clean.
+  if ((running)); then
+    echo "cluster.sh: only $running of 6 servers running; restarting the dev cluster" >&2
+    stop_all >&2
+  fi
+
   local i
-  for i in 0 1 2; do
-    start_server "${replicas[$i]}" --replicaof 127.0.0.1 "${masters[$i]}"
+  for port in "${masters[@]}"; do
+    start_server "$port" || fail "redis-server failed to start on 127.0.0.1:$port" "$port"
+  done
+  for port in "${masters[@]}"; do
+    wait_until 10 ours_and_up "$port" || fail "master 127.0.0.1:$port did not answer PING within 10 s" "$port"
   done
   for i in 0 1 2; do
-    wait_until "replica ${replicas[$i]} link up" 20 link_up "${replicas[$i]}"
-    wait_until "master ${masters[$i]} to see its replica" 20 has_replica "${masters[$i]}"
+    start_server "${replicas[$i]}" --replicaof 127.0.0.1 "${masters[$i]}" ||
+      fail "redis-server failed to start on 127.0.0.1:${replicas[$i]}" "${replicas[$i]}"
   done
-  trap - ERR
+  local deadline=$((SECONDS + 20))
+  for i in 0 1 2; do
+    wait_until $((deadline - SECONDS)) link_up "${replicas[$i]}" ||
+      fail "replica 127.0.0.1:${replicas[$i]} did not reach master_link_status:up within 20 s" "${replicas[$i]}"
+    wait_until $((deadline - SECONDS)) has_replica "${masters[$i]}" ||
+      fail "master 127.0.0.1:${masters[$i]} did not report connected_slaves:1 within 20 s" "${masters[$i]}"
+    wait_until $((deadline - SECONDS)) replicates "${masters[$i]}" ||
+      fail "a write on master 127.0.0.1:${masters[$i]} was not acknowledged by its replica within 20 s" "${replicas[$i]}"
+  done
+  for port in "${masters[@]}" "${replicas[@]}"; do
+    our_pid "$port" >/dev/null || fail "no live redis-server pid in $(pidfile "$port")" "$port"
+  done
   config_json >"$state/cluster.json"
-  for i in 0 1 2; do
-    echo "master  127.0.0.1:${masters[$i]}  pid $(our_pid "${masters[$i]}")  node_$((i + 1))"
-  done
-  for i in 0 1 2; do
-    echo "replica 127.0.0.1:${replicas[$i]}  pid $(our_pid "${replicas[$i]}")  of node_$((i + 1))"
-  done
+  print_servers
   echo "config: $state/cluster.json"
 }
 
 status() {
-  local port role up link
+  local port role up link pid
   for port in "${masters[@]}" "${replicas[@]}"; do
-    role=master
-    [[ " ${replicas[*]} " == *" $port "* ]] && role=replica
-    if answers "$port"; then up=up; else up=down; fi
-    link=""
-    if [[ $role == replica && $up == up ]]; then
-      link="$(redis-cli -p "$port" info replication | tr -d '\r' | grep '^master_link_status:' || true)"
+    role="$(role_of "$port")"
+    if pid="$(our_pid "$port")"; then
+      up="up pid=$pid"
+    elif answers "$port"; then
+      up="up (not started by this script)"
+    else
+      up=down
     fi
-    echo "$role 127.0.0.1:$port $up $link"
+    link=""
+    if [[ $role == replica && $up != down ]]; then
+      link="$(repl_field "$port" master_link_status)"
+      [[ -z "$link" ]] || link=" master_link_status:$link"
+    fi
+    echo "$role 127.0.0.1:$port $up$link"
   done
 }
 
@@ -150,8 +261,4 @@ case "$action" in
   stop) stop_all ;;
   status) status ;;
   config) config_json ;;
-  *)
-    echo "usage: $0 start|stop|status|config [BASE_PORT]" >&2
-    exit 2
-    ;;
 esac
