@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
-"""Generate crates/cluster-core/src/commands/table.rs from a real Redis server.
+"""Generate crates/cluster-core/src/commands/table.rs from a real Redis server's COMMAND INFO.
 
-Starts its own redis-server (Debian package) on TABLE_GENERATOR_PORT from tests/ports.env,
-reads COMMAND INFO (arity, flags, key specs of every command and subcommand) and COMMAND DOCS
-(argument trees), and writes:
+Starts its own short-lived redis-server (the Debian package; port TABLE_GENERATOR_PORT from
+tests/ports.env unless --port says otherwise; its own temporary directory; no persistence),
+reads `COMMAND INFO` - arity, flags and key specs of every command and subcommand - with a tiny
+RESP2 client, stops the server by its pid (also on error or Ctrl-C), and writes the Rust command
+table. Each row's strategy (how the cluster runs the command) comes from the STRATEGY rules
+below: the one place where that is decided.
 
-* the Rust command table, with each row's strategy taken from the STRATEGY rules below - the
-  one place where the cluster's handling of a command is decided;
-* crates/cluster-core/tests/data/command_samples.json: a sample argument list for every command
-  with keys, synthesized from COMMAND DOCS, that the Rust test sends to a live server's
-  COMMAND GETKEYS and compares with the table's own key positions.
+Usage
+  python3 tests/gen_command_table.py                rewrite table.rs (then rustfmt'd)
+  python3 tests/gen_command_table.py --check        exit 1 if table.rs differs (CI, `make test`)
+  python3 tests/gen_command_table.py --port PORT    use another loopback port for the server
 
-`--check` regenerates in memory and exits 1 when either file differs (CI runs it).
+The output is deterministic: rows sorted bytewise by upper-case name (`lookup` binary-searches),
+subcommands sorted the same way. The Rust test crates/cluster-core/tests/command_table.rs checks
+the table against a live server (COMMAND INFO, COMMAND DOCS, COMMAND GETKEYS).
 Standard library only.
 """
 
@@ -19,6 +23,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -28,71 +33,123 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "crates/cluster-core/src/commands/table.rs"
-SAMPLES = ROOT / "crates/cluster-core/tests/data/command_samples.json"
+SCRIPT = "tests/gen_command_table.py"
 
-# ---------------------------------------------------------------------------------------------
-# STRATEGY rules. Names are upper case; subcommands are "CONTAINER|SUB". Anything not listed is
-# Single: every key on one node (keyless: node_1), which is what Redis itself requires.
+# =============================================================================================
+# STRATEGY rules
+#
+# Explicit decisions, by name: upper case, a subcommand as "CONTAINER|SUB". Each group below is
+# one strategy; `STRATEGY` (built from them, each name once) maps name -> (strategy, extra flag).
+# Default rules, for every name without an explicit decision (`decide()`):
+#   1. a subcommand takes its container's decision (all of CLUSTER is refused);
+#   2. a HELP subcommand is Single (any node knows its help text);
+#   3. everything else is Single: all keys must share one node, a keyless command goes to the
+#      default node (node_1) - exactly what one Redis server requires;
+#   but a keyless `admin` command may not fall through to rules 2 and 3: the generator stops and
+#   lists it, so each new server-wide command gets a deliberate decision (FanOut, Single or
+#   Refused).
+# Refused reasons follow "<COMMAND> is not supported by rediscluster: ": why, and what to do.
 
-SPLIT = {"MGET": "KeyOrder", "MSET": "AllOk", "DEL": "Sum", "UNLINK": "Sum", "EXISTS": "Sum", "TOUCH": "Sum"}
+# Independent keys, one sub-command per node, replies merged.
+SPLIT = {
+    "MGET": "KeyOrder",  # values in the caller's key order
+    "MSET": "AllOk",
+    "DEL": "Sum",
+    "UNLINK": "Sum",
+    "EXISTS": "Sum",
+    "TOUCH": "Sum",
+}
 
-EMULATED = """SDIFF SINTER SUNION SDIFFSTORE SINTERSTORE SUNIONSTORE SINTERCARD SMOVE RENAME RENAMENX
-COPY RPOPLPUSH LMOVE BRPOPLPUSH BLMOVE ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZUNION ZINTER ZDIFF
-ZINTERCARD PFCOUNT PFMERGE MSETNX""".split()
+# Composed in the core from per-node reads and writes when the keys span nodes (not atomic then).
+EMULATED = """
+SDIFF SINTER SUNION SDIFFSTORE SINTERSTORE SUNIONSTORE SINTERCARD SMOVE RENAME RENAMENX COPY
+RPOPLPUSH LMOVE BRPOPLPUSH BLMOVE ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZUNION ZINTER ZDIFF
+ZINTERCARD PFCOUNT PFMERGE MSETNX
+""".split()
 
-# Routed by channel name, where subscribers to the channel listen.
+# Routed by the channel name, to the node where the cluster's subscribers to it listen.
 CHANNEL = ["PUBLISH", "SPUBLISH"]
 
-FAN_OUT_MERGED = {"DBSIZE": "Sum", "KEYS": "Concat", "RANDOMKEY": "Random", "SCAN": "Cursor",
-                  "SCRIPT|LOAD": "Same", "FUNCTION|LOAD": "Same"}
+# Server-wide, one merged answer.
+FAN_OUT_MERGED = {
+    "DBSIZE": "Sum",
+    "KEYS": "Concat",
+    "RANDOMKEY": "Random",  # a key of a non-empty node, picked at random
+    "SCAN": "Cursor",  # the cursor names the node; walks every master once
+    "SCRIPT|LOAD": "Same",  # the sha every node agrees on
+    "FUNCTION|LOAD": "Same",  # the library name every node agrees on
+}
 
-# Server-wide commands: every master, answered as a map node_k -> reply.
-FAN_OUT_PER_NODE = """INFO PING CONFIG|GET CONFIG|SET CONFIG|RESETSTAT CONFIG|REWRITE LASTSAVE SAVE
-BGSAVE BGREWRITEAOF TIME CLIENT|LIST CLIENT|KILL SLOWLOG|GET SLOWLOG|LEN SLOWLOG|RESET
-MEMORY|STATS MEMORY|DOCTOR MEMORY|MALLOC-STATS MEMORY|PURGE LATENCY|DOCTOR LATENCY|GRAPH
-LATENCY|HISTOGRAM LATENCY|HISTORY LATENCY|LATEST LATENCY|RESET FLUSHDB FLUSHALL SWAPDB
-SCRIPT|EXISTS SCRIPT|FLUSH SCRIPT|KILL FUNCTION|LIST FUNCTION|DUMP FUNCTION|STATS
-FUNCTION|DELETE FUNCTION|FLUSH FUNCTION|RESTORE FUNCTION|KILL ACL|LIST ACL|USERS
-ACL|SETUSER ACL|DELUSER ACL|GETUSER ACL|SAVE ACL|LOAD ACL|LOG ACL|DRYRUN MODULE|LIST
-MODULE|LOAD MODULE|UNLOAD MODULE|LOADEX PUBSUB|CHANNELS PUBSUB|NUMSUB PUBSUB|NUMPAT
-PUBSUB|SHARDCHANNELS PUBSUB|SHARDNUMSUB ROLE""".split()
+# Server-wide: every master, answered as a map node_k -> reply.
+FAN_OUT_PER_NODE = """
+INFO PING TIME LASTSAVE ROLE SAVE BGSAVE BGREWRITEAOF FLUSHDB FLUSHALL SWAPDB
+CONFIG|GET CONFIG|SET CONFIG|RESETSTAT CONFIG|REWRITE
+CLIENT|LIST CLIENT|KILL
+SLOWLOG|GET SLOWLOG|LEN SLOWLOG|RESET
+MEMORY|STATS MEMORY|DOCTOR MEMORY|MALLOC-STATS MEMORY|PURGE
+LATENCY|DOCTOR LATENCY|GRAPH LATENCY|HISTOGRAM LATENCY|HISTORY LATENCY|LATEST LATENCY|RESET
+SCRIPT|EXISTS SCRIPT|FLUSH SCRIPT|KILL
+FUNCTION|LIST FUNCTION|DUMP FUNCTION|STATS FUNCTION|DELETE FUNCTION|FLUSH FUNCTION|RESTORE
+FUNCTION|KILL
+ACL|LIST ACL|USERS ACL|SETUSER ACL|DELUSER ACL|GETUSER ACL|SAVE ACL|LOAD ACL|LOG ACL|DRYRUN
+MODULE|LIST MODULE|LOAD MODULE|UNLOAD MODULE|LOADEX
+PUBSUB|CHANNELS PUBSUB|NUMSUB PUBSUB|NUMPAT PUBSUB|SHARDCHANNELS PUBSUB|SHARDNUMSUB
+""".split()
 
-# Per-connection state that a pooled, sharded client cannot honour: refused, CONNECTION flag.
+# Per-connection state a pooled, sharded client cannot honour: refused, with our CONNECTION flag.
 CONNECTION_SCOPED = {
-    "transactions go through the cluster's pipeline API": "MULTI EXEC DISCARD WATCH UNWATCH",
-    "the database is chosen once, by `db` in the cluster config": "SELECT",
-    "credentials and protocol are set in the cluster config": "AUTH HELLO RESET",
-    "connections are managed by the cluster's pools": "QUIT",
-    "subscriptions need a dedicated connection: use the pub/sub API": (
+    "a transaction needs one connection on one node: use the cluster's transaction pipeline, "
+    "which runs MULTI/EXEC on the node of its keys": "MULTI EXEC DISCARD WATCH UNWATCH",
+    "every pooled connection uses one database: set `db` in the cluster config": "SELECT",
+    "pooled connections are set up from the config: set `username` and `password` in the "
+    "cluster config": "AUTH HELLO RESET",
+    "the cluster's pools own their connections: drop or close the cluster instead": "QUIT",
+    "subscriptions need a dedicated connection to each node: use the cluster's pub/sub API": (
         "SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE SUNSUBSCRIBE"
     ),
-    "it takes over a connection for replication or monitoring": "MONITOR SYNC PSYNC REPLCONF",
-    "it is a Redis Cluster connection mode; this is client-side sharding": "READONLY READWRITE ASKING",
-    "it changes or reads the state of one pooled connection": (
-        "CLIENT|SETNAME CLIENT|GETNAME CLIENT|REPLY CLIENT|TRACKING CLIENT|TRACKINGINFO CLIENT|CACHING "
-        "CLIENT|NO-EVICT CLIENT|GETREDIR CLIENT|ID CLIENT|INFO CLIENT|PAUSE CLIENT|UNPAUSE "
-        "CLIENT|UNBLOCK CLIENT|SETINFO CLIENT|NO-TOUCH"
+    "it turns the connection into a replication or monitoring stream: connect to the node "
+    "directly": "MONITOR SYNC PSYNC REPLCONF",
+    "it is a Redis Cluster connection mode, and this is client-side sharding: replica reads "
+    "are chosen by `mastersonly` in the cluster config": "READONLY READWRITE ASKING",
+    "it reads or changes the state of one pooled connection, which the next command may not "
+    "use: connect to the node directly for connection-level features": (
+        "CLIENT|SETNAME CLIENT|GETNAME CLIENT|REPLY CLIENT|TRACKING CLIENT|TRACKINGINFO "
+        "CLIENT|CACHING CLIENT|NO-EVICT CLIENT|GETREDIR CLIENT|ID CLIENT|INFO CLIENT|SETINFO "
+        "CLIENT|NO-TOUCH"
     ),
-    "it waits for the writes of one connection": "WAIT WAITAOF",
+    "it acts on one server's client connections: run it on each node with execute_on": (
+        "CLIENT|PAUSE CLIENT|UNPAUSE CLIENT|UNBLOCK"
+    ),
+    "it waits for replicas to acknowledge this connection's writes, and the cluster writes "
+    "through many pooled connections: check INFO replication on the node instead": "WAIT WAITAOF",
 }
 
-# Dangerous or topology-changing on a sharded set: refused, no CONNECTION flag.
+# Dangerous or topology-changing on a sharded set: refused, without the CONNECTION flag.
 REFUSED = {
-    "stop servers with your own tooling, not through a client of all of them": "SHUTDOWN",
-    "replication topology is managed outside the client": "REPLICAOF SLAVEOF FAILOVER",
-    "this is client-side sharding, not Redis Cluster": "CLUSTER RESTORE-ASKING",
+    "stopping every server through one client is too dangerous: stop servers with your own "
+    "tooling": "SHUTDOWN",
+    "the replication topology comes from the cluster config: change it on the servers, then in "
+    "the config": "REPLICAOF SLAVEOF FAILOVER",
+    "this is not Redis Cluster: independent masters with client-side sharding have no slots "
+    "and no cluster bus": "CLUSTER RESTORE-ASKING",
     "it acts on one server's internals: connect to that server directly": "DEBUG",
-    "it moves keys outside the placement contract: use `rediscluster copy`": "MIGRATE",
-    "script debugging needs a dedicated connection": "SCRIPT|DEBUG",
+    "it moves keys between servers behind the placement contract's back: use `rediscluster "
+    "copy`": "MIGRATE",
+    "script debugging takes over a dedicated connection: debug against one server with "
+    "`redis-cli --ldb`": "SCRIPT|DEBUG",
 }
 
-# Keyless admin commands that stay Single (one answer is the answer everywhere), listed so the
-# "every keyless admin command needs a decision" guard below passes only for deliberate choices.
-SINGLE_ADMIN = """ACL|WHOAMI ACL|CAT ACL|GENPASS ACL|HELP COMMAND COMMAND|COUNT COMMAND|DOCS
-COMMAND|INFO COMMAND|LIST COMMAND|GETKEYS COMMAND|GETKEYSANDFLAGS COMMAND|HELP LOLWUT
-CONFIG|HELP CLIENT|HELP MEMORY|HELP LATENCY|HELP SLOWLOG|HELP MODULE|HELP SCRIPT|HELP
-FUNCTION|HELP OBJECT|HELP XINFO|HELP XGROUP|HELP PUBSUB|HELP MEMORY|USAGE PFSELFTEST""".split()
+# Keyless admin commands that deliberately stay Single: any one node's answer is the answer.
+SINGLE = """
+ACL|WHOAMI ACL|CAT ACL|GENPASS COMMAND COMMAND|COUNT COMMAND|DOCS COMMAND|INFO COMMAND|LIST
+COMMAND|GETKEYS COMMAND|GETKEYSANDFLAGS LOLWUT PFSELFTEST
+""".split()
 
+# Decided for newer servers than the one generating; absent from the table when the server lacks
+# them. Every other name in STRATEGY must exist on the server (a typo guard).
+IF_PRESENT = {"WAITAOF", "CLIENT|SETINFO", "CLIENT|NO-TOUCH"}
+
+# Redis COMMAND INFO flag -> our Flags constant (CONNECTION and DATA_KEYS are ours).
 REDIS_FLAGS = {
     "readonly": "READ",
     "write": "WRITE",
@@ -102,40 +159,63 @@ REDIS_FLAGS = {
     "noscript": "NOSCRIPT",
     "movablekeys": "MOVABLE_KEYS",
 }
+OUR_FLAGS = ["CONNECTION", "DATA_KEYS"]
 
 
-def decisions():
-    """name -> (strategy Rust expression, extra flag or None)."""
+def rust_str(text):
+    """A Rust string literal (JSON's escapes are Rust's for ASCII text)."""
+    if not text.isascii():
+        raise SystemExit(f"keep generated strings ASCII: {text!r}")
+    return json.dumps(text)
+
+
+def build_strategy():
+    """name -> (Rust strategy expression, extra flag or None); each name decided once."""
     out = {}
 
-    def put(name, strategy, flag=None):
-        if name in out:
-            raise SystemExit(f"STRATEGY: {name} is decided twice")
-        out[name] = (strategy, flag)
+    def put(names, strategy, flag=None):
+        for name in names:
+            if name in out:
+                raise SystemExit(f"STRATEGY: {name} is decided twice")
+            if name != name.upper() or " " in name:
+                raise SystemExit(f"STRATEGY: {name!r} is not an upper-case command name")
+            out[name] = (strategy, flag)
 
     for name, merge in SPLIT.items():
-        put(name, f"Strategy::Split(Merge::{merge})")
-    for name in EMULATED:
-        put(name, "Strategy::Emulated")
-    for name in CHANNEL:
-        put(name, "Strategy::Channel")
+        put([name], f"Split(Merge::{merge})")
+    put(EMULATED, "Emulated")
+    put(CHANNEL, "Channel")
     for name, merge in FAN_OUT_MERGED.items():
-        put(name, f"Strategy::FanOut(Merge::{merge})")
-    for name in FAN_OUT_PER_NODE:
-        put(name, "Strategy::FanOut(Merge::PerNode)")
+        put([name], f"FanOut(Merge::{merge})")
+    put(FAN_OUT_PER_NODE, "FanOut(Merge::PerNode)")
     for reason, names in CONNECTION_SCOPED.items():
-        for name in names.split():
-            put(name, f"Strategy::Refused({json.dumps(reason)})", "CONNECTION")
+        put(names.split(), f"Refused({rust_str(reason)})", "CONNECTION")
     for reason, names in REFUSED.items():
-        for name in names.split():
-            put(name, f"Strategy::Refused({json.dumps(reason)})")
-    for name in SINGLE_ADMIN:
-        put(name, "Strategy::Single")
+        put(names.split(), f"Refused({rust_str(reason)})")
+    put(SINGLE, "Single")
+    missing = IF_PRESENT - out.keys()
+    if missing:
+        raise SystemExit(f"IF_PRESENT names without a decision: {sorted(missing)}")
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# A minimal RESP2 client: enough for COMMAND INFO / DOCS.
+STRATEGY = build_strategy()
+
+
+def decide(full_name, container_decision, info):
+    """The (strategy, extra flag) of one command; None when a decision is required but missing."""
+    if full_name in STRATEGY:
+        return STRATEGY[full_name]
+    if container_decision is not None:
+        return container_decision  # rule 1
+    keyless = not [s for s in info.key_specs if "not_key" not in s.get("flags", [])]
+    if keyless and "admin" in info.flags and not info.subcommands:
+        return None  # needs an explicit decision
+    return ("Single", None)  # rule 2 (HELP) and rule 3
+
+
+# =============================================================================================
+# Our own redis-server, and a minimal RESP2 client.
 
 
 class Resp:
@@ -144,19 +224,23 @@ class Resp:
         self.buf = b""
 
     def call(self, *args):
-        out = b"*%d\r\n" % len(args)
+        out = [b"*%d\r\n" % len(args)]
         for a in args:
             a = a.encode() if isinstance(a, str) else a
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.sock.sendall(out)
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
         return self._read()
+
+    def _fill(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            self.buf += chunk
 
     def _line(self):
         while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(1 << 16)
-            if not chunk:
-                raise ConnectionError("server closed the connection")
-            self.buf += chunk
+            self._fill(len(self.buf) + 1)
         line, self.buf = self.buf.split(b"\r\n", 1)
         return line
 
@@ -173,47 +257,74 @@ class Resp:
             n = int(rest)
             if n < 0:
                 return None
-            while len(self.buf) < n + 2:
-                self.buf += self.sock.recv(1 << 16)
+            self._fill(n + 2)
             data, self.buf = self.buf[:n], self.buf[n + 2 :]
             return data.decode()
         if kind == b"*":
             n = int(rest)
             return None if n < 0 else [self._read() for _ in range(n)]
-        raise ValueError(f"unexpected RESP {line!r}")
+        raise ValueError(f"unexpected RESP reply {line!r}")
 
-
-def pairs(flat):
-    """A RESP2 flat map [k1, v1, k2, v2] as a dict."""
-    return dict(zip(flat[::2], flat[1::2]))
+    def close(self):
+        self.sock.close()
 
 
 class Server:
-    """Our own redis-server, stopped by its pid."""
+    """A redis-server child of this process, stopped by its own pid (never by name)."""
 
     def __init__(self, port):
         self.port = port
-        self.dir = tempfile.mkdtemp(prefix="rediscluster-gen-")
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.dir, "--logfile", os.path.join(self.dir, "log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 10
-        while True:
-            try:
-                self.client = Resp(port)
-                self.client.call("PING")
-                return
-            except OSError:
-                if time.time() > deadline or self.proc.poll() is not None:
-                    self.stop()
-                    raise SystemExit(f"redis-server did not start on port {port}")
-                time.sleep(0.05)
+        self.proc = None
+        self.client = None
+        self.dir = tempfile.mkdtemp(prefix="rediscluster-gen-table-")
+        self.log = os.path.join(self.dir, "server.log")
 
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait()
+    def __enter__(self):
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__()  # __exit__ is not called when __enter__ raises
+            raise
+
+    def _start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--dir", self.dir, "--logfile", self.log],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Ready when *our* child says so: a port taken by someone else's server would answer
+        # PING too, while our child exits.
+        deadline = time.monotonic() + 10
+        while "Ready to accept connections" not in self._log_text():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"redis-server did not start on port {self.port} (port taken?):\n"
+                                 f"{self._log_text()[-2000:]}")
+            time.sleep(0.02)
+        self.client = Resp(self.port)
+        pid = info_fields(self.client.call("INFO", "server")).get("process_id")
+        if pid != str(self.proc.pid):
+            raise SystemExit(f"port {self.port} is answered by pid {pid}, not by our redis-server")
+        return self
+
+    def _log_text(self):
+        try:
+            with open(self.log, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def __exit__(self, *exc):
+        if self.client:
+            self.client.close()
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc:
+            self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+def info_fields(text):
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
 
 
 def generator_port():
@@ -223,61 +334,133 @@ def generator_port():
     raise SystemExit("TABLE_GENERATOR_PORT missing from tests/ports.env")
 
 
-# ---------------------------------------------------------------------------------------------
-# COMMAND INFO -> rows.
+def pairs(flat):
+    """A RESP2 flat map [k1, v1, k2, v2, ...] as a dict."""
+    return dict(zip(flat[::2], flat[1::2]))
 
 
-def key_spec(raw):
-    """A Rust key spec expression; None for keys named by the data (flagged DATA_KEYS)."""
-    spec = pairs(raw)
+class Info:
+    """One COMMAND INFO entry."""
+
+    def __init__(self, raw):
+        self.name = raw[0].upper()  # CONFIG|GET for subcommands
+        self.arity = raw[1]
+        self.flags = raw[2]
+        self.key_specs = [pairs(s) for s in raw[8]]
+        for spec in self.key_specs:
+            for part in ("begin_search", "find_keys"):
+                spec[part] = pairs(spec[part])
+                spec[part]["spec"] = pairs(spec[part]["spec"])
+        self.subcommands = sorted((Info(s) for s in raw[9] or []), key=lambda i: i.name.encode())
+
+
+def read_server(port):
+    with Server(port) as server:
+        version = info_fields(server.client.call("INFO", "server"))["redis_version"]
+        infos = sorted((Info(raw) for raw in server.client.call("COMMAND", "INFO")),
+                       key=lambda i: i.name.encode())
+    return version, infos
+
+
+# =============================================================================================
+# COMMAND INFO -> rows -> Rust.
+
+
+def key_spec(spec, name):
+    """One Redis key spec as a Rust expression, or None when it names no routable key:
+    a `not_key` spec (SPUBLISH's channel) or SORT's BY/GET patterns (keys named by the data,
+    flagged DATA_KEYS instead)."""
     if "not_key" in spec.get("flags", []):
-        return None  # a channel (SPUBLISH, SSUBSCRIBE): never tag-stripped, not a key
-    begin, find = pairs(spec["begin_search"]), pairs(spec["find_keys"])
+        return None
+    begin, find = spec["begin_search"], spec["find_keys"]
     if begin["type"] == "unknown" or find["type"] == "unknown":
         notes = spec.get("notes", "")
-        if "STORE" in notes:
-            return "ks(sort_store(), range(0, 1, 0))"  # SORT's destination: walked like Redis does
         if "BY/GET" in notes:
-            return None  # keys named by the data: DATA_KEYS, refused when patterns are used
-        raise SystemExit(f"unknown key spec the generator has no rule for: {spec}")
-    bspec, fspec = pairs(begin["spec"]), pairs(find["spec"])
+            return None
+        if "STORE" in notes:
+            # SORT's STORE destination: found by walking SORT's grammar, as Redis does.
+            return "ks(sort_store(), range(0, 1, 0))"
+        raise SystemExit(f"{name}: an `unknown` key spec the generator has no rule for: {spec}")
+    b, f = begin["spec"], find["spec"]
     if begin["type"] == "index":
-        b = f"index({bspec['index']})"
+        b = f"index({b['index']})"
+    elif begin["type"] == "keyword":
+        b = f"keyword({rust_str(b['keyword'])}, {b['startfrom']})"
     else:
-        b = f"keyword({json.dumps(bspec['keyword'])}, {bspec['startfrom']})"
+        raise SystemExit(f"{name}: unknown begin_search type {begin['type']}")
     if find["type"] == "range":
-        f = f"range({fspec['lastkey']}, {fspec['keystep']}, {fspec['limit']})"
+        f = f"range({f['lastkey']}, {f['keystep']}, {f['limit']})"
+    elif find["type"] == "keynum":
+        f = f"keynum({f['keynumidx']}, {f['firstkey']}, {f['keystep']})"
     else:
-        f = f"keynum({fspec['keynumidx']}, {fspec['firstkey']}, {fspec['keystep']})"
+        raise SystemExit(f"{name}: unknown find_keys type {find['type']}")
     maker = "ks_incomplete" if "incomplete" in spec.get("flags", []) else "ks"
     return f"{maker}({b}, {f})"
 
 
-UNDECIDED = []  # keyless admin commands without a decision: the generator refuses to guess
+def data_keys(info):
+    """SORT's BY/GET: keys named by the sorted data, which no client can route."""
+    return any(s["begin_search"]["type"] == "unknown" and "BY/GET" in s.get("notes", "")
+               for s in info.key_specs)
 
 
-def row(info, full_name, decided, used, inherited=None):
-    """One table row; a subcommand without a decision of its own takes its container's."""
-    name, arity, flags = info[0], info[1], info[2]
-    specs = [s for s in (key_spec(k) for k in info[8]) if s is not None]
-    data_keys = any("BY/GET" in pairs(k).get("notes", "") for k in info[8])
-    own = decided.get(full_name, inherited)
-    strategy, extra = own or ("Strategy::Single", None)
-    used.add(full_name)
-    if own is None and not specs and "admin" in flags and not info[9]:
-        UNDECIDED.append(full_name)
-    flag_names = [REDIS_FLAGS[f] for f in flags if f in REDIS_FLAGS] + ([extra] if extra else [])
-    flag_names += ["DATA_KEYS"] if data_keys else []
-    subs = sorted(info[9] or [], key=lambda s: s[0].upper())
-    sub_rows = [row(s, s[0].upper(), decided, used, decided.get(full_name)) for s in subs]
-    return {
-        "name": name.split("|")[-1].upper(),
-        "arity": arity,
-        "flags": flag_names,
-        "keys": specs,
-        "strategy": strategy,
-        "subs": sub_rows,
-    }
+class Rows:
+    def __init__(self, infos):
+        self.seen = set()
+        self.undecided = []
+        self.rows = [self.row(info, None) for info in infos]
+
+    def row(self, info, container_decision):
+        self.seen.add(info.name)
+        decision = decide(info.name, container_decision, info)
+        if decision is None:
+            self.undecided.append(info.name)
+            decision = ("Single", None)
+        strategy, extra = decision
+        keys = [k for k in (key_spec(s, info.name) for s in info.key_specs) if k is not None]
+        flags = [REDIS_FLAGS[f] for f in info.flags if f in REDIS_FLAGS]
+        flags += [extra] if extra else []
+        flags += ["DATA_KEYS"] if data_keys(info) else []
+        # A container passes down only an explicit decision of its own (rule 1).
+        own = STRATEGY.get(info.name)
+        return {
+            "full": info.name,
+            "name": info.name.split("|")[-1],
+            "arity": info.arity,
+            "flags": flags,
+            "keys": keys,
+            "strategy": strategy,
+            "subs": [self.row(s, own) for s in info.subcommands],
+        }
+
+
+def check_decisions(table):
+    """Fail loudly rather than write a table with a guess in it."""
+    problems = []
+    if table.undecided:
+        problems.append(
+            "keyless admin commands need an explicit decision (FanOut, Single or Refused in the "
+            "STRATEGY rules): " + " ".join(table.undecided))
+    invented = sorted(set(STRATEGY) - table.seen - IF_PRESENT)
+    if invented:
+        problems.append("STRATEGY names commands this server does not have (typo?): "
+                        + " ".join(invented))
+    for row in all_rows(table.rows):
+        strategy, name = row["strategy"], row["full"]
+        if strategy.startswith(("Split", "Emulated")) and not row["keys"]:
+            problems.append(f"{name}: {strategy} needs keys, the server lists none")
+        if strategy.startswith(("FanOut", "Channel")) and row["keys"]:
+            problems.append(f"{name}: {strategy} is for keyless commands, the server lists keys")
+        if "CONNECTION" in row["flags"] and not strategy.startswith("Refused"):
+            problems.append(f"{name}: a CONNECTION command must be refused")
+    if problems:
+        raise SystemExit("STRATEGY rules:\n  " + "\n  ".join(problems))
+
+
+def all_rows(rows):
+    for row in rows:
+        yield row
+        yield from row["subs"]
 
 
 def render_row(r, indent):
@@ -285,22 +468,23 @@ def render_row(r, indent):
     pad = " " * indent
     flags = "Flags(" + (" | ".join(r["flags"]) or "0") + ")"
     keys = "&[" + ", ".join(r["keys"]) + "]"
-    strategy = r["strategy"].replace("Strategy::", "").replace("Merge::", "")
-    head = f'{pad}cmd({json.dumps(r["name"])}, {r["arity"]}, {flags}, {keys}, {strategy}, '
+    strategy = r["strategy"].replace("Merge::", "")
+    head = f'{pad}cmd({rust_str(r["name"])}, {r["arity"]}, {flags}, {keys}, {strategy}, '
     if not r["subs"]:
         return head + "&[]),\n"
     return head + "&[\n" + "".join(render_row(s, indent + 4) for s in r["subs"]) + pad + "]),\n"
 
 
 def render_table(rows, version):
-    flag_consts = "".join(f"const {f}: u16 = Flags::{f}.0;\n" for f in list(REDIS_FLAGS.values()) + ["CONNECTION", "DATA_KEYS"])
-    head = f"""//! The command table: generated by `tests/gen_command_table.py` from Redis {version}'s
-//! `COMMAND INFO`. Strategies come from the STRATEGY rules in that script: edit the script and
-//! run it again, do not edit this file. Rows are sorted by name (`lookup` binary-searches).
+    flag_consts = "".join(f"const {f}: u16 = Flags::{f}.0;\n"
+                          for f in list(REDIS_FLAGS.values()) + OUR_FLAGS)
+    return f"""//! The command table, generated by {SCRIPT} from Redis {version} COMMAND INFO;
+//! strategies come from the STRATEGY rules in that script; edit the script, not this file.
 //!
+//! Rows are sorted bytewise by name, and so is each subcommand list (`lookup` binary-searches).
 //! `cmd(name, arity, flags, key specs, strategy, subcommands)`; key specs are Redis 7's:
 //! `index(i)` or `keyword(word, start)`, then `range(last, step, limit)` or
-//! `keynum(index, first, step)`.
+//! `keynum(index, first, step)`; `ks_incomplete` carries Redis's `incomplete` flag.
 
 use super::spec::Merge::{{AllOk, Concat, Cursor, KeyOrder, PerNode, Random, Same, Sum}};
 use super::spec::Strategy::{{Channel, Emulated, FanOut, Refused, Single, Split}};
@@ -330,191 +514,47 @@ const fn cmd(
 
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
+{"".join(render_row(r, 4) for r in rows)}];
 """
-    return head + "".join(render_row(r, 4) for r in rows) + "];\n"
-
-
-# ---------------------------------------------------------------------------------------------
-# COMMAND DOCS -> a sample argument list per command with keys.
-
-
-class Sampler:
-    def __init__(self):
-        self.n = 0
-
-    def fresh_key(self):
-        self.n += 1
-        return f"key{self.n}"
-
-    def arg(self, a):
-        a = pairs(a)
-        flags = a.get("flags", [])
-        if "optional" in flags:
-            return []
-        times = 2 if "multiple" in flags else 1
-        out = []
-        for _ in range(times):
-            if a.get("token") and (not out or "multiple_token" in flags):
-                out.append(a["token"])
-            out.extend(self.value(a))
-        return out
-
-    def value(self, a):
-        t = a["type"]
-        if t == "pure-token":
-            return []
-        if t == "key":
-            return [self.fresh_key()]
-        if t == "block":
-            return [x for sub in a["arguments"] for x in self.arg(sub)]
-        if t == "oneof":
-            return self.oneof(a["arguments"])
-        if t == "integer":
-            return ["2" if a["name"] in ("numkeys", "numfunctions") else "1"]
-        if t == "double":
-            return ["1.5"]
-        if t == "unix-time":
-            return ["1"]
-        if t == "pattern":
-            return ["*"]
-        return [a.get("value") if isinstance(a.get("value"), str) else "s"]
-
-    def oneof(self, branches):
-        first = pairs(branches[0])
-        first["flags"] = [f for f in first.get("flags", []) if f != "optional"]
-        flat = [x for kv in first.items() for x in kv]
-        return self.arg(flat)
-
-
-def sample(full_name, docs):
-    words = full_name.lower().split("|")
-    s = Sampler()
-    args = [x for a in pairs(docs).get("arguments", []) or [] for x in s.arg(a)]
-    return words + args
-
-
-# Hand-written invocations for shapes the synthesis cannot know (numkeys that must match, ids
-# after STREAMS, keywords searched from the end), and for tricky options worth pinning.
-HAND_SAMPLES = [
-    ["EVAL", "return 1", "0"],
-    ["EVAL", "return 1", "2", "a", "b", "argv1"],
-    ["EVALSHA", "0000000000000000000000000000000000000000", "1", "a", "argv"],
-    ["EVAL_RO", "return 1", "2", "a", "b"],
-    ["EVALSHA_RO", "0000000000000000000000000000000000000000", "1", "a"],
-    ["FCALL", "f", "2", "a", "b", "argv"],
-    ["FCALL_RO", "f", "1", "a"],
-    ["ZUNIONSTORE", "dst", "2", "a", "b", "WEIGHTS", "1", "2", "AGGREGATE", "MAX"],
-    ["ZINTERSTORE", "dst", "3", "a", "b", "c"],
-    ["ZDIFFSTORE", "dst", "2", "a", "b"],
-    ["ZUNION", "2", "a", "b", "WITHSCORES"],
-    ["ZINTER", "2", "a", "b"],
-    ["ZDIFF", "3", "a", "b", "c"],
-    ["ZINTERCARD", "2", "a", "b", "LIMIT", "1"],
-    ["SINTERCARD", "2", "a", "b", "LIMIT", "1"],
-    ["LMPOP", "2", "a", "b", "LEFT", "COUNT", "1"],
-    ["BLMPOP", "0", "2", "a", "b", "LEFT"],
-    ["ZMPOP", "2", "a", "b", "MIN"],
-    ["BZMPOP", "0", "2", "a", "b", "MAX", "COUNT", "2"],
-    ["XREAD", "COUNT", "2", "STREAMS", "a", "b", "0", "0"],
-    ["XREAD", "BLOCK", "0", "STREAMS", "a", "$"],
-    ["XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "a", "b", ">", ">"],
-    ["GEORADIUS", "src", "0", "0", "1", "km", "STORE", "dst", "STOREDIST", "dst2"],
-    ["GEORADIUSBYMEMBER", "src", "m", "1", "km", "STOREDIST", "dst"],
-    ["GEOSEARCHSTORE", "dst", "src", "FROMMEMBER", "m", "BYRADIUS", "1", "km"],
-    ["SORT", "k", "STORE", "dst"],
-    ["SORT", "k", "BY", "nosort", "LIMIT", "0", "1", "GET", "#", "STORE", "a", "STORE", "dst", "ALPHA"],
-    ["SORT", "k", "GET", "STORE", "ALPHA"],
-    ["SORT", "k", "LIMIT", "0", "1", "ALPHA"],
-    ["SORT_RO", "k", "ALPHA"],
-    ["MIGRATE", "127.0.0.1", "1", "k", "0", "10"],
-    ["MIGRATE", "127.0.0.1", "1", "", "0", "10", "KEYS", "a", "b"],
-    ["LCS", "a", "b", "LEN"],
-    ["SET", "k", "v", "GET", "EX", "10"],
-    ["BITFIELD", "k", "GET", "u8", "0"],
-    ["BITFIELD_RO", "k", "GET", "u8", "0"],
-    ["BITOP", "AND", "dst", "a", "b"],
-    ["OBJECT", "ENCODING", "k"],
-    ["MEMORY", "USAGE", "k", "SAMPLES", "5"],
-    ["XINFO", "STREAM", "k", "FULL"],
-    ["XGROUP", "CREATE", "k", "g", "$", "MKSTREAM"],
-    ["MSET", "a", "1", "b", "2", "c", "3"],
-    ["MSETNX", "a", "1", "b", "2"],
-    ["DEL", "a", "b", "c"],
-    ["BLPOP", "a", "b", "0"],
-    ["BRPOPLPUSH", "a", "b", "0"],
-    ["BLMOVE", "a", "b", "LEFT", "RIGHT", "0"],
-    ["RENAME", "a", "b"],
-    ["COPY", "a", "b", "DB", "1", "REPLACE"],
-    ["PFMERGE", "dst", "a", "b"],
-    ["SMOVE", "a", "b", "m"],
-]
-
-
-# ---------------------------------------------------------------------------------------------
-
-
-def generate():
-    server = Server(generator_port())
-    try:
-        client = server.client
-        version = pairs(
-            [x for line in client.call("INFO", "server").splitlines() if ":" in line for x in line.split(":", 1)]
-        )["redis_version"]
-        infos = sorted(client.call("COMMAND", "INFO"), key=lambda c: c[0].upper())
-        docs_flat = client.call("COMMAND", "DOCS")
-        docs = {k.upper(): v for k, v in pairs(docs_flat).items()}
-        for name, d in list(docs.items()):
-            for sub, sd in pairs(pairs(d).get("subcommands", []) or []).items():
-                docs[sub.upper()] = sd
-    finally:
-        server.stop()
-
-    decided = decisions()
-    used = set()
-    rows = [row(info, info[0].upper(), decided, used) for info in infos]
-    if UNDECIDED:
-        raise SystemExit(f"STRATEGY: keyless admin commands need an explicit decision: {UNDECIDED}")
-    unknown = sorted(set(decided) - used - {"WAITAOF", "CLIENT|SETINFO", "CLIENT|NO-TOUCH"})
-    if unknown:
-        raise SystemExit(f"STRATEGY names commands this server does not have: {unknown}")
-
-    samples = []
-    for r in rows:
-        for full, entry in [(r["name"], r)] + [(f"{r['name']}|{s['name']}", s) for s in r["subs"]]:
-            if entry["keys"]:
-                samples.append(sample(full, docs.get(full, [])))
-    def lines(rows):
-        return ",\n".join("  " + json.dumps(r, ensure_ascii=False) for r in rows)
-
-    sample_file = (f'{{"redis_version": {json.dumps(version)},\n "synthesized": [\n{lines(samples)}\n ],\n'
-                   f' "hand": [\n{lines(HAND_SAMPLES)}\n ]}}\n')
-    return render_table(rows, version), sample_file
 
 
 def rustfmt(text):
-    out = subprocess.run(["rustfmt", "--edition", "2024", "--emit", "stdout", "--quiet"],
-                         input=text, capture_output=True, text=True, cwd=ROOT, check=True)
+    try:
+        out = subprocess.run(["rustfmt", "--edition", "2024", "--emit", "stdout", "--quiet"],
+                             input=text, capture_output=True, text=True, cwd=ROOT, check=True)
+    except subprocess.CalledProcessError as e:
+        raise SystemExit(f"rustfmt rejected the generated table:\n{e.stderr}")
     return out.stdout
+
+
+def generate(port):
+    version, infos = read_server(port)
+    table = Rows(infos)
+    check_decisions(table)
+    rows = list(all_rows(table.rows))
+    counts = (len(table.rows), len(rows) - len(table.rows), sum(1 for r in rows if r["keys"]))
+    return rustfmt(render_table(table.rows, version)), version, counts
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the generated files differ")
+    parser.add_argument("--check", action="store_true", help="exit 1 if table.rs differs")
+    parser.add_argument("--port", type=int, default=None,
+                        help="loopback port for the generator's own redis-server "
+                             "(default: TABLE_GENERATOR_PORT in tests/ports.env)")
     args = parser.parse_args()
-    table, samples = generate()
-    table = rustfmt(table)
-    outputs = {TABLE: table, SAMPLES: samples}
+    # SIGTERM unwinds like Ctrl-C, so the server is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    text, version, (commands, subcommands, keyed) = generate(args.port or generator_port())
+    rel = TABLE.relative_to(ROOT)
     if args.check:
-        stale = [str(p.relative_to(ROOT)) for p, text in outputs.items()
-                 if not p.exists() or p.read_text(encoding="utf-8") != text]
-        if stale:
-            print(f"out of date: {', '.join(stale)}; run tests/gen_command_table.py", file=sys.stderr)
+        if not TABLE.exists() or TABLE.read_text(encoding="utf-8") != text:
+            print(f"{rel} is out of date: run {SCRIPT}", file=sys.stderr)
             return 1
         return 0
-    for path, text in outputs.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {path.relative_to(ROOT)}")
+    TABLE.write_text(text, encoding="utf-8")
+    print(f"wrote {rel}: Redis {version}, {commands} commands, {subcommands} subcommands, "
+          f"{keyed} rows with keys")
     return 0
 
 

@@ -106,13 +106,17 @@ fn begin_search<A: AsRef<[u8]>>(begin: BeginSearch, args: &[A]) -> Option<i64> {
             start_from,
         } => {
             let argc = args.len() as i64;
-            let (start, end, delta) = if start_from > 0 {
-                (start_from as i64, argc - 1, 1)
+            // As Redis's getKeysUsingKeySpecs: the search runs from `start` up to, but not
+            // including, `end` (the last argument forwards, argument 1 backwards).
+            let start = if start_from > 0 {
+                start_from as i64
             } else {
-                (argc + start_from as i64, 1, -1)
+                argc + start_from as i64
             };
+            let end = if start_from > 0 { argc - 1 } else { 1 };
+            let delta = if start <= end { 1 } else { -1 };
             let mut i = start;
-            loop {
+            while i != end {
                 if i >= argc || i < 1 {
                     return None;
                 }
@@ -122,11 +126,9 @@ fn begin_search<A: AsRef<[u8]>>(begin: BeginSearch, args: &[A]) -> Option<i64> {
                 {
                     return Some(i + 1);
                 }
-                if i == end {
-                    return None;
-                }
                 i += delta;
             }
+            None
         }
     }
 }
