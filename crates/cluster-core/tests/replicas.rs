@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use cluster_core::{Cluster, ClusterConfig};
 use redis::Commands;
-use support::{RedisServer, key_on, port, slot};
+use support::{RedisServer, config_of, key_on, port, slot};
 
 /// Two masters (`slot + 0, 1`), each with one replica (`slot + 2, 3`).
 fn two_masters_with_replicas(offset: u16) -> (Vec<RedisServer>, Vec<RedisServer>) {
@@ -21,20 +21,6 @@ fn two_masters_with_replicas(offset: u16) -> (Vec<RedisServer>, Vec<RedisServer>
         .map(|(i, m)| RedisServer::start_replica(port(offset + 2 + i as u16), m.port))
         .collect();
     (masters, replicas)
-}
-
-fn config_of(masters: &[RedisServer]) -> serde_json::Value {
-    let nodes: serde_json::Map<String, serde_json::Value> = masters
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            (
-                format!("node_{}", i + 1),
-                serde_json::json!({"host": "127.0.0.1", "port": m.port}),
-            )
-        })
-        .collect();
-    serde_json::json!({ "nodes": nodes })
 }
 
 /// Waits until the replica has the value (replication is asynchronous).

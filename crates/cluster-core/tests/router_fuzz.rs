@@ -7,7 +7,7 @@ mod support;
 use cluster_core::commands::COMMANDS;
 use cluster_core::placement::split_tag;
 use cluster_core::router::{Plan, plan};
-use support::{Rng, slot, start_masters};
+use support::{Rng, config_of, slot, start_masters};
 
 const WORDS: &[&[u8]] = &[
     b"0",
@@ -132,17 +132,9 @@ fn random_commands_never_panic_and_plans_are_sound() {
 fn random_cross_node_commands_never_panic_on_real_servers() {
     use cluster_core::commands::Strategy;
     let servers = start_masters(slot::FUZZ, 3);
-    let nodes: serde_json::Map<String, serde_json::Value> = servers
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            (
-                format!("node_{}", i + 1),
-                serde_json::json!({"host": "127.0.0.1", "port": s.port}),
-            )
-        })
-        .collect();
-    let config = serde_json::json!({"nodes": nodes, "mastersonly": true, "socket_timeout": 0.3});
+    let mut config = config_of(&servers);
+    config["mastersonly"] = true.into();
+    config["socket_timeout"] = 0.3.into();
     let cluster =
         cluster_core::Cluster::new(cluster_core::ClusterConfig::from_value(&config).unwrap())
             .unwrap();

@@ -281,6 +281,42 @@ fn compute(op: Op, sources: Vec<Source>, options: &Options) -> Vec<(Vec<u8>, f64
     result
 }
 
+/// A command's form: where its options start, and which ones it takes.
+struct Form {
+    op: Op,
+    first_option: usize,
+    store: bool,
+    card: bool,
+}
+
+type Scored = Vec<(Vec<u8>, f64)>;
+
+/// Reads the sources (type errors first, as Redis), parses the options, computes the result:
+/// the result with its options, or the error reply that is the command's answer.
+fn evaluate<A: AsRef<[u8]>>(
+    cluster: &Cluster,
+    args: &[A],
+    keys: &[Key<'_>],
+    form: Form,
+) -> Result<Result<(Scored, Options), Value>, ClusterError> {
+    let sources = match read_sources(cluster, keys)? {
+        Ok(sources) => sources,
+        Err(error) => return Ok(Err(error)),
+    };
+    let options = match parse_options(
+        args,
+        form.first_option,
+        keys.len(),
+        form.op,
+        form.store,
+        form.card,
+    ) {
+        Ok(options) => options,
+        Err(error) => return Ok(Err(error)),
+    };
+    Ok(Ok((compute(form.op, sources, &options), options)))
+}
+
 /// ZUNION / ZINTER / ZDIFF numkeys key... [options]: `keys` start at argument 2.
 pub(crate) fn combine<A: AsRef<[u8]>>(
     cluster: &Cluster,
@@ -288,16 +324,16 @@ pub(crate) fn combine<A: AsRef<[u8]>>(
     args: &[A],
     keys: &[Key<'_>],
 ) -> Result<Value, ClusterError> {
-    let op = op_of(command);
-    let sources = match read_sources(cluster, keys)? {
-        Ok(sources) => sources,
+    let form = Form {
+        op: op_of(command),
+        first_option: 2 + keys.len(),
+        store: false,
+        card: false,
+    };
+    let (result, options) = match evaluate(cluster, args, keys, form)? {
+        Ok(evaluated) => evaluated,
         Err(error) => return Ok(error),
     };
-    let options = match parse_options(args, 2 + keys.len(), keys.len(), op, false, false) {
-        Ok(options) => options,
-        Err(error) => return Ok(error),
-    };
-    let result = compute(op, sources, &options);
     let mut reply = Vec::with_capacity(result.len() * if options.with_scores { 2 } else { 1 });
     for (member, score) in result {
         reply.push(Value::BulkString(member));
@@ -316,16 +352,16 @@ pub(crate) fn combine_store<A: AsRef<[u8]>>(
     destination: Key<'_>,
     sources: &[Key<'_>],
 ) -> Result<Value, ClusterError> {
-    let op = op_of(command);
-    let read = match read_sources(cluster, sources)? {
-        Ok(read) => read,
+    let form = Form {
+        op: op_of(command),
+        first_option: 3 + sources.len(),
+        store: true,
+        card: false,
+    };
+    let (result, _) = match evaluate(cluster, args, sources, form)? {
+        Ok(evaluated) => evaluated,
         Err(error) => return Ok(error),
     };
-    let options = match parse_options(args, 3 + sources.len(), sources.len(), op, true, false) {
-        Ok(options) => options,
-        Err(error) => return Ok(error),
-    };
-    let result = compute(op, read, &options);
     let scores: Vec<String> = result.iter().map(|(_, s)| s.to_string()).collect();
     let mut zadd: Vec<&[u8]> = vec![b"ZADD", destination.stored];
     for ((member, _), score) in result.iter().zip(&scores) {
@@ -345,15 +381,17 @@ pub(crate) fn intercard<A: AsRef<[u8]>>(
     args: &[A],
     keys: &[Key<'_>],
 ) -> Result<Value, ClusterError> {
-    let sources = match read_sources(cluster, keys)? {
-        Ok(sources) => sources,
+    let form = Form {
+        op: Op::Inter,
+        first_option: 2 + keys.len(),
+        store: false,
+        card: true,
+    };
+    let (result, options) = match evaluate(cluster, args, keys, form)? {
+        Ok(evaluated) => evaluated,
         Err(error) => return Ok(error),
     };
-    let options = match parse_options(args, 2 + keys.len(), keys.len(), Op::Inter, false, true) {
-        Ok(options) => options,
-        Err(error) => return Ok(error),
-    };
-    let count = compute(Op::Inter, sources, &options).len();
+    let count = result.len();
     Ok(Value::Int(if options.limit == 0 {
         count
     } else {

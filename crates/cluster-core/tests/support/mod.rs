@@ -92,14 +92,27 @@ pub fn start_masters(offset: u16, count: u16) -> Vec<RedisServer> {
         .collect()
 }
 
+/// The seed's config shape naming `servers` `node_1..` in order.
+pub fn config_of(servers: &[RedisServer]) -> serde_json::Value {
+    let nodes: serde_json::Map<String, serde_json::Value> = servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            (
+                format!("node_{}", i + 1),
+                serde_json::json!({"host": "127.0.0.1", "port": s.port}),
+            )
+        })
+        .collect();
+    serde_json::json!({ "nodes": nodes })
+}
+
 /// A cluster over `servers`, named `node_1..` in order, reading from masters (replicas are the
 /// replica tests' subject).
 pub fn cluster_of(servers: &[RedisServer]) -> Cluster {
-    let nodes = servers
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (format!("node_{}", i + 1), s.addr()));
-    Cluster::new(ClusterConfig::from_nodes(nodes).unwrap().masters_only(true)).unwrap()
+    let mut config = config_of(servers);
+    config["mastersonly"] = true.into();
+    Cluster::new(ClusterConfig::from_value(&config).unwrap()).unwrap()
 }
 
 /// The first key `k0`, `k1`, ... that lands on `node`.
