@@ -65,12 +65,14 @@ EMULATED = """
 SDIFF SINTER SUNION SDIFFSTORE SINTERSTORE SUNIONSTORE SINTERCARD SMOVE RENAME RENAMENX COPY
 RPOPLPUSH LMOVE BRPOPLPUSH BLMOVE ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZUNION ZINTER ZDIFF
 ZINTERCARD PFCOUNT PFMERGE MSETNX
+BLPOP BRPOP BZPOPMIN BZPOPMAX LMPOP ZMPOP BLMPOP BZMPOP
+BITOP ZRANGESTORE GEOSEARCHSTORE GEORADIUS GEORADIUSBYMEMBER SORT SORT_RO
 """.split()
 
 # Routed by the channel name, to the node where the cluster's subscribers to it listen.
 CHANNEL = ["PUBLISH", "SPUBLISH"]
 
-# Server-wide, one merged answer.
+# Server-wide, one merged answer: the whole cluster does one thing (or must agree on one answer).
 FAN_OUT_MERGED = {
     "DBSIZE": "Sum",
     "KEYS": "Concat",
@@ -78,32 +80,79 @@ FAN_OUT_MERGED = {
     "SCAN": "Cursor",  # the cursor names the node; walks every master once
     "SCRIPT|LOAD": "Same",  # the sha every node agrees on
     "FUNCTION|LOAD": "Same",  # the library name every node agrees on
+    # "Do this everywhere": OK when every master did it, else the first error, naming its node.
+    "PING": "Same",  # PONG (or the echoed message) when every master answers
+    "FLUSHDB": "AllOk",
+    "FLUSHALL": "AllOk",
+    "SAVE": "AllOk",
+    "SWAPDB": "AllOk",
+    "CONFIG|SET": "AllOk",
+    "CONFIG|RESETSTAT": "AllOk",
+    "CONFIG|REWRITE": "AllOk",
+    "SLOWLOG|RESET": "AllOk",
+    "LATENCY|RESET": "Sum",  # event types reset, over the cluster
+    "MEMORY|PURGE": "AllOk",
+    "SCRIPT|FLUSH": "AllOk",
+    "FUNCTION|DELETE": "AllOk",
+    "FUNCTION|FLUSH": "AllOk",
+    "FUNCTION|RESTORE": "AllOk",
+    "MODULE|LOAD": "AllOk",
+    "MODULE|LOADEX": "AllOk",
+    "MODULE|UNLOAD": "AllOk",
+    # Users, functions and modules are set on every master alike (the commands above), so the
+    # masters must agree; a disagreement is an error naming both nodes, never a silent pick.
+    "ACL|SETUSER": "AllOk",
+    "ACL|DELUSER": "Same",
+    "ACL|SAVE": "AllOk",
+    "ACL|LOAD": "AllOk",
+    "ACL|LIST": "Same",
+    "ACL|USERS": "Same",
+    "ACL|GETUSER": "Same",
+    "ACL|DRYRUN": "Same",
+    "FUNCTION|LIST": "Same",
+    "FUNCTION|DUMP": "Same",
+    "MODULE|LIST": "Same",
+    # Every master's clients in one CLIENT LIST text (each line's laddr names its server);
+    # CLIENT KILL kills wherever the client is, and fails only if no master had it.
+    "CLIENT|LIST": "Lines",
+    "CLIENT|KILL": "AnyOk",
+    "CLIENT|PAUSE": "AllOk",
+    "CLIENT|UNPAUSE": "AllOk",
+    # The instant since which every master has saved: the oldest of their last saves.
+    "LASTSAVE": "Min",
 }
 
-# Server-wide: every master, answered as a map node_k -> reply.
+# Server-wide, where each master's own state is the answer: a map node_k -> reply.
 FAN_OUT_PER_NODE = """
-INFO PING TIME LASTSAVE ROLE SAVE BGSAVE BGREWRITEAOF FLUSHDB FLUSHALL SWAPDB
-CONFIG|GET CONFIG|SET CONFIG|RESETSTAT CONFIG|REWRITE
-CLIENT|LIST CLIENT|KILL
-SLOWLOG|GET SLOWLOG|LEN SLOWLOG|RESET
-MEMORY|STATS MEMORY|DOCTOR MEMORY|MALLOC-STATS MEMORY|PURGE
-LATENCY|DOCTOR LATENCY|GRAPH LATENCY|HISTOGRAM LATENCY|HISTORY LATENCY|LATEST LATENCY|RESET
-SCRIPT|EXISTS SCRIPT|FLUSH SCRIPT|KILL
-FUNCTION|LIST FUNCTION|DUMP FUNCTION|STATS FUNCTION|DELETE FUNCTION|FLUSH FUNCTION|RESTORE
-FUNCTION|KILL
-ACL|LIST ACL|USERS ACL|SETUSER ACL|DELUSER ACL|GETUSER ACL|SAVE ACL|LOAD ACL|LOG ACL|DRYRUN
-MODULE|LIST MODULE|LOAD MODULE|UNLOAD MODULE|LOADEX
+INFO ROLE BGSAVE BGREWRITEAOF
+CONFIG|GET
+SLOWLOG|GET SLOWLOG|LEN
+MEMORY|STATS MEMORY|DOCTOR MEMORY|MALLOC-STATS
+LATENCY|DOCTOR LATENCY|GRAPH LATENCY|HISTOGRAM LATENCY|HISTORY LATENCY|LATEST
+SCRIPT|EXISTS SCRIPT|KILL
+FUNCTION|STATS FUNCTION|KILL
+ACL|LOG
 PUBSUB|CHANNELS PUBSUB|NUMSUB PUBSUB|NUMPAT PUBSUB|SHARDCHANNELS PUBSUB|SHARDNUMSUB
 """.split()
+
+# Connection settings kept for the whole client (session.rs): every pooled connection takes them
+# on before its next command. Flagged CONNECTION like the refused ones below.
+SESSION = {
+    "AUTH": "Auth",
+    "SELECT": "Select",
+    "CLIENT|SETNAME": "SetName",
+    "CLIENT|GETNAME": "GetName",
+    "CLIENT|NO-EVICT": "NoEvict",
+    "RESET": "Reset",
+    "QUIT": "Quit",
+}
 
 # Per-connection state a pooled, sharded client cannot honour: refused, with our CONNECTION flag.
 CONNECTION_SCOPED = {
     "a transaction needs one connection on one node: use the cluster's transaction pipeline, "
     "which runs MULTI/EXEC on the node of its keys": "MULTI EXEC DISCARD WATCH UNWATCH",
-    "every pooled connection uses one database: set `db` in the cluster config": "SELECT",
-    "pooled connections are set up from the config: set `username` and `password` in the "
-    "cluster config": "AUTH HELLO RESET",
-    "the cluster's pools own their connections: drop or close the cluster instead": "QUIT",
+    "pooled connections speak RESP2 and are set up from the config: set `username` and "
+    "`password` in the cluster config, or use AUTH": "HELLO",
     "subscriptions need a dedicated connection to each node: use the cluster's pub/sub API": (
         "SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE SUNSUBSCRIBE"
     ),
@@ -111,18 +160,21 @@ CONNECTION_SCOPED = {
     "directly": "MONITOR SYNC PSYNC REPLCONF",
     "it is a Redis Cluster connection mode, and this is client-side sharding: replica reads "
     "are chosen by `mastersonly` in the cluster config": "READONLY READWRITE ASKING",
-    "it reads or changes the state of one pooled connection, which the next command may not "
-    "use: connect to the node directly for connection-level features": (
-        "CLIENT|SETNAME CLIENT|GETNAME CLIENT|REPLY CLIENT|TRACKING CLIENT|TRACKINGINFO "
-        "CLIENT|CACHING CLIENT|NO-EVICT CLIENT|GETREDIR CLIENT|ID CLIENT|INFO CLIENT|SETINFO "
-        "CLIENT|NO-TOUCH"
+    "it changes how one pooled connection answers its next commands, which another caller may "
+    "send: connect to the node directly for connection-level features": (
+        "CLIENT|REPLY CLIENT|CACHING CLIENT|NO-TOUCH CLIENT|SETINFO"
     ),
-    "it acts on one server's client connections: run it on each node with execute_on": (
-        "CLIENT|PAUSE CLIENT|UNPAUSE CLIENT|UNBLOCK"
-    ),
+    "client-side caching needs its own connection to every node for invalidations, which this "
+    "client does not keep: connect to the node directly": "CLIENT|TRACKING",
     "it waits for replicas to acknowledge this connection's writes, and the cluster writes "
     "through many pooled connections: check INFO replication on the node instead": "WAIT WAITAOF",
 }
+
+# About one of the client's own connections: answered on node_1 (where keyless commands go),
+# so CLIENT ID and CLIENT UNBLOCK / CLIENT INFO name the same server.
+CONNECTION_ON_DEFAULT_NODE = """
+CLIENT|ID CLIENT|INFO CLIENT|GETREDIR CLIENT|TRACKINGINFO CLIENT|UNBLOCK
+""".split()
 
 # Dangerous or topology-changing on a sharded set: refused, without the CONNECTION flag.
 REFUSED = {
@@ -139,9 +191,11 @@ REFUSED = {
     "`redis-cli --ldb`": "SCRIPT|DEBUG",
 }
 
-# Keyless admin commands that deliberately stay Single: any one node's answer is the answer.
+# Keyless commands that deliberately stay Single (on node_1): any one node's answer is the
+# answer. TIME too: code reads it to compute EXPIREAT/PXAT instants and needs one clock, not a
+# map (each node's own clock: `execute_on`).
 SINGLE = """
-ACL|WHOAMI ACL|CAT ACL|GENPASS COMMAND COMMAND|COUNT COMMAND|DOCS COMMAND|INFO COMMAND|LIST
+TIME ACL|WHOAMI ACL|CAT ACL|GENPASS COMMAND COMMAND|COUNT COMMAND|DOCS COMMAND|INFO COMMAND|LIST
 COMMAND|GETKEYS COMMAND|GETKEYSANDFLAGS LOLWUT PFSELFTEST
 """.split()
 
@@ -188,6 +242,9 @@ def build_strategy():
     for name, merge in FAN_OUT_MERGED.items():
         put([name], f"FanOut(Merge::{merge})")
     put(FAN_OUT_PER_NODE, "FanOut(Merge::PerNode)")
+    for name, command in SESSION.items():
+        put([name], f"Session({command})", "CONNECTION")
+    put(CONNECTION_ON_DEFAULT_NODE, "Single")
     for reason, names in CONNECTION_SCOPED.items():
         put(names.split(), f"Refused({rust_str(reason)})", "CONNECTION")
     for reason, names in REFUSED.items():
@@ -451,8 +508,8 @@ def check_decisions(table):
             problems.append(f"{name}: {strategy} needs keys, the server lists none")
         if strategy.startswith(("FanOut", "Channel")) and row["keys"]:
             problems.append(f"{name}: {strategy} is for keyless commands, the server lists keys")
-        if "CONNECTION" in row["flags"] and not strategy.startswith("Refused"):
-            problems.append(f"{name}: a CONNECTION command must be refused")
+        if "CONNECTION" in row["flags"] and not strategy.startswith(("Refused", "Session")):
+            problems.append(f"{name}: a CONNECTION command must be refused or kept per client")
     if problems:
         raise SystemExit("STRATEGY rules:\n  " + "\n  ".join(problems))
 
@@ -486,8 +543,11 @@ def render_table(rows, version):
 //! `index(i)` or `keyword(word, start)`, then `range(last, step, limit)` or
 //! `keynum(index, first, step)`; `ks_incomplete` carries Redis's `incomplete` flag.
 
-use super::spec::Merge::{{AllOk, Concat, Cursor, KeyOrder, PerNode, Random, Same, Sum}};
-use super::spec::Strategy::{{Channel, Emulated, FanOut, Refused, Single, Split}};
+use super::spec::Merge::{{
+    AllOk, AnyOk, Concat, Cursor, KeyOrder, Lines, Min, PerNode, Random, Same, Sum,
+}};
+use super::spec::SessionCommand::{{Auth, GetName, NoEvict, Quit, Reset, Select, SetName}};
+use super::spec::Strategy::{{Channel, Emulated, FanOut, Refused, Session, Single, Split}};
 use super::spec::{{
     CommandSpec, Flags, KeySpec, Strategy, index, keynum, keyword, ks, ks_incomplete, range,
     sort_store,

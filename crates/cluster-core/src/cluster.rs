@@ -12,7 +12,7 @@ use crate::handle::ClusterConnection;
 use crate::placement::{master_index_for_key, split_tag};
 use crate::pool::NodePool;
 use crate::resp::pack_command;
-use crate::router::{Plan, SplitGroup, plan};
+use crate::router::{DEFAULT_SHARD, Plan, SplitGroup, plan};
 use crate::topology::{Replica, Shard, Topology};
 
 /// A sharded set of Redis masters (and their replicas).
@@ -112,6 +112,25 @@ impl Cluster {
             .try_for_each(Shard::discover_replicas)
     }
 
+    /// The client's connection settings (SELECT, CLIENT SETNAME, ...).
+    pub(crate) fn session(&self) -> &crate::session::Session {
+        &self.inner.session
+    }
+
+    /// One connection of every master takes the client's settings now (see `session.rs`).
+    pub(crate) fn refresh_masters(&self) -> Result<(), ClusterError> {
+        self.inner
+            .shards
+            .iter()
+            .try_for_each(|shard| shard.master.refresh())
+    }
+
+    /// Closes every idle pooled connection (redis-py's `close()`); the cluster stays usable and
+    /// reconnects on the next call.
+    pub fn disconnect(&self) {
+        self.inner.shards.iter().for_each(Shard::disconnect);
+    }
+
     /// Runs one command where it belongs and returns its reply; an error reply from the server
     /// is `ClusterError::Server`.
     pub fn execute<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<Value, ClusterError> {
@@ -181,7 +200,10 @@ impl Cluster {
                 } else {
                     ask_master(shard, &packed, read)?
                 };
-                Ok((reply, shard.master.name()))
+                Ok((
+                    caller_key_name(args, &stored_keys, reply),
+                    shard.master.name(),
+                ))
             }
             Plan::Split {
                 merge,
@@ -199,6 +221,10 @@ impl Cluster {
                 let reply = crate::emulate::run(self, command, args, &keys)?;
                 Ok((reply, shards[keys[0].1].master.name()))
             }
+            Plan::Session(command) => Ok((
+                self.run_session(command, args)?,
+                shards[DEFAULT_SHARD].master.name(),
+            )),
             Plan::FanOut { merge } => {
                 let mut packed = Vec::new();
                 pack_command(args, &[], &mut packed);
@@ -275,40 +301,59 @@ impl Cluster {
             .and_then(|text| text.parse::<u64>().ok())
             .ok_or_else(invalid)?
             .into();
-        let (index, node_cursor) = ((cursor % count) as usize, (cursor / count).to_string());
-        let mut parts: Vec<&[u8]> = args.iter().map(AsRef::as_ref).collect();
-        parts[1] = node_cursor.as_bytes();
-        let mut packed = Vec::new();
-        pack_command(&parts, &[], &mut packed);
-        let shard = &shards[index];
-        let node = shard.master.name();
-        let (next, keys) = match ask_master(shard, &packed, true)? {
-            Value::Array(mut reply) if reply.len() == 2 => {
-                let keys = reply.pop().expect("two items");
-                let next = match reply.pop().expect("two items") {
-                    Value::BulkString(text) => std::str::from_utf8(&text)
-                        .ok()
-                        .and_then(|t| t.parse::<u64>().ok()),
-                    _ => None,
-                };
-                (
-                    next.ok_or_else(|| unexpected(node, "a cursor", &keys))?,
-                    keys,
-                )
-            }
-            Value::ServerError(error) => return Ok((Value::ServerError(error), node)),
-            other => return Err(unexpected(node, "a cursor and keys", &other)),
-        };
-        let next = match next {
-            0 if index + 1 < shards.len() => index as u128 + 1,
-            0 => 0,
-            node_next => u128::from(node_next) * count + index as u128,
-        };
-        // A cursor must fit the u64 that clients parse it into.
-        let next =
-            u64::try_from(next).map_err(|_| unexpected(node, "a smaller cursor", &Value::Nil))?;
-        let reply = Value::Array(vec![Value::BulkString(next.to_string().into_bytes()), keys]);
-        Ok((reply, node))
+        let (mut index, mut node_cursor) = ((cursor % count) as usize, cursor / count);
+        // A node that finishes its walk hands over to the next one within the same call while
+        // fewer keys than COUNT were found, as one server's SCAN returns a small keyspace in
+        // one call: the cursor is 0 only when every master has been walked.
+        let wanted = scan_count(args);
+        let mut found: Vec<Value> = Vec::new();
+        loop {
+            let text = node_cursor.to_string();
+            let mut parts: Vec<&[u8]> = args.iter().map(AsRef::as_ref).collect();
+            parts[1] = text.as_bytes();
+            let mut packed = Vec::new();
+            pack_command(&parts, &[], &mut packed);
+            let shard = &shards[index];
+            let node = shard.master.name();
+            let (next, keys) = match ask_master(shard, &packed, true)? {
+                Value::Array(mut reply) if reply.len() == 2 => {
+                    let keys = reply.pop().expect("two items");
+                    let next = match reply.pop().expect("two items") {
+                        Value::BulkString(text) => std::str::from_utf8(&text)
+                            .ok()
+                            .and_then(|t| t.parse::<u64>().ok()),
+                        _ => None,
+                    };
+                    match (next, keys) {
+                        (Some(next), Value::Array(keys)) => (next, keys),
+                        (_, keys) => return Err(unexpected(node, "a cursor and keys", &keys)),
+                    }
+                }
+                Value::ServerError(error) => return Ok((Value::ServerError(error), node)),
+                other => return Err(unexpected(node, "a cursor and keys", &other)),
+            };
+            found.extend(keys);
+            let next = match next {
+                0 if index + 1 < shards.len() => {
+                    index += 1;
+                    node_cursor = 0;
+                    if found.len() < wanted {
+                        continue;
+                    }
+                    index as u128
+                }
+                0 => 0,
+                node_next => u128::from(node_next) * count + index as u128,
+            };
+            // A cursor must fit the u64 that clients parse it into.
+            let next = u64::try_from(next)
+                .map_err(|_| unexpected(node, "a smaller cursor", &Value::Nil))?;
+            let reply = Value::Array(vec![
+                Value::BulkString(next.to_string().into_bytes()),
+                Value::Array(found),
+            ]);
+            return Ok((reply, node));
+        }
     }
 
     /// A read: a replica answers when one is usable; a replica that fails (unreachable, timed
@@ -384,7 +429,7 @@ impl Cluster {
 
     /// Writes the command to every master, then reads every reply: the masters work at the
     /// same time, and the call takes as long as the slowest, not the sum.
-    fn scatter(&self, packed: &[u8]) -> Vec<(&str, Result<Value, ClusterError>)> {
+    pub(crate) fn scatter(&self, packed: &[u8]) -> Vec<(&str, Result<Value, ClusterError>)> {
         let shards = &self.inner.shards;
         let sent: Vec<_> = shards.iter().map(|s| s.master.send(packed)).collect();
         shards
@@ -531,6 +576,9 @@ fn merge_replies(
     for (node, reply) in replies {
         values.push((node, reply?));
     }
+    if merge == Merge::AnyOk {
+        return merge_any_ok(values);
+    }
     if merge != Merge::PerNode {
         // Only a per-node map can show which node said what; anything merged fails on the
         // first error reply instead of hiding it.
@@ -571,6 +619,28 @@ fn merge_replies(
             }
             Ok(Value::Array(all))
         }
+        Merge::Lines => {
+            let mut all = Vec::new();
+            for (node, value) in values {
+                match value {
+                    Value::BulkString(text) => all.extend(text),
+                    Value::VerbatimString { text, .. } => all.extend(text.into_bytes()),
+                    other => return Err(unexpected(node, "text", &other)),
+                }
+            }
+            Ok(Value::BulkString(all))
+        }
+        Merge::Min => {
+            let mut least: Option<i64> = None;
+            for (node, value) in values {
+                match value {
+                    Value::Int(n) => least = Some(least.map_or(n, |m| m.min(n))),
+                    other => return Err(unexpected(node, "an integer", &other)),
+                }
+            }
+            Ok(least.map_or(Value::Nil, Value::Int))
+        }
+        Merge::AnyOk => unreachable!("merged above"),
         Merge::AllOk => {
             for (node, value) in &values {
                 if !matches!(value, Value::Okay) {
@@ -606,6 +676,80 @@ fn merge_replies(
             "ERR key-ordered and cursor replies are not merged from a fan-out".to_owned(),
         )),
     }
+}
+
+/// Pops from the first non-empty of several keys answer `[key, ...]`. Sent with tags stripped,
+/// the server names the stored key; the caller gets the key as they wrote it (`queue{user1}`),
+/// since several tagged keys may share one stored name.
+fn caller_key_name<A: AsRef<[u8]>>(
+    args: &[A],
+    stored_keys: &[(usize, &[u8])],
+    reply: Value,
+) -> Value {
+    const NAME_THE_KEY: [&[u8]; 8] = [
+        b"BLPOP",
+        b"BRPOP",
+        b"BZPOPMIN",
+        b"BZPOPMAX",
+        b"LMPOP",
+        b"ZMPOP",
+        b"BLMPOP",
+        b"BZMPOP",
+    ];
+    if stored_keys.is_empty()
+        || !NAME_THE_KEY
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(args[0].as_ref()))
+    {
+        return reply;
+    }
+    match reply {
+        Value::Array(mut items) => {
+            if let Some(Value::BulkString(stored)) = items.first()
+                && let Some((at, _)) = stored_keys.iter().find(|(_, s)| *s == stored.as_slice())
+            {
+                items[0] = Value::BulkString(args[*at].as_ref().to_vec());
+            }
+            Value::Array(items)
+        }
+        other => other,
+    }
+}
+
+/// `Merge::AnyOk`: integers summed; else OK if any node said OK; else the first error.
+fn merge_any_ok(values: Vec<(&str, Value)>) -> Result<Value, ClusterError> {
+    if values.iter().all(|(_, v)| matches!(v, Value::Int(_))) {
+        return Ok(Value::Int(
+            values
+                .iter()
+                .map(|(_, v)| if let Value::Int(n) = v { *n } else { 0 })
+                .sum(),
+        ));
+    }
+    if values
+        .iter()
+        .any(|(_, v)| matches!(v, Value::Okay) || matches!(v, Value::SimpleString(s) if s == "OK"))
+    {
+        return Ok(Value::Okay);
+    }
+    match values.into_iter().next() {
+        Some((node, Value::ServerError(error))) => Err(ClusterError::Server {
+            node: node.to_owned(),
+            error,
+        }),
+        Some((node, other)) => Err(unexpected(node, "OK or an integer", &other)),
+        None => Ok(Value::Nil),
+    }
+}
+
+/// SCAN's `COUNT` hint (10, as Redis, when not given).
+fn scan_count<A: AsRef<[u8]>>(args: &[A]) -> usize {
+    args.get(2..)
+        .unwrap_or_default()
+        .chunks_exact(2)
+        .find(|pair| pair[0].as_ref().eq_ignore_ascii_case(b"COUNT"))
+        .and_then(|pair| std::str::from_utf8(pair[1].as_ref()).ok()?.parse().ok())
+        .unwrap_or(10)
 }
 
 /// A random index below `n` (n > 0), from the standard library's randomly seeded hasher: good

@@ -26,6 +26,7 @@ mod pool;
 pub mod pubsub;
 mod resp;
 pub mod router;
+mod session;
 mod topology;
 
 pub use cluster::Cluster;
@@ -33,4 +34,4 @@ pub use config::{ClusterConfig, ConfigError, NodeConfig, Secret};
 pub use error::ClusterError;
 pub use handle::ClusterConnection;
 pub use pubsub::{PubSubMessage, Subscription};
-pub use redis::Value;
+pub use redis::{ServerError, Value};

@@ -74,7 +74,23 @@ impl Cluster {
                     bodies.push(body);
                 }
                 Plan::Split { groups, .. } => nodes.extend(groups.iter().map(|g| g.shard)),
-                Plan::Emulated { keys, .. } => nodes.extend(keys.iter().map(|(_, s)| *s)),
+                Plan::Emulated { keys, .. } if keys.iter().any(|k| k.1 != keys[0].1) => {
+                    nodes.extend(keys.iter().map(|(_, s)| *s))
+                }
+                // On one node, only SORT with BY/GET patterns is composed: its pattern keys
+                // may live anywhere.
+                Plan::Emulated { .. } => {
+                    return Err(ClusterError::Refused {
+                        command: String::from_utf8_lossy(args[0].as_ref()).to_ascii_lowercase(),
+                        reason: "SORT with BY/GET patterns reads keys on any node, so it cannot run inside a transaction on one node",
+                    });
+                }
+                Plan::Session(_) => {
+                    return Err(ClusterError::Refused {
+                        command: String::from_utf8_lossy(args[0].as_ref()).to_ascii_lowercase(),
+                        reason: "connection settings apply to the whole client, not inside a transaction",
+                    });
+                }
                 Plan::FanOut { .. } => {
                     return Err(ClusterError::Refused {
                         command: String::from_utf8_lossy(args[0].as_ref()).to_ascii_lowercase(),

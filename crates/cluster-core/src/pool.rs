@@ -2,12 +2,14 @@
 //! done by redis-rs on connect, idle connections reused, a broken one dropped and replaced
 //! by the next call. Thread-safe; a connection is used by one caller at a time.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use redis::{Client, Connection, Value};
 
 use crate::config::NodeConfig;
 use crate::error::ClusterError;
+use crate::resp::pack_command;
+use crate::session::{Session, SessionState};
 
 /// Idle connections kept per server; more callers than this at once still get connections,
 /// the extra ones are closed when returned.
@@ -17,22 +19,37 @@ pub struct NodePool {
     config: NodeConfig,
     addr: String,
     client: Client,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Pooled>>,
+    session: Arc<Session>,
+}
+
+/// A connection with the client settings it carries (see `session.rs`).
+pub struct Pooled {
+    connection: Connection,
+    version: u64,
+    state: SessionState,
 }
 
 impl NodePool {
     /// Prepares the pool; nothing is connected until the first call.
-    pub fn new(config: NodeConfig) -> Result<NodePool, ClusterError> {
+    pub fn new(config: NodeConfig, session: Arc<Session>) -> Result<NodePool, ClusterError> {
         let addr = config.addr();
-        let client = config
-            .connection_info()
-            .and_then(Client::open)
-            .map_err(|e| ClusterError::from_redis(&config.name, &addr, e))?;
+        // Connections open in db 0 and then take the client's settings (session.rs), the
+        // configured db among them: a SELECT at connect time would be refused by a server that
+        // wants the password which AUTH gives later.
+        let client = NodeConfig {
+            db: 0,
+            ..config.clone()
+        }
+        .connection_info()
+        .and_then(Client::open)
+        .map_err(|e| ClusterError::from_redis(&config.name, &addr, e))?;
         Ok(NodePool {
             config,
             addr,
             client,
             idle: Mutex::new(Vec::new()),
+            session,
         })
     }
 
@@ -53,20 +70,77 @@ impl NodePool {
     /// The first half of a scatter-gather: writes the command and returns without waiting,
     /// so several nodes can work on their part at once.
     pub fn send(&self, packed: &[u8]) -> Result<InFlight<'_>, ClusterError> {
-        let mut connection = self.checkout()?;
-        match connection.send_packed_command(packed) {
-            Ok(()) => Ok(InFlight {
-                pool: self,
-                connection,
-            }),
+        let mut pooled = self.checkout()?;
+        match pooled.connection.send_packed_command(packed) {
+            Ok(()) => Ok(InFlight { pool: self, pooled }),
             Err(e) => Err(self.broken(e)),
         }
     }
 
-    fn checkout(&self) -> Result<Connection, ClusterError> {
-        if let Some(connection) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
-            return Ok(connection);
+    /// Closes the idle connections (a call in flight keeps its own and returns it later).
+    pub fn disconnect(&self) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Makes one connection take the client's current settings (connecting if needed), without
+    /// sending anything else; a setting the server refuses is the error.
+    pub fn refresh(&self) -> Result<(), ClusterError> {
+        let pooled = self.checkout()?;
+        self.checkin(pooled);
+        Ok(())
+    }
+
+    /// An idle connection or a new one, carrying the client's current settings.
+    fn checkout(&self) -> Result<Pooled, ClusterError> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let pooled = match idle {
+            Some(pooled) => pooled,
+            None => Pooled {
+                connection: self.connect()?,
+                // Never current: a new connection always takes the settings (its db at least).
+                version: u64::MAX,
+                state: SessionState::fresh_connection(),
+            },
+        };
+        if pooled.version == self.session.version() {
+            return Ok(pooled);
         }
+        self.bring_up_to_date(pooled)
+    }
+
+    /// Sends the settings that changed since the connection last took them (one round trip).
+    /// A refused setting drops the connection (its state is unknown) and is the error.
+    fn bring_up_to_date(&self, mut pooled: Pooled) -> Result<Pooled, ClusterError> {
+        let (version, state) = self.session.snapshot();
+        let commands = state.commands_from(&pooled.state, self.config.db);
+        if !commands.is_empty() {
+            let mut packed = Vec::new();
+            for command in &commands {
+                pack_command(command, &[], &mut packed);
+            }
+            pooled
+                .connection
+                .send_packed_command(&packed)
+                .map_err(|e| self.broken(e))?;
+            for _ in &commands {
+                match pooled.connection.recv_response() {
+                    Ok(Value::ServerError(error)) => {
+                        return Err(ClusterError::Server {
+                            node: self.config.name.clone(),
+                            error,
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(self.broken(e)),
+                }
+            }
+        }
+        pooled.version = version;
+        pooled.state = state;
+        Ok(pooled)
+    }
+
+    fn connect(&self) -> Result<Connection, ClusterError> {
         let connection = match self.config.connect_timeout {
             Some(timeout) => self.client.get_connection_with_timeout(timeout),
             None => self.client.get_connection(),
@@ -79,10 +153,10 @@ impl NodePool {
         Ok(connection)
     }
 
-    fn checkin(&self, connection: Connection) {
+    fn checkin(&self, pooled: Pooled) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < MAX_IDLE {
-            idle.push(connection);
+            idle.push(pooled);
         }
     }
 
@@ -98,7 +172,7 @@ impl NodePool {
 /// A command written to a server whose reply has not been read yet.
 pub struct InFlight<'a> {
     pool: &'a NodePool,
-    connection: Connection,
+    pooled: Pooled,
 }
 
 impl InFlight<'_> {
@@ -113,12 +187,12 @@ impl InFlight<'_> {
     pub fn receive_many(mut self, count: usize) -> Result<Vec<Value>, ClusterError> {
         let mut replies = Vec::with_capacity(count);
         for _ in 0..count {
-            match self.connection.recv_response() {
+            match self.pooled.connection.recv_response() {
                 Ok(value) => replies.push(value),
                 Err(e) => return Err(self.pool.broken(e)),
             }
         }
-        self.pool.checkin(self.connection);
+        self.pool.checkin(self.pooled);
         Ok(replies)
     }
 }

@@ -2,7 +2,8 @@
 //! keys, tags and nodes is made — and every malformed command refused — before anything is sent.
 
 use crate::commands::{
-    self, CommandSpec, FindKeys, Flags, Merge, Strategy, key_positions, sort_reads_patterns,
+    self, CommandSpec, FindKeys, Flags, Merge, SessionCommand, Strategy, key_positions,
+    sort_reads_patterns,
 };
 use crate::error::ClusterError;
 use crate::placement::{master_index, node_name, split_tag};
@@ -40,6 +41,8 @@ pub enum Plan<'a> {
     },
     /// On every master, replies combined by `merge`.
     FanOut { merge: Merge },
+    /// A connection setting the client keeps for all its connections.
+    Session(SessionCommand),
 }
 
 /// The keys of a split command that one master gets.
@@ -68,6 +71,7 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
             });
         }
         Strategy::FanOut(merge) => return Ok(Plan::FanOut { merge }),
+        Strategy::Session(command) => return Ok(Plan::Session(command)),
         Strategy::Channel => {
             return Ok(Plan::Single {
                 shard: channel_shard(args[1].as_ref(), masters),
@@ -78,13 +82,9 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
         }
         Strategy::Single | Strategy::Split(_) | Strategy::Emulated => {}
     }
-    if spec.flags.contains(Flags::DATA_KEYS) && sort_reads_patterns(args) {
-        return Err(ClusterError::Refused {
-            command: display_name(args),
-            reason: "BY/GET patterns read keys named by the sorted data, which may live on any node; \
-                     sort without patterns (BY nosort, GET #) or fetch those keys separately",
-        });
-    }
+    // SORT's BY/GET patterns name keys from the sorted data, which may live on any master:
+    // the client composes it, wherever the sorted key is.
+    let reads_patterns = spec.flags.contains(Flags::DATA_KEYS) && sort_reads_patterns(args);
     let positions =
         key_positions(spec, args).map_err(|e| ClusterError::Command(e.message().to_owned()))?;
     let mut placed = Vec::with_capacity(positions.len());
@@ -97,6 +97,12 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
         placed.push((at, master_index(key.route, masters)));
     }
     let shard = placed.first().map(|(_, shard)| *shard);
+    if reads_patterns {
+        return Ok(Plan::Emulated {
+            command: spec.name,
+            keys: placed,
+        });
+    }
     if placed.iter().any(|(_, s)| Some(*s) != shard) {
         match spec.strategy {
             Strategy::Split(merge) => return split(spec, args, merge, &placed),

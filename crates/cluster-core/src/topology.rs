@@ -11,6 +11,7 @@ use crate::config::{ClusterConfig, NodeConfig};
 use crate::error::ClusterError;
 use crate::pool::NodePool;
 use crate::resp::pack_command;
+use crate::session::Session;
 
 /// How long a replica that failed a read is left alone before it is tried again.
 pub const REPLICA_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -22,9 +23,9 @@ pub struct Replica {
 }
 
 impl Replica {
-    fn new(config: NodeConfig) -> Result<Replica, ClusterError> {
+    fn new(config: NodeConfig, session: &Arc<Session>) -> Result<Replica, ClusterError> {
         Ok(Replica {
-            pool: NodePool::new(config)?,
+            pool: NodePool::new(config, Arc::clone(session))?,
             down_until: Mutex::new(None),
         })
     }
@@ -46,11 +47,25 @@ impl Replica {
 /// One master and its replicas.
 pub struct Shard {
     pub master: NodePool,
+    session: Arc<Session>,
     replicas: RwLock<Vec<Arc<Replica>>>,
     next_replica: AtomicUsize,
 }
 
 impl Shard {
+    /// Closes the idle connections to the master and its replicas.
+    pub fn disconnect(&self) {
+        self.master.disconnect();
+        for replica in self
+            .replicas
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            replica.pool.disconnect();
+        }
+    }
+
     /// A usable replica, taking turns among them; `None` when there is none.
     pub fn pick_replica(&self) -> Option<Arc<Replica>> {
         let replicas = self.replicas.read().unwrap_or_else(|p| p.into_inner());
@@ -98,6 +113,7 @@ impl Shard {
                 Some(replica) => next.push(Arc::clone(replica)),
                 None => next.push(Arc::new(Replica::new(
                     self.master.config().replica_at(&host, port),
+                    &self.session,
                 )?)),
             }
         }
@@ -109,6 +125,8 @@ impl Shard {
 /// The whole cluster as the client sees it.
 pub struct Topology {
     pub shards: Vec<Shard>,
+    /// The client's connection settings, shared by every pool.
+    pub session: Arc<Session>,
     pub masters_only: bool,
     /// Replicas come from `master_of`; never discovered.
     pub explicit_replicas: bool,
@@ -117,17 +135,19 @@ pub struct Topology {
 impl Topology {
     /// Pools for every configured server; nothing is connected yet.
     pub fn new(config: &ClusterConfig) -> Result<Topology, ClusterError> {
+        let session = Arc::new(Session::default());
         let shards = config
             .masters
             .iter()
             .zip(&config.replicas)
             .map(|(master, replicas)| {
                 Ok(Shard {
-                    master: NodePool::new(master.clone())?,
+                    master: NodePool::new(master.clone(), Arc::clone(&session))?,
+                    session: Arc::clone(&session),
                     replicas: RwLock::new(
                         replicas
                             .iter()
-                            .map(|r| Replica::new(r.clone()).map(Arc::new))
+                            .map(|r| Replica::new(r.clone(), &session).map(Arc::new))
                             .collect::<Result<_, ClusterError>>()?,
                     ),
                     next_replica: AtomicUsize::new(0),
@@ -136,6 +156,7 @@ impl Topology {
             .collect::<Result<_, ClusterError>>()?;
         Ok(Topology {
             shards,
+            session,
             masters_only: config.masters_only,
             explicit_replicas: config.explicit_replicas,
         })

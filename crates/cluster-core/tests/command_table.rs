@@ -880,12 +880,16 @@ fn the_table_is_sorted_upper_case_and_consistent() {
                 reason.contains(": ") && reason == reason.trim(),
                 "{name}: a reason says why, then what to do instead: {reason:?}"
             ),
+            Strategy::Session(_) => assert!(
+                !row.has_keys() && row.flags.contains(Flags::CONNECTION),
+                "{name}: a client setting is a keyless connection command"
+            ),
             Strategy::Single => {}
         }
         if row.flags.contains(Flags::CONNECTION) {
             assert!(
-                matches!(row.strategy, Strategy::Refused(_)),
-                "{name}: a CONNECTION command is refused"
+                matches!(row.strategy, Strategy::Refused(_) | Strategy::Session(_)),
+                "{name}: a CONNECTION command is refused or kept for the whole client"
             );
         }
     }

@@ -391,3 +391,233 @@ fn lmove_to_a_down_node_puts_the_element_back() {
         redis::from_redis_value(cluster.execute(&["LRANGE", &source, "0", "-1"]).unwrap()).unwrap();
     assert_eq!(list, ["a", "b", "c"], "nothing was popped, nothing lost");
 }
+
+/// Pops from the first non-empty key, commands that write one destination from keys on other
+/// masters, SORT with BY/GET patterns and STORE, COPY into another db.
+fn composed_command(rng: &mut Rng, keys: &[String]) -> Vec<String> {
+    let of = |rng: &mut Rng, prefix: &str| -> String {
+        let matching: Vec<&String> = keys.iter().filter(|k| k.starts_with(prefix)).collect();
+        matching[rng.below(matching.len())].clone()
+    };
+    // Elements are numbers but one ("x"), so numeric SORT sometimes fails as on one server.
+    let elements = ["3", "1", "4", "15", "9", "2", "26", "x"];
+    let e = |rng: &mut Rng| elements[rng.below(elements.len())].to_owned();
+    let words = |list: &[&str]| list.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>();
+    match rng.below(26) {
+        0..=2 => vec!["RPUSH".into(), of(rng, "l"), e(rng), e(rng)],
+        3 => vec![
+            "ZADD".into(),
+            of(rng, "z"),
+            rng.below(20).to_string(),
+            e(rng),
+        ],
+        // Pattern keys: distinct weights, so no two elements tie under ALPHA.
+        4 => {
+            let element = e(rng);
+            let weight = format!("{}", 100 - element.len() * 7 - rng.below(3) * 31);
+            vec!["SET".into(), format!("w_{element}"), weight]
+        }
+        5 => {
+            let element = e(rng);
+            vec![
+                "SET".into(),
+                format!("o_{element}"),
+                format!("obj{}", rng.below(9)),
+            ]
+        }
+        6 => {
+            let element = e(rng);
+            vec![
+                "HSET".into(),
+                format!("h_{element}"),
+                "f".into(),
+                rng.below(50).to_string(),
+            ]
+        }
+        7..=10 => {
+            let read_only = rng.below(4) == 0;
+            let mut c = vec![
+                if read_only { "SORT_RO" } else { "SORT" }.to_owned(),
+                if rng.below(4) == 0 {
+                    of(rng, "z")
+                } else {
+                    of(rng, "l")
+                },
+            ];
+            let by = rng.below(4);
+            match by {
+                0 => c.extend(words(&["BY", "w_*"])),
+                1 => c.extend(words(&["BY", "nosort"])),
+                2 => c.extend(words(&["BY", "h_*->f"])),
+                _ => {}
+            }
+            if rng.below(3) == 0 {
+                c.extend([
+                    "LIMIT".into(),
+                    rng.below(3).to_string(),
+                    (rng.below(4) as i64 - 1).to_string(),
+                ]);
+            }
+            for _ in 0..rng.below(3) {
+                let pattern = ["#", "o_*", "h_*->f", "w_*"][rng.below(4)];
+                c.extend(["GET".into(), pattern.into()]);
+            }
+            if rng.below(2) == 0 {
+                c.push("DESC".into());
+            }
+            if by == 3 && rng.below(2) == 0 {
+                c.push("ALPHA".into());
+            }
+            if !read_only && rng.below(2) == 0 {
+                c.extend(["STORE".into(), of(rng, "d")]);
+            }
+            c
+        }
+        11 => {
+            let pop = ["BLPOP", "BRPOP"][rng.below(2)];
+            vec![pop.into(), of(rng, "l"), of(rng, "l"), "0.01".into()]
+        }
+        12 => {
+            let pop = ["BZPOPMIN", "BZPOPMAX"][rng.below(2)];
+            vec![pop.into(), of(rng, "z"), of(rng, "z"), "0.01".into()]
+        }
+        13 => {
+            let mut c = vec!["LMPOP".into(), "2".into(), of(rng, "l"), of(rng, "l")];
+            c.push(["LEFT", "RIGHT"][rng.below(2)].into());
+            if rng.below(2) == 0 {
+                c.extend(["COUNT".into(), (1 + rng.below(3)).to_string()]);
+            }
+            c
+        }
+        14 => {
+            let mut c = vec!["ZMPOP".into(), "2".into(), of(rng, "z"), of(rng, "z")];
+            c.push(["MIN", "MAX"][rng.below(2)].into());
+            if rng.below(2) == 0 {
+                c.extend(["COUNT".into(), (1 + rng.below(3)).to_string()]);
+            }
+            c
+        }
+        15 => vec![
+            "BLMPOP".into(),
+            "0.01".into(),
+            "2".into(),
+            of(rng, "l"),
+            of(rng, "l"),
+            "RIGHT".into(),
+        ],
+        16 => vec![
+            "BZMPOP".into(),
+            "0.01".into(),
+            "2".into(),
+            of(rng, "z"),
+            of(rng, "z"),
+            "MAX".into(),
+        ],
+        17 => vec![
+            "SETBIT".into(),
+            of(rng, "s"),
+            rng.below(40).to_string(),
+            "1".into(),
+        ],
+        18 => {
+            let op = ["AND", "OR", "XOR"][rng.below(3)];
+            vec![
+                "BITOP".into(),
+                op.into(),
+                of(rng, "d"),
+                of(rng, "s"),
+                of(rng, "s"),
+                of(rng, "s"),
+            ]
+        }
+        19 => vec!["BITOP".into(), "NOT".into(), of(rng, "d"), of(rng, "s")],
+        20 => vec![
+            "ZRANGESTORE".into(),
+            of(rng, "d"),
+            of(rng, "z"),
+            "0".into(),
+            (rng.below(4) as i64 - 1).to_string(),
+        ],
+        21 => vec![
+            "GEOADD".into(),
+            of(rng, "g"),
+            format!("{}.5", rng.below(10)),
+            format!("{}.25", rng.below(10)),
+            e(rng),
+        ],
+        22 => {
+            let mut c = vec!["GEOSEARCHSTORE".into(), of(rng, "d"), of(rng, "g")];
+            c.extend(words(&[
+                "FROMLONLAT",
+                "3",
+                "3",
+                "BYRADIUS",
+                "500",
+                "km",
+                "ASC",
+            ]));
+            if rng.below(2) == 0 {
+                c.push("STOREDIST".into());
+            }
+            c
+        }
+        23 => {
+            let store = ["STORE", "STOREDIST"][rng.below(2)];
+            vec![
+                "GEORADIUS".into(),
+                of(rng, "g"),
+                "3".into(),
+                "3".into(),
+                "500".into(),
+                "km".into(),
+                store.into(),
+                of(rng, "d"),
+            ]
+        }
+        24 => vec![
+            "COPY".into(),
+            of(rng, "l"),
+            of(rng, "d"),
+            "DB".into(),
+            "1".into(),
+        ],
+        _ => vec!["DEL".into(), keys[rng.below(keys.len())].clone()],
+    }
+}
+
+#[test]
+fn pops_stores_and_sort_across_nodes_answer_like_one_server() {
+    let (servers, oracle, cluster) = cluster_and_oracle(slot::COMPOSED);
+    let mut single = oracle.connect();
+    // Lists, sorted sets, bitmaps, geo sets, destinations; some tagged (stored names distinct).
+    let mut keys: Vec<String> = Vec::new();
+    for prefix in ["l", "z", "s", "g", "d"] {
+        keys.extend((0..3).map(|i| format!("{prefix}{i}")));
+        keys.push(format!("{prefix}t{{grp}}"));
+    }
+    assert_spread(&cluster, &keys);
+    // The pattern keys SORT reads (w_*, o_*, h_*) are placed by the contract like any key.
+    let mut all = keys.clone();
+    for element in ["3", "1", "4", "15", "9", "2", "26", "x"] {
+        all.extend(["w_", "o_", "h_"].map(|p| format!("{p}{element}")));
+    }
+    let crossed = differential(
+        &cluster,
+        &mut single,
+        &keys,
+        (0x5eed_0f50_a7a7, 2000),
+        composed_command,
+    );
+    assert!(crossed > 400, "only {crossed} commands crossed nodes");
+    same_final_data(&cluster, &mut single, &all);
+    // COPY ... DB 1 wrote into db 1 on the destination's master, as on the one server.
+    let in_db1 = |conn: &mut redis::Connection| -> i64 {
+        redis::cmd("SELECT").arg(1).query::<()>(conn).unwrap();
+        let n: i64 = redis::cmd("DBSIZE").query(conn).unwrap();
+        redis::cmd("SELECT").arg(0).query::<()>(conn).unwrap();
+        n
+    };
+    let ours: i64 = servers.iter().map(|s| in_db1(&mut s.connect())).sum();
+    assert_eq!(ours, in_db1(&mut single), "keys copied into db 1");
+    assert!(ours > 0, "COPY ... DB 1 copied something");
+}

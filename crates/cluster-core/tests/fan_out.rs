@@ -1,5 +1,6 @@
 //! Server-wide commands with one merged answer: SCAN walking every master with one cursor,
-//! RANDOMKEY from a non-empty node, SCRIPT LOAD's one sha.
+//! RANDOMKEY from a non-empty node, SCRIPT LOAD's one sha, and the admin commands the whole
+//! cluster answers at once (PING, TIME, LASTSAVE, CONFIG SET, CLIENT LIST / KILL).
 
 mod support;
 
@@ -123,4 +124,89 @@ fn randomkey_comes_from_a_non_empty_node_and_script_load_gives_one_sha() {
                 .unwrap();
         assert_eq!(back, format!("k{i}"), "KEYS[1] arrives tag-stripped");
     }
+}
+
+#[test]
+fn whole_cluster_answers_for_admin_commands() {
+    let servers = start_masters(slot::ADMIN, 3);
+    let cluster = cluster_of(&servers);
+    let _ = cluster.execute(&["FLUSHALL"]).unwrap();
+    // A small keyspace comes back from one SCAN call, cursor 0, as from one server.
+    for key in ["a", "b", "c", "d", "e"] {
+        let _ = cluster.execute(&["SET", key, "1"]).unwrap();
+    }
+    let reply = cluster.execute(&["SCAN", "0"]).unwrap();
+    let (cursor, keys): (u64, BTreeSet<String>) = redis::from_redis_value(reply).unwrap();
+    assert_eq!(cursor, 0);
+    assert_eq!(keys.len(), 5);
+    // PING: PONG from every master. TIME: node_1's clock.
+    assert_eq!(
+        cluster.execute(&["PING"]).unwrap(),
+        Value::SimpleString("PONG".to_owned())
+    );
+    let (seconds, _micros): (u64, u64) =
+        redis::from_redis_value(cluster.execute(&["TIME"]).unwrap()).unwrap();
+    assert!(seconds > 1_700_000_000);
+    assert_eq!(servers[0].calls("time"), 1);
+    // LASTSAVE: the oldest of the masters' last saves.
+    let least = servers
+        .iter()
+        .map(|s| {
+            redis::cmd("LASTSAVE")
+                .query::<i64>(&mut s.connect())
+                .unwrap()
+        })
+        .min()
+        .unwrap();
+    assert_eq!(cluster.execute(&["LASTSAVE"]).unwrap(), Value::Int(least));
+    // CONFIG SET everywhere, OK once; CONFIG GET per node shows it on each.
+    assert_eq!(
+        cluster
+            .execute(&["CONFIG", "SET", "maxmemory-samples", "7"])
+            .unwrap(),
+        Value::Okay
+    );
+    let Value::Map(per_node) = cluster
+        .execute(&["CONFIG", "GET", "maxmemory-samples"])
+        .unwrap()
+    else {
+        panic!("CONFIG GET answers per node")
+    };
+    assert_eq!(per_node.len(), 3);
+    // CLIENT LIST: every master's clients in one text; CLIENT KILL finds the client wherever
+    // it is connected and fails only when no master knows it.
+    let mut victim = servers[2].connect();
+    redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg("victim")
+        .query::<()>(&mut victim)
+        .unwrap();
+    let list: String =
+        redis::from_redis_value(cluster.execute(&["CLIENT", "LIST"]).unwrap()).unwrap();
+    let line = list
+        .lines()
+        .find(|l| l.contains("name=victim"))
+        .expect("the victim is listed");
+    let addr = line
+        .split(' ')
+        .find_map(|f| f.strip_prefix("addr="))
+        .unwrap()
+        .to_owned();
+    let ports: BTreeSet<&str> = list
+        .lines()
+        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("laddr=")))
+        .collect();
+    assert_eq!(ports.len(), 3, "clients of all three masters: {ports:?}");
+    assert_eq!(
+        cluster.execute(&["CLIENT", "KILL", &addr]).unwrap(),
+        Value::Okay
+    );
+    let again = cluster.execute(&["CLIENT", "KILL", &addr]).unwrap_err();
+    assert!(again.to_string().contains("No such client"), "{again}");
+    assert_eq!(
+        cluster
+            .execute(&["CLIENT", "KILL", "ID", "987654321"])
+            .unwrap(),
+        Value::Int(0)
+    );
 }

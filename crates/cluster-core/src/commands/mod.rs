@@ -6,7 +6,9 @@ mod spec;
 mod table;
 
 pub use keys::{KeyError, key_positions, sort_reads_patterns};
-pub use spec::{BeginSearch, CommandSpec, FindKeys, Flags, KeySpec, Merge, Strategy};
+pub use spec::{
+    BeginSearch, CommandSpec, FindKeys, Flags, KeySpec, Merge, SessionCommand, Strategy,
+};
 pub use table::COMMANDS;
 
 /// Longest command or subcommand name in the table, with room to spare; longer names are

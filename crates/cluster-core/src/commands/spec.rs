@@ -134,6 +134,32 @@ pub enum Merge {
     /// Not sent to every node at once: the cursor names the node, and SCAN walks the masters one
     /// after another, each exactly once, ending with cursor 0.
     Cursor,
+    /// Text replies joined (CLIENT LIST: every master's clients, one line each).
+    Lines,
+    /// The smallest integer (LASTSAVE: the instant since which every master has saved).
+    Min,
+    /// Integers added up; else `OK` if any node said `OK`; an error only when every node
+    /// answered one (CLIENT KILL: the client lives on one master, the others do not know it).
+    AnyOk,
+}
+
+/// A connection setting kept for the whole client (see `session.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionCommand {
+    /// AUTH [username] password.
+    Auth,
+    /// SELECT db.
+    Select,
+    /// CLIENT SETNAME name.
+    SetName,
+    /// CLIENT GETNAME: the name set, from the client itself.
+    GetName,
+    /// CLIENT NO-EVICT on|off.
+    NoEvict,
+    /// RESET: the settings back to the config's, idle connections closed.
+    Reset,
+    /// QUIT: idle connections closed; the client reconnects when used again.
+    Quit,
 }
 
 /// How the cluster runs a command: DESIGN.md's strategy table, as data.
@@ -153,6 +179,8 @@ pub enum Strategy {
     /// Pub/sub: routed by the channel name (argument 1, whole, no tag rule: a channel is not a
     /// stored key), where the cluster's subscribers to that channel listen. PUBLISH, SPUBLISH.
     Channel,
+    /// A connection setting the client keeps for all its connections, on every node.
+    Session(SessionCommand),
     /// Never executed through the cluster; the text says why and what to use instead.
     Refused(&'static str),
 }

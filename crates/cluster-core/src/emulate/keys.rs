@@ -30,8 +30,9 @@ fn dump(cluster: &Cluster, source: Key<'_>) -> Result<Option<Dumped>, ClusterErr
     }
 }
 
-/// RESTORE on the destination's master: `Ok(true)` restored, `Ok(false)` the destination
-/// exists and `replace` was not asked.
+/// RESTORE on the destination's master (into database `db` when given, in a MULTI that
+/// switches back): `Ok(true)` restored, `Ok(false)` the destination exists and `replace` was
+/// not asked.
 fn restore(
     cluster: &Cluster,
     destination: Key<'_>,
@@ -40,6 +41,7 @@ fn restore(
         expires_at,
     }: Dumped,
     replace: bool,
+    db: Option<i64>,
 ) -> Result<bool, ClusterError> {
     let ttl = expires_at.unwrap_or(0).to_string();
     let mut command: Vec<&[u8]> = vec![b"RESTORE", destination.stored, ttl.as_bytes(), &payload];
@@ -49,10 +51,36 @@ fn restore(
     if replace {
         command.push(b"REPLACE");
     }
-    match cluster
-        .run_on_masters(&[(destination.shard, command)])?
-        .remove(0)
-    {
+    let reply = match db {
+        None => cluster
+            .run_on_masters(&[(destination.shard, command)])?
+            .remove(0),
+        Some(db) => {
+            let (target, back) = (
+                db.to_string(),
+                cluster.current_db(destination.shard).to_string(),
+            );
+            let shard = destination.shard;
+            let batch = [
+                (shard, vec![&b"MULTI"[..]]),
+                (shard, vec![b"SELECT", target.as_bytes()]),
+                (shard, command),
+                (shard, vec![b"SELECT", back.as_bytes()]),
+                (shard, vec![b"EXEC"]),
+            ];
+            match cluster.run_on_masters(&batch)?.pop() {
+                Some(Value::Array(results)) if results.len() == 3 => {
+                    match &results[0] {
+                        error @ Value::ServerError(_) => error.clone(), // no such db
+                        _ => results[1].clone(),
+                    }
+                }
+                Some(other) => other,
+                None => Value::Nil,
+            }
+        }
+    };
+    match reply {
         Value::Okay | Value::SimpleString(_) => Ok(true),
         Value::ServerError(e) if e.code() == "BUSYKEY" => Ok(false),
         Value::ServerError(error) => Err(ClusterError::Server {
@@ -80,7 +108,7 @@ pub(crate) fn rename(
     let Some(dumped) = dump(cluster, source)? else {
         return Ok(error_reply("ERR no such key"));
     };
-    if !restore(cluster, destination, dumped, !only_if_new)? {
+    if !restore(cluster, destination, dumped, !only_if_new, None)? {
         return Ok(Value::Int(0));
     }
     delete(cluster, source)?;
@@ -91,8 +119,7 @@ pub(crate) fn rename(
     })
 }
 
-/// COPY source destination [REPLACE] across masters (DB is refused: a pooled connection stays
-/// in the configured db).
+/// COPY source destination [DB db] [REPLACE] across masters.
 pub(crate) fn copy<A: AsRef<[u8]>>(
     cluster: &Cluster,
     args: &[A],
@@ -100,22 +127,33 @@ pub(crate) fn copy<A: AsRef<[u8]>>(
     destination: Key<'_>,
 ) -> Result<Value, ClusterError> {
     let mut replace = false;
-    for option in &args[3..] {
-        match option.as_ref() {
-            o if o.eq_ignore_ascii_case(b"REPLACE") => replace = true,
-            o if o.eq_ignore_ascii_case(b"DB") => {
-                return Err(ClusterError::Refused {
-                    command: "copy".to_owned(),
-                    reason: "COPY ... DB across nodes would need another database on the destination's connection; copy within the configured db",
-                });
-            }
-            _ => return Err(ClusterError::Command("ERR syntax error".to_owned())),
+    let mut db = None;
+    let mut options = args[3..].iter().map(AsRef::as_ref);
+    while let Some(option) = options.next() {
+        if option.eq_ignore_ascii_case(b"REPLACE") {
+            replace = true;
+        } else if option.eq_ignore_ascii_case(b"DB") {
+            let number = options
+                .next()
+                .ok_or_else(|| ClusterError::Command("ERR syntax error".to_owned()))?;
+            db = Some(
+                std::str::from_utf8(number)
+                    .ok()
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .ok_or_else(|| {
+                        ClusterError::Command(
+                            "ERR value is not an integer or out of range".to_owned(),
+                        )
+                    })?,
+            );
+        } else {
+            return Err(ClusterError::Command("ERR syntax error".to_owned()));
         }
     }
     let Some(dumped) = dump(cluster, source)? else {
         return Ok(Value::Int(0));
     };
     Ok(Value::Int(
-        restore(cluster, destination, dumped, replace)? as i64
+        restore(cluster, destination, dumped, replace, db)? as i64,
     ))
 }

@@ -2,9 +2,12 @@
 //! computed here, per-node writes. None of them is atomic across nodes (each step is atomic on
 //! its node); each keeps Redis's replies and errors, and none loses data.
 
+mod gather;
 mod keys;
 mod lists;
+mod pops;
 mod sets;
+mod sort;
 mod strings;
 mod zsets;
 
@@ -30,6 +33,7 @@ pub(crate) fn run<A: AsRef<[u8]>>(
     args: &[A],
     placed: &[(usize, usize)],
 ) -> Result<Value, ClusterError> {
+    let positions: Vec<usize> = placed.iter().map(|&(at, _)| at).collect();
     let keys: Vec<Key<'_>> = placed
         .iter()
         .map(|&(at, shard)| Key {
@@ -71,6 +75,18 @@ pub(crate) fn run<A: AsRef<[u8]>>(
             let ends = (End::parse(args[3].as_ref())?, End::parse(args[4].as_ref())?);
             lists::blmove(cluster, keys[0], keys[1], ends, args[5].as_ref())
         }
+        "BLPOP" | "BRPOP" | "BZPOPMIN" | "BZPOPMAX" | "LMPOP" | "ZMPOP" | "BLMPOP" | "BZMPOP" => {
+            pops::pop_first(cluster, command, args, &keys, &positions)
+        }
+        // The destination is the first key...
+        "BITOP" | "ZRANGESTORE" | "GEOSEARCHSTORE" => {
+            gather::on_destination(cluster, args, &positions, &keys, 0)
+        }
+        // ... or the last (STORE / STOREDIST).
+        "GEORADIUS" | "GEORADIUSBYMEMBER" => {
+            gather::on_destination(cluster, args, &positions, &keys, keys.len() - 1)
+        }
+        "SORT" | "SORT_RO" => sort::sort(cluster, command, args, &keys),
         _ => Err(not_emulated_yet(args, placed)),
     }
 }
@@ -96,6 +112,17 @@ pub(crate) fn replace_key(
             "ERR EXEC answered {other:?}"
         ))),
     }
+}
+
+/// A key name for a temporary copy that no one else uses: random, and marked as ours.
+pub(crate) fn temporary_name() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let random = || {
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+    };
+    format!("rediscluster:tmp:{:016x}{:016x}", random(), random())
 }
 
 /// An error reply exactly as a server would give it (`WRONGTYPE ...`), as a value.

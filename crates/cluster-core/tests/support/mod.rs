@@ -17,8 +17,9 @@ const PORTS_ENV: &str = include_str!("../../../../tests/ports.env");
 /// (nextest) without sharing servers. Offsets from `RUST_TEST_BASE_PORT`.
 pub mod slot {
     // A binary uses ports offset + 0..span; `SLICES` lists the spans, and a test checks that
-    // no two slices overlap and that all stay below offset 180 (ports up to 7189; the benches
-    // use 7190..7193, the table generator offset 5, inside the command table's slice).
+    // no two slices overlap and that all stay below offset 140 (ports up to 7149; the Python
+    // tests use 7150.., the benches 7190..7193, the table generator offset 5, inside the
+    // command table's slice).
     pub const COMMAND_TABLE: u16 = 0;
     pub const PLACEMENT: u16 = 6;
     pub const PIPELINES: u16 = 9;
@@ -31,9 +32,12 @@ pub mod slot {
     pub const EMULATED: u16 = 86;
     pub const PUBSUB: u16 = 102;
     pub const FUZZ: u16 = 106;
+    pub const COMPOSED: u16 = 109;
+    pub const ADMIN: u16 = 113;
+    pub const SESSION: u16 = 119;
 
     /// `(offset, span)` of every binary's slice.
-    pub const SLICES: [(u16, u16); 12] = [
+    pub const SLICES: [(u16, u16); 15] = [
         (COMMAND_TABLE, 6),
         (PLACEMENT, 3),
         (PIPELINES, 4),
@@ -46,13 +50,16 @@ pub mod slot {
         (EMULATED, 16),
         (PUBSUB, 4),
         (FUZZ, 3),
+        (COMPOSED, 4),
+        (ADMIN, 3),
+        (SESSION, 6),
     ];
 }
 
 /// `RUST_TEST_BASE_PORT + offset`.
 pub fn port(offset: u16) -> u16 {
     assert!(
-        offset < 180,
+        offset < 140,
         "test port offset {offset} runs into the bench ports"
     );
     let base = PORTS_ENV

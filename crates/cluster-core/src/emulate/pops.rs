@@ -1,0 +1,133 @@
+//! Pops from the first non-empty of several keys on several masters: BLPOP, BRPOP,
+//! BZPOPMIN, BZPOPMAX, LMPOP, ZMPOP, BLMPOP, BZMPOP. The keys are tried in the caller's order,
+//! each with the single-key pop on its own master (atomic there), so the first key that has
+//! elements gives them, as on one server. A blocking form whose keys are all empty polls them
+//! (backing off from 2 ms to 50 ms) until one has an element or the timeout passes: not
+//! atomic across nodes, and never a lost element, since only one pop is sent at a time.
+
+use std::time::{Duration, Instant};
+
+use redis::Value;
+
+use super::Key;
+use crate::cluster::Cluster;
+use crate::error::ClusterError;
+
+/// The longest pause between two polls of the keys.
+const MAX_POLL_PAUSE: Duration = Duration::from_millis(50);
+
+/// Runs one of the pop commands above; `keys` in the caller's order.
+pub(crate) fn pop_first<A: AsRef<[u8]>>(
+    cluster: &Cluster,
+    command: &str,
+    args: &[A],
+    keys: &[Key<'_>],
+    positions: &[usize],
+) -> Result<Value, ClusterError> {
+    let arg = |i: usize| args[i].as_ref();
+    // What follows the keys (LEFT/RIGHT/MIN/MAX, COUNT n) for the multi-pops.
+    let after_keys: Vec<&[u8]> = match positions.last() {
+        Some(&last) => args[last + 1..].iter().map(AsRef::as_ref).collect(),
+        None => Vec::new(),
+    };
+    let (single, timeout): (&[u8], Option<&[u8]>) = match command {
+        "BLPOP" => (b"LPOP", Some(arg(args.len() - 1))),
+        "BRPOP" => (b"RPOP", Some(arg(args.len() - 1))),
+        "BZPOPMIN" => (b"ZPOPMIN", Some(arg(args.len() - 1))),
+        "BZPOPMAX" => (b"ZPOPMAX", Some(arg(args.len() - 1))),
+        "LMPOP" => (b"LMPOP", None),
+        "ZMPOP" => (b"ZMPOP", None),
+        "BLMPOP" => (b"LMPOP", Some(arg(1))),
+        "BZMPOP" => (b"ZMPOP", Some(arg(1))),
+        _ => unreachable!("pop_first is only routed the pops above"),
+    };
+    let multi = single.ends_with(b"MPOP");
+    let deadline = match timeout {
+        None => None,
+        Some(text) => Some(parse_timeout(text)?),
+    };
+    // A blocking wait longer than the read timeout fails as it would on one server: the
+    // poll is cut at the read timeout of the first key's master, with a timeout error.
+    let master = cluster.masters()[keys[0].shard].clone();
+    let cut = match (deadline, master.read_timeout) {
+        (Some(wait), Some(limit)) => {
+            let cut = Instant::now() + limit;
+            wait.is_none_or(|wait| wait > cut).then_some(cut)
+        }
+        _ => None,
+    };
+    let mut pause = Duration::from_millis(2);
+    loop {
+        for (key, &at) in keys.iter().zip(positions) {
+            // The reply names the key as the caller wrote it (`queue{user1}`), not its stored
+            // name, which several tagged keys may share.
+            let name = || Value::BulkString(args[at].as_ref().to_vec());
+            let mut one: Vec<&[u8]> = vec![single];
+            if multi {
+                one.extend([&b"1"[..], key.stored]);
+                one.extend(after_keys.iter().copied());
+            } else {
+                one.push(key.stored);
+            }
+            let reply = cluster.run_on_masters(&[(key.shard, one)])?.remove(0);
+            match (single, reply) {
+                (_, Value::Nil) => continue,
+                (_, error @ Value::ServerError(_)) => return Ok(error),
+                (b"LPOP" | b"RPOP", element) => return Ok(Value::Array(vec![name(), element])),
+                (b"ZPOPMIN" | b"ZPOPMAX", Value::Array(pair)) if pair.is_empty() => continue,
+                (b"ZPOPMIN" | b"ZPOPMAX", Value::Array(pair)) => {
+                    let mut reply = vec![name()];
+                    reply.extend(pair);
+                    return Ok(Value::Array(reply));
+                }
+                (_, Value::Array(mut found)) if !found.is_empty() => {
+                    found[0] = name();
+                    return Ok(Value::Array(found));
+                }
+                (_, other) => return Ok(other),
+            }
+        }
+        let now = Instant::now();
+        if cut.is_some_and(|cut| now >= cut) {
+            let source = std::io::Error::new(std::io::ErrorKind::TimedOut, "read timed out");
+            return Err(ClusterError::Timeout {
+                addr: master.addr(),
+                node: master.name,
+                source: source.into(),
+            });
+        }
+        match deadline {
+            // Not blocking (LMPOP, ZMPOP: one pass), or the time is up: nil, as Redis.
+            None => return Ok(Value::Nil),
+            Some(Some(deadline)) if now >= deadline => return Ok(Value::Nil),
+            Some(Some(deadline)) => std::thread::sleep(
+                pause
+                    .min(deadline - now)
+                    .min(cut.map_or(pause, |c| c - now)),
+            ),
+            Some(None) => std::thread::sleep(pause.min(cut.map_or(pause, |c| c - now))),
+        }
+        pause = (pause * 2).min(MAX_POLL_PAUSE);
+    }
+}
+
+/// A blocking timeout in seconds as Redis reads it: `Some(deadline)`, or `None` for 0
+/// (wait for ever).
+fn parse_timeout(text: &[u8]) -> Result<Option<Instant>, ClusterError> {
+    let seconds: f64 = std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .filter(|s: &f64| s.is_finite())
+        .ok_or_else(|| {
+            ClusterError::Command("ERR timeout is not a float or out of range".to_owned())
+        })?;
+    if seconds < 0.0 {
+        return Err(ClusterError::Command("ERR timeout is negative".to_owned()));
+    }
+    if seconds == 0.0 {
+        return Ok(None);
+    }
+    Ok(Some(
+        Instant::now() + Duration::from_secs_f64(seconds.min(1e9)),
+    ))
+}
