@@ -1,49 +1,99 @@
-# rediscluster: `make demo` (a real local cluster, keys written and placed, shown) and
-# `make test` (everything CI checks). Both install what is missing on a fresh Debian box.
+# rediscluster: `make demo` (a real local cluster, keys written and placed from Rust and Python,
+# shown) and `make test` (everything CI checks). Both install what is missing on a fresh Debian
+# box: redis-server, a Python virtualenv in .venv with the package built from this tree.
 
 SHELL := /bin/bash
 CARGO ?= cargo
+PYTHON ?= python3
 # Root installs directly; anyone else through sudo (when there is one).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
+VENV := .venv
+PY := $(CURDIR)/$(VENV)/bin/python
+# The Python extension builds in its own target dir, so cargo and maturin never rebuild each
+# other's artefacts (different features and profiles).
+PYTHON_TARGET_DIR := $(CURDIR)/target-python
+# redis-py's own test_commands.py, run against our client (see that folder's README).
+CONFORMANCE_DIR ?= $(CURDIR)/../shared/conformance
+# Test and lint tools for the virtualenv, pinned (pytest as the conformance harness pins it).
+PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=3,<4" "ruff==0.17.6"
 
-.PHONY: all demo test deps lint check-generated bench cluster-start cluster-stop
+.PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
+	python-test conformance cluster-start cluster-stop
 
 all: test
 
-## deps: the Debian packages the tests and the demo need (redis-server for real servers).
+## deps: the Debian packages the tests and the demo need: redis-server for real servers, and
+## Python's venv module where the distribution ships it separately.
 deps:
-	@if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then \
-		echo "installing redis-server (Debian package)"; \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server redis-tools >/dev/null; \
+	@missing=""; \
+	command -v redis-server >/dev/null && command -v redis-cli >/dev/null || missing="redis-server redis-tools"; \
+	$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || missing="$$missing python3-venv python3-pip"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing (Debian packages)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@redis-server --version
 
-## demo: builds, starts the dev cluster (3 masters + 3 replicas), writes keys through the
-## cluster and prints where each one is, confirmed on the server itself; then stops it.
-demo: deps
+## python-env: .venv with the build and test tools (once; again when pyproject.toml changes).
+python-env: $(VENV)/.tools
+$(VENV)/.tools: pyproject.toml | deps
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check $(PY_TOOLS)
+	touch $@
+
+## python-install: `pip install .` into .venv: the wheel a user gets (abi3), built by maturin.
+python-install: python-env
+	CARGO_TARGET_DIR=$(PYTHON_TARGET_DIR) $(PY) -m pip install -q --disable-pip-version-check .
+
+## demo: starts the dev cluster (3 masters + 3 replicas), writes keys through the cluster from
+## Rust and then from Python, prints where each one is, confirmed on the servers; then stops it.
+demo: deps python-install
 	$(CARGO) build --release -p cluster-core --example demo
 	@set -e; \
 	tests/cluster.sh start; \
 	trap 'tests/cluster.sh stop' EXIT; \
 	tests/cluster.sh config > target/dev-cluster.json; \
-	$(CARGO) run --release -q -p cluster-core --example demo -- target/dev-cluster.json
+	$(CARGO) run --release -q -p cluster-core --example demo -- target/dev-cluster.json target/demo-placements.json; \
+	echo; echo "the same keys, written from Python:"; \
+	$(PY) python/examples/demo.py target/dev-cluster.json target/demo-placements.json
 
-## test: formatting, lints, generated files up to date, then every test against real servers.
+## test: formatting, lints, generated files up to date, then every test against real servers:
+## the Rust suite, then the Python package installed with `pip install .` and its pytest suite.
 test: deps lint check-generated
-	$(CARGO) test --workspace
+	$(CARGO) test
+	$(MAKE) python-test
 
-lint:
+python-test: python-install
+	$(PY) -m pytest -q -p no:cacheprovider python/tests
+
+lint: python-env
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/ruff check python bench tests
+	$(VENV)/bin/ruff format --check python bench tests
 
 ## check-generated: the golden vectors and the command table match their generators.
 check-generated:
-	python3 tests/vectors/generate_placement.py --check
-	python3 tests/gen_command_table.py --check
+	$(PYTHON) tests/vectors/generate_placement.py --check
+	$(PYTHON) tests/gen_command_table.py --check
 
-## bench: criterion benchmarks (placement throughput).
+## conformance: redis-py 8.1's own test_commands.py against StrictRedisCluster (3 masters), and
+## the comparison with plain redis.Redis (the harness's recorded baseline).
+conformance: python-install
+	$(PY) -m pip install -q --disable-pip-version-check -r $(CONFORMANCE_DIR)/requirements.txt
+	CONFORMANCE_PYTHON=$(PY) CONFORMANCE_CLIENT=conformance_factories:rediscluster_candidate \
+		$(CONFORMANCE_DIR)/run.sh -q -p no:cacheprovider
+	$(PYTHON) $(CONFORMANCE_DIR)/compare.py $(CONFORMANCE_DIR)/baseline/junit-redis_baseline.xml \
+		$${CONFORMANCE_OUT:-$${TMPDIR:-/tmp}/redis-conformance-out}/junit-rediscluster_candidate.xml
+
+## bench: criterion benchmarks (placement throughput, round trips against redis-rs).
 bench:
 	$(CARGO) bench -p cluster-core
+
+## bench-python: our client vs redis-py + hiredis, one server and sharded by hand.
+bench-python: python-install
+	$(PY) bench/python_bench.py
 
 cluster-start: deps
 	tests/cluster.sh start

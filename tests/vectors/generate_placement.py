@@ -38,10 +38,10 @@ SEED = 20131125  # fixed: the file must be reproducible byte for byte
 OUTPUT = Path(__file__).resolve().parent / "placement.json"
 GENERATOR = "tests/vectors/generate_placement.py"
 CONTRACT = (
-    "node = crc32(route_bytes) % N + 1 (IEEE CRC-32, unsigned; text as UTF-8, integers as decimal "
-    "text); tag rule: a key real{tag} that ends with '}', whose tag opens at the last '{', with real "
-    "and tag both non-empty, is routed by tag and stored as real; any other key is routed and "
-    "stored verbatim"
+    "node = crc32(route_bytes) % N + 1 (IEEE CRC-32, unsigned; text as UTF-8, integers as "
+    "decimal text); tag rule: a key real{tag} that ends with '}', whose tag opens at the last "
+    "'{', with real and tag both non-empty, is routed by tag and stored as real; any other key "
+    "is routed and stored verbatim"
 )
 KINDS = ("seed", "edge", "ascii", "utf8", "binary", "integer", "tag")
 
@@ -126,27 +126,97 @@ def seed_keys() -> list[bytes]:
 def edge_keys() -> list[bytes]:
     """Empty, whitespace, long, number-like-but-not-integer and protocol-looking keys."""
     return [
-        b"", b" ", b"  ", b"\t", b"\r\n", b"\n", b" key", b"key ", b"tab\tkey", b"line\nbreak",
-        b"-0", b"+1", b"007", b"00", b"1.0", b"1.5", b"1e3", b"0x10", b" 1", b"1 ",
-        b"9223372036854775808", b"-9223372036854775809", b"18446744073709551616",
-        b"nil", b"null", b"None", b"true", b"false", b"NaN", b"inf",
-        b"*", b"?", b"user:*", b"[a-z]", b"\\", b"\"", b"'", b"%s", b"$", b"#",
-        b"*3\r\n$3\r\nSET\r\n", b"SET", b"GET", b"FLUSHALL",
-        b"x" * 1024, b"k" * 1024, b"\x00" * 1024, b"long:" + b"0123456789abcdef" * 256,
+        b"",
+        b" ",
+        b"  ",
+        b"\t",
+        b"\r\n",
+        b"\n",
+        b" key",
+        b"key ",
+        b"tab\tkey",
+        b"line\nbreak",
+        b"-0",
+        b"+1",
+        b"007",
+        b"00",
+        b"1.0",
+        b"1.5",
+        b"1e3",
+        b"0x10",
+        b" 1",
+        b"1 ",
+        b"9223372036854775808",
+        b"-9223372036854775809",
+        b"18446744073709551616",
+        b"nil",
+        b"null",
+        b"None",
+        b"true",
+        b"false",
+        b"NaN",
+        b"inf",
+        b"*",
+        b"?",
+        b"user:*",
+        b"[a-z]",
+        b"\\",
+        b'"',
+        b"'",
+        b"%s",
+        b"$",
+        b"#",
+        b"*3\r\n$3\r\nSET\r\n",
+        b"SET",
+        b"GET",
+        b"FLUSHALL",
+        b"x" * 1024,
+        b"k" * 1024,
+        b"\x00" * 1024,
+        b"long:" + b"0123456789abcdef" * 256,
     ]
 
 
 def ascii_keys(rng: random.Random) -> list[bytes]:
     """Printable ASCII (no braces, so none is tagged): app keys, 16- and 64-byte keys, random."""
     keys = [
-        b"key", b"keys", b"Key", b"KEY", b"a b c", b"hello world", b"user:1000",
-        b"user:1000:profile", b"user:1001:profile", b"user:1000:followers", b"user:1000:following",
-        b"session:abcdef0123456789", b"session:6f1c2b9e-4d1a-4a8e-9f3b-2c7d5e8a1b90",
-        b"cache/page/index.html", b"https://example.com/path?q=1&r=2", b"queue:jobs:pending",
-        b"lock:order:42", b"rate:127.0.0.1:2013-11-25T10:00", b"counter", b"counter:hits",
-        b"quote\"key", b"back\\slash", b"percent%20key", b"~!@#$%^&*()_+", b"a.b.c", b"a-b_c",
-        b"semi;colon", b"comma,separated", b"pipe|key", b"eq=val", b"<tag>", b"(paren)",
-        b"x" * 16, b"y" * 64, b"z" * 255, b"0123456789abcdef", b"0123456789abcdef" * 4,
+        b"key",
+        b"keys",
+        b"Key",
+        b"KEY",
+        b"a b c",
+        b"hello world",
+        b"user:1000",
+        b"user:1000:profile",
+        b"user:1001:profile",
+        b"user:1000:followers",
+        b"user:1000:following",
+        b"session:abcdef0123456789",
+        b"session:6f1c2b9e-4d1a-4a8e-9f3b-2c7d5e8a1b90",
+        b"cache/page/index.html",
+        b"https://example.com/path?q=1&r=2",
+        b"queue:jobs:pending",
+        b"lock:order:42",
+        b"rate:127.0.0.1:2013-11-25T10:00",
+        b"counter",
+        b"counter:hits",
+        b'quote"key',
+        b"back\\slash",
+        b"percent%20key",
+        b"~!@#$%^&*()_+",
+        b"a.b.c",
+        b"a-b_c",
+        b"semi;colon",
+        b"comma,separated",
+        b"pipe|key",
+        b"eq=val",
+        b"<tag>",
+        b"(paren)",
+        b"x" * 16,
+        b"y" * 64,
+        b"z" * 255,
+        b"0123456789abcdef",
+        b"0123456789abcdef" * 4,
     ]
     words = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-./"
     printable = words + " !\"#$%&'()*+,;<=>?@[\\]^`|~"
@@ -163,14 +233,66 @@ def ascii_keys(rng: random.Random) -> list[bytes]:
 def utf8_keys(rng: random.Random) -> list[bytes]:
     """Multi-byte UTF-8: accents (NFC and NFD), CJK, other scripts, emoji, invisibles."""
     words = [
-        "café", "cafe\u0301", "naïve", "nai\u0308ve", "\u00c5", "\u212b", "A\u030a",
-        "Zürich", "straße", "STRASSE", "résumé", "crème brûlée", "ñandú", "Ærøskøbing",
-        "日本語", "键", "值", "键名", "中文键名", "한국어", "키", "ｆｕｌｌｗｉｄｔｈ", "ｶﾀｶﾅ",
-        "Ελληνικά", "русский", "українська", "עברית", "العربية", "हिन्दी", "ไทย", "ქართული",
-        "🔑", "👍", "👍🏽", "👨‍👩‍👧", "🇫🇷", "🏳️‍🌈", "emoji🔑key", "user:🔑:1000",
-        "mixed:日本:café:🔑", "abc日本語xyz", "Ω≈ç√∫", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "\U0010ffff", "\uffff",
-        "\ufffd", "\ufeffkey", "\u00a0nbsp", "\u200bzero-width", "\u200d", "\u2028", "\u202eabc",
-        "\u0080", "\u07ff", "\u0800", "\U00010000", "é", "ü", "€", "£100",
+        "café",
+        "cafe\u0301",
+        "naïve",
+        "nai\u0308ve",
+        "\u00c5",
+        "\u212b",
+        "A\u030a",
+        "Zürich",
+        "straße",
+        "STRASSE",
+        "résumé",
+        "crème brûlée",
+        "ñandú",
+        "Ærøskøbing",
+        "日本語",
+        "键",
+        "值",
+        "键名",
+        "中文键名",
+        "한국어",
+        "키",
+        "ｆｕｌｌｗｉｄｔｈ",
+        "ｶﾀｶﾅ",
+        "Ελληνικά",
+        "русский",
+        "українська",
+        "עברית",
+        "العربية",
+        "हिन्दी",
+        "ไทย",
+        "ქართული",
+        "🔑",
+        "👍",
+        "👍🏽",
+        "👨‍👩‍👧",
+        "🇫🇷",
+        "🏳️‍🌈",
+        "emoji🔑key",
+        "user:🔑:1000",
+        "mixed:日本:café:🔑",
+        "abc日本語xyz",
+        "Ω≈ç√∫",
+        "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+        "\U0010ffff",
+        "\uffff",
+        "\ufffd",
+        "\ufeffkey",
+        "\u00a0nbsp",
+        "\u200bzero-width",
+        "\u200d",
+        "\u2028",
+        "\u202eabc",
+        "\u0080",
+        "\u07ff",
+        "\u0800",
+        "\U00010000",
+        "é",
+        "ü",
+        "€",
+        "£100",
     ]
     keys = [w.encode("utf-8") for w in words]
     pool = "éèàçüößøåæœñ€日本語中文键值키한국어Ωπλжд🔑👍🏽🎉𝔘 :_-a1"
@@ -183,10 +305,26 @@ def binary_keys(rng: random.Random) -> list[bytes]:
     """Every single byte 0x00..0xff, NULs, invalid UTF-8, random bytes."""
     keys = [bytes([b]) for b in range(256)]
     keys += [
-        b"\x00\x00", b"a\x00b", b"\x00key", b"key\x00", b"\xff\xfe\xfd", b"\xff" * 16,
-        b"\x80abc", b"key\xff", b"\xc3\x28", b"\xc3", b"\xe6\x97", b"\xed\xa0\x80",
-        b"\xf4\x90\x80\x80", b"\xc0\x80", b"\xfe\xff", b"\x1b[31mred\x1b[0m", b"\x7f\x7f",
-        "café".encode("latin-1"), "日本語".encode("utf-16-le"), "日本語".encode("shift_jis"),
+        b"\x00\x00",
+        b"a\x00b",
+        b"\x00key",
+        b"key\x00",
+        b"\xff\xfe\xfd",
+        b"\xff" * 16,
+        b"\x80abc",
+        b"key\xff",
+        b"\xc3\x28",
+        b"\xc3",
+        b"\xe6\x97",
+        b"\xed\xa0\x80",
+        b"\xf4\x90\x80\x80",
+        b"\xc0\x80",
+        b"\xfe\xff",
+        b"\x1b[31mred\x1b[0m",
+        b"\x7f\x7f",
+        "café".encode("latin-1"),
+        "日本語".encode("utf-16-le"),
+        "日本語".encode("shift_jis"),
     ]
     for length in (16, 64):
         for _ in range(5):
@@ -199,9 +337,36 @@ def binary_keys(rng: random.Random) -> list[bytes]:
 def integer_keys(rng: random.Random) -> list[int]:
     """Integers whose decimal text is the key (what the clients send for an int key)."""
     ints = [
-        0, 1, -1, 2, 7, 9, 10, 42, -42, 99, 100, 255, 256, 1000, 1024, 65535, 65536,
-        2**31 - 1, 2**31, -(2**31), -(2**31) - 1, 2**32 - 1, 2**32,
-        2**53, 2**53 + 1, -(2**53) - 1, 10**15, 10**18, 2**63 - 1, -(2**63),
+        0,
+        1,
+        -1,
+        2,
+        7,
+        9,
+        10,
+        42,
+        -42,
+        99,
+        100,
+        255,
+        256,
+        1000,
+        1024,
+        65535,
+        65536,
+        2**31 - 1,
+        2**31,
+        -(2**31),
+        -(2**31) - 1,
+        2**32 - 1,
+        2**32,
+        2**53,
+        2**53 + 1,
+        -(2**53) - 1,
+        10**15,
+        10**18,
+        2**63 - 1,
+        -(2**63),
     ]
     for low, high, count in ((0, 10**4, 10), (-(10**9), 10**9, 10), (-(2**63), 2**63 - 1, 15)):
         for _ in range(count):
@@ -212,19 +377,83 @@ def integer_keys(rng: random.Random) -> list[int]:
 def tag_keys() -> list[bytes]:
     """Hash-tag cases: every edge of the rule, then real{tag} for several reals and tags."""
     edges = [
-        b"a{b}", b"{b}", b"a{}", b"a{b}c", b"a{b}{c}", b"a{{b}}", b"}", b"{", b"{}", b"}{",
-        b"{{", b"}}", b"{{}}", b"{{}", b"{{a}", b"{a}{b}", b"a{b", b"ab}", b"{a}b", b"a}b{c}",
-        b"a}{b}", b"a{b}}", b"a{{b}", b"a{b{c}", b"a{b}{", b"a{b}{}", b"a{}{b}", b"x{y}z{w}",
-        b"real{tag{inner}}", b"a{ }", b"{ }x{ }", b" {x}", b"a{b} ", b"{tag}", b"{tag}key",
-        b"user{1000}:x", b"{user1000}.following", b"profile{user1000}", b"followers{user1000}",
-        b"following{user1000}", b"user1000", b"1000", b"baz{foo}", b"a{foo}", b"b{bar}",
-        b"a{c}", b"c", b"b", b"{}{}", b"a{}}", "a\uff5bb\uff5d".encode("utf-8"),
-        "é{é}".encode("utf-8"), "键{值}".encode("utf-8"), b"a{\x00}", b"\x00{a}", b"\xff{\xfe}",
-        b"a{b\xff}", b"a{\xff}", b"\x00{\x00}", b"{\x00}", b"a{\x00",
+        b"a{b}",
+        b"{b}",
+        b"a{}",
+        b"a{b}c",
+        b"a{b}{c}",
+        b"a{{b}}",
+        b"}",
+        b"{",
+        b"{}",
+        b"}{",
+        b"{{",
+        b"}}",
+        b"{{}}",
+        b"{{}",
+        b"{{a}",
+        b"{a}{b}",
+        b"a{b",
+        b"ab}",
+        b"{a}b",
+        b"a}b{c}",
+        b"a}{b}",
+        b"a{b}}",
+        b"a{{b}",
+        b"a{b{c}",
+        b"a{b}{",
+        b"a{b}{}",
+        b"a{}{b}",
+        b"x{y}z{w}",
+        b"real{tag{inner}}",
+        b"a{ }",
+        b"{ }x{ }",
+        b" {x}",
+        b"a{b} ",
+        b"{tag}",
+        b"{tag}key",
+        b"user{1000}:x",
+        b"{user1000}.following",
+        b"profile{user1000}",
+        b"followers{user1000}",
+        b"following{user1000}",
+        b"user1000",
+        b"1000",
+        b"baz{foo}",
+        b"a{foo}",
+        b"b{bar}",
+        b"a{c}",
+        b"c",
+        b"b",
+        b"{}{}",
+        b"a{}}",
+        "a\uff5bb\uff5d".encode("utf-8"),
+        "é{é}".encode(),
+        "键{值}".encode(),
+        b"a{\x00}",
+        b"\x00{a}",
+        b"\xff{\xfe}",
+        b"a{b\xff}",
+        b"a{\xff}",
+        b"\x00{\x00}",
+        b"{\x00}",
+        b"a{\x00",
     ]
-    tags = [b"foo", b"bar", b"user:1000", b"t", b"1", b"}", b"a b", "café".encode("utf-8"),
-            "键".encode("utf-8"), "🔑".encode("utf-8"), b"\x00", b"\xff\x80"]
-    reals = [b"k", b"session", "名前".encode("utf-8"), b"\x00bin", b"\xff", b"x{y}"]
+    tags = [
+        b"foo",
+        b"bar",
+        b"user:1000",
+        b"t",
+        b"1",
+        b"}",
+        b"a b",
+        "café".encode(),
+        "键".encode(),
+        "🔑".encode(),
+        b"\x00",
+        b"\xff\x80",
+    ]
+    reals = [b"k", b"session", "名前".encode(), b"\x00bin", b"\xff", b"x{y}"]
     keys = list(edges)
     for tag in tags:
         keys += [real + b"{" + tag + b"}" for real in reals]
@@ -286,8 +515,15 @@ def self_check(rows: list[dict]) -> None:
     assert by_key[b"bar{foo}"]["stored_b64"] == b64(b"bar")
 
     counts = {kind: sum(1 for r in rows if r["kind"] == kind) for kind in KINDS}
-    minimum = {"seed": 4, "edge": 1, "ascii": 140, "utf8": 100, "binary": 100, "integer": 60,
-               "tag": 80}
+    minimum = {
+        "seed": 4,
+        "edge": 1,
+        "ascii": 140,
+        "utf8": 100,
+        "binary": 100,
+        "integer": 60,
+        "tag": 80,
+    }
     for kind, at_least in minimum.items():
         assert counts[kind] >= at_least, f"{counts[kind]} {kind} vectors, want {at_least}"
     assert len(rows) >= 600, len(rows)
@@ -334,16 +570,18 @@ def render(data: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if the file on disk differs")
+    parser.add_argument(
+        "--check", action="store_true", help="do not write; exit 1 if the file on disk differs"
+    )
     args = parser.parse_args()
     data = build()
     text = render(data)
     if args.check:
         on_disk = OUTPUT.read_bytes().decode("utf-8") if OUTPUT.exists() else None
         if on_disk != text:
-            print(f"{OUTPUT} is out of date or was edited by hand: run {GENERATOR}",
-                  file=sys.stderr)
+            print(
+                f"{OUTPUT} is out of date or was edited by hand: run {GENERATOR}", file=sys.stderr
+            )
             return 1
         print(f"{OUTPUT}: up to date ({len(data['vectors'])} vectors)")
         return 0

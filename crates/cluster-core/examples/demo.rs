@@ -1,7 +1,8 @@
 //! `make demo`: writes keys through the cluster and shows where each one landed, confirmed by
 //! asking every master directly which of them holds the key's stored name.
 //!
-//! Usage: `cargo run -p cluster-core --example demo -- CLUSTER.json`
+//! Usage: `cargo run -p cluster-core --example demo -- CLUSTER.json [PLACEMENTS.json]`; the
+//! second file gets every key with its node and stored name, for the Python half of the demo.
 
 use std::error::Error;
 use std::time::Duration;
@@ -27,7 +28,10 @@ const KEYS: &[&str] = &[
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: demo CLUSTER.json")?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: demo CLUSTER.json [PLACEMENTS.json]")?;
+    let placements_path = std::env::args().nth(2);
     let config = ClusterConfig::from_json(&std::fs::read_to_string(&path)?)?;
     let cluster = Cluster::new(config)?;
     let masters: Vec<NodeConfig> = cluster.masters().into_iter().cloned().collect();
@@ -55,6 +59,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         "key", "stored as", "crc32", "node", "server"
     );
     let mut all_confirmed = true;
+    let mut placements = Vec::new();
     for key in KEYS {
         let value = format!("value of {key}");
         let _: () = con.set(*key, &value)?;
@@ -77,6 +82,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             format!("NO: found on {holders:?}")
         };
         let crc = crc32(split_tag(key.as_bytes()).route);
+        placements.push(serde_json::json!({"key": key, "stored": stored, "node": node}));
         println!(
             "{:<22} {:<20} {crc:>10}  {node:<7} {server:<16} {verdict}",
             format!("{key:?}"),
@@ -106,6 +112,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         "DEL of all {} keys, split over the masters = {deleted}",
         KEYS.len()
     );
+    if let Some(placements_path) = placements_path {
+        std::fs::write(&placements_path, serde_json::to_string_pretty(&placements)?)?;
+    }
     if !all_confirmed {
         return Err("some keys are not where the placement contract puts them".into());
     }

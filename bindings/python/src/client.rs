@@ -1,0 +1,191 @@
+//! `Core`: one cluster, shared by every thread of the Python client. Each call converts its
+//! arguments under the GIL, releases the GIL for all network I/O, and converts the reply back.
+
+use cluster_core::{Cluster, ClusterConfig, ClusterError, Value};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+
+use crate::config::to_json;
+use crate::convert::{command_args, encode, reply};
+use crate::errors::to_pyerr;
+use crate::subscription::Subscription;
+
+#[pyclass(module = "rediscluster._core", frozen)]
+pub struct Core {
+    cluster: Cluster,
+}
+
+/// `(name, host, port)` of a node.
+type NodeAddress = (String, String, u16);
+
+#[pymethods]
+impl Core {
+    /// Validates the whole config (the seed's dict shape) before anything connects, then asks
+    /// each master for its replicas unless `master_of` or `mastersonly` says otherwise.
+    #[new]
+    fn new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Core> {
+        let json = to_json(config)?;
+        let config =
+            ClusterConfig::from_value(&json).map_err(|e| to_pyerr(py, ClusterError::Config(e)))?;
+        let cluster = py
+            .detach(|| Cluster::new(config))
+            .map_err(|e| to_pyerr(py, e))?;
+        Ok(Core { cluster })
+    }
+
+    /// Runs one command (a tuple of arguments) where it belongs and returns its reply.
+    fn execute(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        decode: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let args = command_args(args.as_any())?;
+        let value = py
+            .detach(|| self.cluster.execute(&args))
+            .map_err(|e| to_pyerr(py, e))?;
+        reply(py, value, decode)
+    }
+
+    /// Runs one command on the named master, as is (no routing, no tag stripping).
+    fn execute_on(
+        &self,
+        py: Python<'_>,
+        node: &str,
+        args: &Bound<'_, PyTuple>,
+        decode: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let args = command_args(args.as_any())?;
+        let value = py
+            .detach(|| self.cluster.execute_on(node, &args))
+            .map_err(|e| to_pyerr(py, e))?;
+        reply(py, value, decode)
+    }
+
+    /// Runs a list of commands as a pipeline: one reply per command, an error (reply or
+    /// failed node) in place as an exception instance. A malformed command raises before
+    /// anything is sent. `decode[i]` says whether command i's reply is decoded.
+    fn pipeline(
+        &self,
+        py: Python<'_>,
+        commands: &Bound<'_, PyList>,
+        decode: Vec<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        let commands = commands_args(commands)?;
+        check_decode_flags(&commands, &decode)?;
+        let replies = py
+            .detach(|| self.cluster.pipeline(&commands))
+            .map_err(|e| to_pyerr(py, e))?;
+        let converted = replies
+            .into_iter()
+            .zip(decode)
+            .map(|(result, decode)| match result {
+                Ok(value) => reply(py, value, decode),
+                Err(error) => Ok(to_pyerr(py, error).into_value(py).into_any()),
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(PyList::new(py, converted)?.into_any().unbind())
+    }
+
+    /// Runs the commands in MULTI/EXEC on the one master that owns all their keys: EXEC's
+    /// replies (an error reply of a command in place), or `None` when EXEC answered nil.
+    fn transaction(
+        &self,
+        py: Python<'_>,
+        commands: &Bound<'_, PyList>,
+        decode: Vec<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        let commands = commands_args(commands)?;
+        check_decode_flags(&commands, &decode)?;
+        let value = py
+            .detach(|| self.cluster.transaction(&commands))
+            .map_err(|e| to_pyerr(py, e))?;
+        match value {
+            Value::Array(items) => {
+                let mut flags = decode.into_iter().chain(std::iter::repeat(false));
+                let converted = items
+                    .into_iter()
+                    .map(|item| reply(py, item, flags.next().unwrap_or(false)))
+                    .collect::<PyResult<Vec<_>>>()?;
+                Ok(PyList::new(py, converted)?.into_any().unbind())
+            }
+            other => reply(py, other, false),
+        }
+    }
+
+    /// The master a key belongs to (`node_k`), hash tags honoured; the key is encoded as a
+    /// command argument would be.
+    fn node_for(&self, key: &Bound<'_, PyAny>) -> PyResult<String> {
+        Ok(self.cluster.node_for(encode(key)?).to_owned())
+    }
+
+    /// Every master in placement order.
+    fn masters(&self) -> Vec<NodeAddress> {
+        self.cluster.masters().into_iter().map(address).collect()
+    }
+
+    /// The replicas known now for a master.
+    fn replicas(&self, node: &str) -> Vec<NodeAddress> {
+        self.cluster.replicas_of(node).iter().map(address).collect()
+    }
+
+    /// Asks every master for its replicas again.
+    fn discover_replicas(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.cluster.discover_replicas())
+            .map_err(|e| to_pyerr(py, e))
+    }
+
+    /// A new, empty pub/sub subscription.
+    fn subscription(&self) -> Subscription {
+        Subscription::new(self.cluster.subscription())
+    }
+
+    /// Closes the idle connections; the next call reconnects.
+    fn disconnect(&self, py: Python<'_>) {
+        py.detach(|| self.cluster.disconnect());
+    }
+
+    fn __repr__(&self) -> String {
+        let masters: Vec<String> = self
+            .cluster
+            .masters()
+            .into_iter()
+            .map(|node| format!("{}={}", node.name, node.addr()))
+            .collect();
+        format!("Core({})", masters.join(", "))
+    }
+}
+
+/// Which of `masters` masters a key belongs to (0-based), from the placement contract alone.
+#[pyfunction]
+pub fn node_index(key: &Bound<'_, PyAny>, masters: usize) -> PyResult<usize> {
+    if masters == 0 {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "a cluster needs at least one master",
+        ));
+    }
+    Ok(cluster_core::placement::master_index_for_key(
+        &encode(key)?,
+        masters,
+    ))
+}
+
+fn address(node: impl std::borrow::Borrow<cluster_core::NodeConfig>) -> NodeAddress {
+    let node = node.borrow();
+    (node.name.clone(), node.host.clone(), node.port)
+}
+
+fn commands_args(commands: &Bound<'_, PyList>) -> PyResult<Vec<Vec<Vec<u8>>>> {
+    commands.iter().map(|args| command_args(&args)).collect()
+}
+
+fn check_decode_flags(commands: &[Vec<Vec<u8>>], decode: &[bool]) -> PyResult<()> {
+    if commands.len() == decode.len() {
+        return Ok(());
+    }
+    Err(pyo3::exceptions::PyValueError::new_err(format!(
+        "{} commands but {} decode flags",
+        commands.len(),
+        decode.len()
+    )))
+}

@@ -1,0 +1,364 @@
+"""``StrictRedisCluster``: redis-py's command methods on the Rust engine.
+
+The methods, their signatures and their docstrings are redis-py's (``CoreCommands`` and the
+module commands); this class only supplies ``execute_command`` (the engine call, then
+redis-py's response callbacks) and what a sharded client adds: ``getnodefor``, per-node
+answers for server-wide commands, a sharded pipeline and pub/sub.
+"""
+
+from __future__ import annotations
+
+import codecs
+import inspect
+
+import redis
+from redis._parsers.encoders import Encoder
+from redis._parsers.helpers import get_response_callbacks
+from redis.client import EMPTY_RESPONSE, NEVER_DECODE, CaseInsensitiveDict
+from redis.commands import CoreCommands, RedisModuleCommands
+from redis.exceptions import ResponseError
+
+from . import _core
+from .exceptions import ClusterConfigError, CommandNotSupportedError
+from .pipeline import ClusterPipeline
+from .pubsub import ClusterPubSub
+
+__all__ = ["StrictRedisCluster", "RedisCluster"]
+
+# redis-py connection options and what becomes of them here.
+# Given to the engine for every node (a node's own settings in the cluster dict win).
+_ENGINE_OPTIONS = ("password", "username", "socket_timeout", "socket_connect_timeout")
+# Shape what Python sees; handled in this module.
+_PYTHON_OPTIONS = ("encoding", "encoding_errors", "decode_responses")
+# Tune a redis-py connection pool; the engine has its own pools, retries and health checks,
+# so these have nothing to change and are accepted for drop-in compatibility.
+_POOL_TUNING = (
+    "socket_keepalive",
+    "socket_keepalive_options",
+    "socket_read_size",
+    "retry_on_timeout",
+    "retry",
+    "retry_on_error",
+    "max_connections",
+    "single_connection_client",
+    "health_check_interval",
+    "lib_name",
+    "lib_version",
+    "driver_info",
+    "event_dispatcher",
+    "maint_notifications_config",
+    "oss_cluster_maint_notifications_handler",
+)
+# Options whose non-default value would change behaviour in a way this client cannot honour:
+# refused with a reason rather than silently ignored.
+_UNSUPPORTED = {
+    "host": "the nodes come from `cluster`",
+    "port": "the nodes come from `cluster`",
+    "connection_pool": "the engine owns its connections",
+    "unix_socket_path": "nodes are host:port addresses",
+    "ssl": "TLS is not supported yet",
+    "client_name": "the engine's pooled connections carry no per-client state",
+    "credential_provider": "give `username`/`password` (for all nodes or per node)",
+    "redis_connect_func": "the engine opens its own connections",
+    "cache": "client-side caching is not supported",
+    "cache_config": "client-side caching is not supported",
+    "protocol": "replies are RESP2-shaped (protocol 2)",
+    "legacy_responses": "replies are redis-py's legacy (RESP2) shapes",
+}
+_SIGNATURE = inspect.signature(redis.Redis.__init__).parameters
+_DEFAULTS = {name: p.default for name, p in _SIGNATURE.items() if name != "self"}
+# A value that means "not set", whatever redis-py's default for it is.
+_NOT_SET = (None, False, 2, "2")
+
+
+def _is_default(name, value):
+    if name == "legacy_responses":
+        return value is True
+    if name == "ssl" or name.startswith("ssl_"):
+        return not value or value == _DEFAULTS.get(name)
+    return value in _NOT_SET or value is _DEFAULTS.get(name)
+
+
+class _PoolView:
+    """What redis-py code reads from ``client.connection_pool``: the connection options
+    (never the password) and the encoder."""
+
+    def __init__(self, connection_kwargs, encoder, core):
+        self.connection_kwargs = connection_kwargs
+        self._encoder = encoder
+        self._core = core
+
+    def get_encoder(self):
+        return self._encoder
+
+    def disconnect(self, inuse_connections=True):
+        self._core.disconnect()
+
+    reset = disconnect
+    close = disconnect
+
+    def __repr__(self):
+        return f"<{type(self).__module__}.{type(self).__name__}({self._core!r})>"
+
+
+class StrictRedisCluster(RedisModuleCommands, CoreCommands):
+    """A Redis client over several independent masters: each key lives on
+    ``node_{crc32(key) % N + 1}`` (``name{tag}`` keys by their tag, stored as ``name``).
+
+    ``cluster`` is the seed's dict: ``{'nodes': {'node_1': {'host': ..., 'port': ...}, ...},
+    'master_of': {...}}``. ``db`` and ``mastersonly`` (reads to masters only, for
+    read-your-writes) may be given here or in the dict; ``kwargs`` are redis-py's connection
+    options (``password``, ``username``, ``socket_timeout``, ``socket_connect_timeout``,
+    ``decode_responses``, ``encoding``, ``encoding_errors``, ...).
+    """
+
+    def __init__(self, cluster, db=None, mastersonly=None, **kwargs):
+        if not isinstance(cluster, dict):
+            raise ClusterConfigError(
+                "`cluster` must be a dict like {'nodes': {'node_1': {'host': ..., 'port': ...}}}"
+                f", got {type(cluster).__name__}"
+            )
+        config = dict(cluster)
+        if db is not None:
+            config["db"] = db
+        if mastersonly is not None:
+            config["mastersonly"] = mastersonly
+        python_options = {}
+        for name, value in kwargs.items():
+            if name not in _DEFAULTS:
+                raise TypeError(f"StrictRedisCluster() got an unexpected keyword argument '{name}'")
+            if name in _ENGINE_OPTIONS:
+                if value is not None:
+                    config[name] = value
+            elif name in _PYTHON_OPTIONS:
+                python_options[name] = value
+            elif name in _POOL_TUNING:
+                pass
+            elif not _is_default(name, value):
+                reason = _UNSUPPORTED.get(name, "TLS is not supported yet")
+                raise ClusterConfigError(f"option {name}={value!r} is not supported: {reason}")
+
+        encoding = python_options.get("encoding", "utf-8")
+        encoding_errors = python_options.get("encoding_errors", "strict")
+        decode_responses = bool(python_options.get("decode_responses", False))
+        try:
+            codec = codecs.lookup(encoding).name
+            codecs.lookup_error(encoding_errors)
+        except LookupError as error:
+            raise ClusterConfigError(str(error)) from None
+        self._core = _core.Core(config)
+        self._decode = decode_responses
+        # The engine encodes str as UTF-8 and decodes UTF-8 itself; other codecs go through
+        # redis-py's encoder here.
+        self._native = codec == "utf-8" and encoding_errors == "strict"
+        self._encoder = Encoder(encoding, encoding_errors, decode_responses)
+        self._nodes = {
+            name: {"host": host, "port": port} for name, host, port in self._core.masters()
+        }
+        connection_kwargs = {
+            "db": config.get("db", 0),
+            "username": config.get("username"),
+            "socket_timeout": config.get("socket_timeout"),
+            "socket_connect_timeout": config.get("socket_connect_timeout"),
+            "encoding": encoding,
+            "encoding_errors": encoding_errors,
+            "decode_responses": decode_responses,
+            # The engine speaks RESP2; the callbacks below are redis-py's for RESP2 replies.
+            "protocol": 2,
+        }
+        self.connection_pool = _PoolView(connection_kwargs, self._encoder, self._core)
+        self.response_callbacks = CaseInsensitiveDict(
+            get_response_callbacks(user_protocol=2, legacy_responses=True)
+        )
+
+    # -- the engine call ------------------------------------------------------------------
+
+    def execute_command(self, *args, **options):
+        """Runs a command where it belongs (one node, split over nodes, emulated, or on every
+        master) and returns its reply shaped by redis-py's response callbacks. A server-wide
+        command answers ``{node_name: reply}``."""
+        decode = self._decode and NEVER_DECODE not in options
+        try:
+            if self._native:
+                response = self._core.execute(args, decode)
+            else:
+                response = self._decoded(self._core.execute(self._encoded(args), False), decode)
+        except ResponseError:
+            if EMPTY_RESPONSE in options:
+                return options[EMPTY_RESPONSE]
+            raise
+        return self._parse(args[0], response, options)
+
+    def parse_response(self, response, command_name, **options):
+        """redis-py's last step, for code that calls it directly: the callback of
+        ``command_name`` applied to ``response``."""
+        return self._parse(command_name, response, options)
+
+    def _parse(self, command_name, response, options):
+        if not isinstance(command_name, str):
+            return response
+        callback = self.response_callbacks.get(command_name)
+        if callback is None:
+            return response
+        if options:
+            options.pop(NEVER_DECODE, None)
+            options.pop(EMPTY_RESPONSE, None)
+            options.pop("keys", None)
+        if type(response) is dict:
+            # A server-wide command answered by every master: each answer gets the callback.
+            return {
+                node: reply if isinstance(reply, Exception) else callback(reply, **options)
+                for node, reply in response.items()
+            }
+        return callback(response, **options)
+
+    def _encoded(self, args):
+        """Arguments as bytes with this client's codec (the engine's own path is UTF-8)."""
+        if isinstance(args[0], str) and " " in args[0]:
+            args = (*args[0].split(), *args[1:])
+        encode = self._encoder.encode
+        return tuple(encode(arg) for arg in args)
+
+    def _decoded(self, response, decode):
+        if not decode:
+            return response
+        if isinstance(response, bytes):
+            return response.decode(self._encoder.encoding, self._encoder.encoding_errors)
+        if isinstance(response, list):
+            return [self._decoded(item, decode) for item in response]
+        if isinstance(response, dict):
+            return {node: self._decoded(reply, decode) for node, reply in response.items()}
+        return response
+
+    def _core_pipeline(self, commands, decode_flags):
+        if self._native:
+            return self._core.pipeline(commands, decode_flags)
+        replies = self._core.pipeline([self._encoded(a) for a in commands], [False] * len(commands))
+        return [self._decoded(r, d) for r, d in zip(replies, decode_flags, strict=True)]
+
+    def _core_transaction(self, commands, decode_flags):
+        if self._native:
+            return self._core.transaction(commands, decode_flags)
+        encoded = [self._encoded(a) for a in commands]
+        replies = self._core.transaction(encoded, [False] * len(commands))
+        if replies is None:
+            return None
+        return [self._decoded(r, d) for r, d in zip(replies, decode_flags, strict=True)]
+
+    # -- what a sharded client adds --------------------------------------------------------
+
+    def getnodefor(self, key):
+        """``{node_name: {'host': ..., 'port': ...}}`` of the master ``key`` is (or would be)
+        stored on; ``name{tag}`` keys are placed by ``tag``."""
+        if not self._native:
+            key = self._encoder.encode(key)
+        name = self._core.node_for(key)
+        return {name: dict(self._nodes[name])}
+
+    def execute_on(self, node, *args, **options):
+        """Runs a command as is on one named master (``node_1`` ...): no routing, no tags."""
+        decode = self._decode and NEVER_DECODE not in options
+        if self._native:
+            response = self._core.execute_on(node, args, decode)
+        else:
+            response = self._core.execute_on(node, self._encoded(args), False)
+            response = self._decoded(response, decode)
+        return self._parse(args[0], response, options)
+
+    @property
+    def nodes(self):
+        """The masters, ``{'node_1': {'host': ..., 'port': ...}, ...}``."""
+        return {name: dict(address) for name, address in self._nodes.items()}
+
+    def replicas(self):
+        """The replicas the client reads from, per master: ``{'node_1': [{'name': ...,
+        'host': ..., 'port': ...}], ...}`` (after discovery or from ``master_of``)."""
+        return {
+            name: [
+                {"name": replica, "host": host, "port": port}
+                for replica, host, port in self._core.replicas(name)
+            ]
+            for name in self._nodes
+        }
+
+    def discover_replicas(self):
+        """Asks every master for its replicas again (after adding or removing one)."""
+        self._core.discover_replicas()
+
+    # -- redis.Redis's non-command API -----------------------------------------------------
+
+    def get_encoder(self):
+        return self._encoder
+
+    def get_connection_kwargs(self):
+        return self.connection_pool.connection_kwargs
+
+    def set_response_callback(self, command, callback):
+        self.response_callbacks[command] = callback
+
+    def pipeline(self, transaction=True, shard_hint=None):
+        """A pipeline: commands are queued and sent per master in one batch by ``execute()``.
+        With ``transaction=True`` (redis-py's default) they run in MULTI/EXEC, which needs
+        every key on one master (give them one hash tag)."""
+        return ClusterPipeline(self, transaction)
+
+    def transaction(self, func, *watches, **kwargs):
+        """redis-py's ``transaction`` helper without WATCH: ``func(pipe)`` fills a transaction
+        pipeline, which is executed. WATCH needs one pinned connection and is refused."""
+        if watches:
+            raise CommandNotSupportedError(
+                "WATCH is not supported by rediscluster: use a transaction pipeline whose keys "
+                "share a hash tag"
+            )
+        value_from_callable = kwargs.pop("value_from_callable", False)
+        with self.pipeline(True) as pipe:
+            result = func(pipe)
+            exec_value = pipe.execute()
+            return result if value_from_callable else exec_value
+
+    def pubsub(self, **kwargs):
+        """A pub/sub object: channels are listened to on the master their name hashes to
+        (where ``publish`` sends), patterns on every master."""
+        return ClusterPubSub(self, **kwargs)
+
+    def lock(
+        self,
+        name,
+        timeout=None,
+        sleep=0.1,
+        blocking=True,
+        blocking_timeout=None,
+        lock_class=None,
+        thread_local=True,
+        raise_on_release_error=True,
+    ):
+        """redis-py's ``Lock`` on the master that owns ``name``."""
+        if lock_class is None:
+            lock_class = redis.lock.Lock
+        return lock_class(
+            self,
+            name,
+            timeout=timeout,
+            sleep=sleep,
+            blocking=blocking,
+            blocking_timeout=blocking_timeout,
+            thread_local=thread_local,
+            raise_on_release_error=raise_on_release_error,
+        )
+
+    def close(self):
+        """Closes the idle connections; the client reconnects if used again (as redis-py)."""
+        self._core.disconnect()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        self.close()
+
+    def __repr__(self):
+        nodes = ", ".join(f"{name}={a['host']}:{a['port']}" for name, a in self._nodes.items())
+        return f"<{type(self).__module__}.{type(self).__name__}({nodes})>"
+
+
+RedisCluster = StrictRedisCluster

@@ -1,0 +1,158 @@
+"""``ClusterPubSub``: redis-py's ``PubSub`` API over the engine's cluster-wide subscription.
+
+A channel is listened to on the master its name hashes to (where ``publish`` sends it), a
+pattern on every master; messages from all of them come out of one ``get_message()``.
+"""
+
+from __future__ import annotations
+
+from redis.client import PubSubWorkerThread
+from redis.commands.helpers import list_or_args
+from redis.exceptions import PubSubError
+
+__all__ = ["ClusterPubSub"]
+
+PUBLISH_MESSAGE_TYPES = ("message", "pmessage", "smessage")
+UNSUBSCRIBE_MESSAGE_TYPES = ("unsubscribe", "punsubscribe", "sunsubscribe")
+
+
+class ClusterPubSub:
+    def __init__(self, client, ignore_subscribe_messages=False, **_ignored):
+        self._client = client
+        self._subscription = client._core.subscription()
+        self._decode = client._decode
+        self.encoder = client.get_encoder()
+        self.ignore_subscribe_messages = ignore_subscribe_messages
+        # name -> handler (or None), keyed as redis-py keys them: str when decoding, else bytes.
+        self.channels = {}
+        self.patterns = {}
+        self.shard_channels = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def close(self):
+        """Unsubscribes from everything and closes the dedicated connections."""
+        self._subscription.close()
+        self.channels = {}
+        self.patterns = {}
+        self.shard_channels = {}
+
+    reset = close
+
+    @property
+    def subscribed(self):
+        return bool(self.channels or self.patterns or self.shard_channels)
+
+    # -- subscribing ----------------------------------------------------------------------
+
+    def _named(self, args, kwargs):
+        names = dict.fromkeys(list_or_args(args[0], args[1:])) if args else {}
+        names.update(kwargs)
+        encode, decode = self.encoder.encode, self.encoder.decode
+        return {decode(encode(name)): handler for name, handler in names.items()}
+
+    def _wire(self, names):
+        encode = self.encoder.encode
+        return [encode(name) for name in names]
+
+    def subscribe(self, *args, **kwargs):
+        """Subscribes to channels; a keyword argument names a channel and its handler."""
+        names = self._named(args, kwargs)
+        self._subscription.subscribe(self._wire(names))
+        self.channels.update(names)
+
+    def psubscribe(self, *args, **kwargs):
+        """Subscribes to patterns (on every master); keyword arguments give handlers."""
+        names = self._named(args, kwargs)
+        self._subscription.psubscribe(self._wire(names))
+        self.patterns.update(names)
+
+    def ssubscribe(self, *args, target_node=None, **kwargs):
+        """Subscribes to shard channels (SSUBSCRIBE) on the master of each channel."""
+        names = self._named(args, kwargs)
+        self._subscription.ssubscribe(self._wire(names))
+        self.shard_channels.update(names)
+
+    def unsubscribe(self, *args):
+        """Unsubscribes from the given channels, or from all of them."""
+        names = list_or_args(args[0], args[1:]) if args else []
+        self._subscription.unsubscribe(self._wire(names))
+
+    def punsubscribe(self, *args):
+        names = list_or_args(args[0], args[1:]) if args else []
+        self._subscription.punsubscribe(self._wire(names))
+
+    def sunsubscribe(self, *args, target_node=None):
+        names = list_or_args(args[0], args[1:]) if args else []
+        self._subscription.sunsubscribe(self._wire(names))
+
+    # -- reading --------------------------------------------------------------------------
+
+    def get_message(self, ignore_subscribe_messages=False, timeout=0.0):
+        """The next message, waiting up to ``timeout`` seconds (``None``: until one comes);
+        ``None`` if nothing came, or if a handler took the message."""
+        if not self.subscribed:
+            return None
+        received = self._subscription.get_message(timeout, self._decode)
+        if received is None:
+            return None
+        return self.handle_message(received, ignore_subscribe_messages)
+
+    get_sharded_message = get_message
+
+    def listen(self):
+        """Yields messages while anything is subscribed."""
+        while self.subscribed:
+            message = self.get_message(timeout=None)
+            if message is not None:
+                yield message
+
+    def handle_message(self, received, ignore_subscribe_messages=False):
+        kind, pattern, channel, data, _node = received
+        message = {"type": kind, "pattern": pattern, "channel": channel, "data": data}
+        if kind in UNSUBSCRIBE_MESSAGE_TYPES:
+            registry = {
+                "unsubscribe": self.channels,
+                "punsubscribe": self.patterns,
+                "sunsubscribe": self.shard_channels,
+            }[kind]
+            registry.pop(channel, None)
+        if kind in PUBLISH_MESSAGE_TYPES:
+            if kind == "pmessage":
+                handler = self.patterns.get(pattern)
+            elif kind == "smessage":
+                handler = self.shard_channels.get(channel)
+            else:
+                handler = self.channels.get(channel)
+            if handler is not None:
+                handler(message)
+                return None
+        elif ignore_subscribe_messages or self.ignore_subscribe_messages:
+            return None
+        return message
+
+    def run_in_thread(self, sleep_time=0.0, daemon=False, exception_handler=None):
+        """redis-py's worker thread: every message goes to its handler; ``stop()`` ends it."""
+        for registry, what in (
+            (self.channels, "Channel"),
+            (self.patterns, "Pattern"),
+            (self.shard_channels, "Shard Channel"),
+        ):
+            for name, handler in registry.items():
+                if handler is None:
+                    raise PubSubError(f"{what}: '{name}' has no handler registered")
+        thread = PubSubWorkerThread(
+            self, sleep_time, daemon=daemon, exception_handler=exception_handler
+        )
+        thread.start()
+        return thread

@@ -1,0 +1,169 @@
+"""Real servers for the Python suite, on the ports in tests/ports.env (PYTHON_TEST_BASE_PORT):
+
+* a dev cluster from tests/cluster.sh on BASE..BASE+5 (3 masters, each with a replica),
+* extra plain servers this file starts itself from BASE+6 (an oracle for differential tests,
+  spare nodes for failure tests), stopped by their own process handle.
+
+Nothing here touches a server it did not start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+import rediscluster
+
+ROOT = Path(__file__).resolve().parents[2]
+CLUSTER_SH = ROOT / "tests" / "cluster.sh"
+
+
+def _ports_env():
+    values = {}
+    for line in (ROOT / "tests" / "ports.env").read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            name, value = line.split("=", 1)
+            values[name.strip()] = int(value.strip())
+    return values
+
+
+BASE = _ports_env()["PYTHON_TEST_BASE_PORT"]
+ORACLE_PORT = BASE + 6
+# A port inside our range where nothing listens (dead-node tests).
+DEAD_PORT = BASE + 9
+# Free for tests that start their own servers (spare_server fixture).
+SPARE_PORTS = range(BASE + 10, BASE + 20)
+
+
+class Server:
+    """A redis-server process this suite started; stopped through its own handle."""
+
+    def __init__(self, port, *args):
+        self.port = port
+        self.dir = tempfile.mkdtemp(prefix=f"rediscluster-py-{port}-")
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+                *args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=port, socket_timeout=1).ping()
+                return
+            except redis.ConnectionError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"redis-server on port {port} did not start") from None
+                time.sleep(0.02)
+
+    def client(self, **kwargs):
+        return redis.Redis(port=self.port, **kwargs)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dev_cluster():
+    """The tests/cluster.sh cluster: its config (masters only) and the ports."""
+    env = dict(os.environ, REDISCLUSTER_DEV_DIR=tempfile.mkdtemp(prefix="rediscluster-py-"))
+    subprocess.run(
+        [str(CLUSTER_SH), "start", str(BASE)], check=True, env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        config = json.loads(
+            subprocess.run(
+                [str(CLUSTER_SH), "config", str(BASE)],
+                check=True,
+                env=env,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        yield {
+            "config": config,
+            "masters": [BASE, BASE + 1, BASE + 2],
+            "replicas": [BASE + 3, BASE + 4, BASE + 5],
+        }
+    finally:
+        subprocess.run([str(CLUSTER_SH), "stop", str(BASE)], env=env, stdout=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="session")
+def oracle_server():
+    server = Server(ORACLE_PORT)
+    yield server
+    server.stop()
+
+
+def _flush_all(dev_cluster):
+    for port in dev_cluster["masters"]:
+        master = redis.Redis(port=port)
+        master.execute_command("FLUSHALL")
+        # Replicas must see the flush before a test reads from them.
+        master.execute_command("WAIT", 1, 2000)
+        master.close()
+
+
+@pytest.fixture
+def config(dev_cluster):
+    """A fresh copy of the masters-only cluster config; every server flushed."""
+    _flush_all(dev_cluster)
+    return json.loads(json.dumps(dev_cluster["config"]))
+
+
+@pytest.fixture
+def r(config):
+    """The client under test: reads on masters (read-your-writes)."""
+    client = rediscluster.StrictRedisCluster(cluster=config, db=0, mastersonly=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def oracle(oracle_server):
+    """One plain redis-py client on one plain server: what the cluster must look like."""
+    client = oracle_server.client()
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def master_clients(dev_cluster):
+    """Direct redis-py clients on each master, by node name."""
+    clients = {
+        f"node_{i + 1}": redis.Redis(port=port) for i, port in enumerate(dev_cluster["masters"])
+    }
+    yield clients
+    for client in clients.values():
+        client.close()
