@@ -135,7 +135,8 @@ class StrictRedisCluster(RedisModuleCommands, CoreCommands):
             elif name in _POOL_TUNING:
                 pass
             elif not _is_default(name, value):
-                reason = _UNSUPPORTED.get(name, "TLS is not supported yet")
+                fallback = "TLS is not supported yet" if name.startswith("ssl") else "unused here"
+                reason = _UNSUPPORTED.get(name, fallback)
                 raise ClusterConfigError(f"option {name}={value!r} is not supported: {reason}")
 
         encoding = python_options.get("encoding", "utf-8")

@@ -112,6 +112,14 @@ impl NodePool {
     /// A refused setting drops the connection (its state is unknown) and is the error.
     fn bring_up_to_date(&self, mut pooled: Pooled) -> Result<Pooled, ClusterError> {
         let (version, state) = self.session.snapshot();
+        if state.auth.is_none() && pooled.state.auth.is_some() {
+            // Back to the config's credentials (RESET): a new connection has them.
+            pooled = Pooled {
+                connection: self.connect()?,
+                version: u64::MAX,
+                state: SessionState::fresh_connection(),
+            };
+        }
         let commands = state.commands_from(&pooled.state, self.config.db);
         if !commands.is_empty() {
             let mut packed = Vec::new();
