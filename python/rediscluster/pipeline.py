@@ -90,6 +90,7 @@ class ClusterPipeline(RedisModuleCommands, CoreCommands):
     def _execute_pipeline(self, stack, raise_on_error):
         client = self._client
         replies = client._core_pipeline([args for args, _ in stack], self._decode_flags(stack))
+        parse = client._parse
         results = []
         for reply, (args, options) in zip(replies, stack, strict=True):
             if isinstance(reply, Exception):
@@ -97,7 +98,8 @@ class ClusterPipeline(RedisModuleCommands, CoreCommands):
                     reply = options[EMPTY_RESPONSE]
                 results.append(reply)
             else:
-                results.append(client._parse(args[0], reply, dict(options)))
+                # `_parse` pops routing options: a copy keeps the queued command intact.
+                results.append(parse(args[0], reply, dict(options) if options else options))
         if raise_on_error:
             self._raise_first_error(stack, results)
         return results

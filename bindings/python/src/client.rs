@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::config::to_json;
-use crate::convert::{command_args, encode, reply};
+use crate::convert::{borrowed_args, command_args, encode, reply};
 use crate::errors::to_pyerr;
 use crate::subscription::Subscription;
 
@@ -40,7 +40,8 @@ impl Core {
         args: &Bound<'_, PyTuple>,
         decode: bool,
     ) -> PyResult<Py<PyAny>> {
-        let args = command_args(args.as_any())?;
+        let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
+        let args = borrowed_args(&items)?;
         let value = py
             .detach(|| self.cluster.execute(&args))
             .map_err(|e| to_pyerr(py, e))?;

@@ -17,6 +17,7 @@
 mod cluster;
 pub mod commands;
 pub mod config;
+mod connection;
 mod emulate;
 pub mod error;
 mod handle;
@@ -24,6 +25,7 @@ mod pipeline;
 pub mod placement;
 mod pool;
 pub mod pubsub;
+mod reply;
 mod resp;
 pub mod router;
 mod session;

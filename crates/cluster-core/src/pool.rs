@@ -4,9 +4,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use redis::{Client, Connection, Value};
+use redis::Value;
 
 use crate::config::NodeConfig;
+use crate::connection::Connection;
 use crate::error::ClusterError;
 use crate::resp::pack_command;
 use crate::session::{Session, SessionState};
@@ -18,7 +19,6 @@ const MAX_IDLE: usize = 32;
 pub struct NodePool {
     config: NodeConfig,
     addr: String,
-    client: Client,
     idle: Mutex<Vec<Pooled>>,
     session: Arc<Session>,
 }
@@ -34,20 +34,9 @@ impl NodePool {
     /// Prepares the pool; nothing is connected until the first call.
     pub fn new(config: NodeConfig, session: Arc<Session>) -> Result<NodePool, ClusterError> {
         let addr = config.addr();
-        // Connections open in db 0 and then take the client's settings (session.rs), the
-        // configured db among them: a SELECT at connect time would be refused by a server that
-        // wants the password which AUTH gives later.
-        let client = NodeConfig {
-            db: 0,
-            ..config.clone()
-        }
-        .connection_info()
-        .and_then(Client::open)
-        .map_err(|e| ClusterError::from_redis(&config.name, &addr, e))?;
         Ok(NodePool {
             config,
             addr,
-            client,
             idle: Mutex::new(Vec::new()),
             session,
         })
@@ -71,9 +60,9 @@ impl NodePool {
     /// so several nodes can work on their part at once.
     pub fn send(&self, packed: &[u8]) -> Result<InFlight<'_>, ClusterError> {
         let mut pooled = self.checkout()?;
-        match pooled.connection.send_packed_command(packed) {
+        match pooled.connection.send(packed) {
             Ok(()) => Ok(InFlight { pool: self, pooled }),
-            Err(e) => Err(self.broken(e)),
+            Err(e) => Err(self.broken(e.into())),
         }
     }
 
@@ -128,10 +117,10 @@ impl NodePool {
             }
             pooled
                 .connection
-                .send_packed_command(&packed)
-                .map_err(|e| self.broken(e))?;
+                .send(&packed)
+                .map_err(|e| self.broken(e.into()))?;
             for _ in &commands {
-                match pooled.connection.recv_response() {
+                match pooled.connection.receive() {
                     Ok(Value::ServerError(error)) => {
                         return Err(ClusterError::Server {
                             node: self.config.name.clone(),
@@ -139,7 +128,7 @@ impl NodePool {
                         });
                     }
                     Ok(_) => {}
-                    Err(e) => return Err(self.broken(e)),
+                    Err(e) => return Err(self.broken(e.into())),
                 }
             }
         }
@@ -149,16 +138,7 @@ impl NodePool {
     }
 
     fn connect(&self) -> Result<Connection, ClusterError> {
-        let connection = match self.config.connect_timeout {
-            Some(timeout) => self.client.get_connection_with_timeout(timeout),
-            None => self.client.get_connection(),
-        }
-        .map_err(|e| self.broken(e))?;
-        connection
-            .set_read_timeout(self.config.read_timeout)
-            .and_then(|()| connection.set_write_timeout(self.config.read_timeout))
-            .map_err(|e| self.broken(e))?;
-        Ok(connection)
+        Connection::open(&self.config).map_err(|e| self.broken(e))
     }
 
     fn checkin(&self, pooled: Pooled) {
@@ -195,9 +175,9 @@ impl InFlight<'_> {
     pub fn receive_many(mut self, count: usize) -> Result<Vec<Value>, ClusterError> {
         let mut replies = Vec::with_capacity(count);
         for _ in 0..count {
-            match self.pooled.connection.recv_response() {
+            match self.pooled.connection.receive() {
                 Ok(value) => replies.push(value),
-                Err(e) => return Err(self.pool.broken(e)),
+                Err(e) => return Err(self.pool.broken(e.into())),
             }
         }
         self.pool.checkin(self.pooled);

@@ -1,0 +1,75 @@
+//! One connection to one server: TCP with the node's connect and read timeouts (Nagle off),
+//! AUTH with the config's credentials, packed commands written in one call, replies read by
+//! the engine's own RESP reader. The database and every other per-client setting are applied
+//! by the pool (see `session.rs`).
+
+use std::io::{self, BufReader, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+
+use redis::Value;
+
+use crate::config::NodeConfig;
+use crate::reply::read_value;
+use crate::resp::pack_command;
+
+/// Large replies (MGET of thousands of keys) arrive in few reads.
+const READ_BUFFER: usize = 64 * 1024;
+
+pub struct Connection {
+    reader: BufReader<TcpStream>,
+    line: Vec<u8>,
+}
+
+impl Connection {
+    /// Connects and authenticates. A refused AUTH is a `redis::RedisError` carrying the
+    /// server's error (never the password).
+    pub fn open(config: &NodeConfig) -> redis::RedisResult<Connection> {
+        let stream = connect(config)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(config.read_timeout)?;
+        stream.set_write_timeout(config.read_timeout)?;
+        let mut connection = Connection {
+            reader: BufReader::with_capacity(READ_BUFFER, stream),
+            line: Vec::new(),
+        };
+        if let Some(password) = &config.password {
+            let mut auth: Vec<&[u8]> = vec![b"AUTH"];
+            auth.extend(config.username.as_deref().map(str::as_bytes));
+            auth.push(password.expose().as_bytes());
+            let mut packed = Vec::new();
+            pack_command(&auth, &[], &mut packed);
+            connection.send(&packed)?;
+            if let Value::ServerError(error) = connection.receive()? {
+                return Err(error.into());
+            }
+        }
+        Ok(connection)
+    }
+
+    /// Writes packed commands (one or many) in one go.
+    pub fn send(&mut self, packed: &[u8]) -> io::Result<()> {
+        self.reader.get_mut().write_all(packed)
+    }
+
+    /// Reads the next reply; an error reply is a `Value::ServerError`, not an `Err`.
+    pub fn receive(&mut self) -> io::Result<Value> {
+        read_value(&mut self.reader, &mut self.line)
+    }
+}
+
+/// TCP to the node, trying each address its host resolves to, within the connect timeout.
+fn connect(config: &NodeConfig) -> io::Result<TcpStream> {
+    let Some(timeout) = config.connect_timeout else {
+        return TcpStream::connect((config.host.as_str(), config.port));
+    };
+    let mut last = None;
+    for addr in (config.host.as_str(), config.port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(io::ErrorKind::NotFound, "the host resolves to no address")
+    }))
+}
