@@ -45,6 +45,8 @@ from pathlib import Path
 
 import redis
 import redis.utils
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 import rediscluster
 
@@ -75,8 +77,10 @@ def bench_base_port():
 
 
 def answers_ping(port):
+    # No retries: redis-py's default retries with a backoff of seconds on a refused connection.
+    no_retry = Retry(NoBackoff(), 0)
     try:
-        return redis.Redis(port=port, socket_connect_timeout=0.2).ping()
+        return redis.Redis(port=port, socket_connect_timeout=0.2, retry=no_retry).ping()
     except redis.ConnectionError:
         return False
 
@@ -115,6 +119,12 @@ def stop_servers(processes):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def require(condition, message):
+    """A check that holds under ``python -O`` too: a wrong answer stops the benchmark."""
+    if not condition:
+        raise SystemExit(f"benchmark check failed: {message}")
 
 
 def node_index(key, nodes):
@@ -183,7 +193,7 @@ def make_workloads(n, pipeline_size):
         return [client.set(key, value) for key in keys[:n]]
 
     def check_set(client, keys, value, replies):
-        assert len(replies) == n and all(replies), "SET did not answer OK"
+        require(len(replies) == n and all(replies), "SET did not answer OK")
 
     def run_get(client, keys, value):
         return [client.get(key) for key in keys[:n]]
@@ -191,14 +201,14 @@ def make_workloads(n, pipeline_size):
     def check_get(client, keys, value, got):
         # SET ran just before in the same round, with this value.
         expected = value.encode()
-        assert got == [expected] * n, "GET did not return what SET wrote"
+        require(got == [expected] * n, "GET did not return what SET wrote")
 
     def run_mset(client, keys, value):
         mapping = dict.fromkeys(keys[:BATCH], value)
         return [client.mset(mapping) for _ in range(repeats)]
 
     def check_mset(client, keys, value, replies):
-        assert all(replies), "MSET did not answer OK"
+        require(all(replies), "MSET did not answer OK")
 
     def run_mget(client, keys, value):
         batch = keys[:BATCH]
@@ -206,7 +216,7 @@ def make_workloads(n, pipeline_size):
 
     def check_mget(client, keys, value, results):
         expected = [value.encode()] * BATCH
-        assert all(got == expected for got in results), "MGET did not return what MSET wrote"
+        require(all(got == expected for got in results), "MGET did not return what MSET wrote")
 
     def run_pipeline(client, keys, value):
         if isinstance(client, ShardedByHand):
@@ -217,10 +227,10 @@ def make_workloads(n, pipeline_size):
         return pipe.execute()
 
     def check_pipeline(client, keys, value, replies):
-        assert len(replies) == pipeline_size and all(replies), "pipeline SET did not answer OK"
+        require(len(replies) == pipeline_size and all(replies), "pipeline SET did not answer OK")
         sample = keys[: min(pipeline_size, 200)] + keys[pipeline_size - 100 : pipeline_size]
         got = client.mget(sample)
-        assert got == [value.encode()] * len(sample), "pipeline SETs not read back"
+        require(got == [value.encode()] * len(sample), "pipeline SETs not read back")
 
     return {
         "SET": (n, "S", run_set, check_set),
@@ -237,11 +247,10 @@ def check_placement(ours, ports):
     for i in range(300):
         key = f"bench:placement:{i}"
         index = node_index(key, len(ports))
-        assert ours.getnodefor(key) == {
-            f"node_{index + 1}": {"host": "127.0.0.1", "port": ports[index]}
-        }, f"getnodefor({key!r}) breaks the placement contract"
+        expected = {f"node_{index + 1}": {"host": "127.0.0.1", "port": ports[index]}}
+        require(ours.getnodefor(key) == expected, f"getnodefor({key!r}) breaks the contract")
         ours.set(key, f"placed-{i}")
-        assert direct[index].get(key) == f"placed-{i}".encode(), f"{key!r} not on its node"
+        require(direct[index].get(key) == f"placed-{i}".encode(), f"{key!r} not on its node")
         ours.delete(key)
 
 

@@ -190,11 +190,6 @@ class StrictRedisCluster(RedisModuleCommands, CoreCommands):
             raise
         return self._parse(args[0], response, options)
 
-    def parse_response(self, response, command_name, **options):
-        """redis-py's last step, for code that calls it directly: the callback of
-        ``command_name`` applied to ``response``."""
-        return self._parse(command_name, response, options)
-
     def _parse(self, command_name, response, options):
         if not isinstance(command_name, str):
             return response
