@@ -126,10 +126,22 @@ fn read_line<R: BufRead>(reader: &mut R, line: &mut Vec<u8>) -> io::Result<()> {
     Ok(())
 }
 
-/// `len` bytes followed by CRLF.
+/// `len` bytes followed by CRLF, copied once from the read buffer (no zero-filling first).
 fn read_exact_line<R: BufRead>(reader: &mut R, len: usize) -> io::Result<Vec<u8>> {
-    let mut bytes = vec![0u8; len + 2];
-    reader.read_exact(&mut bytes)?;
+    let need = len + 2;
+    let mut bytes = Vec::with_capacity(need);
+    while bytes.len() < need {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed the connection",
+            ));
+        }
+        let take = available.len().min(need - bytes.len());
+        bytes.extend_from_slice(&available[..take]);
+        reader.consume(take);
+    }
     if !bytes.ends_with(b"\r\n") {
         return Err(invalid("bulk string without CRLF"));
     }
