@@ -14,20 +14,30 @@ PY := $(CURDIR)/$(VENV)/bin/python
 PYTHON_TARGET_DIR := $(CURDIR)/target-python
 # redis-py's own test_commands.py, run against our client (see that folder's README).
 CONFORMANCE_DIR ?= $(CURDIR)/../shared/conformance
+# The PHP extension, built by cargo (cached like any crate): load it with `extension=` this path.
+PHP_EXT := $(CURDIR)/target/release/librediscluster_php.so
+PHP := php -d extension=$(PHP_EXT)
 # Test and lint tools for the virtualenv, pinned (pytest as the conformance harness pins it).
 PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=3,<4" "ruff==0.17.6"
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
-	python-test conformance cluster-start cluster-stop
+	python-test php-build php-test php-stubs bench-php cross-language conformance cluster-start \
+	cluster-stop
 
 all: test
 
-## deps: the Debian packages the tests and the demo need: redis-server for real servers, and
-## Python's venv module where the distribution ships it separately.
+## deps: the Debian packages the tests and the demo need: redis-server for real servers,
+## Python's venv module where the distribution ships it separately, and for the PHP extension
+## the PHP headers, libclang (ext-php-rs's bindgen), phpredis (the tests' oracle) and PHPUnit.
 deps:
 	@missing=""; \
 	command -v redis-server >/dev/null && command -v redis-cli >/dev/null || missing="redis-server redis-tools"; \
 	$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || missing="$$missing python3-venv python3-pip"; \
+	command -v php >/dev/null || missing="$$missing php-cli"; \
+	command -v php-config >/dev/null || missing="$$missing php-dev"; \
+	dpkg -s libclang-dev >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
+	php -m 2>/dev/null | grep -qx redis || missing="$$missing php-redis"; \
+	command -v phpunit >/dev/null || missing="$$missing phpunit"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing (Debian packages)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -62,10 +72,33 @@ demo: deps python-install
 ## the Rust suite, then the Python package installed with `pip install .` and its pytest suite.
 test: deps lint check-generated
 	$(CARGO) test
-	$(MAKE) python-test
+	$(MAKE) python-test php-test cross-language
 
 python-test: python-install
 	$(PY) -m pytest -q -p no:cacheprovider python/tests
+
+## php-build: the extension (release; cargo rebuilds it only when its sources changed).
+php-build: deps
+	$(CARGO) build --release -p rediscluster-php
+
+## php-test: the PHPUnit suite, with the extension loaded.
+php-test: php-build
+	$(PHP) $$(command -v phpunit) -c php/phpunit.xml
+
+## php-stubs: php/stubs/ for IDEs, from the extension itself (needs `cargo install cargo-php`;
+## stubs come from a debug build, where ext-php-rs describes the module).
+php-stubs:
+	$(CARGO) build -p rediscluster-php
+	cargo php stubs target/debug/librediscluster_php.so -o php/stubs/rediscluster.stubs.php
+
+## cross-language: the same keys written from Rust, Python and PHP are found by the other two.
+cross-language: python-install php-build
+	$(CARGO) build --release -p cluster-core --example cross_language
+	$(PY) tests/cross_language/run.py --php "$(PHP)"
+
+## bench-php: our extension vs phpredis RedisArray (same masters) vs phpredis on one server.
+bench-php: php-build
+	$(PHP) bench/php_bench.php
 
 lint: python-env
 	$(CARGO) fmt --all -- --check

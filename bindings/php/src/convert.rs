@@ -1,0 +1,229 @@
+//! Values in and replies out, following phpredis: arguments as the bytes phpredis sends
+//! (strings as they are, integers and floats as text, `true` as "1", `false`/`null` as ""),
+//! replies as phpredis returns them (nil → `false`, `OK` → `true`, integers as `int`, arrays as
+//! lists), with the shapes some commands have in phpredis (`hGetAll` → field => value,
+//! `WITHSCORES` → member => score, INFO parsed into an array, per node for server-wide commands).
+
+use cluster_core::Value;
+use ext_php_rs::boxed::ZBox;
+use ext_php_rs::exception::PhpException;
+use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
+
+use crate::errors::invalid;
+
+/// The bytes phpredis would send for a PHP value.
+pub fn arg(value: &Zval) -> Result<Vec<u8>, PhpException> {
+    let value = value.dereference();
+    if let Some(text) = value.zend_str() {
+        return Ok(text.as_bytes().to_vec());
+    }
+    if let Some(int) = value.long() {
+        return Ok(int.to_string().into_bytes());
+    }
+    if let Some(float) = value.double() {
+        return Ok(float_text(float).into_bytes());
+    }
+    if let Some(flag) = value.bool() {
+        return Ok(if flag { b"1".to_vec() } else { Vec::new() });
+    }
+    if value.is_null() {
+        return Ok(Vec::new());
+    }
+    Err(invalid(format!(
+        "a {:?} cannot be sent to Redis: give a string, an integer or a float",
+        value.get_type()
+    )))
+}
+
+/// A float as Redis reads it back exactly: the shortest text that round-trips ("1.5", "inf").
+fn float_text(value: f64) -> String {
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    format!("{value}")
+}
+
+/// How a command's reply is shaped for PHP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// As is: nil → false, OK → true, lists as lists.
+    Raw,
+    /// 1/0 or OK → true/false.
+    Bool,
+    /// A flat [field, value, ...] list → [field => value].
+    Pairs,
+    /// A flat [member, score, ...] list → [member => (float) score].
+    Scores,
+    /// A number as text → float (nil → false).
+    Float,
+    /// INFO text → [name => value] (numbers as numbers).
+    Info,
+    /// TYPE → phpredis's constants: 0 none, 1 string, 2 set, 3 list, 4 zset, 5 hash, 6 stream.
+    Type,
+}
+
+fn bytes_zval(bytes: &[u8]) -> Zval {
+    let mut zval = Zval::new();
+    zval.set_binary(bytes.to_vec());
+    zval
+}
+
+fn bool_zval(flag: bool) -> Zval {
+    let mut zval = Zval::new();
+    zval.set_bool(flag);
+    zval
+}
+
+fn array_zval(table: ZBox<ZendHashTable>) -> Zval {
+    let mut zval = Zval::new();
+    zval.set_hashtable(table);
+    zval
+}
+
+/// Inserts under a key given as bytes, as PHP would key it (decimal text becomes an int key).
+fn insert_keyed(table: &mut ZendHashTable, key: &[u8], value: Zval) -> Result<(), PhpException> {
+    let done = match std::str::from_utf8(key) {
+        Ok(text) => table.insert(ArrayKey::from(text.to_owned()), value),
+        Err(_) => table.insert(&ZendStr::new(key, false), value),
+    };
+    done.map_err(|e| invalid(format!("could not build the reply array: {e}")))
+}
+
+fn push(table: &mut ZendHashTable, value: Zval) -> Result<(), PhpException> {
+    table
+        .push(value)
+        .map_err(|e| invalid(format!("could not build the reply array: {e}")))
+}
+
+fn text(value: &Value) -> Option<&[u8]> {
+    match value {
+        Value::BulkString(bytes) => Some(bytes),
+        Value::SimpleString(text) => Some(text.as_bytes()),
+        Value::Okay => Some(b"OK"),
+        _ => None,
+    }
+}
+
+/// A reply in the given shape. A per-node answer (a map) gives [node => shaped reply].
+pub fn reply(value: Value, shape: Shape) -> Result<Zval, PhpException> {
+    match (shape, value) {
+        (_, Value::Map(pairs)) => {
+            let mut table = ZendHashTable::new();
+            for (node, reply_of_node) in pairs {
+                let node = text(&node).map(<[u8]>::to_vec).unwrap_or_default();
+                insert_keyed(&mut table, &node, reply(reply_of_node, shape)?)?;
+            }
+            Ok(array_zval(table))
+        }
+        (Shape::Bool, value) => Ok(bool_zval(match value {
+            Value::Int(n) => n != 0,
+            Value::Okay => true,
+            Value::SimpleString(s) => s == "OK",
+            Value::BulkString(b) => !b.is_empty(),
+            _ => false,
+        })),
+        (Shape::Float, Value::BulkString(bytes)) => {
+            let parsed = std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok());
+            Ok(match parsed {
+                Some(number) => {
+                    let mut zval = Zval::new();
+                    zval.set_double(number);
+                    zval
+                }
+                None => bool_zval(false),
+            })
+        }
+        (Shape::Pairs | Shape::Scores, Value::Array(items)) => {
+            let mut table = ZendHashTable::new();
+            let mut items = items.into_iter();
+            while let (Some(key), Some(value)) = (items.next(), items.next()) {
+                let key = text(&key).map(<[u8]>::to_vec).unwrap_or_default();
+                let value = if shape == Shape::Scores {
+                    reply(value, Shape::Float)?
+                } else {
+                    reply(value, Shape::Raw)?
+                };
+                insert_keyed(&mut table, &key, value)?;
+            }
+            Ok(array_zval(table))
+        }
+        (Shape::Info, Value::BulkString(bytes)) => info(&bytes),
+        (Shape::Type, Value::SimpleString(kind)) => {
+            let mut zval = Zval::new();
+            zval.set_long(match kind.as_str() {
+                "string" => 1,
+                "set" => 2,
+                "list" => 3,
+                "zset" => 4,
+                "hash" => 5,
+                "stream" => 6,
+                _ => 0,
+            });
+            Ok(zval)
+        }
+        (_, value) => raw(value),
+    }
+}
+
+/// phpredis's generic conversion.
+fn raw(value: Value) -> Result<Zval, PhpException> {
+    Ok(match value {
+        Value::Nil => bool_zval(false),
+        Value::Okay => bool_zval(true),
+        Value::Int(n) => {
+            let mut zval = Zval::new();
+            zval.set_long(n);
+            zval
+        }
+        Value::BulkString(bytes) => bytes_zval(&bytes),
+        Value::SimpleString(text) => bytes_zval(text.as_bytes()),
+        Value::VerbatimString { text, .. } => bytes_zval(text.as_bytes()),
+        Value::Double(number) => {
+            let mut zval = Zval::new();
+            zval.set_double(number);
+            zval
+        }
+        Value::Boolean(flag) => bool_zval(flag),
+        Value::Array(items) | Value::Set(items) | Value::Push { data: items, .. } => {
+            let mut table = ZendHashTable::new();
+            for item in items {
+                push(&mut table, raw(item)?)?;
+            }
+            array_zval(table)
+        }
+        Value::Map(_) => reply(value, Shape::Raw)?,
+        // An error inside a pipeline's or EXEC's replies: false in its place, as phpredis.
+        Value::ServerError(_) => bool_zval(false),
+        _ => bool_zval(false),
+    })
+}
+
+/// INFO's `name:value` lines as an array; integers and floats as numbers, like phpredis.
+fn info(bytes: &[u8]) -> Result<Zval, PhpException> {
+    let mut table = ZendHashTable::new();
+    for line in String::from_utf8_lossy(bytes).lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let mut zval = Zval::new();
+        if let Ok(int) = value.parse::<i64>() {
+            zval.set_long(int);
+        } else if let Ok(float) = value
+            .parse::<f64>()
+            .map_err(|_| ())
+            .and_then(|f| if value.contains('.') { Ok(f) } else { Err(()) })
+        {
+            zval.set_double(float);
+        } else {
+            zval.set_binary(value.as_bytes().to_vec());
+        }
+        insert_keyed(&mut table, name.as_bytes(), zval)?;
+    }
+    Ok(array_zval(table))
+}

@@ -1,0 +1,88 @@
+<?php
+// Cross-node commands against phpredis's Redis on one plain server: the cluster (keys spread
+// over three masters) and the one server give the same replies and the same data.
+
+declare(strict_types=1);
+
+use PHPUnit\Framework\TestCase;
+use RedisCluster\RedisCluster;
+
+final class CrossNodeTest extends TestCase
+{
+    private RedisCluster $r;
+    private Redis $oracle;
+
+    protected function setUp(): void
+    {
+        Servers::flush();
+        $this->r = new RedisCluster(Servers::config(), 0, true);
+        $this->oracle = Servers::direct(Servers::oraclePort());
+        $nodes = [];
+        foreach (['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as $key) {
+            $nodes += $this->r->getNodeFor($key);
+        }
+        $this->assertCount(3, $nodes, 'the keys spread over all masters');
+    }
+
+    private function same(callable $call): mixed
+    {
+        $ours = $call($this->r);
+        $theirs = $call($this->oracle);
+        $this->assertSame($theirs, $ours);
+        return $ours;
+    }
+
+    private static function sorted(array $values): array
+    {
+        sort($values);
+        return $values;
+    }
+
+    public function testSetAlgebraAndMoves(): void
+    {
+        $this->same(fn ($c) => $c->sAdd('a', '1', '2', '3'));
+        $this->same(fn ($c) => $c->sAdd('b', '2', '3', '4'));
+        $this->same(fn ($c) => self::sorted($c->sUnion('a', 'b')));
+        $this->same(fn ($c) => self::sorted($c->sInter('a', 'b')));
+        $this->same(fn ($c) => self::sorted($c->sDiff('a', 'b')));
+        $this->same(fn ($c) => $c->sDiffStore('c', 'a', 'b'));
+        $this->same(fn ($c) => self::sorted($c->sMembers('c')));
+        $this->same(fn ($c) => $c->sMove('a', 'd', '1'));
+        $this->same(fn ($c) => self::sorted($c->sMembers('d')));
+    }
+
+    public function testSortedSetsListsKeysAndHyperLogLogs(): void
+    {
+        $this->same(fn ($c) => $c->zAdd('a', 1, 'x', 2, 'y'));
+        $this->same(fn ($c) => $c->zAdd('b', 10, 'y', 20, 'z'));
+        $this->same(fn ($c) => $c->zUnionStore('c', ['a', 'b']));
+        $this->same(fn ($c) => $c->zRange('c', 0, -1, true));
+        $this->same(fn ($c) => $c->zInterStore('d', ['a', 'b'], [2, 1], 'max'));
+        $this->same(fn ($c) => $c->zRange('d', 0, -1, true));
+        $this->same(fn ($c) => $c->rPush('e', 'l1', 'l2'));
+        $this->same(fn ($c) => $c->rPopLPush('e', 'f'));
+        $this->same(fn ($c) => $c->lRange('f', 0, -1));
+        $this->same(fn ($c) => $c->rename('e', 'a2'));
+        $this->same(fn ($c) => $c->lRange('a2', 0, -1));
+        $this->same(fn ($c) => $c->mSet(['a' => 1, 'b' => 2, 'c' => 3, 'd' => 4]));
+        $this->same(fn ($c) => $c->mGet(['d', 'c', 'b', 'a', 'none']));
+        $this->same(fn ($c) => $c->del('a', 'b', 'c', 'none'));
+        $this->same(fn ($c) => $c->pfAdd('e', ['x', 'y']));
+        $this->same(fn ($c) => $c->pfAdd('f2', ['y', 'z']));
+        $this->same(fn ($c) => $c->pfCount(['e', 'f2']));
+        $this->same(fn ($c) => $c->blPop(['none', 'f'], 1));
+    }
+
+    public function testCommandsWhoseKeysMustShareANodeAreRefusedNamingTheNodes(): void
+    {
+        try {
+            $this->r->rawCommand('LCS', 'a', 'b');
+            $this->fail('LCS over two masters must be refused');
+        } catch (\RedisCluster\Exception $e) {
+            $this->assertStringContainsString('node_', $e->getMessage());
+            $this->assertNotInstanceOf(\RedisCluster\ConnectionException::class, $e);
+        }
+        $this->r->mSet(['a{t}' => 'ohmytext', 'b{t}' => 'mynewtext']);
+        $this->assertSame('mytext', $this->r->rawCommand('LCS', 'a{t}', 'b{t}'));
+    }
+}

@@ -1,0 +1,121 @@
+<?php
+// Replicas (reads answered by the replica, writes by the master, mastersOnly, master_of), bad
+// configurations, dead nodes, and no password in any message.
+
+declare(strict_types=1);
+
+use PHPUnit\Framework\TestCase;
+use RedisCluster\RedisCluster;
+
+final class ReplicasAndErrorsTest extends TestCase
+{
+    private static function getCalls(int $port): int
+    {
+        $stats = Servers::direct($port)->info('commandstats');
+        return isset($stats['cmdstat_get']) ? (int) explode(',', explode('calls=', $stats['cmdstat_get'])[1])[0] : 0;
+    }
+
+    /** A key on node_1, written and replicated. */
+    private static function placedKey(): string
+    {
+        Servers::flush();
+        $r = new RedisCluster(Servers::config(), 0, true);
+        for ($i = 0; ; $i++) {
+            if (array_key_first($r->getNodeFor("k$i")) === 'node_1') {
+                $r->set("k$i", 'v');
+                Servers::direct(Servers::masters()[0])->rawCommand('WAIT', 1, 2000);
+                return "k$i";
+            }
+        }
+    }
+
+    private function readsBy(RedisCluster $r, string $key): array
+    {
+        [$master, $replica] = [Servers::masters()[0], Servers::replicas()[0]];
+        $before = [self::getCalls($master), self::getCalls($replica)];
+        for ($i = 0; $i < 20; $i++) {
+            $this->assertSame('v', $r->get($key));
+        }
+        return [self::getCalls($master) - $before[0], self::getCalls($replica) - $before[1]];
+    }
+
+    public function testDiscoveredReplicasAnswerReadsAndMastersOnlyKeepsThemOnMasters(): void
+    {
+        $key = self::placedKey();
+        $this->assertSame([0, 20], $this->readsBy(new RedisCluster(Servers::config()), $key));
+        $this->assertSame([20, 0], $this->readsBy(new RedisCluster(Servers::config(), 0, true), $key));
+    }
+
+    public function testMasterOfNamesTheReplicas(): void
+    {
+        $key = self::placedKey();
+        $config = Servers::config();
+        foreach (Servers::replicas() as $i => $port) {
+            $config['nodes']['replica_' . ($i + 1)] = ['host' => '127.0.0.1', 'port' => $port];
+            $config['master_of']['node_' . ($i + 1)] = 'replica_' . ($i + 1);
+        }
+        $r = new RedisCluster($config);
+        $this->assertSame(['node_1'], array_keys($r->getNodeFor($key)));
+        $this->assertSame([0, 20], $this->readsBy($r, $key));
+    }
+
+    public function badConfigs(): array
+    {
+        return [
+            'no nodes' => [[], "no 'nodes'"],
+            'empty nodes' => [['nodes' => []], "'nodes' is empty"],
+            'gap' => [['nodes' => ['node_2' => ['host' => 'h', 'port' => 1]]], 'node_1..node_1'],
+            'port text' => [['nodes' => ['node_1' => ['host' => 'h', 'port' => 'x']]], "'port' must be an integer"],
+            'port float' => [['nodes' => ['node_1' => ['host' => 'h', 'port' => 7000.5]]], "'port' must be an integer"],
+            'unknown option' => [['nodes' => ['node_1' => ['host' => 'h', 'port' => 1, 'colour' => 1]]], 'unknown option'],
+            'master_of' => [['nodes' => ['node_1' => ['host' => 'h', 'port' => 1]], 'master_of' => ['node_1' => 'node_9']], 'node_9'],
+        ];
+    }
+
+    /** @dataProvider badConfigs */
+    public function testBadConfigsAreRefusedWhole(array $config, string $message): void
+    {
+        $this->expectException(\RedisCluster\Exception::class);
+        $this->expectExceptionMessage($message);
+        new RedisCluster($config);
+    }
+
+    public function testBadOptionsAndArguments(): void
+    {
+        try {
+            new RedisCluster(Servers::config(), 0, true, ['colour' => 1]);
+            $this->fail('an unknown option must be refused');
+        } catch (\RedisCluster\Exception $e) {
+            $this->assertStringContainsString("unknown option 'colour'", $e->getMessage());
+        }
+        $r = new RedisCluster(Servers::config(), 0, true);
+        try {
+            $r->set('k', ['an', 'array']);
+            $this->fail('an array value must be refused');
+        } catch (\RedisCluster\Exception $e) {
+            $this->assertStringContainsString('cannot be sent', $e->getMessage());
+        }
+        $this->assertFalse($r->get('k'), 'a refused argument sends nothing');
+    }
+
+    public function testADeadNodeFailsFastNamingItselfAndTheOthersKeepWorking(): void
+    {
+        $config = ['nodes' => [
+            'node_1' => ['host' => '127.0.0.1', 'port' => Servers::masters()[0]],
+            'node_2' => ['host' => '127.0.0.1', 'port' => Servers::deadPort(), 'password' => 'hunter2'],
+        ]];
+        $r = new RedisCluster($config, 0, true, ['timeout' => 0.5, 'password' => 'hunter2-all']);
+        for ($i = 0; array_key_first($r->getNodeFor("k$i")) !== 'node_2'; $i++);
+        for ($j = 0; array_key_first($r->getNodeFor("k$j")) !== 'node_1'; $j++);
+        $started = microtime(true);
+        try {
+            $r->get("k$i");
+            $this->fail('a dead node must raise');
+        } catch (\RedisCluster\ConnectionException $e) {
+            $this->assertStringContainsString('node_2 (127.0.0.1:' . Servers::deadPort() . ')', $e->getMessage());
+            $this->assertStringNotContainsString('hunter2', $e->getMessage());
+        }
+        $this->assertLessThan(2.0, microtime(true) - $started);
+        $this->assertStringNotContainsString('hunter2', print_r($r, true));
+    }
+}
