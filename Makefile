@@ -57,8 +57,9 @@ python-install: python-env
 	CARGO_TARGET_DIR=$(PYTHON_TARGET_DIR) $(PY) -m pip install -q --disable-pip-version-check .
 
 ## demo: starts the dev cluster (3 masters + 3 replicas), writes keys through the cluster from
-## Rust and then from Python, prints where each one is, confirmed on the servers; then stops it.
-demo: deps python-install
+## Rust, then from Python, then from PHP, prints where each one is, confirmed on the servers, and
+## that the three agree; then stops it.
+demo: deps python-install php-build
 	$(CARGO) build --release -p cluster-core --example demo
 	@set -e; \
 	tests/cluster.sh start; \
@@ -66,7 +67,9 @@ demo: deps python-install
 	tests/cluster.sh config > target/dev-cluster.json; \
 	$(CARGO) run --release -q -p cluster-core --example demo -- target/dev-cluster.json target/demo-placements.json; \
 	echo; echo "the same keys, written from Python:"; \
-	$(PY) python/examples/demo.py target/dev-cluster.json target/demo-placements.json
+	$(PY) python/examples/demo.py target/dev-cluster.json target/demo-placements.json; \
+	echo; echo "the same keys, written from PHP:"; \
+	$(PHP) php/examples/demo.php target/dev-cluster.json target/demo-placements.json
 
 ## test: formatting, lints, generated files up to date, then every test against real servers:
 ## the Rust suite, then the Python package installed with `pip install .` and its pytest suite.

@@ -9,8 +9,9 @@ use ext_php_rs::exception::PhpException;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendClassObject, ZendHashTable, Zval};
 
+use crate::array::{Key, entries, raw_entries, values};
 use crate::config::{apply_options, to_json};
-use crate::convert::{Shape, arg, reply};
+use crate::convert::{Arg, Shape, arg, arg_ref, reply};
 use crate::errors::{exception, invalid};
 use crate::methods::generic_method;
 
@@ -34,16 +35,22 @@ type This = ZendClassObject<RedisCluster>;
 fn flatten(values: &[&Zval], out: &mut Vec<Vec<u8>>) -> Result<(), PhpException> {
     for value in values {
         let value = value.dereference();
-        if let Some(array) = value.array() {
-            for (key, item) in array.iter() {
-                if !matches!(key, ext_php_rs::types::ArrayKey::Long(_)) {
-                    out.push(key.to_string().into_bytes());
-                }
-                out.push(arg(item)?);
-            }
-        } else {
-            out.push(arg(value)?);
+        match value.array() {
+            Some(array) => flatten_array(array, out)?,
+            None => out.push(arg(value)?),
         }
+    }
+    Ok(())
+}
+
+/// A list gives its values, an associative array its key/value pairs.
+fn flatten_array(array: &ZendHashTable, out: &mut Vec<Vec<u8>>) -> Result<(), PhpException> {
+    out.reserve(array.len() * 2);
+    for (key, item) in entries(array) {
+        if let Key::Name(name) = key {
+            out.push(name);
+        }
+        out.push(arg(item)?);
     }
     Ok(())
 }
@@ -61,10 +68,16 @@ impl RedisCluster {
     }
 
     /// Runs one command, or queues it in pipeline mode (then `$this` comes back, for chaining).
-    fn run(self_: &mut This, args: Vec<Vec<u8>>, shape: Shape) -> PhpResult<Zval> {
+    fn run<A: AsRef<[u8]> + Into<Vec<u8>>>(
+        self_: &mut This,
+        args: Vec<A>,
+        shape: Shape,
+    ) -> PhpResult<Zval> {
         let client = Self::this(self_)?;
         if let Some(queue) = client.queue.as_mut() {
-            queue.commands.push((args, shape));
+            // Owned arguments move into the queue; borrowed ones are copied once.
+            let owned = args.into_iter().map(Into::into).collect();
+            queue.commands.push((owned, shape));
             return self_.into_zval(false).map_err(|e| invalid(e.to_string()));
         }
         let value = client.cluster.execute(&args).map_err(exception)?;
@@ -151,10 +164,10 @@ impl RedisCluster {
                 args.push(arg(ttl)?);
             }
             Some(array) if array.is_array() => {
-                for (key, item) in array.array().into_iter().flat_map(|a| a.iter()) {
+                for (key, item) in array.array().map(entries).unwrap_or_default() {
                     let word = match key {
-                        ext_php_rs::types::ArrayKey::Long(_) => arg(item)?,
-                        other => other.to_string().into_bytes(),
+                        Key::Index(_) => arg(item)?,
+                        Key::Name(name) => name,
                     };
                     let upper = word.to_ascii_uppercase();
                     match upper.as_slice() {
@@ -183,28 +196,35 @@ impl RedisCluster {
 
     /// Values in the order of `$keys`, `false` for a missing key.
     pub fn m_get(self_: &mut This, keys: &ZendHashTable) -> PhpResult<Zval> {
-        let mut args = vec![b"MGET".to_vec()];
-        for (_, key) in keys.iter() {
-            args.push(arg(key)?);
-        }
-        if args.len() == 1 {
+        let keys = values(keys);
+        if keys.is_empty() {
             return ZendHashTable::new()
                 .into_zval(false)
                 .map_err(|e| invalid(e.to_string()));
+        }
+        let mut args = Vec::with_capacity(keys.len() + 1);
+        args.push(Arg::Borrowed(b"MGET"));
+        for key in keys {
+            args.push(arg_ref(key)?);
         }
         Self::run(self_, args, Shape::Raw)
     }
 
     /// `['key' => 'value', ...]`, split over the masters.
     pub fn m_set(self_: &mut This, pairs: &ZendHashTable) -> PhpResult<Zval> {
-        let mut args = vec![b"MSET".to_vec()];
-        flatten(&[&pairs_zval(pairs)?], &mut args)?;
+        let entries = raw_entries(pairs);
+        let mut args = Vec::with_capacity(entries.len() * 2 + 1);
+        args.push(Arg::Borrowed(b"MSET"));
+        for (key, value) in &entries {
+            args.push(arg_ref(key)?);
+            args.push(arg_ref(value)?);
+        }
         Self::run(self_, args, Shape::Bool)
     }
 
     pub fn m_set_nx(self_: &mut This, pairs: &ZendHashTable) -> PhpResult<Zval> {
         let mut args = vec![b"MSETNX".to_vec()];
-        flatten(&[&pairs_zval(pairs)?], &mut args)?;
+        flatten_array(pairs, &mut args)?;
         Self::run(self_, args, Shape::Bool)
     }
 
@@ -238,14 +258,14 @@ impl RedisCluster {
 
     pub fn h_m_set(self_: &mut This, key: &Zval, pairs: &ZendHashTable) -> PhpResult<Zval> {
         let mut args = vec![b"HSET".to_vec(), arg(key)?];
-        flatten(&[&pairs_zval(pairs)?], &mut args)?;
+        flatten_array(pairs, &mut args)?;
         Self::run(self_, args, Shape::Bool)
     }
 
     /// `[field => value]`, `false` for a missing field.
     pub fn h_m_get(self_: &mut This, key: &Zval, fields: &ZendHashTable) -> PhpResult<Zval> {
         let mut args = vec![b"HMGET".to_vec(), arg(key)?];
-        for (_, field) in fields.iter() {
+        for field in values(fields) {
             args.push(arg(field)?);
         }
         let names: Vec<Vec<u8>> = args[2..].to_vec();
@@ -264,22 +284,22 @@ impl RedisCluster {
     pub fn z_add(self_: &mut This, key: &Zval, rest: &[&Zval]) -> PhpResult<Zval> {
         let mut args = vec![b"ZADD".to_vec(), arg(key)?];
         let mut rest = rest.iter().map(|z| z.dereference()).peekable();
-        if let Some(options) = rest.peek().filter(|z| {
-            z.array().is_some_and(|a| {
-                a.iter()
-                    .all(|(k, _)| matches!(k, ext_php_rs::types::ArrayKey::Long(_)))
-            })
-        }) {
-            for (_, option) in options.array().into_iter().flat_map(|a| a.iter()) {
+        // A first array that is a list holds the options (NX, XX, GT, LT, CH, INCR).
+        if let Some(options) = rest
+            .peek()
+            .and_then(|z| z.array())
+            .filter(|a| crate::array::is_list(a))
+        {
+            for option in values(options) {
                 args.push(arg(option)?.to_ascii_uppercase());
             }
             rest.next();
         }
         for value in rest {
             if let Some(members) = value.array() {
-                for (member, score) in members.iter() {
+                for (member, score) in entries(members) {
                     args.push(arg(score)?);
-                    args.push(member.to_string().into_bytes());
+                    args.push(member.into_bytes());
                 }
             } else {
                 args.push(arg(value)?);
@@ -388,8 +408,7 @@ impl RedisCluster {
             )));
         };
         let mut args = words(command);
-        let values: Vec<&Zval> = arguments.iter().map(|(_, v)| v).collect();
-        flatten(&values, &mut args)?;
+        flatten(&values(arguments), &mut args)?;
         Self::run(self_, args, shape)
     }
 
@@ -526,7 +545,7 @@ impl RedisCluster {
         }
         if let Some(limit) = options.and_then(|o| o.get("limit")).and_then(Zval::array) {
             args.push(b"LIMIT".to_vec());
-            for (_, value) in limit.iter() {
+            for value in values(limit) {
                 args.push(arg(value)?);
             }
         }
@@ -554,12 +573,12 @@ impl RedisCluster {
             arg(destination)?,
             keys.len().to_string().into_bytes(),
         ];
-        for (_, key) in keys.iter() {
+        for key in values(keys) {
             args.push(arg(key)?);
         }
         if let Some(weights) = weights.map(Zval::dereference).and_then(Zval::array) {
             args.push(b"WEIGHTS".to_vec());
-            for (_, weight) in weights.iter() {
+            for weight in values(weights) {
                 args.push(arg(weight)?);
             }
         }
@@ -569,10 +588,4 @@ impl RedisCluster {
         }
         Self::run(self_, args, Shape::Raw)
     }
-}
-
-/// A hash table as a Zval, for `flatten`.
-fn pairs_zval(pairs: &ZendHashTable) -> Result<Zval, PhpException> {
-    let copy: ext_php_rs::boxed::ZBox<ZendHashTable> = pairs.to_owned();
-    copy.into_zval(false).map_err(|e| invalid(e.to_string()))
 }

@@ -5,6 +5,7 @@
 use ext_php_rs::types::{ZendHashTable, Zval};
 use serde_json::{Map, Number, Value};
 
+use crate::array::{entries, is_list, values};
 use crate::errors::invalid;
 use ext_php_rs::exception::PhpException;
 
@@ -38,21 +39,18 @@ fn convert(value: &Zval, depth: usize) -> Result<Value, PhpException> {
 }
 
 fn array_to_json(array: &ZendHashTable, depth: usize) -> Result<Value, PhpException> {
-    let is_list = array
-        .iter()
-        .enumerate()
-        .all(|(i, (key, _))| matches!(key, ext_php_rs::types::ArrayKey::Long(k) if k == i as i64));
-    if is_list && !array.is_empty() {
+    if is_list(array) && !array.is_empty() {
         return Ok(Value::Array(
-            array
-                .iter()
-                .map(|(_, v)| convert(v, depth + 1))
+            values(array)
+                .into_iter()
+                .map(|v| convert(v, depth + 1))
                 .collect::<Result<_, _>>()?,
         ));
     }
     let mut map = Map::new();
-    for (key, item) in array.iter() {
-        map.insert(key.to_string(), convert(item, depth + 1)?);
+    for (key, item) in entries(array) {
+        let key = String::from_utf8_lossy(&key.into_bytes()).into_owned();
+        map.insert(key, convert(item, depth + 1)?);
     }
     Ok(Value::Object(map))
 }
@@ -62,8 +60,8 @@ pub fn apply_options(
     config: &mut Map<String, Value>,
     options: &ZendHashTable,
 ) -> Result<(), PhpException> {
-    for (key, value) in options.iter() {
-        let name = key.to_string();
+    for (key, value) in entries(options) {
+        let name = String::from_utf8_lossy(&key.into_bytes()).into_owned();
         let target = match name.as_str() {
             "timeout" | "connect_timeout" => "socket_connect_timeout",
             "read_timeout" => "socket_timeout",

@@ -11,6 +11,39 @@ use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
 
 use crate::errors::invalid;
 
+/// An argument's bytes: borrowed from a PHP string (alive for the whole call), or made here
+/// (numbers, booleans).
+pub enum Arg<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Vec<u8>),
+}
+
+impl From<Arg<'_>> for Vec<u8> {
+    fn from(arg: Arg<'_>) -> Vec<u8> {
+        match arg {
+            Arg::Borrowed(bytes) => bytes.to_vec(),
+            Arg::Owned(bytes) => bytes,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Arg<'_> {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Arg::Borrowed(bytes) => bytes,
+            Arg::Owned(bytes) => bytes,
+        }
+    }
+}
+
+/// `arg` without copying a string: the hot path of MSET/MGET of many keys.
+pub fn arg_ref(value: &Zval) -> Result<Arg<'_>, PhpException> {
+    match value.dereference().zend_str() {
+        Some(text) => Ok(Arg::Borrowed(text.as_bytes())),
+        None => arg(value).map(Arg::Owned),
+    }
+}
+
 /// The bytes phpredis would send for a PHP value.
 pub fn arg(value: &Zval) -> Result<Vec<u8>, PhpException> {
     let value = value.dereference();
@@ -177,7 +210,12 @@ fn raw(value: Value) -> Result<Zval, PhpException> {
             zval.set_long(n);
             zval
         }
-        Value::BulkString(bytes) => bytes_zval(&bytes),
+        Value::BulkString(bytes) => {
+            // The reply's own buffer goes to PHP: one copy, into the zend_string.
+            let mut zval = Zval::new();
+            zval.set_binary(bytes);
+            zval
+        }
         Value::SimpleString(text) => bytes_zval(text.as_bytes()),
         Value::VerbatimString { text, .. } => bytes_zval(text.as_bytes()),
         Value::Double(number) => {

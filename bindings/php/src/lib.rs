@@ -6,6 +6,7 @@
 
 use ext_php_rs::prelude::*;
 
+mod array;
 mod client;
 mod config;
 mod convert;
