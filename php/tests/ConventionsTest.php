@@ -108,6 +108,19 @@ final class ConventionsTest extends TestCase
         $this->same(fn ($c) => $c->pfCount('hll'));
     }
 
+    public function testBinaryKeysAndFieldsInArrays(): void
+    {
+        // PHP array keys are bytes, not always UTF-8: they go through as they are.
+        $this->same(fn ($c) => $c->mSet(["\xff\x00key" => 'v1', 'plain' => "\x00\xfe"]));
+        $this->same(fn ($c) => $c->mGet(["\xff\x00key", 'plain']));
+        $this->same(fn ($c) => $c->hMSet('h', ["f\xff" => 'a', '7' => 'numeric field']));
+        $this->same(fn ($c) => $c->hGetAll('h'));
+        $this->same(fn ($c) => $c->hMGet('h', ["f\xff", '7', 'none']));
+        // phpredis 6's array form of hSet (Debian's phpredis 5 lacks it): ours only.
+        $this->assertSame(2, $this->r->hSet('h2', ['7' => 'x', 'y' => 'z']));
+        $this->assertSame([7 => 'x', 'y' => 'z'], $this->r->hGetAll('h2'));
+    }
+
     public function testPipelineAndTransaction(): void
     {
         $ours = $this->r->pipeline()->set('p', 1)->incr('p')->get('p')->get('missing')->exec();

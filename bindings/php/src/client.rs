@@ -43,12 +43,14 @@ fn flatten(values: &[&Zval], out: &mut Vec<Vec<u8>>) -> Result<(), PhpException>
     Ok(())
 }
 
-/// A list gives its values, an associative array its key/value pairs.
+/// A list (keys 0, 1, 2, ...) gives its values; any other array its key/value pairs, integer
+/// keys as their text (PHP turns the key `'7'` into `7`).
 fn flatten_array(array: &ZendHashTable, out: &mut Vec<Vec<u8>>) -> Result<(), PhpException> {
+    let list = crate::array::is_list(array);
     out.reserve(array.len() * 2);
     for (key, item) in entries(array) {
-        if let Key::Name(name) = key {
-            out.push(name);
+        if !list {
+            out.push(key.into_bytes());
         }
         out.push(arg(item)?);
     }
@@ -213,18 +215,13 @@ impl RedisCluster {
     /// `['key' => 'value', ...]`, split over the masters.
     pub fn m_set(self_: &mut This, pairs: &ZendHashTable) -> PhpResult<Zval> {
         let entries = raw_entries(pairs);
-        let mut args = Vec::with_capacity(entries.len() * 2 + 1);
-        args.push(Arg::Borrowed(b"MSET"));
-        for (key, value) in &entries {
-            args.push(arg_ref(key)?);
-            args.push(arg_ref(value)?);
-        }
+        let args = pair_args(vec![Arg::Borrowed(b"MSET")], &entries)?;
         Self::run(self_, args, Shape::Bool)
     }
 
     pub fn m_set_nx(self_: &mut This, pairs: &ZendHashTable) -> PhpResult<Zval> {
-        let mut args = vec![b"MSETNX".to_vec()];
-        flatten_array(pairs, &mut args)?;
+        let entries = raw_entries(pairs);
+        let args = pair_args(vec![Arg::Borrowed(b"MSETNX")], &entries)?;
         Self::run(self_, args, Shape::Bool)
     }
 
@@ -257,8 +254,8 @@ impl RedisCluster {
     }
 
     pub fn h_m_set(self_: &mut This, key: &Zval, pairs: &ZendHashTable) -> PhpResult<Zval> {
-        let mut args = vec![b"HSET".to_vec(), arg(key)?];
-        flatten_array(pairs, &mut args)?;
+        let entries = raw_entries(pairs);
+        let args = pair_args(vec![Arg::Borrowed(b"HSET"), arg_ref(key)?], &entries)?;
         Self::run(self_, args, Shape::Bool)
     }
 
@@ -588,4 +585,18 @@ impl RedisCluster {
         }
         Self::run(self_, args, Shape::Raw)
     }
+}
+
+/// `head` then every key and value of an associative array (integer keys as their text, as
+/// PHP turns `'7'` into `7`), strings borrowed.
+fn pair_args<'a>(
+    mut head: Vec<Arg<'a>>,
+    entries: &'a [(Zval, &'a Zval)],
+) -> Result<Vec<Arg<'a>>, PhpException> {
+    head.reserve(entries.len() * 2);
+    for (key, value) in entries {
+        head.push(arg_ref(key)?);
+        head.push(arg_ref(value)?);
+    }
+    Ok(head)
 }
