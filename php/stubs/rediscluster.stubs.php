@@ -108,6 +108,17 @@ namespace RedisCluster {
         public function hMSet(mixed $key, array $pairs): mixed {}
 
         /**
+         * `hScan($key, &$iterator, $pattern = null, $count = 0)`: `[field => value]` per step.
+         *
+         * @param mixed $key
+         * @param mixed $iterator
+         * @param mixed $pattern
+         * @param int|null $count
+         * @return mixed
+         */
+        public function hScan(mixed $key, mixed $iterator, mixed $pattern = null, ?int $count = null): mixed {}
+
+        /**
          * INFO of every master: `['node_1' => [...], ...]`.
          *
          * @param mixed $sections
@@ -161,6 +172,29 @@ namespace RedisCluster {
          * @return mixed
          */
         public function rawCommand(mixed $command, mixed ...$args): mixed {}
+
+        /**
+         * `sScan($key, &$iterator, $pattern = null, $count = 0)`: members per step.
+         *
+         * @param mixed $key
+         * @param mixed $iterator
+         * @param mixed $pattern
+         * @param int|null $count
+         * @return mixed
+         */
+        public function sScan(mixed $key, mixed $iterator, mixed $pattern = null, ?int $count = null): mixed {}
+
+        /**
+         * `scan(&$iterator, $pattern = null, $count = 0)`: the next keys of a walk over every
+         * master, or `false` when the walk is over (`$iterator` is then 0). Empty steps are
+         * skipped, as phpredis's `SCAN_RETRY`, so `while ($keys = $r->scan($it))` sees every key.
+         *
+         * @param mixed $iterator
+         * @param mixed $pattern
+         * @param int|null $count
+         * @return mixed
+         */
+        public function scan(mixed $iterator, mixed $pattern = null, ?int $count = null): mixed {}
 
         /**
          * `SET`; `$options` is a TTL in seconds or phpredis's array (`['nx', 'ex' => 10]`,
@@ -236,6 +270,17 @@ namespace RedisCluster {
          * @return mixed
          */
         public function zRevRangeByScore(mixed $key, mixed $max, mixed $min, ?array $options = null): mixed {}
+
+        /**
+         * `zScan($key, &$iterator, $pattern = null, $count = 0)`: `[member => score]` per step.
+         *
+         * @param mixed $key
+         * @param mixed $iterator
+         * @param mixed $pattern
+         * @param int|null $count
+         * @return mixed
+         */
+        public function zScan(mixed $key, mixed $iterator, mixed $pattern = null, ?int $count = null): mixed {}
 
         /**
          * `zUnionStore($destination, $keys, $weights = null, $aggregate = null)`.

@@ -121,6 +121,37 @@ final class ConventionsTest extends TestCase
         $this->assertSame([7 => 'x', 'y' => 'z'], $this->r->hGetAll('h2'));
     }
 
+    public function testScanFamilyWalksEverything(): void
+    {
+        $keys = [];
+        for ($i = 0; $i < 300; $i++) {
+            $keys["key:$i"] = $i;
+        }
+        $this->r->mSet($keys);
+        $this->r->hMSet('h', ['a' => 1, 'b' => 2]);
+        $this->r->sAdd('s', 'x', 'y');
+        $this->r->zAdd('z', 1, 'm1', 2, 'm2');
+        $seen = [];
+        $it = null;
+        while (($found = $this->r->scan($it, 'key:*', 20)) !== false) {
+            array_push($seen, ...$found);
+        }
+        sort($seen);
+        $expected = array_keys($keys);
+        sort($expected);
+        $this->assertSame($expected, $seen);
+        $this->assertSame(0, $it);
+        $this->assertFalse($this->r->scan($it), 'a finished walk stays finished');
+        $it = null;
+        $this->assertSame(['a' => '1', 'b' => '2'], $this->r->hScan('h', $it));
+        $it = null;
+        $members = $this->r->sScan('s', $it);
+        sort($members);
+        $this->assertSame(['x', 'y'], $members);
+        $it = null;
+        $this->assertSame(['m1' => 1.0, 'm2' => 2.0], $this->r->zScan('z', $it));
+    }
+
     public function testPipelineAndTransaction(): void
     {
         $ours = $this->r->pipeline()->set('p', 1)->incr('p')->get('p')->get('missing')->exec();

@@ -7,7 +7,7 @@ use cluster_core::{Cluster, ClusterConfig, ClusterError, Value};
 use ext_php_rs::convert::IntoZval;
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ZendClassObject, ZendHashTable, Zval};
+use ext_php_rs::types::{PhpRef, ZendClassObject, ZendHashTable, Zval};
 
 use crate::array::{Key, entries, raw_entries, values};
 use crate::config::{apply_options, to_json};
@@ -390,6 +390,79 @@ impl RedisCluster {
         Self::run(self_, args, Shape::Info)
     }
 
+    /// `scan(&$iterator, $pattern = null, $count = 0)`: the next keys of a walk over every
+    /// master, or `false` when the walk is over (`$iterator` is then 0). Empty steps are
+    /// skipped, as phpredis's `SCAN_RETRY`, so `while ($keys = $r->scan($it))` sees every key.
+    pub fn scan(
+        self_: &mut This,
+        iterator: PhpRef,
+        pattern: Option<&Zval>,
+        count: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::walk(
+            self_,
+            vec![b"SCAN".to_vec()],
+            iterator,
+            pattern,
+            count,
+            Shape::Raw,
+        )
+    }
+
+    /// `hScan($key, &$iterator, $pattern = null, $count = 0)`: `[field => value]` per step.
+    pub fn h_scan(
+        self_: &mut This,
+        key: &Zval,
+        iterator: PhpRef,
+        pattern: Option<&Zval>,
+        count: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::walk(
+            self_,
+            vec![b"HSCAN".to_vec(), arg(key)?],
+            iterator,
+            pattern,
+            count,
+            Shape::Pairs,
+        )
+    }
+
+    /// `sScan($key, &$iterator, $pattern = null, $count = 0)`: members per step.
+    pub fn s_scan(
+        self_: &mut This,
+        key: &Zval,
+        iterator: PhpRef,
+        pattern: Option<&Zval>,
+        count: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::walk(
+            self_,
+            vec![b"SSCAN".to_vec(), arg(key)?],
+            iterator,
+            pattern,
+            count,
+            Shape::Raw,
+        )
+    }
+
+    /// `zScan($key, &$iterator, $pattern = null, $count = 0)`: `[member => score]` per step.
+    pub fn z_scan(
+        self_: &mut This,
+        key: &Zval,
+        iterator: PhpRef,
+        pattern: Option<&Zval>,
+        count: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::walk(
+            self_,
+            vec![b"ZSCAN".to_vec(), arg(key)?],
+            iterator,
+            pattern,
+            count,
+            Shape::Scores,
+        )
+    }
+
     /// Any command, its reply in phpredis's generic shape.
     pub fn raw_command(self_: &mut This, command: &Zval, args: &[&Zval]) -> PhpResult<Zval> {
         let mut all = words(&String::from_utf8_lossy(&arg(command)?));
@@ -477,6 +550,56 @@ impl RedisCluster {
 }
 
 impl RedisCluster {
+    /// One step of a SCAN-family walk: asks until a step has elements or the cursor is 0.
+    fn walk(
+        self_: &mut This,
+        head: Vec<Vec<u8>>,
+        mut iterator: PhpRef,
+        pattern: Option<&Zval>,
+        count: Option<i64>,
+        shape: Shape,
+    ) -> PhpResult<Zval> {
+        let mut cursor = match iterator.long() {
+            Some(0) => return reply(Value::Nil, Shape::Raw), // the walk is over
+            Some(cursor) => cursor.to_string(),
+            None => "0".to_owned(),
+        };
+        let mut options = Vec::new();
+        if let Some(pattern) = pattern.map(Zval::dereference).filter(|p| !p.is_null()) {
+            options.push(b"MATCH".to_vec());
+            options.push(arg(pattern)?);
+        }
+        if let Some(count) = count.filter(|c| *c > 0) {
+            options.push(b"COUNT".to_vec());
+            options.push(count.to_string().into_bytes());
+        }
+        loop {
+            let mut args = head.clone();
+            args.push(cursor.into_bytes());
+            args.extend(options.iter().cloned());
+            let Some(Value::Array(mut step)) = Self::run_value(self_, args)? else {
+                return Err(invalid(
+                    "SCAN answered something else than a cursor and a list",
+                ));
+            };
+            let (Some(elements), Some(Value::BulkString(next))) = (step.pop(), step.pop()) else {
+                return Err(invalid(
+                    "SCAN answered something else than a cursor and a list",
+                ));
+            };
+            cursor = String::from_utf8_lossy(&next).into_owned();
+            let next: i64 = cursor.parse().unwrap_or(0);
+            iterator.set_long(next);
+            let found = matches!(&elements, Value::Array(items) if !items.is_empty());
+            if found {
+                return reply(elements, shape);
+            }
+            if next == 0 {
+                return reply(Value::Nil, Shape::Raw);
+            }
+        }
+    }
+
     fn start(self_: &mut This, transaction: bool) -> PhpResult<Zval> {
         let client = Self::this(self_)?;
         if client.queue.is_some() {
