@@ -1,6 +1,7 @@
-//! One connection pool per server: lazy connect with the node's timeouts, AUTH and SELECT
-//! done by redis-rs on connect, idle connections reused, a broken one dropped and replaced
-//! by the next call. Thread-safe; a connection is used by one caller at a time.
+//! One connection pool per server: lazy connect with the node's timeouts and credentials
+//! (`connection.rs`), the client's settings (db, name, ...; `session.rs`) taken by each
+//! connection before it is used, idle connections reused, a broken one dropped and replaced by
+//! the next call. Thread-safe; a connection is used by one caller at a time.
 
 use std::sync::{Arc, Mutex};
 
