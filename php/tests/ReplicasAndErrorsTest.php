@@ -116,6 +116,15 @@ final class ReplicasAndErrorsTest extends TestCase
             $this->assertStringNotContainsString('hunter2', $e->getMessage());
         }
         $this->assertLessThan(2.0, microtime(true) - $started);
+        unset($config['nodes']['node_2']['password']);
+        $r = new RedisCluster($config, 0, true, ['timeout' => 0.5]);
+        $this->assertTrue($r->set("k$j", 'ok'), 'the live node keeps working');
+        try {
+            $r->pipeline()->get("k$j")->get("k$i")->exec();
+            $this->fail('a pipeline that reaches a dead node must raise');
+        } catch (\RedisCluster\ConnectionException $e) {
+            $this->assertStringContainsString('node_2', $e->getMessage());
+        }
         $this->assertStringNotContainsString('hunter2', print_r($r, true));
     }
 }

@@ -518,13 +518,14 @@ impl RedisCluster {
                 .pipeline(&commands)
                 .map_err(exception)?
                 .into_iter()
-                .map(|r| {
-                    r.unwrap_or_else(|e| match e {
-                        ClusterError::Server { error, .. } => Value::ServerError(error),
-                        _ => Value::Nil,
-                    })
+                .map(|r| match r {
+                    Ok(value) => Ok(value),
+                    // An error reply is `false` in its place; a node that failed is an
+                    // exception, as in phpredis (its commands' fate is unknown).
+                    Err(ClusterError::Server { error, .. }) => Ok(Value::ServerError(error)),
+                    Err(other) => Err(exception(other)),
                 })
-                .collect()
+                .collect::<Result<_, _>>()?
         };
         for (value, shape) in replies.into_iter().zip(shapes) {
             let value = match value {
