@@ -35,9 +35,11 @@ pub mod slot {
     pub const COMPOSED: u16 = 109;
     pub const ADMIN: u16 = 113;
     pub const SESSION: u16 = 119;
+    /// crates/cli's tests (they include this module by path).
+    pub const MIGRATE: u16 = 125;
 
     /// `(offset, span)` of every binary's slice.
-    pub const SLICES: [(u16, u16); 15] = [
+    pub const SLICES: [(u16, u16); 16] = [
         (COMMAND_TABLE, 6),
         (PLACEMENT, 3),
         (PIPELINES, 4),
@@ -53,6 +55,7 @@ pub mod slot {
         (COMPOSED, 4),
         (ADMIN, 3),
         (SESSION, 6),
+        (MIGRATE, 12),
     ];
 }
 

@@ -1,0 +1,358 @@
+//! `rediscluster copy`: every key of a source (one server, or every master of a cluster) into a
+//! destination cluster, placed by the contract (a key named `bar{foo}` goes to foo's node as
+//! `bar`, exactly where the client will look for it). Per source node, in parallel: SCAN a
+//! batch, DUMP + PEXPIRETIME it in one pipeline, RESTORE ... REPLACE ABSTTL it on the
+//! destination masters in one pipeline each (the expiry instant kept to the millisecond), then
+//! record the cursor. Keys that expire meanwhile are skipped and counted. Needs Redis 7
+//! (PEXPIRETIME) on the source.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use cluster_core::placement::{master_index, split_tag};
+use cluster_core::{ClusterConfig, NodeConfig};
+use redis::Value;
+use serde::Serialize;
+
+use crate::error::ToolError;
+use crate::nodes::connect;
+use crate::state::{CopyState, SourceProgress};
+
+#[derive(Clone, Debug)]
+pub struct CopyOptions {
+    /// SCAN's MATCH pattern (on the source's stored names).
+    pub pattern: Option<String>,
+    /// Keys per SCAN step and per pipeline.
+    pub batch: usize,
+    /// Where the resume point is kept (`None`: not resumable).
+    pub state: Option<PathBuf>,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            pattern: None,
+            batch: 1000,
+            state: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CopySummary {
+    /// Keys restored on the destination (this run and, when resumed, before).
+    pub copied: u64,
+    /// Keys that expired or vanished between SCAN and DUMP.
+    pub expired: u64,
+    /// This run continued from a state file.
+    pub resumed: bool,
+    /// This run's duration and rate.
+    pub seconds: f64,
+    pub keys_per_second: f64,
+}
+
+/// The addresses of a config's masters, without credentials.
+fn addresses(config: &ClusterConfig) -> Vec<String> {
+    config.masters.iter().map(NodeConfig::addr).collect()
+}
+
+/// Copies `from` into `to`. `progress` gets the number of keys copied so far.
+pub fn copy(
+    from: &ClusterConfig,
+    to: &ClusterConfig,
+    options: &CopyOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<CopySummary, ToolError> {
+    if options.batch == 0 {
+        return Err(ToolError::Config("--batch must be at least 1".to_owned()));
+    }
+    let job = format!(
+        "copy {} -> {} match {}",
+        addresses(from).join(","),
+        addresses(to).join(","),
+        options.pattern.as_deref().unwrap_or("*")
+    );
+    let saved = match &options.state {
+        Some(path) => CopyState::load(path, &job)?,
+        None => None,
+    };
+    let resumed = saved.is_some();
+    let mut state = saved.unwrap_or(CopyState {
+        job,
+        ..CopyState::default()
+    });
+    for addr in addresses(from) {
+        state
+            .sources
+            .entry(addr)
+            .or_insert_with(SourceProgress::default);
+    }
+    // Every node is reached before anything is written, so an unreachable one changes nothing.
+    for node in from.masters.iter().chain(&to.masters) {
+        connect(node)?;
+    }
+    let started = Instant::now();
+    let copied_before = state.copied;
+    let state = Mutex::new(state);
+    let results: Vec<Result<(), ToolError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = from
+            .masters
+            .iter()
+            .map(|source| {
+                let state = &state;
+                scope.spawn(move || copy_source(source, to, options, state, progress))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(ToolError::Config("a copy worker panicked".to_owned())))
+            })
+            .collect()
+    });
+    results.into_iter().collect::<Result<(), _>>()?;
+    let state = state.into_inner().unwrap_or_else(|p| p.into_inner());
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(CopySummary {
+        copied: state.copied,
+        expired: state.expired,
+        resumed,
+        seconds,
+        keys_per_second: (state.copied - copied_before) as f64 / seconds.max(1e-9),
+    })
+}
+
+/// One source node's walk.
+fn copy_source(
+    source: &NodeConfig,
+    to: &ClusterConfig,
+    options: &CopyOptions,
+    state: &Mutex<CopyState>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), ToolError> {
+    let addr = source.addr();
+    let (mut cursor, done) = {
+        let state = state.lock().unwrap_or_else(|p| p.into_inner());
+        let at = &state.sources[&addr];
+        (at.cursor, at.done)
+    };
+    if done {
+        return Ok(());
+    }
+    let mut reader = connect(source)?;
+    let mut writers: Vec<Option<redis::Connection>> = to.masters.iter().map(|_| None).collect();
+    let masters = to.masters.len();
+    loop {
+        let mut scan = redis::cmd("SCAN");
+        scan.arg(cursor);
+        if let Some(pattern) = &options.pattern {
+            scan.arg("MATCH").arg(pattern);
+        }
+        scan.arg("COUNT").arg(options.batch);
+        let (next, keys): (u64, Vec<Vec<u8>>) = scan
+            .query(&mut reader)
+            .map_err(|e| ToolError::node(source, &e))?;
+        let (mut copied, mut expired) = (0u64, 0u64);
+        if !keys.is_empty() {
+            let mut read = redis::pipe();
+            for key in &keys {
+                read.cmd("DUMP").arg(key).cmd("PEXPIRETIME").arg(key);
+            }
+            let dumped: Vec<Value> = read
+                .query(&mut reader)
+                .map_err(|e| ToolError::node(source, &e))?;
+            let mut writes: Vec<redis::Pipeline> = (0..masters).map(|_| redis::pipe()).collect();
+            let mut queued = vec![0usize; masters];
+            for (key, pair) in keys.iter().zip(dumped.chunks(2)) {
+                match pair {
+                    [Value::BulkString(payload), Value::Int(expire_at)] if *expire_at != -2 => {
+                        let tagged = split_tag(key);
+                        let shard = master_index(tagged.route, masters);
+                        queued[shard] += 1;
+                        let restore = writes[shard]
+                            .cmd("RESTORE")
+                            .arg(tagged.stored)
+                            .arg((*expire_at).max(0))
+                            .arg(payload.as_slice())
+                            .arg("REPLACE");
+                        if *expire_at > 0 {
+                            restore.arg("ABSTTL");
+                        }
+                        copied += 1;
+                    }
+                    _ => expired += 1,
+                }
+            }
+            for (shard, pipeline) in writes.iter().enumerate() {
+                if queued[shard] == 0 {
+                    continue;
+                }
+                let node = &to.masters[shard];
+                if writers[shard].is_none() {
+                    writers[shard] = Some(connect(node)?);
+                }
+                let writer = writers[shard].as_mut().expect("connected above");
+                pipeline
+                    .query::<Vec<Value>>(writer)
+                    .map_err(|e| ToolError::node(node, &e))?;
+            }
+        }
+        cursor = next;
+        let total = {
+            let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+            let at = state
+                .sources
+                .get_mut(&addr)
+                .expect("every source is in the state");
+            at.cursor = cursor;
+            at.done = cursor == 0;
+            state.copied += copied;
+            state.expired += expired;
+            if let Some(path) = &options.state {
+                state.save(path)?;
+            }
+            state.copied
+        };
+        progress(total);
+        if cursor == 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// What `verify` found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct VerifySummary {
+    pub checked: u64,
+    /// Keys of the source that are not on their destination node.
+    pub missing: u64,
+    /// Keys whose value differs (DUMP payloads compared).
+    pub different: u64,
+    /// Keys whose expiry instant differs by more than the tolerance.
+    pub ttl_different: u64,
+    /// A few of the keys that differ, for the report.
+    pub examples: Vec<String>,
+}
+
+/// Compares every source key (matching `pattern`) with its copy on the destination node the
+/// contract names: value by DUMP payload, expiry instant within `tolerance_ms`.
+pub fn verify(
+    from: &ClusterConfig,
+    to: &ClusterConfig,
+    pattern: Option<&str>,
+    tolerance_ms: i64,
+) -> Result<VerifySummary, ToolError> {
+    let mut summary = VerifySummary::default();
+    let mut writers = to
+        .masters
+        .iter()
+        .map(connect)
+        .collect::<Result<Vec<_>, _>>()?;
+    let masters = to.masters.len();
+    for source in &from.masters {
+        let mut reader = connect(source)?;
+        let mut cursor = 0u64;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor);
+            if let Some(pattern) = pattern {
+                scan.arg("MATCH").arg(pattern);
+            }
+            scan.arg("COUNT").arg(1000);
+            let (next, keys): (u64, Vec<Vec<u8>>) = scan
+                .query(&mut reader)
+                .map_err(|e| ToolError::node(source, &e))?;
+            for key in keys {
+                let tagged = split_tag(&key);
+                let shard = master_index(tagged.route, masters);
+                let theirs: (Option<Vec<u8>>, i64) = redis::pipe()
+                    .cmd("DUMP")
+                    .arg(&key)
+                    .cmd("PEXPIRETIME")
+                    .arg(&key)
+                    .query(&mut reader)
+                    .map_err(|e| ToolError::node(source, &e))?;
+                let Some(payload) = theirs.0 else { continue }; // expired meanwhile
+                summary.checked += 1;
+                let ours: (Option<Vec<u8>>, i64) = redis::pipe()
+                    .cmd("DUMP")
+                    .arg(tagged.stored)
+                    .cmd("PEXPIRETIME")
+                    .arg(tagged.stored)
+                    .query(&mut writers[shard])
+                    .map_err(|e| ToolError::node(&to.masters[shard], &e))?;
+                let problem = match ours.0 {
+                    None => {
+                        summary.missing += 1;
+                        true
+                    }
+                    // Payloads of hash-table encodings follow each server's own hash order:
+                    // when they differ, the contents are compared type by type.
+                    Some(copied)
+                        if copied != payload
+                            && content(&mut reader, &key)
+                                .map_err(|e| ToolError::node(source, &e))?
+                                != content(&mut writers[shard], tagged.stored)
+                                    .map_err(|e| ToolError::node(&to.masters[shard], &e))? =>
+                    {
+                        summary.different += 1;
+                        true
+                    }
+                    Some(_)
+                        if (ours.1 - theirs.1).abs() > tolerance_ms
+                            && !(ours.1 < 0 && theirs.1 < 0) =>
+                    {
+                        summary.ttl_different += 1;
+                        true
+                    }
+                    Some(_) => false,
+                };
+                if problem && summary.examples.len() < 10 {
+                    summary
+                        .examples
+                        .push(String::from_utf8_lossy(&key).into_owned());
+                }
+            }
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// A key's contents in a form that compares across servers: by type, unordered collections
+/// sorted.
+fn content(connection: &mut redis::Connection, key: &[u8]) -> redis::RedisResult<Vec<Value>> {
+    let kind: String = redis::cmd("TYPE").arg(key).query(connection)?;
+    let read = |name: &str, extra: &[&str], connection: &mut redis::Connection| {
+        redis::cmd(name)
+            .arg(key)
+            .arg(extra)
+            .query::<Value>(connection)
+    };
+    let mut items = match kind.as_str() {
+        "string" => vec![read("GET", &[], connection)?],
+        "list" => vec![read("LRANGE", &["0", "-1"], connection)?],
+        "set" => match read("SMEMBERS", &[], connection)? {
+            Value::Array(members) | Value::Set(members) => members,
+            other => vec![other],
+        },
+        "zset" => vec![read("ZRANGE", &["0", "-1", "WITHSCORES"], connection)?],
+        "hash" => match read("HGETALL", &[], connection)? {
+            Value::Array(flat) => flat
+                .chunks(2)
+                .map(|pair| Value::Array(pair.to_vec()))
+                .collect(),
+            other => vec![other],
+        },
+        "stream" => vec![read("XRANGE", &["-", "+"], connection)?],
+        _ => Vec::new(),
+    };
+    items.sort_by_key(|v| format!("{v:?}"));
+    items.insert(0, Value::SimpleString(kind));
+    Ok(items)
+}
