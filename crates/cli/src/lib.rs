@@ -7,6 +7,7 @@ pub mod check;
 pub mod copy;
 pub mod error;
 pub mod nodes;
+pub mod reshard;
 pub mod state;
 
 pub use error::ToolError;

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cluster_core::placement::{master_index, split_tag};
 use rediscluster_tools::copy::{CopyOptions, copy, verify};
+use rediscluster_tools::reshard::{ReshardOptions, reshard};
 use rediscluster_tools::{ToolError, cfg, check};
 
 #[derive(Parser)]
@@ -74,6 +75,33 @@ enum Command {
         #[arg(long)]
         verify: bool,
         /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Change the number of masters: move every key whose node changes from the old config's
+    /// masters to the new config's, deleting the old copy once the new one is confirmed.
+    Reshard {
+        /// The cluster as it is now.
+        #[arg(long)]
+        from: String,
+        /// The cluster as it will be.
+        #[arg(long)]
+        to: String,
+        /// A regex whose first group is the hash tag of a stored name (`^(user:\d+):`): keys
+        /// placed by a tag cannot be re-placed from their stored name alone.
+        #[arg(long)]
+        tag_rule: Option<String>,
+        /// Also move keys that sit on a node their name does not hash to (and no rule
+        /// matches), routing them by name. Without it they stay, counted.
+        #[arg(long)]
+        route_untagged_by_name: bool,
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Count what would move; change nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         quiet: bool,
     },
@@ -202,6 +230,68 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
                 );
             }
             Ok(if healthy {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Reshard {
+            from,
+            to,
+            tag_rule,
+            route_untagged_by_name,
+            batch,
+            state,
+            dry_run,
+            quiet,
+        } => {
+            let from = cfg::load(&from)?;
+            let to = cfg::load(&to)?;
+            let tag_rule = tag_rule
+                .map(|rule| {
+                    regex::bytes::Regex::new(&rule)
+                        .map_err(|e| ToolError::Config(format!("--tag-rule: {e}")))
+                })
+                .transpose()?;
+            let options = ReshardOptions {
+                batch,
+                state,
+                tag_rule,
+                route_unplaceable_by_name: route_untagged_by_name,
+                dry_run,
+            };
+            let bar = (!quiet && !cli.json && std::io::stderr().is_terminal())
+                .then(indicatif::ProgressBar::new_spinner);
+            let summary = reshard(&from, &to, &options, &|moved| {
+                if let Some(bar) = &bar {
+                    bar.set_position(moved);
+                }
+            })?;
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+            if cli.json {
+                print_json(&summary);
+            } else {
+                println!(
+                    "{} {} keys ({} stayed, {} already newer on their new node) of {} scanned in {:.1} s, {:.0} keys/s{}",
+                    if dry_run { "would move" } else { "moved" },
+                    summary.moved,
+                    summary.stayed,
+                    summary.newer_on_destination,
+                    summary.scanned,
+                    summary.seconds,
+                    summary.keys_per_second,
+                    if summary.resumed { ", resumed" } else { "" }
+                );
+                if summary.unplaceable > 0 {
+                    println!(
+                        "{} keys sit on a node their stored name does not hash to (placed by a hash tag, or misplaced) and were left where they are: give --tag-rule to place them by their tag, or --route-untagged-by-name",
+                        summary.unplaceable
+                    );
+                }
+            }
+            Ok(if summary.unplaceable == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

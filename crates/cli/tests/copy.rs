@@ -228,8 +228,9 @@ fn bad_input_is_refused_and_changes_nothing() {
         "{text}"
     );
     // An unreachable source: an error naming it, before anything is written.
-    let (servers, to) = destination(slot::MIGRATE + 8);
-    let nothing_there = port(slot::MIGRATE + 11);
+    let servers = vec![RedisServer::start(port(slot::MIGRATE + 8))];
+    let to = ClusterConfig::from_value(&config_of(&servers)).unwrap();
+    let nothing_there = port(slot::MIGRATE + 9);
     let unreachable =
         ClusterConfig::from_urls(&[format!("redis://127.0.0.1:{nothing_there}")]).unwrap();
     let err = copy(&unreachable, &to, &CopyOptions::default(), &|_| {}).unwrap_err();

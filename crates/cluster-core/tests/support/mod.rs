@@ -37,9 +37,11 @@ pub mod slot {
     pub const SESSION: u16 = 119;
     /// crates/cli's tests (they include this module by path).
     pub const MIGRATE: u16 = 125;
+    /// crates/cli's reshard test.
+    pub const RESHARD: u16 = 135;
 
     /// `(offset, span)` of every binary's slice.
-    pub const SLICES: [(u16, u16); 16] = [
+    pub const SLICES: [(u16, u16); 17] = [
         (COMMAND_TABLE, 6),
         (PLACEMENT, 3),
         (PIPELINES, 4),
@@ -55,7 +57,8 @@ pub mod slot {
         (COMPOSED, 4),
         (ADMIN, 3),
         (SESSION, 6),
-        (MIGRATE, 12),
+        (MIGRATE, 10),
+        (RESHARD, 5),
     ];
 }
 

@@ -1,0 +1,309 @@
+//! `rediscluster reshard`: from N masters to M, move every key whose node changes. On each old
+//! master, a key is placed under the new config by the route it was placed by:
+//!
+//! * a stored name that `--tag-rule` matches is routed by the rule's first group (its tag);
+//! * otherwise, a name that hashes to the node it sits on is routed by its name;
+//! * otherwise the key was placed by a hash tag the stored name no longer shows (or it is
+//!   misplaced): it cannot be placed from its name alone. Such keys are counted and left where
+//!   they are, unless `--route-untagged-by-name` says to route them by name.
+//!
+//! A key moves by DUMP + PEXPIRETIME on the old node and RESTORE ... ABSTTL (without REPLACE)
+//! on the new one; the old copy is deleted only after the RESTORE succeeded. If the new node
+//! already has the key (an application wrote it there through the client's `previous` window),
+//! the newer value wins and the old copy is deleted. A node that stays (same address in both
+//! configs) keeps the keys that stay on it. Resumable like `copy` (`--state`).
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use cluster_core::placement::{master_index, split_tag};
+use cluster_core::{ClusterConfig, NodeConfig};
+use redis::Value;
+use regex::bytes::Regex;
+use serde::Serialize;
+
+use crate::error::ToolError;
+use crate::nodes::connect;
+use crate::state::{CopyState, SourceProgress};
+
+#[derive(Clone, Debug)]
+pub struct ReshardOptions {
+    pub batch: usize,
+    pub state: Option<PathBuf>,
+    /// `--tag-rule`: a stored name it matches is routed by its first group.
+    pub tag_rule: Option<Regex>,
+    /// `--route-untagged-by-name`: move keys that cannot be placed by routing their name.
+    pub route_unplaceable_by_name: bool,
+    /// Only count what would move, change nothing.
+    pub dry_run: bool,
+}
+
+impl Default for ReshardOptions {
+    fn default() -> Self {
+        ReshardOptions {
+            batch: 1000,
+            state: None,
+            tag_rule: None,
+            route_unplaceable_by_name: false,
+            dry_run: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ReshardSummary {
+    pub scanned: u64,
+    /// Keys moved to another node (the old copy deleted).
+    pub moved: u64,
+    /// Keys whose node did not change.
+    pub stayed: u64,
+    /// Keys that cannot be placed from their stored name (see the module doc), left in place.
+    pub unplaceable: u64,
+    /// Keys whose new node already had a (newer) value: the old copy was deleted.
+    pub newer_on_destination: u64,
+    pub resumed: bool,
+    pub seconds: f64,
+    pub keys_per_second: f64,
+}
+
+/// Where a key sitting on old master `index` goes: `Some(new master)`, or `None` when it
+/// cannot be placed from its stored name. `here` is this node's index in the new config, if
+/// it stays a master (a key that already moved in during this run is found here again).
+fn destination(
+    key: &[u8],
+    index: usize,
+    here: Option<usize>,
+    old_masters: usize,
+    new_masters: usize,
+    options: &ReshardOptions,
+) -> Option<usize> {
+    if let Some(rule) = &options.tag_rule
+        && let Some(tag) = rule.captures(key).and_then(|c| c.get(1))
+    {
+        return Some(master_index(tag.as_bytes(), new_masters));
+    }
+    // A stored name that looks tagged (`x{y}`) cannot have been written by name: the client
+    // would have stripped it. A plain one was written by name if its name hashes here.
+    let plain = !split_tag(key).is_tagged();
+    let by_new_name = master_index(key, new_masters);
+    if plain && Some(by_new_name) == here {
+        return Some(by_new_name);
+    }
+    let by_name = plain && master_index(key, old_masters) == index;
+    (by_name || options.route_unplaceable_by_name).then_some(by_new_name)
+}
+
+/// Moves every key of `from` whose node changes in `to`.
+pub fn reshard(
+    from: &ClusterConfig,
+    to: &ClusterConfig,
+    options: &ReshardOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ReshardSummary, ToolError> {
+    if options.batch == 0 {
+        return Err(ToolError::Config("--batch must be at least 1".to_owned()));
+    }
+    let addresses = |c: &ClusterConfig| c.masters.iter().map(NodeConfig::addr).collect::<Vec<_>>();
+    let job = format!(
+        "reshard {} -> {} rule {}",
+        addresses(from).join(","),
+        addresses(to).join(","),
+        options.tag_rule.as_ref().map_or("-", |r| r.as_str())
+    );
+    let saved = match &options.state {
+        Some(path) => CopyState::load(path, &job)?,
+        None => None,
+    };
+    let resumed = saved.is_some();
+    let mut state = saved.unwrap_or(CopyState {
+        job,
+        ..CopyState::default()
+    });
+    for addr in addresses(from) {
+        state
+            .sources
+            .entry(addr)
+            .or_insert_with(SourceProgress::default);
+    }
+    for node in from.masters.iter().chain(&to.masters) {
+        connect(node)?;
+    }
+    let started = Instant::now();
+    let totals = Mutex::new(ReshardSummary {
+        resumed,
+        ..ReshardSummary::default()
+    });
+    let state = Mutex::new(state);
+    let results: Vec<Result<(), ToolError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..from.masters.len())
+            .map(|index| {
+                let (state, totals) = (&state, &totals);
+                scope.spawn(move || reshard_node(index, from, to, options, state, totals, progress))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(ToolError::Config("a reshard worker panicked".to_owned()))
+                })
+            })
+            .collect()
+    });
+    results.into_iter().collect::<Result<(), _>>()?;
+    let mut summary = totals.into_inner().unwrap_or_else(|p| p.into_inner());
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.keys_per_second = summary.moved as f64 / summary.seconds.max(1e-9);
+    Ok(summary)
+}
+
+fn reshard_node(
+    index: usize,
+    from: &ClusterConfig,
+    to: &ClusterConfig,
+    options: &ReshardOptions,
+    state: &Mutex<CopyState>,
+    totals: &Mutex<ReshardSummary>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), ToolError> {
+    let source = &from.masters[index];
+    let addr = source.addr();
+    let (mut cursor, done) = {
+        let state = state.lock().unwrap_or_else(|p| p.into_inner());
+        let at = &state.sources[&addr];
+        (at.cursor, at.done)
+    };
+    if done {
+        return Ok(());
+    }
+    let mut old = connect(source)?;
+    let mut writers: Vec<Option<redis::Connection>> = to.masters.iter().map(|_| None).collect();
+    let (old_masters, new_masters) = (from.masters.len(), to.masters.len());
+    let here = to.masters.iter().position(|m| m.addr() == addr);
+    loop {
+        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(options.batch)
+            .query(&mut old)
+            .map_err(|e| ToolError::node(source, &e))?;
+        let mut batch = ReshardSummary {
+            scanned: keys.len() as u64,
+            ..ReshardSummary::default()
+        };
+        // Keys that leave this node, with their new master.
+        let mut leaving: Vec<(Vec<u8>, usize)> = Vec::new();
+        for key in keys {
+            match destination(&key, index, here, old_masters, new_masters, options) {
+                None => batch.unplaceable += 1,
+                Some(target) if to.masters[target].addr() == addr => batch.stayed += 1,
+                Some(target) => leaving.push((key, target)),
+            }
+        }
+        if !leaving.is_empty() && !options.dry_run {
+            let mut read = redis::pipe();
+            for (key, _) in &leaving {
+                read.cmd("DUMP").arg(key).cmd("PEXPIRETIME").arg(key);
+            }
+            let dumped: Vec<Value> = read
+                .query(&mut old)
+                .map_err(|e| ToolError::node(source, &e))?;
+            let mut writes: Vec<(redis::Pipeline, Vec<&[u8]>)> = (0..new_masters)
+                .map(|_| (redis::pipe(), Vec::new()))
+                .collect();
+            for ((key, target), pair) in leaving.iter().zip(dumped.chunks(2)) {
+                if let [Value::BulkString(payload), Value::Int(expire_at)] = pair
+                    && *expire_at != -2
+                {
+                    let (pipe, names) = &mut writes[*target];
+                    let restore = pipe
+                        .cmd("RESTORE")
+                        .arg(key)
+                        .arg((*expire_at).max(0))
+                        .arg(payload.as_slice());
+                    if *expire_at > 0 {
+                        restore.arg("ABSTTL");
+                    }
+                    names.push(key);
+                }
+            }
+            // Confirmed on the new node (restored, or it already had a newer value): only
+            // then is the old copy deleted.
+            let mut delete = redis::pipe();
+            let mut deletions = 0;
+            for (target, (pipe, names)) in writes.iter_mut().enumerate() {
+                if names.is_empty() {
+                    continue;
+                }
+                let node = &to.masters[target];
+                if writers[target].is_none() {
+                    writers[target] = Some(connect(node)?);
+                }
+                let writer = writers[target].as_mut().expect("connected above");
+                let replies: Vec<Value> = pipe
+                    .clone()
+                    .ignore_errors()
+                    .query(writer)
+                    .map_err(|e| ToolError::node(node, &e))?;
+                for (name, reply) in names.iter().zip(replies) {
+                    match reply {
+                        Value::Okay | Value::SimpleString(_) => batch.moved += 1,
+                        Value::ServerError(e) if e.code() == "BUSYKEY" => {
+                            batch.newer_on_destination += 1
+                        }
+                        Value::ServerError(e) => {
+                            return Err(ToolError::Node {
+                                node: node.name.clone(),
+                                addr: node.addr(),
+                                message: format!(
+                                    "RESTORE of {} failed: {} {}",
+                                    String::from_utf8_lossy(name),
+                                    e.code(),
+                                    e.details().unwrap_or("")
+                                ),
+                            });
+                        }
+                        _ => batch.moved += 1,
+                    }
+                    delete.cmd("DEL").arg(*name).ignore();
+                    deletions += 1;
+                }
+            }
+            if deletions > 0 {
+                delete
+                    .query::<()>(&mut old)
+                    .map_err(|e| ToolError::node(source, &e))?;
+            }
+        } else if options.dry_run {
+            batch.moved += leaving.len() as u64;
+        }
+        cursor = next;
+        let moved = {
+            let mut totals = totals.lock().unwrap_or_else(|p| p.into_inner());
+            totals.scanned += batch.scanned;
+            totals.moved += batch.moved;
+            totals.stayed += batch.stayed;
+            totals.unplaceable += batch.unplaceable;
+            totals.newer_on_destination += batch.newer_on_destination;
+            let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+            let at = state
+                .sources
+                .get_mut(&addr)
+                .expect("every source is in the state");
+            at.cursor = cursor;
+            at.done = cursor == 0;
+            state.copied += batch.moved;
+            if let Some(path) = &options.state
+                && !options.dry_run
+            {
+                state.save(path)?;
+            }
+            totals.moved
+        };
+        progress(moved);
+        if cursor == 0 {
+            return Ok(());
+        }
+    }
+}
