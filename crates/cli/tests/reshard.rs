@@ -111,4 +111,88 @@ fn reshard_three_to_five_and_back() {
         on_new_nodes as u64, 0,
         "5 -> 3 empties the two removed masters (but for unplaceable keys there)"
     );
+
+    // The online window: a client configured with the 5 masters and `previous` = the 3 old
+    // ones reads every key, before, during and after a reshard, and never misses one; what it
+    // writes meanwhile goes to the new masters and wins over the copies being moved.
+    for server in &servers {
+        redis::cmd("FLUSHALL")
+            .query::<()>(&mut server.connect())
+            .unwrap();
+    }
+    let old = Cluster::new(config(&servers[..3])).unwrap();
+    for key in plain.iter().chain(&ruled) {
+        old.execute(&["SET", key, &format!("value of {key}")])
+            .unwrap();
+    }
+    let mut window = config_of(&servers);
+    window["previous"] = config_of(&servers[..3]);
+    window["mastersonly"] = true.into();
+    let during = Cluster::new(ClusterConfig::from_value(&window).unwrap()).unwrap();
+    let updated: Vec<&String> = plain.iter().step_by(12).collect();
+    for key in &updated {
+        during
+            .execute(&["SET", key, "written during the window"])
+            .unwrap();
+    }
+    let expected = |key: &String| {
+        if updated.contains(&key) {
+            "written during the window".to_owned()
+        } else {
+            format!("value of {key}")
+        }
+    };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let passes = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut passes = 0;
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                for key in plain.iter().chain(&ruled) {
+                    let got = get(&during, key);
+                    assert_eq!(got, Value::BulkString(expected(key).into_bytes()), "{key}");
+                }
+                let some: Vec<&str> = plain.iter().take(40).map(String::as_str).collect();
+                let mut mget = vec!["MGET"];
+                mget.extend(&some);
+                let Value::Array(values) = during.execute(&mget).unwrap() else {
+                    panic!("MGET answers a list")
+                };
+                for (key, value) in some.iter().zip(values) {
+                    assert_eq!(
+                        value,
+                        Value::BulkString(expected(&key.to_string()).into_bytes()),
+                        "MGET {key}"
+                    );
+                }
+                passes += 1;
+                if finished {
+                    return passes;
+                }
+            }
+        });
+        let slow = ReshardOptions {
+            batch: 8,
+            ..options.clone()
+        };
+        let moved = reshard(&config(&servers[..3]), &five, &slow, &|_| {}).unwrap();
+        assert!(
+            moved.moved > 300 && moved.newer_on_destination > 0,
+            "{moved:?}"
+        );
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        reader.join().unwrap()
+    });
+    assert!(
+        passes >= 2,
+        "the reader read through the whole reshard ({passes} passes)"
+    );
+    let after = Cluster::new(five).unwrap();
+    for key in plain.iter().chain(&ruled) {
+        assert_eq!(
+            get(&after, key),
+            Value::BulkString(expected(key).into_bytes()),
+            "{key}"
+        );
+    }
 }

@@ -125,6 +125,44 @@ impl Cluster {
             .try_for_each(|shard| shard.master.refresh())
     }
 
+    /// During a reshard's online window (`previous` in the config): the key's old master, when
+    /// it is another server than `master`.
+    fn previous_for(&self, key: &[u8], master: &NodePool) -> Option<&NodePool> {
+        let previous = &self.inner.previous;
+        if previous.is_empty() {
+            return None;
+        }
+        let old = &previous[master_index_for_key(key, previous.len())];
+        (old.config().addr() != master.config().addr()).then_some(old)
+    }
+
+    /// MGET in the online window: each key its new master did not have is asked again through
+    /// `window_read` (old master, then new master again).
+    fn window_fill<A: AsRef<[u8]>>(
+        &self,
+        args: &[A],
+        values: &mut [Value],
+        unit: usize,
+    ) -> Result<(), ClusterError> {
+        if self.inner.previous.is_empty() {
+            return Ok(());
+        }
+        for (i, value) in values.iter_mut().enumerate() {
+            if *value != Value::Nil {
+                continue;
+            }
+            let key = args[1 + i * unit].as_ref();
+            let master = self.master_for(key);
+            if let Some(old) = self.previous_for(key, master) {
+                let stored = split_tag(key).stored;
+                let mut get = Vec::new();
+                pack_command(&[b"GET".as_slice(), stored], &[], &mut get);
+                *value = window_read(master, old, stored, &get)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Closes every idle pooled connection (redis-py's `close()`); the cluster stays usable and
     /// reconnects on the next call.
     pub fn disconnect(&self) {
@@ -190,11 +228,23 @@ impl Cluster {
                 shard,
                 read,
                 stored_keys,
+                first_key,
                 ..
             } => {
                 let mut packed = Vec::new();
                 pack_command(args, &stored_keys, &mut packed);
                 let shard = &shards[shard];
+                if read
+                    && let Some(at) = first_key
+                    && let Some(old) = self.previous_for(args[at].as_ref(), &shard.master)
+                {
+                    let stored = split_tag(args[at].as_ref()).stored;
+                    let reply = window_read(&shard.master, old, stored, &packed)?;
+                    return Ok((
+                        caller_key_name(args, &stored_keys, reply),
+                        shard.master.name(),
+                    ));
+                }
                 let reply = if read && !self.inner.masters_only {
                     self.read(shard, &packed)?
                 } else {
@@ -283,7 +333,13 @@ impl Cluster {
             check_all_applied(args, &replies)?;
         }
         match merge {
-            Merge::KeyOrder => in_key_order(replies, groups, unit),
+            Merge::KeyOrder => {
+                let mut values = in_key_order(replies, groups, unit)?;
+                if read && let Value::Array(items) = &mut values {
+                    self.window_fill(args, items, unit)?;
+                }
+                Ok(values)
+            }
             _ => merge_replies(merge, replies),
         }
     }
@@ -480,6 +536,32 @@ fn ask_master(shard: &Shard, packed: &[u8], is_read: bool) -> Result<Value, Clus
         Err(ClusterError::Connection { .. }) if is_read => shard.master.query(packed),
         other => other,
     }
+}
+
+/// A read in the online window: the key's new master answers if it has the key; otherwise its
+/// old master, if the key is still there; otherwise (it moved in between, or does not exist)
+/// the new master. Each step asks `EXISTS` and the command in one round trip, so the answer
+/// always comes from a server that had the key when asked. Writes never come here. An old
+/// master that cannot be reached is a miss: the window never makes a read fail.
+fn window_read(
+    new: &NodePool,
+    old: &NodePool,
+    stored: &[u8],
+    packed: &[u8],
+) -> Result<Value, ClusterError> {
+    let mut probe = Vec::new();
+    pack_command(&[b"EXISTS".as_slice(), stored], &[], &mut probe);
+    let with_probe = [probe.as_slice(), packed].concat();
+    let mut replies = new.send(&with_probe)?.receive_many(2)?;
+    if replies[0] == Value::Int(1) {
+        return Ok(replies.swap_remove(1));
+    }
+    if let Ok(mut old_replies) = old.send(&with_probe).and_then(|sent| sent.receive_many(2))
+        && old_replies[0] == Value::Int(1)
+    {
+        return Ok(old_replies.swap_remove(1));
+    }
+    new.query(packed)
 }
 
 /// A server's error reply as `ClusterError::Server`, naming the node that gave it.

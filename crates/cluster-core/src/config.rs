@@ -98,6 +98,9 @@ pub struct ClusterConfig {
     pub explicit_replicas: bool,
     /// Send reads to masters too (read-your-writes).
     pub masters_only: bool,
+    /// The masters before a reshard (`previous` in the config): while set, a read that misses
+    /// on a key's node is answered by the key's node under these masters (the online window).
+    pub previous: Option<Vec<NodeConfig>>,
 }
 
 /// What is wrong with a configuration.
@@ -142,7 +145,7 @@ pub enum ConfigError {
 }
 
 const TOP_LEVEL_OPTIONS: &str = "nodes, master_of, mastersonly, db, username, password, \
-     socket_timeout, socket_connect_timeout";
+     socket_timeout, socket_connect_timeout, previous";
 const NODE_OPTIONS: &str =
     "host, port, db, username, password, socket_timeout, socket_connect_timeout";
 
@@ -211,11 +214,48 @@ impl ClusterConfig {
                 .expect("validated master");
             replicas[index].push(parsed[replica].clone());
         }
+        let previous = match top.get("previous") {
+            None | Some(Value::Null) => None,
+            Some(old) => {
+                if old.get("previous").is_some_and(|p| !p.is_null()) {
+                    return Err(wrong_type(
+                        "'previous'",
+                        "the config before the reshard, without its own 'previous'",
+                        old,
+                    ));
+                }
+                // The old cluster inherits this config's credentials and timeouts.
+                let mut old = old.clone();
+                if let (Some(old_map), Some(top_map)) = (old.as_object_mut(), config.as_object()) {
+                    for inherited in [
+                        "db",
+                        "username",
+                        "password",
+                        "socket_timeout",
+                        "socket_connect_timeout",
+                    ] {
+                        if let Some(value) = top_map.get(inherited) {
+                            old_map.entry(inherited).or_insert_with(|| value.clone());
+                        }
+                    }
+                }
+                let parsed = ClusterConfig::from_value(&old).map_err(|e| match e {
+                    ConfigError::WrongType { at, expected, got } => ConfigError::WrongType {
+                        at: format!("'previous' {at}"),
+                        expected,
+                        got,
+                    },
+                    other => other,
+                })?;
+                Some(parsed.masters)
+            }
+        };
         let config = ClusterConfig {
             masters,
             replicas,
             explicit_replicas,
             masters_only,
+            previous,
         };
         config.check_unique_addresses()?;
         Ok(config)
@@ -244,6 +284,7 @@ impl ClusterConfig {
             masters,
             explicit_replicas: false,
             masters_only: false,
+            previous: None,
         };
         config.check_unique_addresses()?;
         Ok(config)

@@ -20,6 +20,8 @@ pub enum Plan<'a> {
         stored_keys: Vec<(usize, &'a [u8])>,
         /// The command has keys (else `shard` is only the default node).
         keyed: bool,
+        /// The argument index of the first key, if any.
+        first_key: Option<usize>,
     },
     /// Independent keys on several masters (MGET, MSET, DEL, ...): one sub-command per master,
     /// all sent before any reply is read, replies combined by `merge`.
@@ -78,6 +80,7 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
                 read: false,
                 stored_keys: Vec::new(),
                 keyed: true,
+                first_key: None,
             });
         }
         Strategy::Single | Strategy::Split(_) | Strategy::Emulated => {}
@@ -132,6 +135,7 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
         read: spec.is_read(),
         stored_keys,
         keyed: shard.is_some(),
+        first_key: placed.first().map(|(at, _)| *at),
     })
 }
 

@@ -127,6 +127,9 @@ pub struct Topology {
     pub shards: Vec<Shard>,
     /// The client's connection settings, shared by every pool.
     pub session: Arc<Session>,
+    /// The masters before a reshard (the config's `previous`), for the online window; empty
+    /// when there is none.
+    pub previous: Vec<NodePool>,
     pub masters_only: bool,
     /// Replicas come from `master_of`; never discovered.
     pub explicit_replicas: bool,
@@ -154,9 +157,16 @@ impl Topology {
                 })
             })
             .collect::<Result<_, ClusterError>>()?;
+        let previous = config
+            .previous
+            .iter()
+            .flatten()
+            .map(|old| NodePool::new(old.clone(), Arc::clone(&session)))
+            .collect::<Result<_, ClusterError>>()?;
         Ok(Topology {
             shards,
             session,
+            previous,
             masters_only: config.masters_only,
             explicit_replicas: config.explicit_replicas,
         })

@@ -211,3 +211,43 @@ fn test_port_slices_do_not_overlap() {
     let (last, span) = slices[slices.len() - 1];
     assert!(last + span <= 180, "port slices run into the bench ports");
 }
+
+#[test]
+fn previous_is_a_whole_config_validated_with_the_rest() {
+    let nodes = |base: u16, n: u16| -> serde_json::Value {
+        let map: serde_json::Map<String, serde_json::Value> = (0..n)
+            .map(|i| {
+                (
+                    format!("node_{}", i + 1),
+                    serde_json::json!({"host": "127.0.0.1", "port": base + i}),
+                )
+            })
+            .collect();
+        serde_json::Value::Object(map)
+    };
+    let good = serde_json::json!({
+        "nodes": nodes(7000, 5),
+        "password": "shared",
+        "previous": {"nodes": nodes(7000, 3)},
+    });
+    let config = ClusterConfig::from_value(&good).unwrap();
+    let previous = config.previous.as_ref().unwrap();
+    assert_eq!(previous.len(), 3);
+    assert_eq!(previous[2].port, 7002);
+    assert!(
+        previous[0].password.is_some(),
+        "the old masters inherit the credentials"
+    );
+    let bad_port = serde_json::json!({
+        "nodes": nodes(7000, 5),
+        "previous": {"nodes": {"node_1": {"host": "h", "port": "x"}}},
+    });
+    assert!(error_of(bad_port).contains("'port' must be an integer"));
+    let nested = serde_json::json!({
+        "nodes": nodes(7000, 5),
+        "previous": {"nodes": nodes(7000, 3), "previous": {"nodes": nodes(7000, 2)}},
+    });
+    assert!(error_of(nested).contains("'previous'"));
+    let not_a_map = serde_json::json!({"nodes": nodes(7000, 2), "previous": [1, 2]});
+    assert!(!error_of(not_a_map).is_empty());
+}

@@ -1,0 +1,29 @@
+"""The online window from Python: with `previous` (the masters before a reshard) in the config,
+a read that misses on the key's new master is answered by its old master; writes go to the new
+one."""
+
+import rediscluster
+
+
+def test_reads_fall_back_to_the_old_master_and_writes_go_to_the_new_one(dev_cluster, config):
+    nodes = config["nodes"]
+    old = {"nodes": {"node_1": nodes["node_1"], "node_2": nodes["node_2"]}}
+    before = rediscluster.StrictRedisCluster(cluster=old, mastersonly=True)
+    window = rediscluster.StrictRedisCluster(
+        cluster={"nodes": nodes, "previous": old}, mastersonly=True
+    )
+    keys = [f"k{i}" for i in range(60)]
+    moving = [k for k in keys if before.getnodefor(k) != window.getnodefor(k)]
+    assert moving, "some keys change node from 2 to 3 masters"
+    for key in keys:
+        before.set(key, f"old {key}")
+    # Not resharded yet: every key is found through the window, one by one and by MGET.
+    assert [window.get(k) for k in keys] == [f"old {k}".encode() for k in keys]
+    assert window.mget(keys) == [f"old {k}".encode() for k in keys]
+    # A write goes to the new master and is what the window reads from then on.
+    window.set(moving[0], "new")
+    assert window.get(moving[0]) == b"new"
+    assert before.get(moving[0]) == f"old {moving[0]}".encode(), "the old copy is untouched"
+    # Without `previous`, the moved-to node alone: the old keys are not there.
+    plain = rediscluster.StrictRedisCluster(cluster={"nodes": nodes}, mastersonly=True)
+    assert plain.get(moving[1]) is None
