@@ -42,3 +42,27 @@ class Subscription:
 
 def node_index(key: _Arg, masters: int) -> int:
     """0-based master index of ``key`` among ``masters`` masters (the placement contract)."""
+
+def run_tool(args: list[str]) -> int:
+    """Runs the ``rediscluster`` command line (``args[0]`` is the program name)."""
+
+def tool_copy(
+    source: str,
+    destination: str,
+    pattern: str | None,
+    batch: int,
+    state: str | None,
+    check: bool,
+) -> str:
+    """``rediscluster copy``: its summary as JSON text."""
+
+def tool_reshard(
+    source: str,
+    destination: str,
+    tag_rule: str | None,
+    route_untagged_by_name: bool,
+    batch: int,
+    state: str | None,
+    dry_run: bool,
+) -> str:
+    """``rediscluster reshard``: its summary as JSON text."""

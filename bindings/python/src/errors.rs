@@ -86,3 +86,16 @@ fn convert(py: Python<'_>, error: ClusterError) -> PyResult<PyErr> {
         }
     })
 }
+
+/// A migration tool's error: bad input is `ClusterConfigError`, a node's failure redis-py's
+/// `ConnectionError` (the message names the node and its address).
+pub fn tool_error(py: Python<'_>, error: rediscluster_tools::ToolError) -> PyErr {
+    use rediscluster_tools::ToolError;
+    let message = error.to_string();
+    match error {
+        ToolError::Node { .. } => raise(py, "redis.exceptions", "ConnectionError", message),
+        ToolError::Config(_) | ToolError::State { .. } => {
+            raise(py, "rediscluster.exceptions", "ClusterConfigError", message)
+        }
+    }
+}

@@ -9,11 +9,15 @@ mod config;
 mod convert;
 mod errors;
 mod subscription;
+mod tools;
 
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<client::Core>()?;
     module.add_class::<subscription::Subscription>()?;
     module.add_function(wrap_pyfunction!(client::node_index, module)?)?;
+    module.add_function(wrap_pyfunction!(tools::run_tool, module)?)?;
+    module.add_function(wrap_pyfunction!(tools::tool_copy, module)?)?;
+    module.add_function(wrap_pyfunction!(tools::tool_reshard, module)?)?;
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `CFG` as the commands take it: a JSON or TOML file with the seed's shape
+//! `CFG` as the commands take it: a JSON or TOML file (or JSON text) with the seed's shape
 //! (`{"nodes": {"node_1": {"host": ..., "port": ...}}, "master_of": ...}`), or a comma-separated
 //! list of `redis://` URLs (`node_1` first). Validated whole by the core before anything
 //! connects.
@@ -9,9 +9,12 @@ use cluster_core::ClusterConfig;
 
 use crate::error::ToolError;
 
-/// Reads a cluster config from `spec` (a file path, or URLs).
+/// Reads a cluster config from `spec`: a file path, URLs, or the JSON text itself.
 pub fn load(spec: &str) -> Result<ClusterConfig, ToolError> {
     let spec = spec.trim();
+    if spec.starts_with('{') {
+        return ClusterConfig::from_json(spec).map_err(|e| ToolError::Config(e.to_string()));
+    }
     if spec.starts_with("redis://") || spec.starts_with("rediss://") {
         let urls: Vec<&str> = spec.split(',').map(str::trim).collect();
         return ClusterConfig::from_urls(&urls).map_err(|e| ToolError::Config(e.to_string()));

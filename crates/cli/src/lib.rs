@@ -4,6 +4,7 @@
 
 pub mod cfg;
 pub mod check;
+pub mod cli;
 pub mod copy;
 pub mod error;
 pub mod nodes;

@@ -1,0 +1,395 @@
+//! The `rediscluster` command line (nodefor, info, check, copy, reshard) over the engine's
+//! placement contract. Human-readable tables by default, `--json` for scripts; a progress bar
+//! on a terminal for `copy` (`--quiet` turns it off).
+//!
+//! Exit status: 0 done, 1 the job ran but found problems (unreachable nodes, differences),
+//! 2 bad input (config, arguments) — nothing was changed.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use crate::copy::{CopyOptions, copy, verify};
+use crate::reshard::{ReshardOptions, reshard};
+use crate::{ToolError, cfg, check};
+use clap::{Parser, Subcommand};
+use cluster_core::placement::{master_index, split_tag};
+
+/// A process exit status (`std::process::ExitCode` cannot be read back as a number, and the
+/// Python console script needs the number).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExitCode(pub u8);
+
+impl ExitCode {
+    pub const SUCCESS: ExitCode = ExitCode(0);
+
+    pub fn from(code: u8) -> ExitCode {
+        ExitCode(code)
+    }
+}
+
+#[derive(Parser)]
+#[command(
+    name = "rediscluster",
+    version,
+    about = "Client-side sharded Redis: placement, inspection and migration tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The node each key is (or will be) stored on, with its stored name (hash tags honoured).
+    Nodefor {
+        /// The cluster: a JSON/TOML file with the seed's shape, or comma-separated redis:// URLs.
+        #[arg(long)]
+        cluster: String,
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// The topology as the client sees it: masters in placement order and their replicas.
+    Info {
+        #[arg(long)]
+        cluster: String,
+    },
+    /// Every node reachable, replicas and their link and lag, keys per node, and keys that sit
+    /// on a node their stored name does not hash to.
+    Check {
+        #[arg(long)]
+        cluster: String,
+        /// Skip the key scan (placement counts).
+        #[arg(long)]
+        no_scan: bool,
+    },
+    /// Copy every key of a server (or cluster) into a cluster, placed by the contract.
+    Copy {
+        /// Source: redis://host:port/db, or a cluster config (every master is read).
+        #[arg(long)]
+        from: String,
+        /// Destination cluster config (or a URL: one server).
+        #[arg(long)]
+        to: String,
+        /// Only keys matching this SCAN pattern.
+        #[arg(long = "match")]
+        pattern: Option<String>,
+        /// Keys per SCAN step and pipeline.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Resume point, written after every confirmed batch; run the same command again to
+        /// continue after an interruption.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Afterwards, compare every source key with its copy (value and expiry).
+        #[arg(long)]
+        verify: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Change the number of masters: move every key whose node changes from the old config's
+    /// masters to the new config's, deleting the old copy once the new one is confirmed.
+    Reshard {
+        /// The cluster as it is now.
+        #[arg(long)]
+        from: String,
+        /// The cluster as it will be.
+        #[arg(long)]
+        to: String,
+        /// A regex whose first group is the hash tag of a stored name (`^(user:\d+):`): keys
+        /// placed by a tag cannot be re-placed from their stored name alone.
+        #[arg(long)]
+        tag_rule: Option<String>,
+        /// Also move keys that sit on a node their name does not hash to (and no rule
+        /// matches), routing them by name. Without it they stay, counted.
+        #[arg(long)]
+        route_untagged_by_name: bool,
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Count what would move; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        quiet: bool,
+    },
+}
+
+/// Runs the command line given as `args` (program name first) and answers the exit status.
+pub fn main_with_args(args: Vec<String>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(usage) => {
+            let _ = usage.print();
+            return u8::try_from(usage.exit_code()).unwrap_or(2);
+        }
+    };
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("rediscluster: {error}");
+            match error {
+                ToolError::Config(_) | ToolError::State { .. } => ExitCode::from(2),
+                ToolError::Node { .. } => ExitCode::from(1),
+            }
+        }
+    };
+    code.0
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+fn run(cli: Cli) -> Result<ExitCode, ToolError> {
+    match cli.command {
+        Command::Nodefor { cluster, keys } => {
+            let config = cfg::load(&cluster)?;
+            let rows: Vec<serde_json::Value> = keys
+                .iter()
+                .map(|key| {
+                    let tagged = split_tag(key.as_bytes());
+                    let node = &config.masters[master_index(tagged.route, config.masters.len())];
+                    serde_json::json!({
+                        "key": key,
+                        "stored": String::from_utf8_lossy(tagged.stored),
+                        "node": node.name,
+                        "addr": node.addr(),
+                    })
+                })
+                .collect();
+            if cli.json {
+                print_json(&rows);
+            } else {
+                for row in rows {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        row["key"].as_str().unwrap_or(""),
+                        row["node"].as_str().unwrap_or(""),
+                        row["addr"].as_str().unwrap_or(""),
+                        row["stored"].as_str().unwrap_or("")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Info { cluster } => {
+            let topology = check::info(&cfg::load(&cluster)?)?;
+            if cli.json {
+                print_json(&topology);
+            } else {
+                for master in &topology.masters {
+                    println!(
+                        "{:<8} {:<22} db {}  replicas: {}",
+                        master.name,
+                        master.addr,
+                        master.db,
+                        if master.replicas.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            master.replicas.join(", ")
+                        }
+                    );
+                }
+                println!(
+                    "reads: {}",
+                    if topology.masters_only {
+                        "masters only"
+                    } else {
+                        "replicas when there are"
+                    }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { cluster, no_scan } => {
+            let reports = check::check(&cfg::load(&cluster)?, !no_scan);
+            let healthy = reports.iter().all(check::NodeReport::healthy);
+            if cli.json {
+                print_json(&reports);
+            } else {
+                println!(
+                    "{:<8} {:<22} {:<10} {:>10} {:>12}  replicas",
+                    "node", "addr", "reachable", "keys", "not hashed"
+                );
+                for r in &reports {
+                    let replicas: Vec<String> = r
+                        .replicas
+                        .iter()
+                        .map(|x| {
+                            format!(
+                                "{} link {} lag {}",
+                                x.addr,
+                                x.link,
+                                x.lag_bytes.map_or("?".to_owned(), |l| l.to_string())
+                            )
+                        })
+                        .collect();
+                    println!(
+                        "{:<8} {:<22} {:<10} {:>10} {:>12}  {}",
+                        r.name,
+                        r.addr,
+                        if r.reachable { "yes" } else { "NO" },
+                        r.keys.map_or("-".to_owned(), |k| k.to_string()),
+                        r.foreign_keys.map_or("-".to_owned(), |k| k.to_string()),
+                        replicas.join("; ")
+                    );
+                    if let Some(error) = &r.error {
+                        println!("         {error}");
+                    }
+                }
+                println!(
+                    "(not hashed: keys whose stored name hashes to another master: misplaced, or placed by a hash tag)"
+                );
+            }
+            Ok(if healthy {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Reshard {
+            from,
+            to,
+            tag_rule,
+            route_untagged_by_name,
+            batch,
+            state,
+            dry_run,
+            quiet,
+        } => {
+            let from = cfg::load(&from)?;
+            let to = cfg::load(&to)?;
+            let tag_rule = tag_rule
+                .map(|rule| {
+                    regex::bytes::Regex::new(&rule)
+                        .map_err(|e| ToolError::Config(format!("--tag-rule: {e}")))
+                })
+                .transpose()?;
+            let options = ReshardOptions {
+                batch,
+                state,
+                tag_rule,
+                route_unplaceable_by_name: route_untagged_by_name,
+                dry_run,
+            };
+            let bar = (!quiet && !cli.json && std::io::stderr().is_terminal())
+                .then(indicatif::ProgressBar::new_spinner);
+            let summary = reshard(&from, &to, &options, &|moved| {
+                if let Some(bar) = &bar {
+                    bar.set_position(moved);
+                }
+            })?;
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+            if cli.json {
+                print_json(&summary);
+            } else {
+                println!(
+                    "{} {} keys ({} stayed, {} already newer on their new node) of {} scanned in {:.1} s, {:.0} keys/s{}",
+                    if dry_run { "would move" } else { "moved" },
+                    summary.moved,
+                    summary.stayed,
+                    summary.newer_on_destination,
+                    summary.scanned,
+                    summary.seconds,
+                    summary.keys_per_second,
+                    if summary.resumed { ", resumed" } else { "" }
+                );
+                if summary.unplaceable > 0 {
+                    println!(
+                        "{} keys sit on a node their stored name does not hash to (placed by a hash tag, or misplaced) and were left where they are: give --tag-rule to place them by their tag, or --route-untagged-by-name",
+                        summary.unplaceable
+                    );
+                }
+            }
+            Ok(if summary.unplaceable == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Copy {
+            from,
+            to,
+            pattern,
+            batch,
+            state,
+            verify: check_after,
+            quiet,
+        } => {
+            let from = cfg::load(&from)?;
+            let to = cfg::load(&to)?;
+            let options = CopyOptions {
+                pattern: pattern.clone(),
+                batch,
+                state,
+            };
+            let bar = (!quiet && !cli.json && std::io::stderr().is_terminal()).then(|| {
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} {pos} keys copied, {per_sec}, {elapsed}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                bar
+            });
+            let summary = copy(&from, &to, &options, &|copied| {
+                if let Some(bar) = &bar {
+                    bar.set_position(copied);
+                }
+            })?;
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+            let verified = if check_after {
+                Some(verify(&from, &to, pattern.as_deref(), 1000)?)
+            } else {
+                None
+            };
+            let differences = verified
+                .as_ref()
+                .map_or(0, |v| v.missing + v.different + v.ttl_different);
+            if cli.json {
+                print_json(&serde_json::json!({ "copy": summary, "verify": verified }));
+            } else {
+                println!(
+                    "copied {} keys ({} expired meanwhile) in {:.1} s, {:.0} keys/s{}",
+                    summary.copied,
+                    summary.expired,
+                    summary.seconds,
+                    summary.keys_per_second,
+                    if summary.resumed { ", resumed" } else { "" }
+                );
+                if let Some(v) = &verified {
+                    println!(
+                        "verified {} keys: {} missing, {} different, {} with another expiry{}",
+                        v.checked,
+                        v.missing,
+                        v.different,
+                        v.ttl_different,
+                        if v.examples.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (e.g. {})", v.examples.join(", "))
+                        }
+                    );
+                }
+            }
+            Ok(if differences == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}

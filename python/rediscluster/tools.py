@@ -1,0 +1,74 @@
+"""The migration tools from Python, on the Rust engine (not a Python rewrite).
+
+``main()`` is the ``rediscluster`` console script (``rediscluster copy --from ... --to ...``,
+see ``rediscluster --help``); ``copy`` and ``reshard`` are the same jobs as functions that
+return their summary. A cluster is given as a config dict (the seed's shape), a path to a
+JSON/TOML file, or comma-separated ``redis://`` URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from . import _core
+
+__all__ = ["main", "copy", "reshard"]
+
+
+def _spec(cluster):
+    if isinstance(cluster, dict):
+        return json.dumps(cluster)
+    if isinstance(cluster, (str, os.PathLike)):
+        return os.fspath(cluster)
+    raise TypeError(f"a cluster is a config dict, a file path or redis:// URLs, not {cluster!r}")
+
+
+def main(argv=None):
+    """The ``rediscluster`` command line; exits with its status."""
+    args = ["rediscluster", *(sys.argv[1:] if argv is None else argv)]
+    sys.stdout.flush()
+    raise SystemExit(_core.run_tool(args))
+
+
+def copy(source, destination, *, match=None, batch=1000, state=None, verify=False):
+    """Copies every key of ``source`` (one server or a cluster) into ``destination``, placed by
+    the contract; resumable with ``state`` (a file path). Returns ``{'copy': {...},
+    'verify': {...} or None}``: keys copied, keys expired meanwhile, keys/s, differences."""
+    return json.loads(
+        _core.tool_copy(
+            _spec(source),
+            _spec(destination),
+            match,
+            batch,
+            None if state is None else os.fspath(state),
+            verify,
+        )
+    )
+
+
+def reshard(
+    source,
+    destination,
+    *,
+    tag_rule=None,
+    route_untagged_by_name=False,
+    batch=1000,
+    state=None,
+    dry_run=False,
+):
+    """Moves every key whose node changes from the ``source`` cluster's masters to the
+    ``destination``'s (see the README: hash tags, ``tag_rule``). Returns the summary: keys
+    moved, stayed, unplaceable (left in place), newer on their new node."""
+    return json.loads(
+        _core.tool_reshard(
+            _spec(source),
+            _spec(destination),
+            tag_rule,
+            route_untagged_by_name,
+            batch,
+            None if state is None else os.fspath(state),
+            dry_run,
+        )
+    )
