@@ -21,7 +21,7 @@ PHP := php -d extension=$(PHP_EXT)
 PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=3,<4" "ruff==0.17.6"
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
-	python-test php-build php-test php-stubs bench-php cross-language conformance cluster-start \
+	python-test php-build php-test php-stubs bench-php bench-migrate cross-language conformance cluster-start \
 	cluster-stop
 
 all: test
@@ -98,6 +98,10 @@ php-stubs:
 cross-language: python-install php-build
 	$(CARGO) build --release -p cluster-core --example cross_language
 	$(PY) tests/cross_language/run.py --php "$(PHP)"
+
+## bench-migrate: rediscluster copy/reshard of 1M small keys vs the seed's one-key-at-a-time.
+bench-migrate: python-install
+	$(PY) bench/migrate_bench.py
 
 ## bench-php: our extension vs phpredis RedisArray (same masters) vs phpredis on one server.
 bench-php: php-build

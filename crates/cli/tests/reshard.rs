@@ -195,4 +195,78 @@ fn reshard_three_to_five_and_back() {
             "{key}"
         );
     }
+
+    // Killed with SIGKILL five times and run again with the same command, a reshard (5 -> 3)
+    // finishes with every key found and none left twice.
+    for server in &servers {
+        redis::cmd("FLUSHALL")
+            .query::<()>(&mut server.connect())
+            .unwrap();
+    }
+    let wide = Cluster::new(config(&servers)).unwrap();
+    let n = 20_000;
+    let mut pipe = Vec::new();
+    for i in 0..n {
+        pipe.push(vec!["SET".to_owned(), format!("many:{i}"), format!("v{i}")]);
+    }
+    for result in wide.pipeline(&pipe).unwrap() {
+        result.unwrap();
+    }
+    let dir = std::env::temp_dir().join(format!("rediscluster-reshard-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (from_file, to_file, state) = (
+        dir.join("five.json"),
+        dir.join("three.json"),
+        dir.join("state"),
+    );
+    std::fs::write(&from_file, config_of(&servers).to_string()).unwrap();
+    std::fs::write(&to_file, config_of(&servers[..3]).to_string()).unwrap();
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rediscluster"))
+            .arg("reshard")
+            .arg("--from")
+            .arg(&from_file)
+            .arg("--to")
+            .arg(&to_file)
+            .arg("--state")
+            .arg(&state)
+            .args(["--batch", "20", "--quiet"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut rng = support::Rng(0x5eed_0c17);
+    let mut interrupted = 0;
+    for _ in 0..5 {
+        let mut child = run();
+        std::thread::sleep(std::time::Duration::from_millis(20 + rng.below(120) as u64));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            interrupted += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(
+        interrupted >= 3,
+        "the reshard must really be interrupted ({interrupted} of 5)"
+    );
+    assert!(run().wait().unwrap().success());
+    let narrow = Cluster::new(config(&servers[..3])).unwrap();
+    for i in (0..n).step_by(7) {
+        let key = format!("many:{i}");
+        assert_eq!(
+            get(&narrow, &key),
+            Value::BulkString(format!("v{i}").into_bytes()),
+            "{key}"
+        );
+    }
+    let total: i64 = servers
+        .iter()
+        .map(|s| redis::cmd("DBSIZE").query::<i64>(&mut s.connect()).unwrap())
+        .sum();
+    assert_eq!(
+        total, n as i64,
+        "every key once, none lost, none left behind"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
