@@ -141,6 +141,27 @@ pub fn main_with_args(args: Vec<String>) -> u8 {
     code.0
 }
 
+/// How many keys the source masters hold (DBSIZE), for the progress bar's length and ETA.
+fn source_keys(config: &cluster_core::ClusterConfig) -> u64 {
+    config
+        .masters
+        .iter()
+        .filter_map(|node| crate::nodes::connect(node).ok())
+        .filter_map(|mut c| redis::cmd("DBSIZE").query::<u64>(&mut c).ok())
+        .sum()
+}
+
+/// A bar with keys/s and ETA on a terminal (the work counted against `total` keys).
+fn progress_bar(total: u64, done: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    let template = format!("{{bar:40}} {{pos}}/{{len}} keys {done}, {{per_sec}}, ETA {{eta}}");
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 fn print_json(value: &impl serde::Serialize) {
     println!(
         "{}",
@@ -281,7 +302,7 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
                 dry_run,
             };
             let bar = (!quiet && !cli.json && std::io::stderr().is_terminal())
-                .then(indicatif::ProgressBar::new_spinner);
+                .then(|| progress_bar(source_keys(&from), "scanned"));
             let summary = reshard(&from, &to, &options, &|moved| {
                 if let Some(bar) = &bar {
                     bar.set_position(moved);
@@ -333,16 +354,8 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
                 batch,
                 state,
             };
-            let bar = (!quiet && !cli.json && std::io::stderr().is_terminal()).then(|| {
-                let bar = indicatif::ProgressBar::new_spinner();
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{spinner} {pos} keys copied, {per_sec}, {elapsed}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-                );
-                bar
-            });
+            let bar = (!quiet && !cli.json && std::io::stderr().is_terminal())
+                .then(|| progress_bar(source_keys(&from), "copied"));
             let summary = copy(&from, &to, &options, &|copied| {
                 if let Some(bar) = &bar {
                     bar.set_position(copied);

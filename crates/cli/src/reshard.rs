@@ -94,7 +94,8 @@ fn destination(
     (by_name || options.route_unplaceable_by_name).then_some(by_new_name)
 }
 
-/// Moves every key of `from` whose node changes in `to`.
+/// Moves every key of `from` whose node changes in `to`; `progress` gets the keys scanned so
+/// far.
 pub fn reshard(
     from: &ClusterConfig,
     to: &ClusterConfig,
@@ -279,7 +280,7 @@ fn reshard_node(
             batch.moved += leaving.len() as u64;
         }
         cursor = next;
-        let moved = {
+        let scanned = {
             let mut totals = totals.lock().unwrap_or_else(|p| p.into_inner());
             totals.scanned += batch.scanned;
             totals.moved += batch.moved;
@@ -299,9 +300,9 @@ fn reshard_node(
             {
                 state.save(path)?;
             }
-            totals.moved
+            totals.scanned
         };
-        progress(moved);
+        progress(scanned);
         if cursor == 0 {
             return Ok(());
         }
