@@ -80,6 +80,21 @@ final class ReplicasAndErrorsTest extends TestCase
         new RedisCluster($config);
     }
 
+    public function testExceptionsAreRuntimeExceptionsAndLoadBesidePhpredis(): void
+    {
+        try {
+            new RedisCluster(['nodes' => []]);
+            $this->fail('an empty config must be refused');
+        } catch (\RuntimeException $e) {
+            $this->assertInstanceOf(\RedisCluster\Exception::class, $e);
+        }
+        $this->assertTrue(is_subclass_of(\RedisCluster\ConnectionException::class, \RedisCluster\Exception::class));
+        $this->assertTrue(is_subclass_of(\RedisCluster\Exception::class, \RuntimeException::class));
+        // phpredis's own global RedisCluster (Redis Cluster mode) is loaded at the same time.
+        $this->assertTrue(class_exists(\RedisCluster::class));
+        $this->assertNotSame(\RedisCluster::class, RedisCluster::class);
+    }
+
     public function testBadOptionsAndArguments(): void
     {
         try {

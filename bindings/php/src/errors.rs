@@ -7,9 +7,17 @@ use ext_php_rs::exception::PhpException;
 use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ClassEntry;
 
+unsafe extern "C" {
+    /// SPL's `RuntimeException`, exported by PHP itself (SPL is always built in and starts
+    /// before any loaded extension). Looking it up by name does not work here: the class
+    /// table of the executor does not exist yet while extensions register their classes.
+    static spl_ce_RuntimeException: *mut ClassEntry;
+}
+
 /// PHP's `RuntimeException`, the parent of the extension's exceptions.
 pub fn runtime_exception() -> &'static ClassEntry {
-    ClassEntry::try_find("RuntimeException").unwrap_or_else(ext_php_rs::zend::ce::exception)
+    // SAFETY: a pointer PHP sets once at startup and never frees; read only.
+    unsafe { spl_ce_RuntimeException.as_ref() }.unwrap_or_else(ext_php_rs::zend::ce::exception)
 }
 
 #[php_class]
