@@ -64,10 +64,8 @@ pub fn tool_reshard(
         let from = rediscluster_tools::cfg::load(&source)?;
         let to = rediscluster_tools::cfg::load(&destination)?;
         let tag_rule = tag_rule
-            .map(|rule| {
-                regex::bytes::Regex::new(&rule)
-                    .map_err(|e| ToolError::Config(format!("tag_rule: {e}")))
-            })
+            .as_deref()
+            .map(rediscluster_tools::reshard::tag_rule)
             .transpose()?;
         let options = ReshardOptions {
             batch,

@@ -151,15 +151,32 @@ fn source_keys(config: &cluster_core::ClusterConfig) -> u64 {
         .sum()
 }
 
-/// A bar with keys/s and ETA on a terminal (the work counted against `total` keys).
-fn progress_bar(total: u64, done: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(total);
-    let template = format!("{{bar:40}} {{pos}}/{{len}} keys {done}, {{per_sec}}, ETA {{eta}}");
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(&template)
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar
+/// Runs `job` with a progress callback: when `show`, a bar with keys/s and ETA on stderr,
+/// counted against the keys the sources hold, cleared at the end.
+fn with_progress<T>(
+    show: bool,
+    from: &cluster_core::ClusterConfig,
+    done: &str,
+    job: impl FnOnce(&(dyn Fn(u64) + Sync)) -> T,
+) -> T {
+    let bar = show.then(|| {
+        let bar = indicatif::ProgressBar::new(source_keys(from));
+        let template = format!("{{bar:40}} {{pos}}/{{len}} keys {done}, {{per_sec}}, ETA {{eta}}");
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let result = job(&|count| {
+        if let Some(bar) = &bar {
+            bar.set_position(count);
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    result
 }
 
 fn print_json(value: &impl serde::Serialize) {
@@ -289,10 +306,8 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
             let from = cfg::load(&from)?;
             let to = cfg::load(&to)?;
             let tag_rule = tag_rule
-                .map(|rule| {
-                    regex::bytes::Regex::new(&rule)
-                        .map_err(|e| ToolError::Config(format!("--tag-rule: {e}")))
-                })
+                .as_deref()
+                .map(crate::reshard::tag_rule)
                 .transpose()?;
             let options = ReshardOptions {
                 batch,
@@ -301,16 +316,10 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
                 route_unplaceable_by_name: route_untagged_by_name,
                 dry_run,
             };
-            let bar = (!quiet && !cli.json && std::io::stderr().is_terminal())
-                .then(|| progress_bar(source_keys(&from), "scanned"));
-            let summary = reshard(&from, &to, &options, &|moved| {
-                if let Some(bar) = &bar {
-                    bar.set_position(moved);
-                }
+            let show = !quiet && !cli.json && std::io::stderr().is_terminal();
+            let summary = with_progress(show, &from, "scanned", |progress| {
+                reshard(&from, &to, &options, progress)
             })?;
-            if let Some(bar) = &bar {
-                bar.finish_and_clear();
-            }
             if cli.json {
                 print_json(&summary);
             } else {
@@ -354,16 +363,10 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
                 batch,
                 state,
             };
-            let bar = (!quiet && !cli.json && std::io::stderr().is_terminal())
-                .then(|| progress_bar(source_keys(&from), "copied"));
-            let summary = copy(&from, &to, &options, &|copied| {
-                if let Some(bar) = &bar {
-                    bar.set_position(copied);
-                }
+            let show = !quiet && !cli.json && std::io::stderr().is_terminal();
+            let summary = with_progress(show, &from, "copied", |progress| {
+                copy(&from, &to, &options, progress)
             })?;
-            if let Some(bar) = &bar {
-                bar.finish_and_clear();
-            }
             let verified = if check_after {
                 Some(verify(&from, &to, pattern.as_deref(), 1000)?)
             } else {

@@ -7,7 +7,6 @@
 //! (PEXPIRETIME) on the source.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use cluster_core::placement::{master_index, split_tag};
@@ -16,8 +15,8 @@ use redis::Value;
 use serde::Serialize;
 
 use crate::error::ToolError;
+use crate::job::{Job, addresses};
 use crate::nodes::connect;
-use crate::state::{CopyState, SourceProgress};
 
 #[derive(Clone, Debug)]
 pub struct CopyOptions {
@@ -52,11 +51,6 @@ pub struct CopySummary {
     pub keys_per_second: f64,
 }
 
-/// The addresses of a config's masters, without credentials.
-fn addresses(config: &ClusterConfig) -> Vec<String> {
-    config.masters.iter().map(NodeConfig::addr).collect()
-}
-
 /// Copies `from` into `to`. `progress` gets the number of keys copied so far.
 pub fn copy(
     from: &ClusterConfig,
@@ -64,56 +58,20 @@ pub fn copy(
     options: &CopyOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<CopySummary, ToolError> {
-    if options.batch == 0 {
-        return Err(ToolError::Config("--batch must be at least 1".to_owned()));
-    }
-    let job = format!(
+    let name = format!(
         "copy {} -> {} match {}",
         addresses(from).join(","),
         addresses(to).join(","),
         options.pattern.as_deref().unwrap_or("*")
     );
-    let saved = match &options.state {
-        Some(path) => CopyState::load(path, &job)?,
-        None => None,
-    };
-    let resumed = saved.is_some();
-    let mut state = saved.unwrap_or(CopyState {
-        job,
-        ..CopyState::default()
-    });
-    for addr in addresses(from) {
-        state
-            .sources
-            .entry(addr)
-            .or_insert_with(SourceProgress::default);
-    }
-    // Every node is reached before anything is written, so an unreachable one changes nothing.
-    for node in from.masters.iter().chain(&to.masters) {
-        connect(node)?;
-    }
+    let job = Job::open(name, from, to, options.batch, options.state.as_deref())?;
     let started = Instant::now();
-    let copied_before = state.copied;
-    let state = Mutex::new(state);
-    let results: Vec<Result<(), ToolError>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = from
-            .masters
-            .iter()
-            .map(|source| {
-                let state = &state;
-                scope.spawn(move || copy_source(source, to, options, state, progress))
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err(ToolError::Config("a copy worker panicked".to_owned())))
-            })
-            .collect()
-    });
-    results.into_iter().collect::<Result<(), _>>()?;
-    let state = state.into_inner().unwrap_or_else(|p| p.into_inner());
+    let copied_before = job.resume_copied();
+    job.run_sources(from.masters.len(), |index| {
+        copy_source(&from.masters[index], to, options, &job, progress)
+    })?;
+    let resumed = job.resumed;
+    let state = job.into_state();
     let seconds = started.elapsed().as_secs_f64();
     Ok(CopySummary {
         copied: state.copied,
@@ -129,18 +87,13 @@ fn copy_source(
     source: &NodeConfig,
     to: &ClusterConfig,
     options: &CopyOptions,
-    state: &Mutex<CopyState>,
+    job: &Job<'_>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), ToolError> {
     let addr = source.addr();
-    let (mut cursor, done) = {
-        let state = state.lock().unwrap_or_else(|p| p.into_inner());
-        let at = &state.sources[&addr];
-        (at.cursor, at.done)
-    };
-    if done {
+    let Some(mut cursor) = job.resume_point(&addr) else {
         return Ok(());
-    }
+    };
     let mut reader = connect(source)?;
     let mut writers: Vec<Option<redis::Connection>> = to.masters.iter().map(|_| None).collect();
     let masters = to.masters.len();
@@ -200,21 +153,7 @@ fn copy_source(
             }
         }
         cursor = next;
-        let total = {
-            let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
-            let at = state
-                .sources
-                .get_mut(&addr)
-                .expect("every source is in the state");
-            at.cursor = cursor;
-            at.done = cursor == 0;
-            state.copied += copied;
-            state.expired += expired;
-            if let Some(path) = &options.state {
-                state.save(path)?;
-            }
-            state.copied
-        };
+        let total = job.advance(&addr, cursor, copied, expired, true)?;
         progress(total);
         if cursor == 0 {
             return Ok(());

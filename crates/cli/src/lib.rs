@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod copy;
 pub mod error;
+pub mod job;
 pub mod nodes;
 pub mod reshard;
 pub mod state;

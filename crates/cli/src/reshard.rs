@@ -17,15 +17,15 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use cluster_core::ClusterConfig;
 use cluster_core::placement::{master_index, split_tag};
-use cluster_core::{ClusterConfig, NodeConfig};
 use redis::Value;
 use regex::bytes::Regex;
 use serde::Serialize;
 
 use crate::error::ToolError;
+use crate::job::{Job, addresses};
 use crate::nodes::connect;
-use crate::state::{CopyState, SourceProgress};
 
 #[derive(Clone, Debug)]
 pub struct ReshardOptions {
@@ -67,6 +67,11 @@ pub struct ReshardSummary {
     pub keys_per_second: f64,
 }
 
+/// `--tag-rule` (the command line) or `tag_rule` (Python) as a regex over stored names.
+pub fn tag_rule(rule: &str) -> Result<Regex, ToolError> {
+    Regex::new(rule).map_err(|e| ToolError::Config(format!("tag rule {rule:?}: {e}")))
+}
+
 /// Where a key sitting on old master `index` goes: `Some(new master)`, or `None` when it
 /// cannot be placed from its stored name. `here` is this node's index in the new config, if
 /// it stays a master (a key that already moved in during this run is found here again).
@@ -102,57 +107,21 @@ pub fn reshard(
     options: &ReshardOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ReshardSummary, ToolError> {
-    if options.batch == 0 {
-        return Err(ToolError::Config("--batch must be at least 1".to_owned()));
-    }
-    let addresses = |c: &ClusterConfig| c.masters.iter().map(NodeConfig::addr).collect::<Vec<_>>();
-    let job = format!(
+    let name = format!(
         "reshard {} -> {} rule {}",
         addresses(from).join(","),
         addresses(to).join(","),
         options.tag_rule.as_ref().map_or("-", |r| r.as_str())
     );
-    let saved = match &options.state {
-        Some(path) => CopyState::load(path, &job)?,
-        None => None,
-    };
-    let resumed = saved.is_some();
-    let mut state = saved.unwrap_or(CopyState {
-        job,
-        ..CopyState::default()
-    });
-    for addr in addresses(from) {
-        state
-            .sources
-            .entry(addr)
-            .or_insert_with(SourceProgress::default);
-    }
-    for node in from.masters.iter().chain(&to.masters) {
-        connect(node)?;
-    }
+    let job = Job::open(name, from, to, options.batch, options.state.as_deref())?;
     let started = Instant::now();
     let totals = Mutex::new(ReshardSummary {
-        resumed,
+        resumed: job.resumed,
         ..ReshardSummary::default()
     });
-    let state = Mutex::new(state);
-    let results: Vec<Result<(), ToolError>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..from.masters.len())
-            .map(|index| {
-                let (state, totals) = (&state, &totals);
-                scope.spawn(move || reshard_node(index, from, to, options, state, totals, progress))
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join().unwrap_or_else(|_| {
-                    Err(ToolError::Config("a reshard worker panicked".to_owned()))
-                })
-            })
-            .collect()
-    });
-    results.into_iter().collect::<Result<(), _>>()?;
+    job.run_sources(from.masters.len(), |index| {
+        reshard_node(index, from, to, options, &job, &totals, progress)
+    })?;
     let mut summary = totals.into_inner().unwrap_or_else(|p| p.into_inner());
     summary.seconds = started.elapsed().as_secs_f64();
     summary.keys_per_second = summary.moved as f64 / summary.seconds.max(1e-9);
@@ -164,20 +133,15 @@ fn reshard_node(
     from: &ClusterConfig,
     to: &ClusterConfig,
     options: &ReshardOptions,
-    state: &Mutex<CopyState>,
+    job: &Job<'_>,
     totals: &Mutex<ReshardSummary>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), ToolError> {
     let source = &from.masters[index];
     let addr = source.addr();
-    let (mut cursor, done) = {
-        let state = state.lock().unwrap_or_else(|p| p.into_inner());
-        let at = &state.sources[&addr];
-        (at.cursor, at.done)
-    };
-    if done {
+    let Some(mut cursor) = job.resume_point(&addr) else {
         return Ok(());
-    }
+    };
     let mut old = connect(source)?;
     let mut writers: Vec<Option<redis::Connection>> = to.masters.iter().map(|_| None).collect();
     let (old_masters, new_masters) = (from.masters.len(), to.masters.len());
@@ -280,6 +244,7 @@ fn reshard_node(
             batch.moved += leaving.len() as u64;
         }
         cursor = next;
+        job.advance(&addr, cursor, batch.moved, 0, !options.dry_run)?;
         let scanned = {
             let mut totals = totals.lock().unwrap_or_else(|p| p.into_inner());
             totals.scanned += batch.scanned;
@@ -287,19 +252,6 @@ fn reshard_node(
             totals.stayed += batch.stayed;
             totals.unplaceable += batch.unplaceable;
             totals.newer_on_destination += batch.newer_on_destination;
-            let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
-            let at = state
-                .sources
-                .get_mut(&addr)
-                .expect("every source is in the state");
-            at.cursor = cursor;
-            at.done = cursor == 0;
-            state.copied += batch.moved;
-            if let Some(path) = &options.state
-                && !options.dry_run
-            {
-                state.save(path)?;
-            }
             totals.scanned
         };
         progress(scanned);

@@ -1,0 +1,131 @@
+//! What `copy` and `reshard` share: a job over every source master, each walked with SCAN in
+//! its own thread, with a resume point per source (`state.rs`) recorded after every confirmed
+//! batch.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use cluster_core::{ClusterConfig, NodeConfig};
+
+use crate::error::ToolError;
+use crate::nodes::connect;
+use crate::state::{CopyState, SourceProgress};
+
+/// The addresses of a config's masters, without credentials.
+pub fn addresses(config: &ClusterConfig) -> Vec<String> {
+    config.masters.iter().map(NodeConfig::addr).collect()
+}
+
+pub struct Job<'a> {
+    state: Mutex<CopyState>,
+    path: Option<&'a Path>,
+    /// The job continued from a state file.
+    pub resumed: bool,
+}
+
+impl<'a> Job<'a> {
+    /// Starts (or, from `path`, resumes) the job `name` from `from` to `to`. Every node is
+    /// reached first, so an unreachable one changes nothing.
+    pub fn open(
+        name: String,
+        from: &ClusterConfig,
+        to: &ClusterConfig,
+        batch: usize,
+        path: Option<&'a Path>,
+    ) -> Result<Job<'a>, ToolError> {
+        if batch == 0 {
+            return Err(ToolError::Config("--batch must be at least 1".to_owned()));
+        }
+        let saved = match path {
+            Some(path) => CopyState::load(path, &name)?,
+            None => None,
+        };
+        let resumed = saved.is_some();
+        let mut state = saved.unwrap_or(CopyState {
+            job: name,
+            ..CopyState::default()
+        });
+        for addr in addresses(from) {
+            state
+                .sources
+                .entry(addr)
+                .or_insert_with(SourceProgress::default);
+        }
+        for node in from.masters.iter().chain(&to.masters) {
+            connect(node)?;
+        }
+        Ok(Job {
+            state: Mutex::new(state),
+            path,
+            resumed,
+        })
+    }
+
+    /// Runs `walk(i)` for every source master `i` at once; the first error, if any.
+    pub fn run_sources(
+        &self,
+        sources: usize,
+        walk: impl Fn(usize) -> Result<(), ToolError> + Sync,
+    ) -> Result<(), ToolError> {
+        let walk = &walk;
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..sources)
+                .map(|index| scope.spawn(move || walk(index)))
+                .collect();
+            // The scope joins every worker; the first error (or panic) is the job's.
+            workers.into_iter().try_for_each(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(ToolError::Config("a worker thread panicked".to_owned()))
+                })
+            })
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CopyState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keys copied before this run (by the run this one resumes).
+    pub fn resume_copied(&self) -> u64 {
+        self.lock().copied
+    }
+
+    /// The cursor source `addr` continues from; `None` when it was walked to its end.
+    pub fn resume_point(&self, addr: &str) -> Option<u64> {
+        let state = self.lock();
+        let at = &state.sources[addr];
+        (!at.done).then_some(at.cursor)
+    }
+
+    /// Records a confirmed batch of source `addr`: its next cursor (0: the end), the keys it
+    /// copied and those that expired meanwhile; saves the state when asked to. Answers the keys
+    /// copied so far.
+    pub fn advance(
+        &self,
+        addr: &str,
+        cursor: u64,
+        copied: u64,
+        expired: u64,
+        save: bool,
+    ) -> Result<u64, ToolError> {
+        let mut state = self.lock();
+        let at = state
+            .sources
+            .get_mut(addr)
+            .expect("every source is in the state");
+        at.cursor = cursor;
+        at.done = cursor == 0;
+        state.copied += copied;
+        state.expired += expired;
+        if let Some(path) = self.path
+            && save
+        {
+            state.save(path)?;
+        }
+        Ok(state.copied)
+    }
+
+    pub fn into_state(self) -> CopyState {
+        self.state.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
