@@ -72,20 +72,11 @@ impl Core {
         commands: &Bound<'_, PyList>,
         decode: Vec<bool>,
     ) -> PyResult<Py<PyAny>> {
-        let commands = commands_args(commands)?;
-        check_decode_flags(&commands, &decode)?;
+        let commands = commands_with_flags(commands, &decode)?;
         let replies = py
             .detach(|| self.cluster.pipeline(&commands))
             .map_err(|e| to_pyerr(py, e))?;
-        let converted = replies
-            .into_iter()
-            .zip(decode)
-            .map(|(result, decode)| match result {
-                Ok(value) => reply(py, value, decode),
-                Err(error) => Ok(to_pyerr(py, error).into_value(py).into_any()),
-            })
-            .collect::<PyResult<Vec<_>>>()?;
-        Ok(PyList::new(py, converted)?.into_any().unbind())
+        replies_list(py, replies, decode)
     }
 
     /// Runs the commands in MULTI/EXEC on the one master that owns all their keys: EXEC's
@@ -96,20 +87,12 @@ impl Core {
         commands: &Bound<'_, PyList>,
         decode: Vec<bool>,
     ) -> PyResult<Py<PyAny>> {
-        let commands = commands_args(commands)?;
-        check_decode_flags(&commands, &decode)?;
+        let commands = commands_with_flags(commands, &decode)?;
         let value = py
             .detach(|| self.cluster.transaction(&commands))
             .map_err(|e| to_pyerr(py, e))?;
         match value {
-            Value::Array(items) => {
-                let mut flags = decode.into_iter().chain(std::iter::repeat(false));
-                let converted = items
-                    .into_iter()
-                    .map(|item| reply(py, item, flags.next().unwrap_or(false)))
-                    .collect::<PyResult<Vec<_>>>()?;
-                Ok(PyList::new(py, converted)?.into_any().unbind())
-            }
+            Value::Array(items) => replies_list(py, items.into_iter().map(Ok), decode),
             other => reply(py, other, false),
         }
     }
@@ -180,13 +163,39 @@ fn commands_args(commands: &Bound<'_, PyList>) -> PyResult<Vec<Vec<Vec<u8>>>> {
     commands.iter().map(|args| command_args(&args)).collect()
 }
 
-fn check_decode_flags(commands: &[Vec<Vec<u8>>], decode: &[bool]) -> PyResult<()> {
-    if commands.len() == decode.len() {
-        return Ok(());
+/// The commands' arguments, with one decode flag per command.
+fn commands_with_flags(
+    commands: &Bound<'_, PyList>,
+    decode: &[bool],
+) -> PyResult<Vec<Vec<Vec<u8>>>> {
+    let commands = commands_args(commands)?;
+    if commands.len() != decode.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{} commands but {} decode flags",
+            commands.len(),
+            decode.len()
+        )));
     }
-    Err(pyo3::exceptions::PyValueError::new_err(format!(
-        "{} commands but {} decode flags",
-        commands.len(),
-        decode.len()
-    )))
+    Ok(commands)
+}
+
+/// Replies in order as a list, reply i decoded if `decode[i]` (not past the flags), a
+/// command's failure in its place as an exception instance.
+fn replies_list(
+    py: Python<'_>,
+    replies: impl IntoIterator<Item = Result<Value, ClusterError>>,
+    decode: Vec<bool>,
+) -> PyResult<Py<PyAny>> {
+    let mut flags = decode.into_iter().chain(std::iter::repeat(false));
+    let converted = replies
+        .into_iter()
+        .map(|result| {
+            let decode = flags.next().unwrap_or(false);
+            match result {
+                Ok(value) => reply(py, value, decode),
+                Err(error) => Ok(to_pyerr(py, error).into_value(py).into_any()),
+            }
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(PyList::new(py, converted)?.into_any().unbind())
 }
