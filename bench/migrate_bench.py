@@ -12,59 +12,12 @@ from __future__ import annotations
 
 import argparse
 import binascii
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-import rediscluster
 import rediscluster.tools
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def base_port():
-    for line in (ROOT / "tests" / "ports.env").read_text().splitlines():
-        if line.startswith("BENCH_BASE_PORT="):
-            return int(line.split("=", 1)[1])
-    raise SystemExit("BENCH_BASE_PORT missing from tests/ports.env")
-
-
-def start(ports, directory):
-    processes = [
-        subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(p),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                directory,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for p in ports
-    ]
-    for port in ports:
-        client = redis.Redis(port=port, retry=Retry(NoBackoff(), 0))
-        for _ in range(500):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.02)
-    return processes
+from python_bench import bench_base_port, start_servers, stop_servers
 
 
 def fill(port, n):
@@ -131,10 +84,9 @@ def main():
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--naive-keys", type=int, default=50_000)
     args = parser.parse_args()
-    base = base_port()
+    base = bench_base_port()
     source, masters = base, [base + 1 + i for i in range(5)]
-    directory = tempfile.mkdtemp(prefix="rediscluster-migrate-bench-")
-    processes = start([source, *masters], directory)
+    processes = start_servers([source, *masters])
     try:
         fill(source, args.keys)
         three, five = cluster(masters[:3]), cluster(masters)
@@ -155,11 +107,7 @@ def main():
             f"reshard {args.naive_keys:>9} keys  naive {rate:>9.0f} keys/s scanned ({moved} moved)"
         )
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(10)
-        shutil.rmtree(directory, ignore_errors=True)
+        stop_servers(processes)
 
 
 if __name__ == "__main__":
