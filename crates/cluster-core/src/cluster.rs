@@ -9,6 +9,7 @@ use crate::commands::Merge;
 use crate::config::{ClusterConfig, NodeConfig};
 use crate::error::ClusterError;
 use crate::handle::ClusterConnection;
+use crate::health::spawn_checker;
 use crate::placement::{master_index_for_key, split_tag};
 use crate::pool::NodePool;
 use crate::resp::pack_command;
@@ -37,20 +38,16 @@ impl std::fmt::Debug for Cluster {
 }
 
 impl Cluster {
-    /// Builds the cluster from a validated config. Nothing is connected but, unless replicas
-    /// are given by `master_of` or reads go to masters only, each master is asked for its
-    /// replicas; a master that cannot be reached now simply starts without replicas.
+    /// Builds the cluster from a validated config. Unless reads go to masters only, each
+    /// master is asked for its replicas (unless `master_of` names them) and each replica for
+    /// its link and lag, before this returns; then a background thread repeats that every
+    /// `replica_check_interval` (see `health.rs`). A node that cannot be reached now does not
+    /// stop the client: its keys fail until it answers.
     pub fn new(config: ClusterConfig) -> Result<Cluster, ClusterError> {
-        let topology = Topology::new(&config)?;
-        if !topology.explicit_replicas && !topology.masters_only {
-            for shard in &topology.shards {
-                // Best effort: an unreachable master must not stop the others from serving.
-                let _ = shard.discover_replicas();
-            }
-        }
-        Ok(Cluster {
-            inner: Arc::new(topology),
-        })
+        let topology = Arc::new(Topology::new(&config)?);
+        topology.check_replicas(true);
+        spawn_checker(&topology);
+        Ok(Cluster { inner: topology })
     }
 
     /// Masters from `(name, "host:port")` pairs named `node_1..node_N`.
@@ -101,15 +98,29 @@ impl Cluster {
             .unwrap_or_default()
     }
 
-    /// Asks every master for its replicas again (after adding or removing one).
+    /// The replicas known for a master (`node_k`), each with whether it serves reads now
+    /// (its link is up and its lag within `max_replica_lag`).
+    pub fn replica_health_of(&self, node: &str) -> Vec<(NodeConfig, bool)> {
+        self.shard_named(node)
+            .map(Shard::replica_states)
+            .unwrap_or_default()
+    }
+
+    /// Asks every master for its replicas and every replica for its health now, instead of
+    /// waiting for the next background check (after adding or removing one). A master that
+    /// cannot be asked is the error; the others are checked anyway.
     pub fn discover_replicas(&self) -> Result<(), ClusterError> {
-        if self.inner.explicit_replicas {
-            return Ok(());
-        }
-        self.inner
-            .shards
-            .iter()
-            .try_for_each(Shard::discover_replicas)
+        let unreachable = if self.inner.explicit_replicas || self.inner.masters_only {
+            None
+        } else {
+            self.inner
+                .shards
+                .iter()
+                .map(Shard::discover_replicas)
+                .find_map(Result::err)
+        };
+        self.inner.check_replicas(true);
+        unreachable.map_or(Ok(()), Err)
     }
 
     /// The client's connection settings (SELECT, CLIENT SETNAME, ...).

@@ -8,10 +8,18 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::placement::node_name;
+use crate::tls::{CertReqs, TlsSettings};
 
 /// Connect timeout when the config gives none: long enough for a loaded server, short enough
 /// that a dead node is noticed.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A replica lagging more than this behind its master is not read from (`max_replica_lag`).
+pub const DEFAULT_MAX_REPLICA_LAG: Duration = Duration::from_secs(3);
+
+/// How often replicas are re-discovered and their link and lag checked
+/// (`replica_check_interval`).
+pub const DEFAULT_REPLICA_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A password that never shows in `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
@@ -45,6 +53,8 @@ pub struct NodeConfig {
     pub password: Option<Secret>,
     pub connect_timeout: Option<Duration>,
     pub read_timeout: Option<Duration>,
+    /// TLS settings when the node is reached over TLS (`ssl: true`).
+    pub tls: Option<TlsSettings>,
 }
 
 impl NodeConfig {
@@ -101,6 +111,25 @@ pub struct ClusterConfig {
     /// The masters before a reshard (`previous` in the config): while set, a read that misses
     /// on a key's node is answered by the key's node under these masters (the online window).
     pub previous: Option<Vec<NodeConfig>>,
+    /// When replicas may serve reads, and how often that is checked.
+    pub replica_health: ReplicaHealth,
+}
+
+/// A replica serves reads only while its link to the master is up and it lags at most
+/// `max_lag`; checked every `check_interval` in the background (see `health.rs`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReplicaHealth {
+    pub max_lag: Duration,
+    pub check_interval: Duration,
+}
+
+impl Default for ReplicaHealth {
+    fn default() -> ReplicaHealth {
+        ReplicaHealth {
+            max_lag: DEFAULT_MAX_REPLICA_LAG,
+            check_interval: DEFAULT_REPLICA_CHECK_INTERVAL,
+        }
+    }
 }
 
 /// What is wrong with a configuration.
@@ -142,12 +171,35 @@ pub enum ConfigError {
     BadReplicaLayout(String),
     #[error("bad URL {url}: {reason}")]
     BadUrl { url: String, reason: String },
+    #[error("{at}: {problem}")]
+    Tls { at: String, problem: String },
+    #[error(
+        "'max_replica_lag' ({lag:?}) must be longer than 'replica_check_interval' ({interval:?}): the lag is only known to within one interval"
+    )]
+    LagBelowInterval { lag: Duration, interval: Duration },
 }
 
 const TOP_LEVEL_OPTIONS: &str = "nodes, master_of, mastersonly, db, username, password, \
-     socket_timeout, socket_connect_timeout, previous";
-const NODE_OPTIONS: &str =
-    "host, port, db, username, password, socket_timeout, socket_connect_timeout";
+     socket_timeout, socket_connect_timeout, ssl, ssl_ca_certs, ssl_certfile, ssl_keyfile, \
+     ssl_cert_reqs, ssl_check_hostname, max_replica_lag, replica_check_interval, previous";
+const NODE_OPTIONS: &str = "host, port, db, username, password, socket_timeout, \
+     socket_connect_timeout, ssl, ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs, \
+     ssl_check_hostname";
+/// The settings a node inherits from the top level (and the old cluster of `previous` from
+/// the new one).
+const INHERITED_OPTIONS: [&str; 11] = [
+    "db",
+    "username",
+    "password",
+    "socket_timeout",
+    "socket_connect_timeout",
+    "ssl",
+    "ssl_ca_certs",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "ssl_cert_reqs",
+    "ssl_check_hostname",
+];
 
 /// Settings that may be given for the whole cluster and overridden per node.
 #[derive(Clone, Debug, Default)]
@@ -157,6 +209,52 @@ struct Defaults {
     password: Option<Secret>,
     connect_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
+    tls: TlsOptions,
+}
+
+/// redis-py's `ssl*` options as given (the files are read once per node, in `parse_node`).
+#[derive(Clone, Debug)]
+struct TlsOptions {
+    enabled: bool,
+    ca_certs: Option<String>,
+    certfile: Option<String>,
+    keyfile: Option<String>,
+    cert_reqs: CertReqs,
+    check_hostname: bool,
+}
+
+impl Default for TlsOptions {
+    fn default() -> TlsOptions {
+        // redis-py's defaults: the certificate is required and must name the host.
+        TlsOptions {
+            enabled: false,
+            ca_certs: None,
+            certfile: None,
+            keyfile: None,
+            cert_reqs: CertReqs::Required,
+            check_hostname: true,
+        }
+    }
+}
+
+impl TlsOptions {
+    fn settings(&self, at: &str) -> Result<Option<TlsSettings>, ConfigError> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        TlsSettings::build(
+            self.ca_certs.clone(),
+            self.certfile.clone(),
+            self.keyfile.clone(),
+            self.cert_reqs,
+            self.check_hostname,
+        )
+        .map(Some)
+        .map_err(|problem| ConfigError::Tls {
+            at: at.to_owned(),
+            problem,
+        })
+    }
 }
 
 impl ClusterConfig {
@@ -224,16 +322,10 @@ impl ClusterConfig {
                         old,
                     ));
                 }
-                // The old cluster inherits this config's credentials and timeouts.
+                // The old cluster inherits this config's credentials, timeouts and TLS.
                 let mut old = old.clone();
                 if let (Some(old_map), Some(top_map)) = (old.as_object_mut(), config.as_object()) {
-                    for inherited in [
-                        "db",
-                        "username",
-                        "password",
-                        "socket_timeout",
-                        "socket_connect_timeout",
-                    ] {
+                    for inherited in INHERITED_OPTIONS {
                         if let Some(value) = top_map.get(inherited) {
                             old_map.entry(inherited).or_insert_with(|| value.clone());
                         }
@@ -250,12 +342,14 @@ impl ClusterConfig {
                 Some(parsed.masters)
             }
         };
+        let replica_health = parse_replica_health(top)?;
         let config = ClusterConfig {
             masters,
             replicas,
             explicit_replicas,
             masters_only,
             previous,
+            replica_health,
         };
         config.check_unique_addresses()?;
         Ok(config)
@@ -285,6 +379,7 @@ impl ClusterConfig {
             explicit_replicas: false,
             masters_only: false,
             previous: None,
+            replica_health: ReplicaHealth::default(),
         };
         config.check_unique_addresses()?;
         Ok(config)
@@ -370,6 +465,30 @@ impl Defaults {
         if let Some(t) = optional_seconds(at, settings, "socket_timeout")? {
             out.read_timeout = Some(t);
         }
+        if let Some(enabled) = optional_bool(at, settings, "ssl")? {
+            out.tls.enabled = enabled;
+        }
+        if let Some(path) = optional_text(at, settings, "ssl_ca_certs")? {
+            out.tls.ca_certs = Some(path);
+        }
+        if let Some(path) = optional_text(at, settings, "ssl_certfile")? {
+            out.tls.certfile = Some(path);
+        }
+        if let Some(path) = optional_text(at, settings, "ssl_keyfile")? {
+            out.tls.keyfile = Some(path);
+        }
+        if let Some(reqs) = optional_text(at, settings, "ssl_cert_reqs")? {
+            out.tls.cert_reqs = cert_reqs(&reqs).ok_or_else(|| ConfigError::Tls {
+                at: at.to_owned(),
+                problem: format!(
+                    "'ssl_cert_reqs' must be 'required' or 'none', got '{reqs}' ('optional' \
+                     checks nothing more than 'none' on a client)"
+                ),
+            })?;
+        }
+        if let Some(check) = optional_bool(at, settings, "ssl_check_hostname")? {
+            out.tls.check_hostname = check;
+        }
         Ok(out)
     }
 }
@@ -420,6 +539,7 @@ fn parse_node(
         password: own.password,
         connect_timeout: own.connect_timeout.or(Some(DEFAULT_CONNECT_TIMEOUT)),
         read_timeout: own.read_timeout,
+        tls: own.tls.settings(&at)?,
     })
 }
 
@@ -537,9 +657,16 @@ fn parse_url(name: String, url: &str) -> Result<NodeConfig, ConfigError> {
         url: redact_url(url),
         reason: reason.to_owned(),
     };
-    let rest = url
-        .strip_prefix("redis://")
-        .ok_or_else(|| bad("expected redis://[[user]:password@]host[:port][/db]"))?;
+    let (tls, rest) = if let Some(rest) = url.strip_prefix("redis://") {
+        (false, rest)
+    } else if let Some(rest) = url.strip_prefix("rediss://") {
+        (true, rest)
+    } else {
+        return Err(bad(
+            "expected redis://[[user]:password@]host[:port][/db] (rediss:// for TLS)",
+        ));
+    };
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     let (userinfo, hostport) = match authority.rsplit_once('@') {
         Some((userinfo, hostport)) => (Some(userinfo), hostport),
@@ -575,6 +702,34 @@ fn parse_url(name: String, url: &str) -> Result<NodeConfig, ConfigError> {
             .filter(|db| *db >= 0)
             .ok_or_else(|| bad("the path must be a database number"))?
     };
+    // Query parameters: the TLS options, as in the dict (`?ssl_ca_certs=/etc/ca.pem`).
+    let mut options = Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode(value).ok_or_else(|| bad("bad %-escape in the query"))?;
+        let value = match key {
+            "ssl_ca_certs" | "ssl_certfile" | "ssl_keyfile" | "ssl_cert_reqs" => {
+                Value::String(value)
+            }
+            "ssl_check_hostname" => Value::Bool(!matches!(value.as_str(), "false" | "0" | "no")),
+            _ => {
+                return Err(bad(&format!(
+                    "unknown parameter '{key}' (known: ssl_ca_certs, ssl_certfile, ssl_keyfile, \
+                     ssl_cert_reqs, ssl_check_hostname)"
+                )));
+            }
+        };
+        options.insert(key.to_owned(), value);
+    }
+    if !options.is_empty() && !tls {
+        return Err(bad("TLS parameters need a rediss:// URL"));
+    }
+    options.insert("ssl".to_owned(), Value::Bool(tls));
+    let at = format!("node '{name}'");
+    let tls = Defaults::default()
+        .overridden_by(&at, &options)?
+        .tls
+        .settings(&at)?;
     Ok(NodeConfig {
         name,
         host,
@@ -584,6 +739,7 @@ fn parse_url(name: String, url: &str) -> Result<NodeConfig, ConfigError> {
         password,
         connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
         read_timeout: None,
+        tls,
     })
 }
 
@@ -660,6 +816,49 @@ fn optional_text(
             got: "another type".to_owned(),
         }),
     }
+}
+
+fn optional_bool(
+    at: &str,
+    map: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<bool>, ConfigError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(wrong_type(
+            &format!("{at}: '{key}'"),
+            "true or false",
+            other,
+        )),
+    }
+}
+
+/// redis-py's `ssl_cert_reqs` ("required", "none", or ssl.CERT_* given as text).
+fn cert_reqs(text: &str) -> Option<CertReqs> {
+    match text.to_ascii_lowercase().as_str() {
+        "required" | "cert_required" => Some(CertReqs::Required),
+        "none" | "cert_none" => Some(CertReqs::None),
+        _ => None,
+    }
+}
+
+/// `max_replica_lag` and `replica_check_interval` (seconds, top level only).
+fn parse_replica_health(top: &Map<String, Value>) -> Result<ReplicaHealth, ConfigError> {
+    let mut health = ReplicaHealth::default();
+    if let Some(lag) = optional_seconds("the cluster config", top, "max_replica_lag")? {
+        health.max_lag = lag;
+    }
+    if let Some(interval) = optional_seconds("the cluster config", top, "replica_check_interval")? {
+        health.check_interval = interval;
+    }
+    if health.max_lag <= health.check_interval {
+        return Err(ConfigError::LagBelowInterval {
+            lag: health.max_lag,
+            interval: health.check_interval,
+        });
+    }
+    Ok(health)
 }
 
 fn optional_seconds(

@@ -1,5 +1,5 @@
 //! One connection to one server: TCP with the node's connect and read timeouts (Nagle off),
-//! AUTH with the config's credentials, packed commands written in one call, replies read by
+//! TLS when the node asks for it, AUTH with the config's credentials, packed commands written in one call, replies read by
 //! the engine's own RESP reader. The database and every other per-client setting are applied
 //! by the pool (see `session.rs`).
 
@@ -11,12 +11,13 @@ use redis::Value;
 use crate::config::NodeConfig;
 use crate::reply::read_value;
 use crate::resp::pack_command;
+use crate::tls::Stream;
 
 /// Large replies (MGET of thousands of keys) arrive in few reads.
 const READ_BUFFER: usize = 64 * 1024;
 
 pub struct Connection {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Stream>,
     line: Vec<u8>,
 }
 
@@ -24,10 +25,21 @@ impl Connection {
     /// Connects and authenticates. A refused AUTH is a `redis::RedisError` carrying the
     /// server's error (never the password).
     pub fn open(config: &NodeConfig) -> redis::RedisResult<Connection> {
-        let stream = connect(config)?;
-        stream.set_nodelay(true)?;
-        stream.set_read_timeout(config.read_timeout)?;
-        stream.set_write_timeout(config.read_timeout)?;
+        let tcp = connect(config)?;
+        tcp.set_nodelay(true)?;
+        // Connecting (TLS handshake and AUTH included) is bounded by the connect timeout, so a
+        // server that accepts but never answers cannot hold a caller; calls then by the read
+        // timeout.
+        let handshake = match (config.connect_timeout, config.read_timeout) {
+            (Some(connect), Some(read)) => Some(connect.min(read)),
+            (connect, read) => connect.or(read),
+        };
+        tcp.set_read_timeout(handshake)?;
+        tcp.set_write_timeout(handshake)?;
+        let stream = match &config.tls {
+            Some(tls) => tls.wrap(tcp, &config.host)?,
+            None => Stream::Plain(tcp),
+        };
         let mut connection = Connection {
             reader: BufReader::with_capacity(READ_BUFFER, stream),
             line: Vec::new(),
@@ -43,6 +55,9 @@ impl Connection {
                 return Err(error.into());
             }
         }
+        let tcp = connection.reader.get_ref().tcp();
+        tcp.set_read_timeout(config.read_timeout)?;
+        tcp.set_write_timeout(config.read_timeout)?;
         Ok(connection)
     }
 

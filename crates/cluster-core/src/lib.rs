@@ -14,6 +14,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod backoff;
 mod cluster;
 pub mod commands;
 pub mod config;
@@ -21,6 +22,7 @@ mod connection;
 mod emulate;
 pub mod error;
 mod handle;
+mod health;
 mod pipeline;
 pub mod placement;
 mod pool;
@@ -29,11 +31,13 @@ mod reply;
 mod resp;
 pub mod router;
 mod session;
+mod tls;
 mod topology;
 
 pub use cluster::Cluster;
-pub use config::{ClusterConfig, ConfigError, NodeConfig, Secret};
+pub use config::{ClusterConfig, ConfigError, NodeConfig, ReplicaHealth, Secret};
 pub use error::ClusterError;
 pub use handle::ClusterConnection;
 pub use pubsub::{PubSubMessage, Subscription};
 pub use redis::{ServerError, Value};
+pub use tls::{CertReqs, TlsSettings};

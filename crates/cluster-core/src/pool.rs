@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use redis::Value;
 
+use crate::backoff::Backoff;
 use crate::config::NodeConfig;
 use crate::connection::Connection;
 use crate::error::ClusterError;
@@ -22,6 +23,9 @@ pub struct NodePool {
     addr: String,
     idle: Mutex<Vec<Pooled>>,
     session: Arc<Session>,
+    /// Set while the server is considered down: calls fail at once instead of each waiting
+    /// for a timeout (see `backoff.rs`).
+    backoff: Arc<Backoff>,
 }
 
 /// A connection with the client settings it carries (see `session.rs`).
@@ -40,6 +44,7 @@ impl NodePool {
             addr,
             idle: Mutex::new(Vec::new()),
             session,
+            backoff: Arc::default(),
         })
     }
 
@@ -80,8 +85,21 @@ impl NodePool {
         Ok(())
     }
 
-    /// An idle connection or a new one, carrying the client's current settings.
+    /// Is the server in its back-off period (calls to it fail at once)?
+    pub fn is_backing_off(&self) -> bool {
+        self.backoff.is_active()
+    }
+
+    /// An idle connection or a new one, carrying the client's current settings. While the
+    /// server is backed off this fails at once, naming the node and the failure that caused it.
     fn checkout(&self) -> Result<Pooled, ClusterError> {
+        if let Some(cause) = self.backoff.refuse() {
+            return Err(ClusterError::from_redis(
+                &self.config.name,
+                &self.addr,
+                std::io::Error::new(std::io::ErrorKind::NotConnected, cause).into(),
+            ));
+        }
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let pooled = match idle {
             Some(pooled) => pooled,
@@ -132,6 +150,7 @@ impl NodePool {
                     Err(e) => return Err(self.broken(e.into())),
                 }
             }
+            self.backoff.clear();
         }
         pooled.version = version;
         pooled.state = state;
@@ -139,7 +158,19 @@ impl NodePool {
     }
 
     fn connect(&self) -> Result<Connection, ClusterError> {
-        Connection::open(&self.config).map_err(|e| self.broken(e))
+        match Connection::open(&self.config) {
+            // The back-off ends only when an exchange completes: a stopped server still
+            // accepts connections (the kernel does) but answers nothing.
+            Ok(connection) => Ok(connection),
+            Err(e) => {
+                // Refused, unreachable or silent: the server is down, not just one socket.
+                // A refused AUTH is not an I/O error and starts no back-off.
+                if e.is_io_error() {
+                    self.backoff.start(&e);
+                }
+                Err(self.broken(e))
+            }
+        }
     }
 
     fn checkin(&self, pooled: Pooled) {
@@ -154,6 +185,13 @@ impl NodePool {
     /// and each would otherwise fail one more call before being replaced.
     fn broken(&self, e: redis::RedisError) -> ClusterError {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        // A server that stopped answering (SIGSTOP, overload, partition) would make every
+        // call wait the whole read timeout: find out, without holding up this caller, whether
+        // it still answers a PING; if not, back off so the others fail at once. (A command
+        // that merely ran longer than the timeout, like a long BLPOP, starts no back-off.)
+        if e.is_timeout() {
+            self.backoff.check_liveness(&self.config);
+        }
         ClusterError::from_redis(&self.config.name, &self.addr, e)
     }
 }
@@ -181,6 +219,7 @@ impl InFlight<'_> {
                 Err(e) => return Err(self.pool.broken(e.into())),
             }
         }
+        self.pool.backoff.clear();
         self.pool.checkin(self.pooled);
         Ok(replies)
     }

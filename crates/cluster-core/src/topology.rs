@@ -1,14 +1,15 @@
 //! Who serves what: the masters in placement order, each with its replicas (from `master_of`
 //! or discovered through `INFO replication`), and which replicas are usable right now.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use redis::Value;
 
-use crate::config::{ClusterConfig, NodeConfig};
+use crate::config::{ClusterConfig, NodeConfig, ReplicaHealth};
 use crate::error::ClusterError;
+use crate::health::{OffsetHistory, Probe};
 use crate::pool::NodePool;
 use crate::resp::pack_command;
 use crate::session::Session;
@@ -16,25 +17,34 @@ use crate::session::Session;
 /// How long a replica that failed a read is left alone before it is tried again.
 pub const REPLICA_RETRY_AFTER: Duration = Duration::from_secs(5);
 
-/// A replica and when it may be used again after a failure.
+/// A replica: its pool, whether the last health check let it serve reads (see `health.rs`),
+/// and when it may be used again after a failed read.
 pub struct Replica {
     pub pool: NodePool,
+    pub(crate) probe: Probe,
+    pub(crate) healthy: AtomicBool,
     down_until: Mutex<Option<Instant>>,
 }
 
 impl Replica {
     fn new(config: NodeConfig, session: &Arc<Session>) -> Result<Replica, ClusterError> {
         Ok(Replica {
+            probe: Probe::new(&config),
             pool: NodePool::new(config, Arc::clone(session))?,
+            // Not read from until a health check has vouched for it.
+            healthy: AtomicBool::new(false),
             down_until: Mutex::new(None),
         })
     }
 
     fn is_usable(&self, now: Instant) -> bool {
-        self.down_until
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_none_or(|until| now >= until)
+        self.healthy.load(Ordering::Acquire)
+            && !self.pool.is_backing_off()
+            && self
+                .down_until
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_none_or(|until| now >= until)
     }
 
     /// Takes the replica out of the read rotation for `REPLICA_RETRY_AFTER`.
@@ -50,6 +60,9 @@ pub struct Shard {
     session: Arc<Session>,
     replicas: RwLock<Vec<Arc<Replica>>>,
     next_replica: AtomicUsize,
+    pub(crate) master_probe: Probe,
+    /// The master's replication offset over time, to measure replica lag.
+    pub(crate) offsets: Mutex<OffsetHistory>,
 }
 
 impl Shard {
@@ -86,6 +99,23 @@ impl Shard {
         replicas.iter().map(|r| r.pool.config().clone()).collect()
     }
 
+    /// The replicas' settings with whether each may serve reads right now.
+    pub fn replica_states(&self) -> Vec<(NodeConfig, bool)> {
+        let now = Instant::now();
+        self.replicas()
+            .iter()
+            .map(|r| (r.pool.config().clone(), r.is_usable(now)))
+            .collect()
+    }
+
+    /// The replicas known now.
+    pub fn replicas(&self) -> Vec<Arc<Replica>> {
+        self.replicas
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Asks the master for its online replicas and uses exactly those from now on, keeping the
     /// pools of replicas that were already known.
     pub fn discover_replicas(&self) -> Result<(), ClusterError> {
@@ -102,23 +132,31 @@ impl Shard {
             }
             _ => String::new(),
         };
-        let found = online_replicas(&info);
-        let mut replicas = self.replicas.write().unwrap_or_else(|p| p.into_inner());
-        let mut next = Vec::with_capacity(found.len());
-        for (host, port) in found {
-            let existing = replicas
-                .iter()
-                .find(|r| r.pool.config().host == host && r.pool.config().port == port);
-            match existing {
-                Some(replica) => next.push(Arc::clone(replica)),
-                None => next.push(Arc::new(Replica::new(
-                    self.master.config().replica_at(&host, port),
-                    &self.session,
-                )?)),
-            }
-        }
-        *replicas = next;
+        self.adopt_replicas(&online_replicas(&info));
         Ok(())
+    }
+
+    /// Uses exactly these replicas from now on, keeping the pools (and health) of the ones
+    /// already known; new ones serve reads once a health check vouches for them.
+    pub(crate) fn adopt_replicas(&self, found: &[(String, u16)]) {
+        let mut replicas = self.replicas.write().unwrap_or_else(|p| p.into_inner());
+        let next = found
+            .iter()
+            .filter_map(|(host, port)| {
+                let existing = replicas
+                    .iter()
+                    .find(|r| &r.pool.config().host == host && r.pool.config().port == *port);
+                match existing {
+                    Some(replica) => Some(Arc::clone(replica)),
+                    None => {
+                        Replica::new(self.master.config().replica_at(host, *port), &self.session)
+                            .ok()
+                            .map(Arc::new)
+                    }
+                }
+            })
+            .collect();
+        *replicas = next;
     }
 }
 
@@ -133,6 +171,7 @@ pub struct Topology {
     pub masters_only: bool,
     /// Replicas come from `master_of`; never discovered.
     pub explicit_replicas: bool,
+    pub replica_health: ReplicaHealth,
 }
 
 impl Topology {
@@ -145,6 +184,8 @@ impl Topology {
             .zip(&config.replicas)
             .map(|(master, replicas)| {
                 Ok(Shard {
+                    master_probe: Probe::new(master),
+                    offsets: Mutex::new(OffsetHistory::default()),
                     master: NodePool::new(master.clone(), Arc::clone(&session))?,
                     session: Arc::clone(&session),
                     replicas: RwLock::new(
@@ -169,6 +210,7 @@ impl Topology {
             previous,
             masters_only: config.masters_only,
             explicit_replicas: config.explicit_replicas,
+            replica_health: config.replica_health,
         })
     }
 }

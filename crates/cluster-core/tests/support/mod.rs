@@ -34,6 +34,9 @@ pub mod slot {
     pub const FUZZ: u16 = 106;
     pub const COMPOSED: u16 = 109;
     pub const ADMIN: u16 = 113;
+    /// resilience.rs, security.rs and threads.rs take turns on these three ports (see
+    /// `support::take_turns`).
+    pub const SHARED: u16 = 116;
     pub const SESSION: u16 = 119;
     /// crates/cli's tests (they include this module by path).
     pub const MIGRATE: u16 = 125;
@@ -41,7 +44,7 @@ pub mod slot {
     pub const RESHARD: u16 = 135;
 
     /// `(offset, span)` of every binary's slice.
-    pub const SLICES: [(u16, u16); 17] = [
+    pub const SLICES: [(u16, u16); 18] = [
         (COMMAND_TABLE, 6),
         (PLACEMENT, 3),
         (PIPELINES, 4),
@@ -56,6 +59,7 @@ pub mod slot {
         (FUZZ, 3),
         (COMPOSED, 4),
         (ADMIN, 3),
+        (SHARED, 3),
         (SESSION, 6),
         (MIGRATE, 10),
         (RESHARD, 5),
@@ -259,6 +263,26 @@ impl RedisServer {
             .expect("CONFIG RESETSTAT");
     }
 
+    /// Freezes the server (SIGSTOP to our own child): it keeps its port and accepts
+    /// connections (the kernel does) but answers nothing, like a hung or swapped-out host.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     /// Stops the server now (SIGKILL to our own child) and waits for it to be gone.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -296,6 +320,13 @@ impl RedisServer {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// Test binaries whose tests share ports run those tests one at a time: each holds this
+/// guard while its servers live.
+pub fn take_turns() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Waits until `INFO replication` of the server on `port` contains `needle`.
