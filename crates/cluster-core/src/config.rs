@@ -772,17 +772,13 @@ fn percent_decode(text: &str) -> Option<String> {
 
 /// The URL with any user info replaced, so errors never show a password.
 fn redact_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            match rest[..authority_end].rfind('@') {
-                Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
-                None => url.to_owned(),
-            }
-        }
-        None if url.contains('@') => "***".to_owned(),
-        None => url.to_owned(),
-    }
+    // Everything before the last '@' may be a password (which may itself hold '/', ':' or an
+    // unescaped '@'): keep only a scheme that comes before it.
+    let Some(at) = url.rfind('@') else {
+        return url.to_owned();
+    };
+    let scheme_end = url.find("://").map(|i| i + 3).filter(|&end| end <= at);
+    format!("{}***{}", &url[..scheme_end.unwrap_or(0)], &url[at..])
 }
 
 fn reject_unknown(

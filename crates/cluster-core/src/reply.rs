@@ -67,7 +67,13 @@ fn read_nested<R: BufRead>(reader: &mut R, line: &mut Vec<u8>, depth: usize) -> 
                 return Ok(Value::Nil);
             }
             let count = usize::try_from(count).map_err(|_| invalid("negative length"))?;
-            let items = if kind == b'%' { count * 2 } else { count };
+            let items = if kind == b'%' {
+                count
+                    .checked_mul(2)
+                    .ok_or_else(|| invalid("map too long"))?
+            } else {
+                count
+            };
             // Capacity from the header, bounded: a header alone does not allocate gigabytes.
             let mut values = Vec::with_capacity(items.min(1 << 16));
             for _ in 0..items {
@@ -126,10 +132,16 @@ fn read_line<R: BufRead>(reader: &mut R, line: &mut Vec<u8>) -> io::Result<()> {
     Ok(())
 }
 
+/// Bulk strings up to this size are allocated in one go from their header; a larger header
+/// (real or garbage) gets its memory as the bytes actually arrive.
+const MAX_PREALLOCATED: usize = 64 << 20;
+
 /// `len` bytes followed by CRLF, copied once from the read buffer (no zero-filling first).
 fn read_exact_line<R: BufRead>(reader: &mut R, len: usize) -> io::Result<Vec<u8>> {
-    let need = len + 2;
-    let mut bytes = Vec::with_capacity(need);
+    let need = len
+        .checked_add(2)
+        .ok_or_else(|| invalid("bulk string too long"))?;
+    let mut bytes = Vec::with_capacity(need.min(MAX_PREALLOCATED));
     while bytes.len() < need {
         let available = reader.fill_buf()?;
         if available.is_empty() {
@@ -154,6 +166,101 @@ fn integer(text: &[u8]) -> io::Result<i64> {
         .ok()
         .and_then(|t| t.parse().ok())
         .ok_or_else(|| invalid("bad integer"))
+}
+
+#[cfg(test)]
+mod fuzz {
+    //! The reader on arbitrary bytes (never a panic, an error at worst) and on random valid
+    //! replies (read back exactly as written).
+    use super::read_value;
+    use proptest::prelude::*;
+    use redis::Value;
+
+    fn resp(value: &Value, out: &mut Vec<u8>) {
+        match value {
+            Value::Nil => out.extend_from_slice(b"$-1\r\n"),
+            Value::Okay => out.extend_from_slice(b"+OK\r\n"),
+            Value::Int(n) => out.extend_from_slice(format!(":{n}\r\n").as_bytes()),
+            Value::BulkString(bytes) => {
+                out.extend_from_slice(format!("${}\r\n", bytes.len()).as_bytes());
+                out.extend_from_slice(bytes);
+                out.extend_from_slice(b"\r\n");
+            }
+            Value::Array(items) => {
+                out.extend_from_slice(format!("*{}\r\n", items.len()).as_bytes());
+                items.iter().for_each(|item| resp(item, out));
+            }
+            other => unreachable!("not generated: {other:?}"),
+        }
+    }
+
+    fn reply() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Nil),
+            Just(Value::Okay),
+            any::<i64>().prop_map(Value::Int),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(Value::BulkString),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            proptest::collection::vec(inner, 0..8).prop_map(Value::Array)
+        })
+    }
+
+    /// Bytes that look like RESP often enough to get past the first line.
+    fn resp_like() -> impl Strategy<Value = Vec<u8>> {
+        let token = prop_oneof![
+            Just(b"\r\n".to_vec()),
+            Just(b"*".to_vec()),
+            Just(b"$".to_vec()),
+            Just(b"%".to_vec()),
+            Just(b"~".to_vec()),
+            Just(b">".to_vec()),
+            Just(b"=".to_vec()),
+            Just(b",".to_vec()),
+            Just(b"#".to_vec()),
+            Just(b"-ERR x".to_vec()),
+            Just(b"9223372036854775807".to_vec()),
+            Just(b"4611686018427387904".to_vec()),
+            Just(b"-1".to_vec()),
+            Just(b"-2".to_vec()),
+            Just(b"3".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..6),
+        ];
+        proptest::collection::vec(token, 0..24).prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 4000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(input in prop_oneof![
+            resp_like(),
+            proptest::collection::vec(any::<u8>(), 0..200),
+        ]) {
+            let mut rest = input.as_slice();
+            let mut line = Vec::new();
+            // Read replies until the input is used up or is not RESP.
+            for _ in 0..64 {
+                if rest.is_empty() || read_value(&mut rest, &mut line).is_err() {
+                    break;
+                }
+            }
+        }
+
+        #[test]
+        fn valid_replies_read_back_exactly(value in reply()) {
+            let mut bytes = Vec::new();
+            resp(&value, &mut bytes);
+            let mut input = bytes.as_slice();
+            let read = read_value(&mut input, &mut Vec::new()).unwrap();
+            prop_assert_eq!(read, value);
+            prop_assert!(input.is_empty());
+        }
+    }
 }
 
 #[cfg(test)]
