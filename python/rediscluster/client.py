@@ -27,7 +27,18 @@ __all__ = ["StrictRedisCluster", "RedisCluster"]
 
 # redis-py connection options and what becomes of them here.
 # Given to the engine for every node (a node's own settings in the cluster dict win).
-_ENGINE_OPTIONS = ("password", "username", "socket_timeout", "socket_connect_timeout")
+_ENGINE_OPTIONS = (
+    "password",
+    "username",
+    "socket_timeout",
+    "socket_connect_timeout",
+    "ssl",
+    "ssl_ca_certs",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "ssl_cert_reqs",
+    "ssl_check_hostname",
+)
 # Shape what Python sees; handled in this module.
 _PYTHON_OPTIONS = ("encoding", "encoding_errors", "decode_responses")
 # Tune a redis-py connection pool; the engine has its own pools, retries and health checks,
@@ -56,7 +67,6 @@ _UNSUPPORTED = {
     "port": "the nodes come from `cluster`",
     "connection_pool": "the engine owns its connections",
     "unix_socket_path": "nodes are host:port addresses",
-    "ssl": "TLS is not supported yet",
     "client_name": "the engine's pooled connections carry no per-client state",
     "credential_provider": "give `username`/`password` (for all nodes or per node)",
     "redis_connect_func": "the engine opens its own connections",
@@ -77,6 +87,14 @@ def _is_default(name, value):
     if name == "ssl" or name.startswith("ssl_"):
         return not value or value == _DEFAULTS.get(name)
     return value in _NOT_SET or value is _DEFAULTS.get(name)
+
+
+def _cert_reqs_name(value):
+    """redis-py takes ``ssl_cert_reqs`` as text or as an ``ssl.VerifyMode``; the engine as
+    text. (On a client, CERT_OPTIONAL checks exactly what CERT_REQUIRED does.)"""
+    if isinstance(value, int):
+        return {0: "none", 1: "optional", 2: "required"}.get(int(value), str(value))
+    return value
 
 
 class _PoolView:
@@ -128,6 +146,8 @@ class StrictRedisCluster(RedisModuleCommands, CoreCommands):
             if name not in _DEFAULTS:
                 raise TypeError(f"StrictRedisCluster() got an unexpected keyword argument '{name}'")
             if name in _ENGINE_OPTIONS:
+                if name == "ssl_cert_reqs":
+                    value = _cert_reqs_name(value)
                 if value is not None:
                     config[name] = value
             elif name in _PYTHON_OPTIONS:
@@ -135,7 +155,12 @@ class StrictRedisCluster(RedisModuleCommands, CoreCommands):
             elif name in _POOL_TUNING:
                 pass
             elif not _is_default(name, value):
-                fallback = "TLS is not supported yet" if name.startswith("ssl") else "unused here"
+                fallback = (
+                    "the engine's TLS takes ssl, ssl_ca_certs, ssl_certfile, ssl_keyfile, "
+                    "ssl_cert_reqs and ssl_check_hostname"
+                    if name.startswith("ssl")
+                    else "unused here"
+                )
                 reason = _UNSUPPORTED.get(name, fallback)
                 raise ClusterConfigError(f"option {name}={value!r} is not supported: {reason}")
 

@@ -52,8 +52,12 @@ def test_bad_arguments():
         rediscluster.StrictRedisCluster(cluster=[("node_1", "127.0.0.1:7000")])
     with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         rediscluster.StrictRedisCluster(cluster=nodes(7000), colour=1)
-    with pytest.raises(ClusterConfigError, match="ssl=True is not supported"):
-        rediscluster.StrictRedisCluster(cluster=nodes(7000), ssl=True)
+    with pytest.raises(ClusterConfigError, match="ssl_ca_path=.* is not supported"):
+        rediscluster.StrictRedisCluster(cluster=nodes(7000), ssl=True, ssl_ca_path="/etc/ssl")
+    with pytest.raises(ClusterConfigError, match="ssl_certfile.*/nonexistent.pem"):
+        rediscluster.StrictRedisCluster(
+            cluster=nodes(7000), ssl=True, ssl_certfile="/nonexistent.pem"
+        )
     with pytest.raises(ClusterConfigError, match="protocol=3"):
         rediscluster.StrictRedisCluster(cluster=nodes(7000), protocol=3)
     with pytest.raises(ClusterConfigError, match="unknown encoding"):

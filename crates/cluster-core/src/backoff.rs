@@ -1,114 +1,139 @@
-//! Failure isolation for one server. After it refused a connection or let a call time out,
-//! calls to it fail at once for `BACKOFF` instead of each waiting for a connect or read
-//! timeout; then one call probes it (the others keep failing fast) and the first exchange
-//! that completes ends the back-off. Other servers are never involved: a key's node is fixed
-//! by the placement contract, so nothing is re-routed.
+//! Failure isolation for one server. Once it refused a connection, or a call to it timed out
+//! and it then failed to answer a PING, calls to it fail at once (naming the node and the
+//! cause) instead of each waiting for a connect or read timeout. A background watcher PINGs
+//! it every `BACKOFF` on a new connection and lets calls through again as soon as it answers,
+//! so no caller ever spends its own timeout finding out. Other servers are never involved: a
+//! key's node is fixed by the placement contract, so nothing is re-routed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::config::NodeConfig;
 use crate::connection::Connection;
 use crate::resp::pack_command;
 
-/// How long calls to a failed server fail at once before it is tried again.
+/// How often a server that is down is checked again.
 pub const BACKOFF: Duration = Duration::from_secs(1);
 
-#[derive(Default)]
 pub struct Backoff {
-    /// Checked on every call; the lock below is only taken while a server is down.
-    active: AtomicBool,
-    state: Mutex<State>,
-    /// A liveness check is running (one at a time).
+    /// The node's settings for PINGs, with every wait bounded.
+    ping_config: NodeConfig,
+    /// Checked on every call; the lock below is only taken while the server is down.
+    down: AtomicBool,
+    cause: Mutex<String>,
+    /// A PING is in flight or the watcher runs (one at a time).
     checking: AtomicBool,
 }
 
-#[derive(Default)]
-struct State {
-    until: Option<Instant>,
-    cause: String,
-}
-
 impl Backoff {
-    pub fn is_active(&self) -> bool {
-        self.active.load(Ordering::Acquire)
-    }
-
-    /// `None`: go ahead (the server is up, or this caller is the one that probes it after the
-    /// back-off). `Some(reason)`: fail now with that reason.
-    pub fn refuse(&self) -> Option<String> {
-        if !self.is_active() {
-            return None;
-        }
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let until = state.until?;
-        let now = Instant::now();
-        if now < until {
-            return Some(format!(
-                "down after {}; calls fail at once for {:.1}s more",
-                state.cause,
-                (until - now).as_secs_f64()
-            ));
-        }
-        // This caller probes; the others keep failing fast until it knows.
-        state.until = Some(now + BACKOFF);
-        None
-    }
-
-    /// The server failed: back off from now on.
-    pub fn start(&self, cause: &redis::RedisError) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.until = Some(Instant::now() + BACKOFF);
-        state.cause = cause.to_string();
-        self.active.store(true, Ordering::Release);
-    }
-
-    /// After a call timed out: in the background, PING the server on a new connection within
-    /// its read timeout and back off if it does not answer.
-    pub fn check_liveness(self: &Arc<Self>, node: &NodeConfig) {
-        if self.checking.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let mut config = node.clone();
-        config.connect_timeout = match (config.connect_timeout, config.read_timeout) {
+    pub fn new(node: &NodeConfig) -> Backoff {
+        let mut ping_config = node.clone();
+        ping_config.connect_timeout = match (node.connect_timeout, node.read_timeout) {
             (Some(connect), Some(read)) => Some(connect.min(read)),
             (connect, read) => connect.or(read),
         };
-        // Never wait forever: the liveness thread must end.
-        config.read_timeout = config.connect_timeout;
-        let backoff = Arc::clone(self);
-        let spawned = thread::Builder::new()
-            .name("rediscluster-liveness".to_owned())
-            .spawn(move || {
-                if let Err(error) = ping(&config) {
-                    backoff.start(&error);
-                }
-                backoff.checking.store(false, Ordering::Release);
-            });
-        if spawned.is_err() {
-            self.checking.store(false, Ordering::Release);
+        // Never wait forever: the checking thread must end.
+        ping_config.read_timeout = ping_config.connect_timeout;
+        Backoff {
+            ping_config,
+            down: AtomicBool::new(false),
+            cause: Mutex::new(String::new()),
+            checking: AtomicBool::new(false),
+        }
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    /// `None`: go ahead. `Some(reason)`: the server is down; fail now with that reason.
+    pub fn refuse(&self) -> Option<String> {
+        if !self.is_down() {
+            return None;
+        }
+        let cause = self.cause.lock().unwrap_or_else(|p| p.into_inner());
+        Some(format!(
+            "down after {cause}; calls fail at once until it answers a PING (checked every {:.1}s)",
+            BACKOFF.as_secs_f64()
+        ))
+    }
+
+    /// The server is down: fail calls at once and watch for its return.
+    pub fn start(self: &Arc<Self>, cause: &redis::RedisError) {
+        *self.cause.lock().unwrap_or_else(|p| p.into_inner()) = cause.to_string();
+        self.down.store(true, Ordering::Release);
+        self.spawn_checker(true);
+    }
+
+    /// A call timed out: PING the server in the background (within its timeouts), without
+    /// holding up the caller; if it does not answer, it is down. A command that merely ran
+    /// longer than the read timeout (a long BLPOP) leaves the server up.
+    pub fn check_liveness(self: &Arc<Self>) {
+        if !self.is_down() {
+            self.spawn_checker(false);
         }
     }
 
     /// An exchange completed: the server is up.
     pub fn clear(&self) {
-        if self.is_active() {
-            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            state.until = None;
-            self.active.store(false, Ordering::Release);
+        if self.is_down() {
+            self.down.store(false, Ordering::Release);
+        }
+    }
+
+    /// One checking thread at a time: a single PING (`watch` false), or PINGs every
+    /// `BACKOFF` until the server answers (`watch` true). It holds the back-off weakly, so it
+    /// ends when the client is dropped.
+    fn spawn_checker(self: &Arc<Self>, watch: bool) {
+        if self.checking.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak: Weak<Backoff> = Arc::downgrade(self);
+        let config = self.ping_config.clone();
+        let spawned = thread::Builder::new()
+            .name("rediscluster-node-check".to_owned())
+            .spawn(move || {
+                let mut first = true;
+                loop {
+                    if watch || !first {
+                        thread::sleep(BACKOFF);
+                    }
+                    first = false;
+                    let result = ping(&config);
+                    let Some(backoff) = weak.upgrade() else {
+                        return;
+                    };
+                    match result {
+                        Ok(()) => {
+                            // Released before clearing: a failure right after must be able to
+                            // start a new watcher, or the node could stay down for good.
+                            backoff.checking.store(false, Ordering::Release);
+                            backoff.clear();
+                            return;
+                        }
+                        Err(error) => {
+                            *backoff.cause.lock().unwrap_or_else(|p| p.into_inner()) =
+                                error.to_string();
+                            backoff.down.store(true, Ordering::Release);
+                        }
+                    }
+                }
+            });
+        if spawned.is_err() {
+            self.checking.store(false, Ordering::Release);
         }
     }
 }
 
-/// One PING on a new connection (the connection's timeouts bound it).
+/// One PING on a new connection (the connection's timeouts bound it). Any reply, an error
+/// reply (LOADING, NOAUTH) included, means the server is alive.
 fn ping(config: &NodeConfig) -> redis::RedisResult<()> {
     let mut connection = Connection::open(config)?;
     let mut packed = Vec::new();
     pack_command(&["PING"], &[], &mut packed);
     connection.send(&packed)?;
-    // Any reply, an error reply (LOADING, ...) included, means the server is alive.
     connection.receive()?;
     Ok(())
 }
@@ -116,24 +141,45 @@ fn ping(config: &NodeConfig) -> redis::RedisResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::TcpListener;
+    use std::time::Instant;
 
-    fn refused() -> redis::RedisError {
-        std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into()
+    fn config_for(port: u16) -> NodeConfig {
+        NodeConfig {
+            name: "node_1".to_owned(),
+            host: "127.0.0.1".to_owned(),
+            port,
+            db: 0,
+            username: None,
+            password: None,
+            connect_timeout: Some(Duration::from_millis(200)),
+            read_timeout: Some(Duration::from_millis(200)),
+            tls: None,
+        }
     }
 
     #[test]
-    fn fails_fast_then_lets_one_probe_through() {
-        let backoff = Backoff::default();
+    fn fails_fast_while_down_and_the_watcher_keeps_checking() {
+        // A port nobody listens on: bind, note it, close.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let backoff = Arc::new(Backoff::new(&config_for(port)));
         assert_eq!(backoff.refuse(), None);
-        backoff.start(&refused());
-        let reason = backoff.refuse().expect("backed off");
+        let refused: redis::RedisError =
+            std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into();
+        backoff.start(&refused);
+        let reason = backoff.refuse().expect("down");
         assert!(reason.contains("refused"), "{reason}");
-        // Pretend the period is over: exactly one caller probes.
-        backoff.state.lock().unwrap().until = Some(Instant::now());
-        assert_eq!(backoff.refuse(), None);
-        assert!(backoff.refuse().is_some());
+        // Still down after a check: nothing listens.
+        let deadline = Instant::now() + BACKOFF + Duration::from_millis(500);
+        while Instant::now() < deadline {
+            assert!(backoff.refuse().is_some());
+            thread::sleep(Duration::from_millis(50));
+        }
         backoff.clear();
         assert_eq!(backoff.refuse(), None);
-        assert!(!backoff.is_active());
     }
 }

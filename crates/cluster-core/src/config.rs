@@ -481,8 +481,7 @@ impl Defaults {
             out.tls.cert_reqs = cert_reqs(&reqs).ok_or_else(|| ConfigError::Tls {
                 at: at.to_owned(),
                 problem: format!(
-                    "'ssl_cert_reqs' must be 'required' or 'none', got '{reqs}' ('optional' \
-                     checks nothing more than 'none' on a client)"
+                    "'ssl_cert_reqs' must be 'required', 'optional' or 'none', got '{reqs}'"
                 ),
             })?;
         }
@@ -833,7 +832,9 @@ fn optional_bool(
 /// redis-py's `ssl_cert_reqs` ("required", "none", or ssl.CERT_* given as text).
 fn cert_reqs(text: &str) -> Option<CertReqs> {
     match text.to_ascii_lowercase().as_str() {
-        "required" | "cert_required" => Some(CertReqs::Required),
+        // On a client, "optional" verifies a certificate exactly as "required" does (the
+        // server always presents one).
+        "required" | "cert_required" | "optional" | "cert_optional" => Some(CertReqs::Required),
         "none" | "cert_none" => Some(CertReqs::None),
         _ => None,
     }

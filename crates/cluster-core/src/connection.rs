@@ -61,6 +61,12 @@ impl Connection {
         Ok(connection)
     }
 
+    /// The stream itself, for a connection that is read by its own thread from now on
+    /// (pub/sub). Nothing is buffered yet: only the AUTH reply was read.
+    pub fn into_stream(self) -> Stream {
+        self.reader.into_inner()
+    }
+
     /// Writes packed commands (one or many) in one go.
     pub fn send(&mut self, packed: &[u8]) -> io::Result<()> {
         self.reader.get_mut().write_all(packed)

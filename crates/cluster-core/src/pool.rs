@@ -40,11 +40,11 @@ impl NodePool {
     pub fn new(config: NodeConfig, session: Arc<Session>) -> Result<NodePool, ClusterError> {
         let addr = config.addr();
         Ok(NodePool {
+            backoff: Arc::new(Backoff::new(&config)),
             config,
             addr,
             idle: Mutex::new(Vec::new()),
             session,
-            backoff: Arc::default(),
         })
     }
 
@@ -85,9 +85,9 @@ impl NodePool {
         Ok(())
     }
 
-    /// Is the server in its back-off period (calls to it fail at once)?
+    /// Is the server considered down (calls to it fail at once)?
     pub fn is_backing_off(&self) -> bool {
-        self.backoff.is_active()
+        self.backoff.is_down()
     }
 
     /// An idle connection or a new one, carrying the client's current settings. While the
@@ -190,7 +190,7 @@ impl NodePool {
         // it still answers a PING; if not, back off so the others fail at once. (A command
         // that merely ran longer than the timeout, like a long BLPOP, starts no back-off.)
         if e.is_timeout() {
-            self.backoff.check_liveness(&self.config);
+            self.backoff.check_liveness();
         }
         ClusterError::from_redis(&self.config.name, &self.addr, e)
     }

@@ -3,8 +3,6 @@
 //! it listens on, a reader thread per connection, and hands out one merged stream of messages.
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -15,9 +13,11 @@ use redis::Value;
 
 use crate::cluster::Cluster;
 use crate::config::NodeConfig;
+use crate::connection::Connection;
 use crate::error::ClusterError;
 use crate::resp::pack_command;
 use crate::router::channel_shard;
+use crate::tls::SplitWriter;
 
 /// One pub/sub event: a message (`message`, `pmessage`, `smessage`) or the confirmation of a
 /// (un)subscription, in redis-py's terms.
@@ -37,7 +37,7 @@ pub struct PubSubMessage {
 
 /// A dedicated connection to one master, written by the caller and read by its own thread.
 struct Listener {
-    writer: TcpStream,
+    writer: SplitWriter,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -280,53 +280,16 @@ impl Subscription {
             .map_err(|e| io_error(&config, e))
     }
 
-    /// Opens a dedicated connection to a master, logs in, and starts its reader thread.
+    /// Opens a dedicated connection to a master (TLS and AUTH as for any connection), and
+    /// starts its reader thread.
     fn listen(&self, shard: usize, config: &NodeConfig) -> Result<Listener, ClusterError> {
-        let addr = (config.host.as_str(), config.port)
-            .to_socket_addrs()
-            .map_err(|e| io_error(config, e))?
-            .next()
-            .ok_or_else(|| io_error(config, std::io::Error::other("no address")))?;
-        let timeout = config
-            .connect_timeout
-            .unwrap_or(crate::config::DEFAULT_CONNECT_TIMEOUT);
-        let mut stream =
-            TcpStream::connect_timeout(&addr, timeout).map_err(|e| io_error(config, e))?;
-        stream.set_nodelay(true).map_err(|e| io_error(config, e))?;
+        let connection = Connection::open(config)
+            .map_err(|e| ClusterError::from_redis(&config.name, &config.addr(), e))?;
+        let (mut stream, writer) = connection
+            .into_stream()
+            .split(Arc::clone(&self.closing))
+            .map_err(|e| io_error(config, e))?;
         let mut parser = redis::Parser::new();
-        if let Some(password) = &config.password {
-            let mut auth: Vec<&[u8]> = vec![b"AUTH"];
-            if let Some(user) = &config.username {
-                auth.push(user.as_bytes());
-            }
-            auth.push(password.expose().as_bytes());
-            let mut packed = Vec::new();
-            pack_command(&auth, &[], &mut packed);
-            stream
-                .set_read_timeout(Some(timeout))
-                .map_err(|e| io_error(config, e))?;
-            stream.write_all(&packed).map_err(|e| io_error(config, e))?;
-            match parser.parse_value(&mut stream) {
-                Ok(Value::Okay) | Ok(Value::SimpleString(_)) => {}
-                Ok(Value::ServerError(error)) => {
-                    return Err(ClusterError::Server {
-                        node: config.name.clone(),
-                        error,
-                    });
-                }
-                Ok(_) => {
-                    return Err(io_error(
-                        config,
-                        std::io::Error::other("unexpected AUTH reply"),
-                    ));
-                }
-                Err(e) => return Err(ClusterError::from_redis(&config.name, &config.addr(), e)),
-            }
-            stream
-                .set_read_timeout(None)
-                .map_err(|e| io_error(config, e))?;
-        }
-        let writer = stream.try_clone().map_err(|e| io_error(config, e))?;
         let (sender, closing, node, addr) = (
             self.sender.clone(),
             Arc::clone(&self.closing),
@@ -336,7 +299,6 @@ impl Subscription {
         let reader = std::thread::Builder::new()
             .name(format!("rediscluster-pubsub-{node}"))
             .spawn(move || {
-                let mut stream = stream;
                 loop {
                     match parser.parse_value(&mut stream) {
                         Ok(value) => {
@@ -366,7 +328,7 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         self.closing.store(true, Ordering::SeqCst);
         for listener in self.listeners.iter_mut().flatten() {
-            let _ = listener.writer.shutdown(Shutdown::Both);
+            listener.writer.shutdown();
             if let Some(reader) = listener.reader.take() {
                 let _ = reader.join();
             }

@@ -3,8 +3,10 @@
 //! failure on first use), and shared by every connection to the node.
 
 use std::io;
-use std::net::TcpStream;
-use std::sync::Arc;
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -74,6 +76,102 @@ impl Stream {
         match self {
             Stream::Plain(tcp) => tcp,
             Stream::Tls(tls) => &tls.sock,
+        }
+    }
+}
+
+/// How long a pub/sub reader holds a shared TLS session while waiting for data, at most: the
+/// longest a write (SUBSCRIBE, ...) waits for its turn.
+const SHARED_POLL: Duration = Duration::from_millis(20);
+
+impl Stream {
+    /// The stream as a reader for one thread and a writer for another (pub/sub). Plain TCP is
+    /// cloned; a TLS session cannot be, so both halves share it behind a lock and the reader
+    /// polls with a short timeout, giving writes their turn. The reader returns an error
+    /// once `closing` is set.
+    pub fn split(self, closing: Arc<AtomicBool>) -> io::Result<(SplitReader, SplitWriter)> {
+        match self {
+            Stream::Plain(tcp) => {
+                tcp.set_read_timeout(None)?;
+                let writer = tcp.try_clone()?;
+                Ok((SplitReader::Plain(tcp), SplitWriter::Plain(writer)))
+            }
+            tls @ Stream::Tls(_) => {
+                tls.tcp().set_read_timeout(Some(SHARED_POLL))?;
+                let shared = Arc::new(Mutex::new(tls));
+                Ok((
+                    SplitReader::Shared {
+                        stream: Arc::clone(&shared),
+                        closing,
+                    },
+                    SplitWriter::Shared(shared),
+                ))
+            }
+        }
+    }
+}
+
+/// The reading half of a split stream.
+pub enum SplitReader {
+    Plain(TcpStream),
+    Shared {
+        stream: Arc<Mutex<Stream>>,
+        closing: Arc<AtomicBool>,
+    },
+}
+
+impl io::Read for SplitReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            SplitReader::Plain(tcp) => tcp.read(buf),
+            SplitReader::Shared { stream, closing } => loop {
+                let result = stream.lock().unwrap_or_else(|p| p.into_inner()).read(buf);
+                match result {
+                    // Nothing yet: let a writer in, then wait again (the parser above never
+                    // sees these, so a reply split across polls is read whole).
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) && !closing.load(Ordering::SeqCst) =>
+                    {
+                        std::thread::yield_now();
+                    }
+                    other => return other,
+                }
+            },
+        }
+    }
+}
+
+/// The writing half of a split stream.
+pub enum SplitWriter {
+    Plain(TcpStream),
+    Shared(Arc<Mutex<Stream>>),
+}
+
+impl SplitWriter {
+    pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        use io::Write;
+        match self {
+            SplitWriter::Plain(tcp) => tcp.write_all(bytes),
+            SplitWriter::Shared(shared) => shared
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .write_all(bytes),
+        }
+    }
+
+    /// Ends the connection; the reader sees the end of its stream.
+    pub fn shutdown(&self) {
+        match self {
+            SplitWriter::Plain(tcp) => {
+                let _ = tcp.shutdown(Shutdown::Both);
+            }
+            SplitWriter::Shared(shared) => {
+                let stream = shared.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = stream.tcp().shutdown(Shutdown::Both);
+            }
         }
     }
 }

@@ -142,6 +142,26 @@ fn tls_with_ca_and_client_certificate() {
         "large values cross TLS records intact"
     );
 
+    // Pub/sub over TLS: the reader thread and the caller share the session.
+    let mut subscription = cluster.subscription();
+    subscription.subscribe(&["news"]).unwrap();
+    subscription.psubscribe(&["n*"]).unwrap();
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while seen.len() < 4 && std::time::Instant::now() < deadline {
+        if seen.len() == 2 {
+            let _: i64 = con.publish("news", "hello").unwrap();
+        }
+        if let Some(message) = subscription
+            .next_message(Some(std::time::Duration::from_millis(200)))
+            .unwrap()
+        {
+            seen.push(message.kind.clone());
+        }
+    }
+    assert_eq!(seen, ["subscribe", "psubscribe", "message", "pmessage"]);
+    drop(subscription);
+
     // The same through a rediss:// URL.
     let url = format!(
         "rediss://:{PASSWORD}@127.0.0.1:{}?ssl_ca_certs={}&ssl_certfile={}&ssl_keyfile={}",

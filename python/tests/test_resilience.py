@@ -1,0 +1,285 @@
+"""Reliability and security from Python: one client shared by 16 threads (the GIL released
+around every call), random argument types to ``execute_command``, a stopped node failing
+within the read timeout, AUTH with an ACL user, and TLS with a client certificate."""
+
+from __future__ import annotations
+
+import random
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+import rediscluster
+from conftest import ROOT, SPARE_PORTS, Server
+
+THREADS = 16
+OPERATIONS = 100_000
+
+
+def test_sixteen_threads_share_one_client_without_cross_talk(config):
+    r = rediscluster.StrictRedisCluster(cluster=config, mastersonly=True)
+    failures = []
+
+    def run(thread):
+        rng = random.Random(thread)
+        strings = {}
+        counter = 0
+        try:
+            for op in range(OPERATIONS // THREADS):
+                key = f"t{thread}:k{rng.randrange(50)}"
+                choice = rng.randrange(6)
+                if choice < 2:
+                    value = f"{thread}:{op}".encode()
+                    assert r.set(key, value) is True
+                    strings[key] = value
+                elif choice == 2:
+                    assert r.get(key) == strings.get(key), (thread, key)
+                elif choice == 3:
+                    counter += 1
+                    assert r.incr(f"t{thread}:counter") == counter
+                elif choice == 4:
+                    field = f"f{rng.randrange(5)}"
+                    r.hset(f"t{thread}:hash", field, op)
+                    assert r.hget(f"t{thread}:hash", field) == str(op).encode()
+                else:
+                    keys = [f"t{thread}:k{rng.randrange(50)}" for _ in range(8)]
+                    assert r.mget(keys) == [strings.get(k) for k in keys], thread
+        except BaseException as error:  # reported by the main thread
+            failures.append((thread, repr(error)))
+
+    workers = [threading.Thread(target=run, args=(t,)) for t in range(THREADS)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert failures == []
+    r.close()
+
+
+# Values of every type a caller might pass, sensible or not.
+_ODD_VALUES = [
+    b"",
+    b"\x00\xff",
+    "",
+    "ünïcode",
+    "\ud800",  # a lone surrogate: not encodable as UTF-8
+    0,
+    -1,
+    2**70,
+    1.5,
+    float("nan"),
+    float("inf"),
+    True,
+    None,
+    [],
+    ["a"],
+    {},
+    {"a": 1},
+    (1, 2),
+    object(),
+    memoryview(b"mv"),
+    bytearray(b"ba"),
+    Path("p"),
+    1 + 2j,
+    b"k{tag}",
+]
+
+
+def test_random_argument_types_give_errors_never_crashes(r):
+    rng = random.Random(2026)
+    commands = [
+        "GET",
+        "SET",
+        "MGET",
+        "MSET",
+        "DEL",
+        "HSET",
+        "ZADD",
+        "EXPIRE",
+        "LPUSH",
+        "SUNION",
+        "RENAME",
+        "PING",
+        "ECHO",
+        "EVAL",
+        "OBJECT",
+        "XADD",
+        "NOSUCH",
+    ]
+    allowed = (redis.RedisError, ValueError, TypeError, UnicodeError, OverflowError)
+    for _ in range(3000):
+        args = [rng.choice(commands)]
+        args += [rng.choice(_ODD_VALUES) for _ in range(rng.randrange(6))]
+        try:
+            r.execute_command(*args)
+        except allowed:
+            pass
+    # Still a working client afterwards.
+    assert r.set("after", "fuzz") is True
+    assert r.get("after") == b"fuzz"
+
+
+@pytest.fixture
+def stoppable():
+    servers = [Server(SPARE_PORTS[1]), Server(SPARE_PORTS[2])]
+    yield servers
+    for server in servers:
+        if server.process.poll() is None:
+            server.process.send_signal(18)  # SIGCONT, so that stop() can end it
+        server.stop()
+
+
+def test_a_stopped_node_fails_within_the_read_timeout_and_recovers(stoppable):
+    cluster = {
+        "nodes": {
+            f"node_{i + 1}": {"host": "127.0.0.1", "port": s.port} for i, s in enumerate(stoppable)
+        }
+    }
+    r = rediscluster.StrictRedisCluster(cluster=cluster, socket_timeout=0.5)
+    frozen = next(k for k in (f"k{i}" for i in range(100)) if "node_2" in r.getnodefor(k))
+    alive = next(k for k in (f"k{i}" for i in range(100)) if "node_1" in r.getnodefor(k))
+    r.set(frozen, "v")
+    r.set(alive, "v")
+    stoppable[1].process.send_signal(19)  # SIGSTOP
+    try:
+        started = time.monotonic()
+        with pytest.raises((redis.TimeoutError, redis.ConnectionError)) as raised:
+            r.get(frozen)
+        assert time.monotonic() - started <= 0.55
+        assert f"127.0.0.1:{stoppable[1].port}" in str(raised.value)
+        assert r.get(alive) == b"v"
+    finally:
+        stoppable[1].process.send_signal(18)  # SIGCONT
+    deadline = time.monotonic() + 3
+    while True:
+        try:
+            assert r.get(frozen) == b"v"
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+def test_acl_user_and_password_never_shown():
+    server = Server(SPARE_PORTS[3])
+    try:
+        admin = server.client()
+        admin.acl_setuser(
+            "app", enabled=True, passwords=["+apppass"], keys="*", channels="*", commands=["+@all"]
+        )
+        admin.acl_setuser("default", enabled=False)
+        cluster = {"nodes": {"node_1": {"host": "127.0.0.1", "port": server.port}}}
+        r = rediscluster.StrictRedisCluster(cluster=cluster, username="app", password="apppass")
+        assert r.set("k", "v") is True
+        assert r.get("k") == b"v"
+        assert "apppass" not in repr(r) and "apppass" not in repr(r.connection_pool)
+        assert "apppass" not in str(r.connection_pool.connection_kwargs)
+        wrong = rediscluster.StrictRedisCluster(
+            cluster=cluster, username="app", password="wrongpass"
+        )
+        with pytest.raises(redis.RedisError) as raised:
+            wrong.get("k")
+        assert "wrongpass" not in str(raised.value)
+        assert "WRONGPASS" in str(raised.value) or "invalid" in str(raised.value)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def certs():
+    directory = tempfile.mkdtemp(prefix="rediscluster-py-tls-")
+    subprocess.run(
+        ["bash", str(ROOT / "tests" / "tls" / "make-certs.sh"), directory],
+        check=True,
+        capture_output=True,
+    )
+    return Path(directory)
+
+
+def test_tls_with_client_certificate(certs):
+    port = SPARE_PORTS[4]
+    server = _tls_server(port, certs)
+    try:
+        cluster = {"nodes": {"node_1": {"host": "127.0.0.1", "port": port}}}
+        r = rediscluster.StrictRedisCluster(
+            cluster=cluster,
+            ssl=True,
+            ssl_ca_certs=str(certs / "ca.crt"),
+            ssl_certfile=str(certs / "client.crt"),
+            ssl_keyfile=str(certs / "client.key"),
+            ssl_cert_reqs="required",
+        )
+        assert r.set("over-tls", "yes") is True
+        assert r.get("over-tls") == b"yes"
+        assert r.mget(["over-tls", "none"]) == [b"yes", None]
+        untrusted = rediscluster.StrictRedisCluster(
+            cluster=cluster,
+            ssl=True,
+            ssl_ca_certs=str(certs / "other-ca.crt"),
+            ssl_certfile=str(certs / "client.crt"),
+            ssl_keyfile=str(certs / "client.key"),
+        )
+        with pytest.raises(redis.ConnectionError, match="TLS"):
+            untrusted.get("over-tls")
+        unverified = rediscluster.StrictRedisCluster(
+            cluster=cluster,
+            ssl=True,
+            ssl_cert_reqs=ssl.CERT_NONE,
+            ssl_certfile=str(certs / "client.crt"),
+            ssl_keyfile=str(certs / "client.key"),
+        )
+        assert unverified.get("over-tls") == b"yes"
+    finally:
+        server.process.terminate()
+        server.process.wait(5)
+
+
+class _TlsServer:
+    def __init__(self, process):
+        self.process = process
+
+
+def _tls_server(port, certs):
+    workdir = tempfile.mkdtemp(prefix=f"rediscluster-py-{port}-")
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            "0",
+            "--tls-port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            workdir,
+            "--tls-cert-file",
+            str(certs / "server.crt"),
+            "--tls-key-file",
+            str(certs / "server.key"),
+            "--tls-ca-cert-file",
+            str(certs / "ca.crt"),
+            "--tls-auth-clients",
+            "yes",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return _TlsServer(process)
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"TLS redis-server on {port} did not start") from None
+            time.sleep(0.02)
