@@ -22,7 +22,7 @@ PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
 	python-test php-build php-test php-stubs bench-php bench-migrate cross-language conformance cluster-start \
-	cluster-stop
+	cluster-stop fault-suite soak
 
 all: test
 
@@ -38,6 +38,7 @@ deps:
 	dpkg -s libclang-dev >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
 	php -m 2>/dev/null | grep -qx redis || missing="$$missing php-redis"; \
 	command -v phpunit >/dev/null || missing="$$missing phpunit"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing (Debian packages)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -72,10 +73,11 @@ demo: deps python-install php-build
 	$(PHP) php/examples/demo.php target/dev-cluster.json target/demo-placements.json
 
 ## test: formatting, lints, generated files up to date, then every test against real servers:
-## the Rust suite, then the Python package installed with `pip install .` and its pytest suite.
+## the Rust suite (property tests included), the Python package installed with `pip install .`
+## and its pytest suite, PHPUnit, the cross-language check, and the fault suite (short phases).
 test: deps lint check-generated
 	$(CARGO) test
-	$(MAKE) python-test php-test cross-language
+	$(MAKE) python-test php-test cross-language fault-suite
 
 python-test: python-install
 	$(PY) -m pytest -q -p no:cacheprovider python/tests
@@ -93,6 +95,16 @@ php-test: php-build
 php-stubs:
 	$(CARGO) build -p rediscluster-php
 	cargo php stubs target/debug/librediscluster_php.so -o php/stubs/rediscluster.stubs.php
+
+## fault-suite: a shared client under mixed load while a replica is killed, a master killed
+## and restarted, a node SIGSTOPped and a node out of memory (tests/faults/fault_suite.py).
+fault-suite: python-install
+	$(PY) tests/faults/fault_suite.py --phase-seconds 3
+
+## soak: the same, longer: 20 s phases, 5 rounds (about 15 minutes); figures in target/soak.json.
+soak: python-install
+	$(PY) tests/faults/fault_suite.py --phase-seconds $${SOAK_PHASE_SECONDS:-20} \
+		--rounds $${SOAK_ROUNDS:-5} --json target/soak.json
 
 ## cross-language: the same keys written from Rust, Python and PHP are found by the other two.
 cross-language: python-install php-build

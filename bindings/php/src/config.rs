@@ -62,6 +62,10 @@ pub fn apply_options(
 ) -> Result<(), PhpException> {
     for (key, value) in entries(options) {
         let name = String::from_utf8_lossy(&key.into_bytes()).into_owned();
+        if name == "ssl" || name == "stream" {
+            apply_tls_context(config, &name, to_json(value)?)?;
+            continue;
+        }
         let target = match name.as_str() {
             "timeout" | "connect_timeout" => "socket_connect_timeout",
             "read_timeout" => "socket_timeout",
@@ -70,7 +74,7 @@ pub fn apply_options(
             "db" | "database" => "db",
             other => {
                 return Err(invalid(format!(
-                    "unknown option '{other}' (known: timeout, read_timeout, password, username, db)"
+                    "unknown option '{other}' (known: timeout, read_timeout, password, username, db, ssl)"
                 )));
             }
         };
@@ -87,6 +91,47 @@ pub fn apply_options(
         if !value.is_null() {
             config.insert(target.to_owned(), value);
         }
+    }
+    Ok(())
+}
+
+/// TLS from PHP's stream-context names, as phpredis takes them
+/// (`['ssl' => ['cafile' => ..., 'local_cert' => ..., 'local_pk' => ..., 'verify_peer' => ...]]`),
+/// onto the core's redis-py-style `ssl*` keys; giving the option turns TLS on.
+fn apply_tls_context(
+    config: &mut Map<String, Value>,
+    option: &str,
+    context: Value,
+) -> Result<(), PhpException> {
+    let Value::Object(context) = context else {
+        return Err(invalid(format!(
+            "option '{option}' must be an array like ['cafile' => ..., 'verify_peer' => true]"
+        )));
+    };
+    config.insert("ssl".to_owned(), Value::Bool(true));
+    for (key, value) in context {
+        let (target, value) = match (key.as_str(), value) {
+            ("cafile", value) => ("ssl_ca_certs", value),
+            ("local_cert", value) => ("ssl_certfile", value),
+            ("local_pk", value) => ("ssl_keyfile", value),
+            ("verify_peer", Value::Bool(verify)) => (
+                "ssl_cert_reqs",
+                Value::String(if verify { "required" } else { "none" }.to_owned()),
+            ),
+            ("verify_peer", _) => {
+                return Err(invalid(format!(
+                    "option '{option}': 'verify_peer' must be true or false"
+                )));
+            }
+            ("verify_peer_name", value) => ("ssl_check_hostname", value),
+            (other, _) => {
+                return Err(invalid(format!(
+                    "option '{option}': unknown key '{other}' (known: cafile, local_cert, \
+                     local_pk, verify_peer, verify_peer_name)"
+                )));
+            }
+        };
+        config.insert(target.to_owned(), value);
     }
     Ok(())
 }

@@ -62,7 +62,7 @@ impl Backoff {
 
     /// The server is down: fail calls at once and watch for its return.
     pub fn start(self: &Arc<Self>, cause: &redis::RedisError) {
-        *self.cause.lock().unwrap_or_else(|p| p.into_inner()) = cause.to_string();
+        *self.cause.lock().unwrap_or_else(|p| p.into_inner()) = describe(cause);
         self.down.store(true, Ordering::Release);
         self.spawn_checker(true);
     }
@@ -115,7 +115,7 @@ impl Backoff {
                         }
                         Err(error) => {
                             *backoff.cause.lock().unwrap_or_else(|p| p.into_inner()) =
-                                error.to_string();
+                                describe(&error);
                             backoff.down.store(true, Ordering::Release);
                         }
                     }
@@ -124,6 +124,16 @@ impl Backoff {
         if spawned.is_err() {
             self.checking.store(false, Ordering::Release);
         }
+    }
+}
+
+/// The cause as an error message shows it ("Resource temporarily unavailable" is how the OS
+/// reports a read timeout: say what it means).
+fn describe(error: &redis::RedisError) -> String {
+    if error.is_timeout() {
+        "no answer within the timeout".to_owned()
+    } else {
+        error.to_string()
     }
 }
 

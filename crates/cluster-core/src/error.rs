@@ -19,7 +19,7 @@ pub enum ClusterError {
     },
 
     /// A node did not answer within the read timeout (or connect timeout).
-    #[error("{node} ({addr}): timed out: {source}")]
+    #[error("{node} ({addr}): timed out: no answer within the timeout")]
     Timeout {
         node: String,
         addr: String,
