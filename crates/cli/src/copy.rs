@@ -95,7 +95,8 @@ fn copy_source(
         return Ok(());
     };
     let mut reader = connect(source)?;
-    let mut writers: Vec<Option<redis::Connection>> = to.masters.iter().map(|_| None).collect();
+    let mut writers: Vec<Option<cluster_core::NodeConnection>> =
+        to.masters.iter().map(|_| None).collect();
     let masters = to.masters.len();
     loop {
         let mut scan = redis::cmd("SCAN");
@@ -265,9 +266,12 @@ pub fn verify(
 
 /// A key's contents in a form that compares across servers: by type, unordered collections
 /// sorted.
-fn content(connection: &mut redis::Connection, key: &[u8]) -> redis::RedisResult<Vec<Value>> {
+fn content(
+    connection: &mut cluster_core::NodeConnection,
+    key: &[u8],
+) -> redis::RedisResult<Vec<Value>> {
     let kind: String = redis::cmd("TYPE").arg(key).query(connection)?;
-    let read = |name: &str, extra: &[&str], connection: &mut redis::Connection| {
+    let read = |name: &str, extra: &[&str], connection: &mut cluster_core::NodeConnection| {
         redis::cmd(name)
             .arg(key)
             .arg(extra)

@@ -16,6 +16,19 @@ pub enum ToolError {
 }
 
 impl ToolError {
+    /// An engine error on a node (it names the node itself; the message is kept as is).
+    pub fn engine(node: &cluster_core::NodeConfig, error: cluster_core::ClusterError) -> ToolError {
+        ToolError::Node {
+            node: node.name.clone(),
+            addr: node.addr(),
+            message: match &error {
+                cluster_core::ClusterError::Connection { source, .. }
+                | cluster_core::ClusterError::Timeout { source, .. } => source.to_string(),
+                other => other.to_string(),
+            },
+        }
+    }
+
     /// A redis-rs error on a node, without anything the connection info may hold.
     pub fn node(node: &cluster_core::NodeConfig, error: &redis::RedisError) -> ToolError {
         ToolError::Node {

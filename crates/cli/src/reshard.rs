@@ -143,7 +143,8 @@ fn reshard_node(
         return Ok(());
     };
     let mut old = connect(source)?;
-    let mut writers: Vec<Option<redis::Connection>> = to.masters.iter().map(|_| None).collect();
+    let mut writers: Vec<Option<cluster_core::NodeConnection>> =
+        to.masters.iter().map(|_| None).collect();
     let (old_masters, new_masters) = (from.masters.len(), to.masters.len());
     let here = to.masters.iter().position(|m| m.addr() == addr);
     loop {

@@ -122,7 +122,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-fn connect(node: &NodeConfig) -> redis::RedisResult<redis::Connection> {
-    redis::Client::open(node.connection_info()?)?
-        .get_connection_with_timeout(Duration::from_secs(2))
+/// A direct connection to one server, bypassing the cluster's routing.
+fn connect(node: &NodeConfig) -> Result<cluster_core::NodeConnection, cluster_core::ClusterError> {
+    let mut node = node.clone();
+    node.connect_timeout = Some(Duration::from_secs(2));
+    cluster_core::NodeConnection::open(&node)
 }

@@ -67,24 +67,6 @@ impl NodeConfig {
         }
     }
 
-    /// redis-rs connection settings: address, db, credentials (AUTH and SELECT happen on
-    /// connect). The library name is not sent: one round trip less per connection.
-    pub fn connection_info(&self) -> redis::RedisResult<redis::ConnectionInfo> {
-        use redis::IntoConnectionInfo;
-        let mut settings = redis::RedisConnectionInfo::default()
-            .set_db(self.db)
-            .set_skip_set_lib_name();
-        if let Some(user) = &self.username {
-            settings = settings.set_username(user);
-        }
-        if let Some(password) = &self.password {
-            settings = settings.set_password(password.expose());
-        }
-        redis::ConnectionAddr::Tcp(self.host.clone(), self.port)
-            .into_connection_info()
-            .map(|info| info.set_redis_settings(settings))
-    }
-
     /// Settings for a server found through `INFO replication` of this master: same db,
     /// credentials and timeouts, another address.
     pub fn replica_at(&self, host: &str, port: u16) -> NodeConfig {
