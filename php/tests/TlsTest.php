@@ -91,13 +91,13 @@ final class TlsTest extends TestCase
         try {
             $this->client(['cafile' => '/nonexistent/ca.pem']);
             $this->fail('a missing CA file must be refused');
-        } catch (RedisCluster\Exception $e) {
+        } catch (\RedisCluster\Exception $e) {
             $this->assertStringContainsString('/nonexistent/ca.pem', $e->getMessage());
         }
         try {
             $this->client(['ciphers' => 'x']);
             $this->fail('an unknown key must be refused');
-        } catch (RedisCluster\Exception $e) {
+        } catch (\RedisCluster\Exception $e) {
             $this->assertStringContainsString("unknown key 'ciphers'", $e->getMessage());
         }
     }
