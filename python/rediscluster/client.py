@@ -127,7 +127,10 @@ class StrictRedisCluster(RedisModuleCommands, CoreCommands):
     'master_of': {...}}``. ``db`` and ``mastersonly`` (reads to masters only, for
     read-your-writes) may be given here or in the dict; ``kwargs`` are redis-py's connection
     options (``password``, ``username``, ``socket_timeout``, ``socket_connect_timeout``,
-    ``decode_responses``, ``encoding``, ``encoding_errors``, ...).
+    ``ssl``, ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``, ``ssl_cert_reqs``,
+    ``ssl_check_hostname``, ``decode_responses``, ``encoding``, ``encoding_errors``, ...).
+    Replica health is tuned in the dict: ``max_replica_lag`` and ``replica_check_interval``
+    (seconds).
     """
 
     def __init__(self, cluster, db=None, mastersonly=None, **kwargs):

@@ -181,6 +181,7 @@ def test_acl_user_and_password_never_shown():
         assert r.get("k") == b"v"
         assert "apppass" not in repr(r) and "apppass" not in repr(r.connection_pool)
         assert "apppass" not in str(r.connection_pool.connection_kwargs)
+        assert "apppass" not in str(r.getnodefor("k")) + str(r.info())
         wrong = rediscluster.StrictRedisCluster(
             cluster=cluster, username="app", password="wrongpass"
         )

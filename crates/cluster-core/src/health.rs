@@ -113,7 +113,7 @@ fn field<'a>(info: &'a str, key: &str) -> Option<&'a str> {
     })
 }
 
-/// What the master says: its replication id and offset.
+/// What the master said at the last check: its replication id, and when it was asked.
 struct MasterView {
     replid: String,
     checked_at: Instant,
