@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 import redis
+from redis_servers import Server
 
 import rediscluster
 
@@ -41,55 +40,6 @@ ORACLE_PORT = BASE + 6
 DEAD_PORT = BASE + 9
 # Free for tests that start their own servers (spare_server fixture).
 SPARE_PORTS = range(BASE + 10, BASE + 20)
-
-
-class Server:
-    """A redis-server process this suite started; stopped through its own handle."""
-
-    def __init__(self, port, *args):
-        self.port = port
-        self.dir = tempfile.mkdtemp(prefix=f"rediscluster-py-{port}-")
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-                *args,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis(port=port, socket_timeout=1).ping()
-                return
-            except redis.ConnectionError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"redis-server on port {port} did not start") from None
-                time.sleep(0.02)
-
-    def client(self, **kwargs):
-        return redis.Redis(port=self.port, **kwargs)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -131,8 +131,6 @@ def stoppable():
     servers = [Server(SPARE_PORTS[1]), Server(SPARE_PORTS[2])]
     yield servers
     for server in servers:
-        if server.process.poll() is None:
-            server.process.send_signal(18)  # SIGCONT, so that stop() can end it
         server.stop()
 
 
@@ -147,7 +145,7 @@ def test_a_stopped_node_fails_within_the_read_timeout_and_recovers(stoppable):
     alive = next(k for k in (f"k{i}" for i in range(100)) if "node_1" in r.getnodefor(k))
     r.set(frozen, "v")
     r.set(alive, "v")
-    stoppable[1].process.send_signal(19)  # SIGSTOP
+    stoppable[1].pause()
     try:
         started = time.monotonic()
         with pytest.raises((redis.TimeoutError, redis.ConnectionError)) as raised:
@@ -156,7 +154,7 @@ def test_a_stopped_node_fails_within_the_read_timeout_and_recovers(stoppable):
         assert f"127.0.0.1:{stoppable[1].port}" in str(raised.value)
         assert r.get(alive) == b"v"
     finally:
-        stoppable[1].process.send_signal(18)  # SIGCONT
+        stoppable[1].resume()
     deadline = time.monotonic() + 3
     while True:
         try:

@@ -24,11 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -39,6 +35,9 @@ import redis
 import rediscluster
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "python" / "tests"))
+from redis_servers import Server  # noqa: E402  (the tests' own server helper)
+
 READ_TIMEOUT = 0.5
 WORKERS_PER_NODE = 2
 KEYS_PER_WORKER = 150
@@ -54,65 +53,6 @@ def base_port():
         if line.startswith("FAULT_SUITE_BASE_PORT="):
             return int(line.split("=", 1)[1])
     raise SystemExit("FAULT_SUITE_BASE_PORT missing from tests/ports.env")
-
-
-class Server:
-    """A redis-server this script started; signalled and stopped through its own handle."""
-
-    def __init__(self, port, *args):
-        self.port, self.args = port, args
-        self.dir = tempfile.mkdtemp(prefix=f"rediscluster-faults-{port}-")
-        self.start()
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-                "--repl-diskless-sync-delay",
-                "0",
-                *self.args,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis(port=self.port, socket_timeout=1).ping()
-                return
-            except redis.ConnectionError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server on {self.port} did not start") from None
-                time.sleep(0.02)
-
-    def direct(self):
-        return redis.Redis(port=self.port, socket_timeout=2)
-
-    def kill(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.kill()
-            self.process.wait()
-
-    def pause(self):
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self):
-        self.process.send_signal(signal.SIGCONT)
-
-    def remove(self):
-        self.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Worker(threading.Thread):
@@ -205,8 +145,9 @@ class Suite:
         self.masters = []
         self.replica = None
         try:
-            self.masters = [Server(port + i) for i in range(3)]
-            self.replica = Server(port + 3, "--replicaof", "127.0.0.1", str(port))
+            sync_now = ("--repl-diskless-sync-delay", "0")
+            self.masters = [Server(port + i, *sync_now) for i in range(3)]
+            self.replica = Server(port + 3, *sync_now, "--replicaof", "127.0.0.1", str(port))
             self.wait_replica_online()
         except BaseException:
             self.remove_servers()
@@ -236,7 +177,10 @@ class Suite:
 
     def wait_replica_online(self):
         deadline = time.monotonic() + 10
-        while self.replica.direct().info("replication").get("master_link_status") != "up":
+        while (
+            self.replica.client(socket_timeout=2).info("replication").get("master_link_status")
+            != "up"
+        ):
             if time.monotonic() > deadline:
                 raise RuntimeError("the replica never synced")
             time.sleep(0.05)
@@ -244,7 +188,7 @@ class Suite:
     def remove_servers(self):
         for server in [*self.masters, self.replica]:
             if server is not None:
-                server.remove()
+                server.stop()
 
     def count(self, node, ok, error=None):
         now = time.monotonic()
@@ -363,7 +307,7 @@ class Suite:
         phase("node resumed", "node_3", recovering=True, action=self.masters[2].resume)
 
         def fill_memory():
-            direct = self.masters[0].direct()
+            direct = self.masters[0].client(socket_timeout=2)
             used = int(direct.info("memory")["used_memory"])
             direct.config_set("maxmemory-policy", "noeviction")
             direct.config_set("maxmemory", max(used // 2, 1))
@@ -378,7 +322,7 @@ class Suite:
             "memory freed",
             "node_1",
             recovering=True,
-            action=lambda: self.masters[0].direct().config_set("maxmemory", 0),
+            action=lambda: self.masters[0].client(socket_timeout=2).config_set("maxmemory", 0),
         )
         # Back to a full cluster for the next round: a fresh replica of node_1.
         self.replica.start()
