@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -206,19 +206,44 @@ pub fn spawn_checker(topology: &Arc<Topology>) {
         return;
     }
     let weak: Weak<Topology> = Arc::downgrade(topology);
+    let stop = Arc::clone(&topology.checker_stop);
     let interval = topology.replica_health.check_interval;
     // Best effort: without the thread, replicas keep their last state (checked at startup).
     let _ = thread::Builder::new()
         .name("rediscluster-replica-health".to_owned())
         .spawn(move || {
-            loop {
-                thread::sleep(interval);
+            while !stop.wait(interval) {
                 let Some(topology) = weak.upgrade() else {
                     return;
                 };
                 topology.check_replicas(false);
             }
         });
+}
+
+/// Ends a client's checker thread as soon as the client is dropped, rather than at its next
+/// check: PHP builds a client per request, and their threads must not pile up.
+#[derive(Default)]
+pub struct CheckerStop {
+    stopped: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl CheckerStop {
+    /// Waits up to `interval`; true once the client is gone.
+    fn wait(&self, interval: Duration) -> bool {
+        let stopped = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        let (stopped, _) = self
+            .wake
+            .wait_timeout_while(stopped, interval, |stopped| !*stopped)
+            .unwrap_or_else(|p| p.into_inner());
+        *stopped
+    }
+
+    pub fn stop(&self) {
+        *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.wake.notify_all();
+    }
 }
 
 #[cfg(test)]

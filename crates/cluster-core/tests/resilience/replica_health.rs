@@ -161,3 +161,41 @@ fn a_lagging_replica_is_not_read() {
         started.elapsed()
     );
 }
+
+/// Threads of this process whose name starts with `prefix` (Linux truncates names to 15
+/// bytes).
+fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
+}
+
+#[test]
+fn a_dropped_client_stops_its_checks_at_once() {
+    let _turn = take_turns();
+    let master = RedisServer::start(port(slot::SHARED));
+    let config = serde_json::json!({
+        "nodes": {"node_1": node(&master)},
+        "replica_check_interval": 30, "max_replica_lag": 60,
+    });
+    // The earlier tests' clients are gone (their last checks may still be finishing).
+    eventually("no checker thread left", || {
+        threads_named("rediscluster-re") == 0
+    });
+    let clients: Vec<Cluster> = (0..20)
+        .map(|_| Cluster::new(ClusterConfig::from_value(&config).unwrap()).unwrap())
+        .collect();
+    // A new thread names itself once it runs.
+    eventually("a checker thread per client", || {
+        threads_named("rediscluster-re") == 20
+    });
+    drop(clients);
+    // Not after the 30 s interval: now (a PHP request's client must not leave a thread).
+    let dropped = Instant::now();
+    eventually("the checker threads end", || {
+        threads_named("rediscluster-re") == 0
+    });
+    assert!(dropped.elapsed() < Duration::from_secs(2));
+}
