@@ -93,7 +93,9 @@ class Worker(threading.Thread):
         while not suite.stop.is_set():
             key = self.rng.choice(self.keys)
             node = self.node_of[key]
-            # A restarted node lost its data (no persistence): forget what it held.
+            # A restarted node lost its data (no persistence): its keys may now be missing.
+            # What this worker knew stays possible too, since a write may have reached the
+            # new server before the restart was announced here.
             epoch = suite.epochs[node]
             if self.forgotten_epochs[node] != epoch:
                 self.forgotten_epochs[node] = epoch
