@@ -282,3 +282,42 @@ def _tls_server(port, certs):
                 process.kill()
                 raise RuntimeError(f"TLS redis-server on {port} did not start") from None
             time.sleep(0.02)
+
+
+def _lua_value(rng, depth=0):
+    """A random Lua value as source text: integers, strings (binary too), false (nil in a
+    reply), status and error tables, nested tables."""
+    roll = rng.randrange(8 if depth < 3 else 4)
+    if roll == 0:
+        return str(rng.randrange(-(2**53), 2**53))
+    if roll == 1:
+        data = bytes(rng.randrange(256) for _ in range(rng.randrange(12)))
+        return '"' + "".join(f"\\{b}" for b in data) + '"'
+    if roll == 2:
+        return "false"
+    if roll == 3:
+        return f"{{ok = 'S{rng.randrange(100)}'}}"
+    items = [_lua_value(rng, depth + 1) for _ in range(rng.randrange(5))]
+    return "{" + ", ".join(items) + "}"
+
+
+def test_random_replies_convert_as_redis_py_does(r, oracle):
+    """The reply converter on random nested replies, made by Lua scripts: ours must equal
+    plain redis-py's, value for value (and as text with decode_responses)."""
+    rng = random.Random(8)
+    decoded = rediscluster.StrictRedisCluster(
+        cluster={"nodes": r._nodes}, mastersonly=True, decode_responses=True
+    )
+    plain_decoded = redis.Redis(
+        port=oracle.connection_pool.connection_kwargs["port"], decode_responses=True
+    )
+    for _ in range(400):
+        script = "return " + _lua_value(rng)
+        assert r.eval(script, 0) == oracle.eval(script, 0), script
+        try:
+            expected = plain_decoded.eval(script, 0)
+        except UnicodeDecodeError:
+            with pytest.raises(UnicodeDecodeError):
+                decoded.eval(script, 0)
+            continue
+        assert decoded.eval(script, 0) == expected, script
