@@ -335,7 +335,7 @@ impl Cluster {
             let shard = &shards[group.shard];
             let received = sent.and_then(|flight| flight.receive());
             let reply = match replica {
-                Some(replica) => replica_or_master(shard, replica, received, packed),
+                Some(replica) => replica_or_master(&self.inner, shard, replica, received, packed),
                 None => received,
             };
             replies.push((shard.master.name(), reply));
@@ -429,7 +429,7 @@ impl Cluster {
         match shard.pick_replica() {
             Some(replica) => {
                 let reply = replica.pool.query(packed);
-                replica_or_master(shard, &replica, reply, packed)
+                replica_or_master(&self.inner, shard, &replica, reply, packed)
             }
             None => ask_master(shard, packed, true),
         }
@@ -522,8 +522,9 @@ impl Cluster {
 }
 
 /// A replica's reply, or, when the replica failed or cannot serve reads right now, the
-/// master's (and the replica is rested for a while).
+/// master's (the replica is rested for a while, and the replicas are checked again at once).
 fn replica_or_master(
+    topology: &Topology,
     shard: &Shard,
     replica: &Replica,
     reply: Result<Value, ClusterError>,
@@ -535,6 +536,7 @@ fn replica_or_master(
         Err(_) => {}
     }
     replica.mark_down();
+    topology.checker_signal.check_now();
     ask_master(shard, packed, true)
 }
 

@@ -206,13 +206,13 @@ pub fn spawn_checker(topology: &Arc<Topology>) {
         return;
     }
     let weak: Weak<Topology> = Arc::downgrade(topology);
-    let stop = Arc::clone(&topology.checker_stop);
+    let signal = Arc::clone(&topology.checker_signal);
     let interval = topology.replica_health.check_interval;
     // Best effort: without the thread, replicas keep their last state (checked at startup).
     let _ = thread::Builder::new()
         .name("rediscluster-replica-health".to_owned())
         .spawn(move || {
-            while !stop.wait(interval) {
+            while !signal.wait(interval) {
                 let Some(topology) = weak.upgrade() else {
                     return;
                 };
@@ -221,27 +221,45 @@ pub fn spawn_checker(topology: &Arc<Topology>) {
         });
 }
 
-/// Ends a client's checker thread as soon as the client is dropped, rather than at its next
-/// check: PHP builds a client per request, and their threads must not pile up.
+/// Wakes a client's checker thread before its interval is up: to check at once after a
+/// replica failed a read (it may be gone, or a new one may have taken its place), and to end
+/// as soon as the client is dropped (PHP builds a client per request; their threads must not
+/// pile up).
 #[derive(Default)]
-pub struct CheckerStop {
-    stopped: Mutex<bool>,
+pub struct CheckerSignal {
+    state: Mutex<Signals>,
     wake: Condvar,
 }
 
-impl CheckerStop {
-    /// Waits up to `interval`; true once the client is gone.
+#[derive(Default)]
+struct Signals {
+    stopped: bool,
+    check_now: bool,
+}
+
+impl CheckerSignal {
+    /// Waits up to `interval` or until woken; true once the client is gone.
     fn wait(&self, interval: Duration) -> bool {
-        let stopped = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
-        let (stopped, _) = self
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut state, _) = self
             .wake
-            .wait_timeout_while(stopped, interval, |stopped| !*stopped)
+            .wait_timeout_while(state, interval, |s| !s.stopped && !s.check_now)
             .unwrap_or_else(|p| p.into_inner());
-        *stopped
+        state.check_now = false;
+        state.stopped
+    }
+
+    /// Check now rather than at the next interval.
+    pub fn check_now(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .check_now = true;
+        self.wake.notify_all();
     }
 
     pub fn stop(&self) {
-        *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).stopped = true;
         self.wake.notify_all();
     }
 }

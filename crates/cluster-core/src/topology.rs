@@ -9,7 +9,7 @@ use redis::Value;
 
 use crate::config::{ClusterConfig, NodeConfig, ReplicaHealth};
 use crate::error::ClusterError;
-use crate::health::{CheckerStop, OffsetHistory, Probe};
+use crate::health::{CheckerSignal, OffsetHistory, Probe};
 use crate::pool::NodePool;
 use crate::resp::pack_command;
 use crate::session::Session;
@@ -172,13 +172,14 @@ pub struct Topology {
     /// Replicas come from `master_of`; never discovered.
     pub explicit_replicas: bool,
     pub replica_health: ReplicaHealth,
-    /// Stops the background replica checks when the client is dropped.
-    pub(crate) checker_stop: Arc<CheckerStop>,
+    /// Wakes the background replica checks: after a replica failed, and to end them when the
+    /// client is dropped.
+    pub(crate) checker_signal: Arc<CheckerSignal>,
 }
 
 impl Drop for Topology {
     fn drop(&mut self) {
-        self.checker_stop.stop();
+        self.checker_signal.stop();
     }
 }
 
@@ -219,7 +220,7 @@ impl Topology {
             masters_only: config.masters_only,
             explicit_replicas: config.explicit_replicas,
             replica_health: config.replica_health,
-            checker_stop: Arc::default(),
+            checker_signal: Arc::default(),
         })
     }
 }

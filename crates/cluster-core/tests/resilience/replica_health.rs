@@ -199,3 +199,27 @@ fn a_dropped_client_stops_its_checks_at_once() {
     });
     assert!(dropped.elapsed() < Duration::from_secs(2));
 }
+
+#[test]
+fn a_replica_that_fails_a_read_is_checked_again_at_once() {
+    let _turn = take_turns();
+    let master = RedisServer::start(port(slot::SHARED));
+    let mut replica = RedisServer::start_replica(port(slot::SHARED + 1), master.port);
+    let config = serde_json::json!({
+        "nodes": {"node_1": node(&master)},
+        "replica_check_interval": 30, "max_replica_lag": 60,
+    });
+    let cluster = Cluster::new(ClusterConfig::from_value(&config).unwrap()).unwrap();
+    let _: () = cluster.handle().set("k", "v").unwrap();
+    wait_replicated(&replica, "k");
+    eventually("the replica answers", || {
+        replica_answers(&cluster, &replica, "k")
+    });
+    replica.stop();
+    // The read fails on the replica and is answered by the master...
+    assert_eq!(replica_answers_or_master(&cluster), "v");
+    // ...and the replicas are re-discovered now, not 30 s later.
+    eventually("the dead replica is dropped", || {
+        cluster.replicas_of("node_1").is_empty()
+    });
+}
