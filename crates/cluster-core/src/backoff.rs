@@ -30,11 +30,8 @@ pub struct Backoff {
 impl Backoff {
     pub fn new(node: &NodeConfig) -> Backoff {
         let mut ping_config = node.clone();
-        ping_config.connect_timeout = match (node.connect_timeout, node.read_timeout) {
-            (Some(connect), Some(read)) => Some(connect.min(read)),
-            (connect, read) => connect.or(read),
-        };
-        // Never wait forever: the checking thread must end.
+        // Never wait forever, connecting or for the reply: the checking thread must end.
+        ping_config.connect_timeout = node.connect_phase_timeout();
         ping_config.read_timeout = ping_config.connect_timeout;
         Backoff {
             ping_config,
@@ -62,9 +59,13 @@ impl Backoff {
 
     /// The server is down: fail calls at once and watch for its return.
     pub fn start(self: &Arc<Self>, cause: &redis::RedisError) {
+        self.mark_down(cause);
+        self.spawn_checker(true);
+    }
+
+    fn mark_down(&self, cause: &redis::RedisError) {
         *self.cause.lock().unwrap_or_else(|p| p.into_inner()) = describe(cause);
         self.down.store(true, Ordering::Release);
-        self.spawn_checker(true);
     }
 
     /// A call timed out: PING the server in the background (within its timeouts), without
@@ -95,12 +96,12 @@ impl Backoff {
         let spawned = thread::Builder::new()
             .name("rediscluster-node-check".to_owned())
             .spawn(move || {
-                let mut first = true;
+                let mut pause = watch;
                 loop {
-                    if watch || !first {
+                    if pause {
                         thread::sleep(BACKOFF);
                     }
-                    first = false;
+                    pause = true;
                     let result = ping(&config);
                     let Some(backoff) = weak.upgrade() else {
                         return;
@@ -113,11 +114,7 @@ impl Backoff {
                             backoff.clear();
                             return;
                         }
-                        Err(error) => {
-                            *backoff.cause.lock().unwrap_or_else(|p| p.into_inner()) =
-                                describe(&error);
-                            backoff.down.store(true, Ordering::Release);
-                        }
+                        Err(error) => backoff.mark_down(&error),
                     }
                 }
             });

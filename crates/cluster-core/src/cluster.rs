@@ -45,7 +45,8 @@ impl Cluster {
     /// stop the client: its keys fail until it answers.
     pub fn new(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         let topology = Arc::new(Topology::new(&config)?);
-        topology.check_replicas(true);
+        // Best effort: an unreachable master must not stop the others from serving.
+        let _ = topology.check_replicas(true);
         spawn_checker(&topology);
         Ok(Cluster { inner: topology })
     }
@@ -110,17 +111,12 @@ impl Cluster {
     /// waiting for the next background check (after adding or removing one). A master that
     /// cannot be asked is the error; the others are checked anyway.
     pub fn discover_replicas(&self) -> Result<(), ClusterError> {
-        let unreachable = if self.inner.explicit_replicas || self.inner.masters_only {
-            None
-        } else {
-            self.inner
-                .shards
-                .iter()
-                .map(Shard::discover_replicas)
-                .find_map(Result::err)
-        };
-        self.inner.check_replicas(true);
-        unreachable.map_or(Ok(()), Err)
+        let checked = self.inner.check_replicas(true);
+        // Replicas named by `master_of` are not discovered: nothing to report.
+        if self.inner.explicit_replicas {
+            return Ok(());
+        }
+        checked
     }
 
     /// The client's connection settings (SELECT, CLIENT SETNAME, ...).

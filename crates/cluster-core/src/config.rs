@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::placement::node_name;
-use crate::tls::{CertReqs, TlsSettings};
+use crate::tls::{CertReqs, TlsCache, TlsOptions, TlsSettings};
 
 /// Connect timeout when the config gives none: long enough for a loaded server, short enough
 /// that a dead node is noticed.
@@ -64,6 +64,17 @@ impl NodeConfig {
             format!("[{}]:{}", self.host, self.port)
         } else {
             format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// How long connecting may take in all (TCP, TLS handshake, AUTH): the connect timeout,
+    /// but never longer than the read timeout, so a server that accepts connections (the
+    /// kernel does, even for a stopped process) but answers nothing holds no caller longer
+    /// than a call would.
+    pub fn connect_phase_timeout(&self) -> Option<Duration> {
+        match (self.connect_timeout, self.read_timeout) {
+            (Some(connect), Some(read)) => Some(connect.min(read)),
+            (connect, read) => connect.or(read),
         }
     }
 
@@ -137,7 +148,7 @@ pub enum ConfigError {
     UnknownOption {
         at: String,
         option: String,
-        known: &'static str,
+        known: String,
     },
     #[error("masters must be named node_1..node_{count} without gaps; {problem}")]
     MasterNames { count: usize, problem: String },
@@ -161,12 +172,17 @@ pub enum ConfigError {
     LagBelowInterval { lag: Duration, interval: Duration },
 }
 
-const TOP_LEVEL_OPTIONS: &str = "nodes, master_of, mastersonly, db, username, password, \
-     socket_timeout, socket_connect_timeout, ssl, ssl_ca_certs, ssl_certfile, ssl_keyfile, \
-     ssl_cert_reqs, ssl_check_hostname, max_replica_lag, replica_check_interval, previous";
-const NODE_OPTIONS: &str = "host, port, db, username, password, socket_timeout, \
-     socket_connect_timeout, ssl, ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs, \
-     ssl_check_hostname";
+/// Options only the top level takes; it takes the inherited ones too.
+const TOP_LEVEL_OPTIONS: [&str; 6] = [
+    "nodes",
+    "master_of",
+    "mastersonly",
+    "max_replica_lag",
+    "replica_check_interval",
+    "previous",
+];
+/// Options only a node takes; it takes the inherited ones too.
+const NODE_OPTIONS: [&str; 2] = ["host", "port"];
 /// The settings a node inherits from the top level (and the old cluster of `previous` from
 /// the new one).
 const INHERITED_OPTIONS: [&str; 11] = [
@@ -191,51 +207,29 @@ struct Defaults {
     password: Option<Secret>,
     connect_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
+    /// `ssl`: TLS on, with `tls` (the `ssl_*` options).
+    tls_enabled: bool,
     tls: TlsOptions,
 }
 
-/// redis-py's `ssl*` options as given (the files are read once per node, in `parse_node`).
-#[derive(Clone, Debug)]
-struct TlsOptions {
-    enabled: bool,
-    ca_certs: Option<String>,
-    certfile: Option<String>,
-    keyfile: Option<String>,
-    cert_reqs: CertReqs,
-    check_hostname: bool,
-}
-
-impl Default for TlsOptions {
-    fn default() -> TlsOptions {
-        // redis-py's defaults: the certificate is required and must name the host.
-        TlsOptions {
-            enabled: false,
-            ca_certs: None,
-            certfile: None,
-            keyfile: None,
-            cert_reqs: CertReqs::Required,
-            check_hostname: true,
-        }
-    }
-}
-
-impl TlsOptions {
-    fn settings(&self, at: &str) -> Result<Option<TlsSettings>, ConfigError> {
-        if !self.enabled {
+impl Defaults {
+    /// The node's TLS settings, when TLS is on (built once per distinct options, see
+    /// `TlsCache`).
+    fn tls_settings(
+        &self,
+        at: &str,
+        cache: &mut TlsCache,
+    ) -> Result<Option<TlsSettings>, ConfigError> {
+        if !self.tls_enabled {
             return Ok(None);
         }
-        TlsSettings::build(
-            self.ca_certs.clone(),
-            self.certfile.clone(),
-            self.keyfile.clone(),
-            self.cert_reqs,
-            self.check_hostname,
-        )
-        .map(Some)
-        .map_err(|problem| ConfigError::Tls {
-            at: at.to_owned(),
-            problem,
-        })
+        cache
+            .settings(&self.tls)
+            .map(Some)
+            .map_err(|problem| ConfigError::Tls {
+                at: at.to_owned(),
+                problem,
+            })
     }
 }
 
@@ -249,7 +243,7 @@ impl ClusterConfig {
         let top = config
             .as_object()
             .ok_or_else(|| ConfigError::NotAMap(describe(config)))?;
-        reject_unknown("the cluster config", top, TOP_LEVEL_OPTIONS)?;
+        reject_unknown("the cluster config", top, &TOP_LEVEL_OPTIONS)?;
         let defaults = Defaults::default().overridden_by("the cluster config", top)?;
         let nodes = match top.get("nodes") {
             None | Some(Value::Null) => return Err(ConfigError::MissingNodes),
@@ -272,8 +266,12 @@ impl ClusterConfig {
         };
 
         let mut parsed = BTreeMap::new();
+        let mut tls_cache = TlsCache::default();
         for (name, settings) in nodes {
-            parsed.insert(name.clone(), parse_node(name, settings, &defaults)?);
+            parsed.insert(
+                name.clone(),
+                parse_node(name, settings, &defaults, &mut tls_cache)?,
+            );
         }
         let replica_of = parse_master_of(top.get("master_of"), &parsed)?;
         let explicit_replicas = top.get("master_of").is_some_and(|v| !v.is_null());
@@ -350,10 +348,11 @@ impl ClusterConfig {
         if urls.is_empty() {
             return Err(ConfigError::EmptyNodes);
         }
+        let mut tls_cache = TlsCache::default();
         let masters = urls
             .iter()
             .enumerate()
-            .map(|(i, url)| parse_url(node_name(i), url.as_ref()))
+            .map(|(i, url)| parse_url(node_name(i), url.as_ref(), &mut tls_cache))
             .collect::<Result<Vec<_>, _>>()?;
         let config = ClusterConfig {
             replicas: vec![Vec::new(); masters.len()],
@@ -448,7 +447,7 @@ impl Defaults {
             out.read_timeout = Some(t);
         }
         if let Some(enabled) = optional_bool(at, settings, "ssl")? {
-            out.tls.enabled = enabled;
+            out.tls_enabled = enabled;
         }
         if let Some(path) = optional_text(at, settings, "ssl_ca_certs")? {
             out.tls.ca_certs = Some(path);
@@ -478,12 +477,13 @@ fn parse_node(
     name: &str,
     settings: &Value,
     defaults: &Defaults,
+    cache: &mut TlsCache,
 ) -> Result<NodeConfig, ConfigError> {
     let at = format!("node '{name}'");
     let map = settings
         .as_object()
         .ok_or_else(|| wrong_type(&at, "a map with 'host' and 'port'", settings))?;
-    reject_unknown(&at, map, NODE_OPTIONS)?;
+    reject_unknown(&at, map, &NODE_OPTIONS)?;
     let host = match map.get("host") {
         Some(Value::String(host)) if !host.trim().is_empty() => host.trim().to_owned(),
         Some(other) => {
@@ -511,6 +511,7 @@ fn parse_node(
         }
     };
     let own = defaults.overridden_by(&at, map)?;
+    let tls = own.tls_settings(&at, cache)?;
     Ok(NodeConfig {
         name: name.to_owned(),
         host,
@@ -520,7 +521,7 @@ fn parse_node(
         password: own.password,
         connect_timeout: own.connect_timeout.or(Some(DEFAULT_CONNECT_TIMEOUT)),
         read_timeout: own.read_timeout,
-        tls: own.tls.settings(&at)?,
+        tls,
     })
 }
 
@@ -633,7 +634,7 @@ fn order_masters<'a>(names: &[&'a String]) -> Result<Vec<&'a String>, ConfigErro
         .collect())
 }
 
-fn parse_url(name: String, url: &str) -> Result<NodeConfig, ConfigError> {
+fn parse_url(name: String, url: &str, cache: &mut TlsCache) -> Result<NodeConfig, ConfigError> {
     let bad = |reason: &str| ConfigError::BadUrl {
         url: redact_url(url),
         reason: reason.to_owned(),
@@ -709,8 +710,7 @@ fn parse_url(name: String, url: &str) -> Result<NodeConfig, ConfigError> {
     let at = format!("node '{name}'");
     let tls = Defaults::default()
         .overridden_by(&at, &options)?
-        .tls
-        .settings(&at)?;
+        .tls_settings(&at, cache)?;
     Ok(NodeConfig {
         name,
         host,
@@ -762,17 +762,14 @@ fn redact_url(url: &str) -> String {
     format!("{}***{}", &url[..scheme_end.unwrap_or(0)], &url[at..])
 }
 
-fn reject_unknown(
-    at: &str,
-    map: &Map<String, Value>,
-    known: &'static str,
-) -> Result<(), ConfigError> {
-    let known_list: Vec<&str> = known.split(", ").collect();
-    match map.keys().find(|k| !known_list.contains(&k.as_str())) {
+/// Refuses any option that is neither one of `own` nor an inherited setting.
+fn reject_unknown(at: &str, map: &Map<String, Value>, own: &[&str]) -> Result<(), ConfigError> {
+    let known = || own.iter().chain(&INHERITED_OPTIONS);
+    match map.keys().find(|k| !known().any(|o| o == k)) {
         Some(option) => Err(ConfigError::UnknownOption {
             at: at.to_owned(),
             option: option.clone(),
-            known,
+            known: known().copied().collect::<Vec<_>>().join(", "),
         }),
         None => Ok(()),
     }

@@ -1,6 +1,6 @@
 //! One connection to one server: TCP with the node's connect and read timeouts (Nagle off),
-//! TLS when the node asks for it, AUTH with the config's credentials, packed commands written in one call, replies read by
-//! the engine's own RESP reader. The database and every other per-client setting are applied
+//! TLS when the node asks for it, AUTH with the config's credentials, packed commands written
+//! in one call, replies read by the engine's own RESP reader. The database and every other per-client setting are applied
 //! by the pool (see `session.rs`).
 
 use std::io::{self, BufReader, Write};
@@ -27,13 +27,9 @@ impl Connection {
     pub fn open(config: &NodeConfig) -> redis::RedisResult<Connection> {
         let tcp = connect(config)?;
         tcp.set_nodelay(true)?;
-        // Connecting (TLS handshake and AUTH included) is bounded by the connect timeout, so a
-        // server that accepts but never answers cannot hold a caller; calls then by the read
-        // timeout.
-        let handshake = match (config.connect_timeout, config.read_timeout) {
-            (Some(connect), Some(read)) => Some(connect.min(read)),
-            (connect, read) => connect.or(read),
-        };
+        // Connecting (TLS handshake and AUTH included) is bounded as a whole; calls then by
+        // the read timeout.
+        let handshake = config.connect_phase_timeout();
         tcp.set_read_timeout(handshake)?;
         tcp.set_write_timeout(handshake)?;
         let stream = match &config.tls {

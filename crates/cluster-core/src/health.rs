@@ -20,6 +20,7 @@ use redis::Value;
 
 use crate::config::{NodeConfig, ReplicaHealth};
 use crate::connection::Connection;
+use crate::error::ClusterError;
 use crate::resp::pack_command;
 use crate::topology::{Shard, Topology, online_replicas};
 
@@ -51,23 +52,32 @@ impl Probe {
         }
     }
 
-    /// The node's `INFO replication` text, or `None` when it cannot be had right now.
-    pub fn replication_info(&self) -> Option<String> {
+    /// The node's `INFO replication` text; the error names the node.
+    pub fn replication_info(&self) -> Result<String, ClusterError> {
+        let (node, addr) = (&self.config.name, self.config.addr());
         let mut slot = self.connection.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.is_none() {
-            *slot = Connection::open(&self.config).ok();
-        }
-        let connection = slot.as_mut()?;
+        let connection = match &mut *slot {
+            Some(connection) => connection,
+            None => slot.insert(
+                Connection::open(&self.config)
+                    .map_err(|e| ClusterError::from_redis(node, &addr, e))?,
+            ),
+        };
         let mut packed = Vec::new();
         pack_command(&["INFO", "replication"], &[], &mut packed);
-        let reply = connection.send(&packed).and_then(|()| connection.receive());
-        match reply {
-            Ok(Value::BulkString(bytes)) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-            Ok(Value::VerbatimString { text, .. }) => Some(text),
-            Ok(_) => None,
-            Err(_) => {
+        match connection.send(&packed).and_then(|()| connection.receive()) {
+            Ok(Value::BulkString(bytes)) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Ok(Value::VerbatimString { text, .. }) => Ok(text),
+            Ok(Value::ServerError(error)) => Err(ClusterError::Server {
+                node: node.clone(),
+                error,
+            }),
+            Ok(other) => Err(ClusterError::Command(format!(
+                "ERR {node} answered INFO with {other:?}"
+            ))),
+            Err(e) => {
                 *slot = None;
-                None
+                Err(ClusterError::from_redis(node, &addr, e.into()))
             }
         }
     }
@@ -148,10 +158,16 @@ fn replica_is_healthy(
 impl Shard {
     /// One health check: the master's offset (and, when discovering, its replica list), then
     /// each replica's link and lag. At startup a replica a few writes behind is asked again.
-    pub fn check_replicas(&self, discover: bool, health: ReplicaHealth, startup: bool) {
+    /// The error is the master's, when it could not be asked (its replicas are then unused).
+    pub fn check_replicas(
+        &self,
+        discover: bool,
+        health: ReplicaHealth,
+        startup: bool,
+    ) -> Result<(), ClusterError> {
         let master_info = self.master_probe.replication_info();
         let checked_at = Instant::now();
-        let master = master_info.as_deref().and_then(|info| {
+        let master = master_info.as_deref().ok().and_then(|info| {
             let offset = field(info, "master_repl_offset")?.parse().ok()?;
             self.offsets
                 .lock()
@@ -162,7 +178,7 @@ impl Shard {
                 checked_at,
             })
         });
-        if discover && let Some(info) = &master_info {
+        if discover && let Ok(info) = &master_info {
             self.adopt_replicas(&online_replicas(info));
         }
         for replica in self.replicas() {
@@ -171,7 +187,7 @@ impl Shard {
                 if attempt > 0 {
                     thread::sleep(STARTUP_RETRY_PAUSE);
                 }
-                let Some(info) = replica.probe.replication_info() else {
+                let Ok(info) = replica.probe.replication_info() else {
                     break;
                 };
                 let history = self.offsets.lock().unwrap_or_else(|p| p.into_inner());
@@ -182,21 +198,31 @@ impl Shard {
             }
             replica.healthy.store(healthy, Ordering::Release);
         }
+        master_info.map(|_| ())
     }
 }
 
 impl Topology {
-    /// Checks every shard at once (a slow node delays only its own shard's check).
-    pub fn check_replicas(&self, startup: bool) {
+    /// Checks every shard at once (a slow node delays only its own shard's check). The error
+    /// is the first master that could not be asked.
+    pub fn check_replicas(&self, startup: bool) -> Result<(), ClusterError> {
         if self.masters_only {
-            return;
+            return Ok(());
         }
         let discover = !self.explicit_replicas;
         thread::scope(|scope| {
-            for shard in &self.shards {
-                scope.spawn(move || shard.check_replicas(discover, self.replica_health, startup));
-            }
-        });
+            let checks: Vec<_> = self
+                .shards
+                .iter()
+                .map(|shard| {
+                    scope
+                        .spawn(move || shard.check_replicas(discover, self.replica_health, startup))
+                })
+                .collect();
+            checks
+                .into_iter()
+                .try_for_each(|check| check.join().expect("a replica check does not panic"))
+        })
     }
 }
 
@@ -216,7 +242,8 @@ pub fn spawn_checker(topology: &Arc<Topology>) {
                 let Some(topology) = weak.upgrade() else {
                     return;
                 };
-                topology.check_replicas(false);
+                // A master that cannot be asked now is asked again next time.
+                let _ = topology.check_replicas(false);
             }
         });
 }

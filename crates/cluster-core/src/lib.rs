@@ -42,4 +42,4 @@ pub use handle::ClusterConnection;
 pub use node_connection::NodeConnection;
 pub use pubsub::{PubSubMessage, Subscription};
 pub use redis::{ServerError, Value};
-pub use tls::{CertReqs, TlsSettings};
+pub use tls::{CertReqs, TlsOptions, TlsSettings};

@@ -24,44 +24,64 @@ pub enum CertReqs {
     None,
 }
 
-/// A node's TLS settings as given, and the rustls configuration built from them.
-#[derive(Clone)]
-pub struct TlsSettings {
+/// redis-py's `ssl*` options for a node, as given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// PEM file of the CAs to trust; the system's store when absent.
     pub ca_certs: Option<String>,
+    /// Client certificate (and its key, unless `keyfile` is given).
     pub certfile: Option<String>,
     pub keyfile: Option<String>,
     pub cert_reqs: CertReqs,
     pub check_hostname: bool,
+}
+
+impl Default for TlsOptions {
+    /// redis-py's defaults: the certificate is required and must name the host.
+    fn default() -> TlsOptions {
+        TlsOptions {
+            ca_certs: None,
+            certfile: None,
+            keyfile: None,
+            cert_reqs: CertReqs::Required,
+            check_hostname: true,
+        }
+    }
+}
+
+/// A node's TLS options and the rustls configuration built from them.
+#[derive(Clone)]
+pub struct TlsSettings {
+    pub options: TlsOptions,
     client: Arc<ClientConfig>,
 }
 
 impl PartialEq for TlsSettings {
     fn eq(&self, other: &TlsSettings) -> bool {
-        (
-            &self.ca_certs,
-            &self.certfile,
-            &self.keyfile,
-            self.cert_reqs,
-            self.check_hostname,
-        ) == (
-            &other.ca_certs,
-            &other.certfile,
-            &other.keyfile,
-            other.cert_reqs,
-            other.check_hostname,
-        )
+        self.options == other.options
     }
 }
 
 impl std::fmt::Debug for TlsSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsSettings")
-            .field("ca_certs", &self.ca_certs)
-            .field("certfile", &self.certfile)
-            .field("keyfile", &self.keyfile)
-            .field("cert_reqs", &self.cert_reqs)
-            .field("check_hostname", &self.check_hostname)
-            .finish()
+        self.options.fmt(f)
+    }
+}
+
+/// The settings built while reading one config: nodes with the same options share one
+/// rustls configuration, so the files are read (and the system's CA store loaded) once, not
+/// once per node.
+#[derive(Default)]
+pub struct TlsCache(Vec<TlsSettings>);
+
+impl TlsCache {
+    pub fn settings(&mut self, options: &TlsOptions) -> Result<TlsSettings, String> {
+        if let Some(built) = self.0.iter().find(|built| &built.options == options) {
+            return Ok(built.clone());
+        }
+        let built = TlsSettings::build(options.clone())?;
+        self.0.push(built.clone());
+        Ok(built)
     }
 }
 
@@ -213,18 +233,19 @@ impl io::Write for Stream {
 impl TlsSettings {
     /// Reads the certificate files and builds the client configuration. The error says which
     /// setting and file is wrong.
-    pub fn build(
-        ca_certs: Option<String>,
-        certfile: Option<String>,
-        keyfile: Option<String>,
-        cert_reqs: CertReqs,
-        check_hostname: bool,
-    ) -> Result<TlsSettings, String> {
+    pub fn build(options: TlsOptions) -> Result<TlsSettings, String> {
+        let TlsOptions {
+            ca_certs,
+            certfile,
+            keyfile,
+            cert_reqs,
+            check_hostname,
+        } = &options;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("TLS: {e}"))?;
-        let verifier: Arc<dyn ServerCertVerifier> = match cert_reqs {
+        let verifier: Arc<dyn ServerCertVerifier> = match *cert_reqs {
             CertReqs::None => Arc::new(AcceptAnyCertificate(Arc::clone(&provider))),
             CertReqs::Required => {
                 let roots = Arc::new(root_store(ca_certs.as_deref())?);
@@ -232,7 +253,7 @@ impl TlsSettings {
                     WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
                         .build()
                         .map_err(|e| format!("'ssl_ca_certs': {e}"))?;
-                if check_hostname {
+                if *check_hostname {
                     webpki
                 } else {
                     Arc::new(AnyHostName(webpki))
@@ -242,7 +263,7 @@ impl TlsSettings {
         let builder = builder
             .dangerous()
             .with_custom_certificate_verifier(verifier);
-        let client = match (&certfile, &keyfile) {
+        let client = match (certfile, keyfile) {
             (None, None) => builder.with_no_client_auth(),
             (Some(cert), key) => {
                 let chain = CertificateDer::pem_file_iter(cert)
@@ -264,11 +285,7 @@ impl TlsSettings {
             }
         };
         Ok(TlsSettings {
-            ca_certs,
-            certfile,
-            keyfile,
-            cert_reqs,
-            check_hostname,
+            options,
             client: Arc::new(client),
         })
     }

@@ -5,13 +5,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use redis::Value;
-
 use crate::config::{ClusterConfig, NodeConfig, ReplicaHealth};
 use crate::error::ClusterError;
 use crate::health::{CheckerSignal, OffsetHistory, Probe};
 use crate::pool::NodePool;
-use crate::resp::pack_command;
 use crate::session::Session;
 
 /// How long a replica that failed a read is left alone before it is tried again.
@@ -114,26 +111,6 @@ impl Shard {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-    }
-
-    /// Asks the master for its online replicas and uses exactly those from now on, keeping the
-    /// pools of replicas that were already known.
-    pub fn discover_replicas(&self) -> Result<(), ClusterError> {
-        let mut packed = Vec::new();
-        pack_command(&["INFO", "replication"], &[], &mut packed);
-        let info = match self.master.query(&packed)? {
-            Value::BulkString(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Value::VerbatimString { text, .. } => text,
-            Value::ServerError(error) => {
-                return Err(ClusterError::Server {
-                    node: self.master.name().to_owned(),
-                    error,
-                });
-            }
-            _ => String::new(),
-        };
-        self.adopt_replicas(&online_replicas(&info));
-        Ok(())
     }
 
     /// Uses exactly these replicas from now on, keeping the pools (and health) of the ones
