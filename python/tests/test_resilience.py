@@ -150,7 +150,8 @@ def test_a_stopped_node_fails_within_the_read_timeout_and_recovers(stoppable):
         started = time.monotonic()
         with pytest.raises((redis.TimeoutError, redis.ConnectionError)) as raised:
             r.get(frozen)
-        assert time.monotonic() - started <= 0.55
+        # one timeout, not two (the margin is for a loaded CI machine)
+        assert time.monotonic() - started < 0.75
         assert f"127.0.0.1:{stoppable[1].port}" in str(raised.value)
         assert r.get(alive) == b"v"
     finally:

@@ -31,7 +31,8 @@ fn a_stopped_node_fails_within_the_read_timeout_then_at_once_and_recovers() {
     let _: () = con.set(&stopped_key, "frozen").unwrap();
 
     servers[1].pause();
-    // Eight callers at once, each on its own connection: none waits past the timeout + 10 %.
+    // Eight callers at once, each on its own connection: each waits one timeout, not two (the
+    // margin is for a loaded 2-core CI machine; a second wait would take it past 1.5×).
     let started = Instant::now();
     let waits: Vec<(Duration, ClusterError)> = std::thread::scope(|scope| {
         let calls: Vec<_> = (0..8)
@@ -47,13 +48,13 @@ fn a_stopped_node_fails_within_the_read_timeout_then_at_once_and_recovers() {
     });
     for (waited, err) in &waits {
         assert!(
-            *waited <= read_timeout.mul_f64(1.1),
+            *waited < read_timeout.mul_f64(1.5),
             "waited {waited:?}: {err}"
         );
         assert_eq!(err.node(), Some("node_2"), "{err}");
         assert!(err.to_string().contains(&servers[1].addr()), "{err}");
     }
-    assert!(started.elapsed() <= read_timeout.mul_f64(1.1) + Duration::from_millis(100));
+    assert!(started.elapsed() < read_timeout.mul_f64(1.5) + Duration::from_millis(100));
 
     // The healthy node is not slowed down meanwhile.
     let started = Instant::now();
@@ -116,7 +117,7 @@ fn a_dead_node_backs_off_and_is_used_again_when_it_returns() {
     let again = cluster
         .execute(&["SET", dead_key.as_str(), "x"])
         .unwrap_err();
-    assert!(started.elapsed() < Duration::from_millis(50));
+    assert!(started.elapsed() < Duration::from_millis(250));
     let text = again.to_string();
     assert!(
         text.contains("node_2") && text.contains(&servers[1].addr()) && text.contains("refused"),

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use cluster_core::{Cluster, ClusterConfig, ClusterError};
 use redis::Commands;
@@ -74,18 +75,23 @@ fn password_for_all_nodes_acl_user_per_node_and_errors_without_secrets() {
     assert!(err.to_string().contains("WRONGPASS"), "{err}");
 }
 
-/// The certificates from `tests/tls/make-certs.sh`, made once per test run.
+/// The certificates from `tests/tls/make-certs.sh`, made once per test process. A
+/// `OnceLock`, not "does the file exist": two TLS tests run at once, and one of them must
+/// not read `client.crt` while the other's script is still writing it.
 fn certs() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rediscluster-rust-tls-{}", std::process::id()));
-    if !dir.join("client.key").exists() {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir =
+            std::env::temp_dir().join(format!("rediscluster-rust-tls-{}", std::process::id()));
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/tls/make-certs.sh");
         let status = Command::new("bash").arg(script).arg(&dir).status().unwrap();
         assert!(
             status.success(),
             "make-certs.sh failed (is openssl installed?)"
         );
-    }
-    dir
+        dir
+    })
+    .clone()
 }
 
 fn tls_server(dir: &std::path::Path, at: u16) -> RedisServer {
