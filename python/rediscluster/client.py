@@ -20,6 +20,7 @@ from redis.exceptions import ResponseError
 
 from . import _core
 from .exceptions import ClusterConfigError, CommandNotSupportedError
+from .fast_commands import FastCommands
 from .pipeline import ClusterPipeline
 from .pubsub import ClusterPubSub
 
@@ -119,7 +120,7 @@ class _PoolView:
         return f"<{type(self).__module__}.{type(self).__name__}({self._core!r})>"
 
 
-class StrictRedisCluster(RedisModuleCommands, CoreCommands):
+class StrictRedisCluster(FastCommands, RedisModuleCommands, CoreCommands):
     """A Redis client over several independent masters: each key lives on
     ``node_{crc32(key) % N + 1}`` (``name{tag}`` keys by their tag, stored as ``name``).
 

@@ -8,11 +8,14 @@ from redis.exceptions import RedisError, ResponseError, WatchError
 from redis.utils import safe_str, truncate_text
 
 from .exceptions import CommandNotSupportedError
+from .fast_commands import FastCommands
 
 __all__ = ["ClusterPipeline"]
 
+_NOT_LOOKED_UP = object()
 
-class ClusterPipeline(RedisModuleCommands, CoreCommands):
+
+class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
     """Queues commands and runs them with ``execute()``.
 
     Without a transaction, consecutive commands are sent to their masters in one batch per
@@ -91,16 +94,30 @@ class ClusterPipeline(RedisModuleCommands, CoreCommands):
         client = self._client
         replies = client._core_pipeline([args for args, _ in stack], self._decode_flags(stack))
         parse = client._parse
+        # One callback lookup per command name, not one per command: the lookup upper-cases
+        # the name each time, a real share of a 10k-command pipeline.
+        callbacks = {}
         results = []
+        append = results.append
+        failed = False
         for reply, (args, options) in zip(replies, stack, strict=True):
             if isinstance(reply, Exception):
                 if isinstance(reply, ResponseError) and EMPTY_RESPONSE in options:
                     reply = options[EMPTY_RESPONSE]
-                results.append(reply)
-            else:
+                else:
+                    failed = True
+                append(reply)
+                continue
+            name = args[0]
+            if options or type(name) is not str or type(reply) is dict:
                 # `_parse` pops routing options: a copy keeps the queued command intact.
-                results.append(parse(args[0], reply, dict(options) if options else options))
-        if raise_on_error:
+                append(parse(name, reply, dict(options) if options else options))
+                continue
+            callback = callbacks.get(name, _NOT_LOOKED_UP)
+            if callback is _NOT_LOOKED_UP:
+                callback = callbacks[name] = client.response_callbacks.get(name)
+            append(reply if callback is None else callback(reply))
+        if failed and raise_on_error:
             self._raise_first_error(stack, results)
         return results
 
@@ -125,8 +142,9 @@ class ClusterPipeline(RedisModuleCommands, CoreCommands):
         return results
 
     def _decode_flags(self, stack):
-        decode = self._client._decode
-        return [decode and NEVER_DECODE not in options for _, options in stack]
+        if not self._client._decode:
+            return [False] * len(stack)
+        return [NEVER_DECODE not in options for _, options in stack]
 
     @staticmethod
     def _raise_first_error(stack, results):

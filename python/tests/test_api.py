@@ -1,6 +1,7 @@
 """redis-py's client API on the cluster: dict-like access, callbacks, encoders, decoding,
 pipelines, transactions, pub/sub, per-client connection settings, threads."""
 
+import inspect
 import threading
 import time
 
@@ -113,6 +114,24 @@ def test_pipeline_without_transaction_batches_per_master(r):
 
 def i_plus(i):
     return i + 1
+
+
+def test_set_without_options_is_a_shortcut_with_redis_py_behaviour(r):
+    # The shortcut (no option given) and redis-py's own method (any option) answer alike,
+    # and the method still shows redis-py's signature and docstring.
+    plain = redis.Redis()
+    assert inspect.signature(r.set) == inspect.signature(plain.set)
+    assert r.set.__doc__ == plain.set.__doc__
+    assert r.set("s", "v") is True
+    assert r.set("s", "w", nx=True) is None
+    assert r.set("s", "w", None) is True, "ex=None given positionally"
+    assert r.set("s", "x", get=True) == b"w"
+    with pytest.raises(redis.DataError):
+        r.set("s", "v", ex=1, px=1)
+    assert r.get("s") == b"x"
+    pipe = r.pipeline(transaction=False)
+    pipe.set("s", "y").set("s", "z", xx=True, get=True).set("s", 1, nx=True).get("s")
+    assert pipe.execute() == [True, b"y", None, b"z"]
 
 
 def test_pipeline_errors_raise_or_stay_in_place(r):

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::config::to_json;
-use crate::convert::{borrowed_args, command_args, encode, reply};
+use crate::convert::{Arg, borrowed_args, command_args, encode, reply};
 use crate::errors::to_pyerr;
 use crate::subscription::Subscription;
 
@@ -72,7 +72,8 @@ impl Core {
         commands: &Bound<'_, PyList>,
         decode: Vec<bool>,
     ) -> PyResult<Py<PyAny>> {
-        let commands = commands_with_flags(commands, &decode)?;
+        let items = command_items(commands, &decode)?;
+        let commands = borrowed_commands(&items)?;
         let replies = py
             .detach(|| self.cluster.pipeline(&commands))
             .map_err(|e| to_pyerr(py, e))?;
@@ -87,7 +88,8 @@ impl Core {
         commands: &Bound<'_, PyList>,
         decode: Vec<bool>,
     ) -> PyResult<Py<PyAny>> {
-        let commands = commands_with_flags(commands, &decode)?;
+        let items = command_items(commands, &decode)?;
+        let commands = borrowed_commands(&items)?;
         let value = py
             .detach(|| self.cluster.transaction(&commands))
             .map_err(|e| to_pyerr(py, e))?;
@@ -159,16 +161,12 @@ fn address(node: impl std::borrow::Borrow<cluster_core::NodeConfig>) -> NodeAddr
     (node.name.clone(), node.host.clone(), node.port)
 }
 
-fn commands_args(commands: &Bound<'_, PyList>) -> PyResult<Vec<Vec<Vec<u8>>>> {
-    commands.iter().map(|args| command_args(&args)).collect()
-}
-
-/// The commands' arguments, with one decode flag per command.
-fn commands_with_flags(
-    commands: &Bound<'_, PyList>,
+/// Each command's argument objects, checked against one decode flag per command. They are
+/// kept alive here so that their bytes can be borrowed, not copied, while the GIL is released.
+fn command_items<'py>(
+    commands: &Bound<'py, PyList>,
     decode: &[bool],
-) -> PyResult<Vec<Vec<Vec<u8>>>> {
-    let commands = commands_args(commands)?;
+) -> PyResult<Vec<Vec<Bound<'py, PyAny>>>> {
     if commands.len() != decode.len() {
         return Err(pyo3::exceptions::PyValueError::new_err(format!(
             "{} commands but {} decode flags",
@@ -176,7 +174,14 @@ fn commands_with_flags(
             decode.len()
         )));
     }
-    Ok(commands)
+    commands
+        .iter()
+        .map(|args| args.try_iter()?.collect())
+        .collect()
+}
+
+fn borrowed_commands<'a>(items: &'a [Vec<Bound<'_, PyAny>>]) -> PyResult<Vec<Vec<Arg<'a>>>> {
+    items.iter().map(|args| borrowed_args(args)).collect()
 }
 
 /// Replies in order as a list, reply i decoded if `decode[i]` (not past the flags), a

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use redis::Value;
 
+use crate::batches::MasterBatches;
 use crate::commands::Merge;
 use crate::config::{ClusterConfig, NodeConfig};
 use crate::error::ClusterError;
@@ -439,52 +440,37 @@ impl Cluster {
         &self,
         commands: &[(usize, Vec<&[u8]>)],
     ) -> Result<Vec<Value>, ClusterError> {
-        let packed: Vec<(usize, Vec<u8>)> = commands
-            .iter()
-            .map(|(shard, args)| {
-                let mut packed = Vec::new();
-                pack_command(args, &[], &mut packed);
-                (*shard, packed)
-            })
-            .collect();
-        self.run_packed_on_masters(&packed).into_iter().collect()
+        let mut batches = MasterBatches::default();
+        for (shard, args) in commands {
+            pack_command(args, &[], batches.next_for(*shard));
+        }
+        self.run_batches(batches).into_iter().collect()
     }
 
-    /// Packed commands on masters (`(master index, packed command)`): every master's commands
-    /// concatenated and written in one go, all masters before any reply is read; each command's
-    /// reply in the caller's order. A master that fails fails each of its commands, in place.
-    pub(crate) fn run_packed_on_masters(
-        &self,
-        commands: &[(usize, Vec<u8>)],
-    ) -> Vec<Result<Value, ClusterError>> {
+    /// Runs packed commands on their masters: every master's commands written in one go, all
+    /// masters before any reply is read; each command's reply in the caller's order. A master
+    /// that fails fails each of its commands, in place.
+    pub(crate) fn run_batches(&self, batches: MasterBatches) -> Vec<Result<Value, ClusterError>> {
         let shards = &self.inner.shards;
-        // Per master: its commands' bytes and their positions in the caller's list.
-        let mut batches: Vec<(usize, Vec<u8>, Vec<usize>)> = Vec::new();
-        for (i, (shard, packed)) in commands.iter().enumerate() {
-            let at = match batches.iter().position(|(s, _, _)| s == shard) {
-                Some(at) => at,
-                None => {
-                    batches.push((*shard, Vec::new(), Vec::new()));
-                    batches.len() - 1
-                }
-            };
-            batches[at].1.extend_from_slice(packed);
-            batches[at].2.push(i);
-        }
+        let mut replies: Vec<Result<Value, ClusterError>> =
+            (0..batches.len()).map(|_| Ok(Value::Nil)).collect();
+        let batches = batches.into_batches();
         let sent: Vec<_> = batches
             .iter()
-            .map(|(shard, packed, _)| shards[*shard].master.send(packed))
+            .map(|batch| shards[batch.shard].master.send(&batch.packed))
             .collect();
-        let mut replies: Vec<Result<Value, ClusterError>> =
-            (0..commands.len()).map(|_| Ok(Value::Nil)).collect();
-        for ((_, _, order), sent) in batches.iter().zip(sent) {
+        for (batch, sent) in batches.iter().zip(sent) {
             // Every batch is read, even after another failed, so no connection is left mid-reply.
-            match sent.and_then(|flight| flight.receive_many(order.len())) {
-                Ok(values) => order
+            match sent.and_then(|flight| flight.receive_many(batch.places.len())) {
+                Ok(values) => batch
+                    .places
                     .iter()
                     .zip(values)
                     .for_each(|(i, v)| replies[*i] = Ok(v)),
-                Err(e) => order.iter().for_each(|i| replies[*i] = Err(e.clone())),
+                Err(e) => batch
+                    .places
+                    .iter()
+                    .for_each(|i| replies[*i] = Err(e.clone())),
             }
         }
         replies

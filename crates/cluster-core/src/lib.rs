@@ -15,6 +15,7 @@
 //! ```
 
 mod backoff;
+mod batches;
 mod cluster;
 pub mod commands;
 pub mod config;

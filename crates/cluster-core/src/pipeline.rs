@@ -2,6 +2,7 @@
 
 use redis::Value;
 
+use crate::batches::MasterBatches;
 use crate::cluster::Cluster;
 use crate::error::ClusterError;
 use crate::placement::node_name;
@@ -26,23 +27,21 @@ impl Cluster {
             .map(|args| plan(args, masters))
             .collect::<Result<Vec<_>, _>>()?;
         let mut replies = Vec::with_capacity(commands.len());
-        let mut batch: Vec<(usize, Vec<u8>)> = Vec::new();
+        let mut batch = MasterBatches::default();
         for (args, planned) in commands.iter().zip(plans) {
             match planned {
                 Plan::Single {
                     shard, stored_keys, ..
                 } => {
-                    let mut packed = Vec::new();
-                    pack_command(args, &stored_keys, &mut packed);
-                    batch.push((shard, packed));
+                    pack_command(args, &stored_keys, batch.next_for(shard));
                 }
                 other => {
-                    replies.extend(self.run_packed_on_masters(&std::mem::take(&mut batch)));
+                    replies.extend(self.run_batches(std::mem::take(&mut batch)));
                     replies.push(self.run_plan(args, other).map(|(value, _)| value));
                 }
             }
         }
-        replies.extend(self.run_packed_on_masters(&batch));
+        replies.extend(self.run_batches(batch));
         Ok(replies)
     }
 
@@ -53,7 +52,6 @@ impl Cluster {
         let masters = self.master_count();
         let mut shard = None;
         let mut nodes = Vec::new();
-        let mut packed: Vec<(usize, Vec<u8>)> = Vec::new();
         let mut bodies = Vec::with_capacity(commands.len());
         for args in commands {
             match plan(args, masters)? {
@@ -109,15 +107,14 @@ impl Cluster {
             });
         }
         let shard = shard.unwrap_or(DEFAULT_SHARD);
-        let mut multi = Vec::new();
-        pack_command(&["MULTI"], &[], &mut multi);
-        packed.push((shard, multi));
-        packed.extend(bodies.into_iter().map(|body| (shard, body)));
-        let mut exec = Vec::new();
-        pack_command(&["EXEC"], &[], &mut exec);
-        packed.push((shard, exec));
+        let mut batch = MasterBatches::default();
+        pack_command(&["MULTI"], &[], batch.next_for(shard));
+        for body in &bodies {
+            batch.next_for(shard).extend_from_slice(body);
+        }
+        pack_command(&["EXEC"], &[], batch.next_for(shard));
         let node = node_name(shard);
-        match self.run_packed_on_masters(&packed).pop() {
+        match self.run_batches(batch).pop() {
             Some(Ok(Value::ServerError(error))) => Err(ClusterError::Server { node, error }),
             Some(reply) => reply,
             None => Err(ClusterError::Command(
