@@ -20,3 +20,10 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .class::<errors::ConnectionException>()
         .class::<client::RedisCluster>()
 }
+
+/// The engine's own allocations (replies between the socket and their PHP values, packed
+/// commands) go through mimalloc rather than glibc's malloc, which cost a fifth of the
+/// instructions of an MGET of 1000 keys. PHP values are built by copying into PHP's own
+/// allocator, so memory from one allocator is never freed by the other.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -21,3 +21,10 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(tools::tool_reshard, module)?)?;
     Ok(())
 }
+
+/// The engine's own allocations (a reply's values between the socket and their Python
+/// objects, packed commands) go through mimalloc: glibc's malloc and free were a fifth of the
+/// instructions of an MGET of 1000 keys. Nothing allocated here is freed by Python or the
+/// other way round (Python objects are built by copying), so two allocators never meet.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

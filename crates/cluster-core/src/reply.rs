@@ -30,6 +30,9 @@ fn read_nested<R: BufRead>(reader: &mut R, line: &mut Vec<u8>, depth: usize) -> 
     if depth > MAX_DEPTH {
         return Err(invalid("replies nested too deeply"));
     }
+    if let Some(value) = read_buffered_scalar(reader)? {
+        return Ok(value);
+    }
     read_line(reader, line)?;
     let (&kind, body) = line.split_first().ok_or_else(|| invalid("empty line"))?;
     match kind {
@@ -115,6 +118,57 @@ fn read_nested<R: BufRead>(reader: &mut R, line: &mut Vec<u8>, depth: usize) -> 
     }
 }
 
+/// A scalar header is at most this long: kind, sign, 19 digits, CRLF, with room to spare.
+const SHORT_HEADER: usize = 32;
+
+/// The commonest replies (a bulk string, nil, an integer, `+OK`) read in place when their whole
+/// frame is already in the read buffer: no copy of the header into `line`, and the bytes copied
+/// once, to their exact size. `None`, with nothing consumed, leaves anything else (another
+/// kind, a frame split across reads, a malformed header) to the general path, which reports
+/// errors. Most elements of a large reply take this path: it is the MGET and pipeline hot loop.
+fn read_buffered_scalar<R: BufRead>(reader: &mut R) -> io::Result<Option<Value>> {
+    let buf = match reader.fill_buf() {
+        Ok(buf) => buf,
+        // The general path's read retries an interrupted read.
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let head = &buf[..buf.len().min(SHORT_HEADER)];
+    let Some(newline) = head.iter().position(|&b| b == b'\n') else {
+        return Ok(None);
+    };
+    let [kind, body @ .., b'\r'] = &head[..newline] else {
+        return Ok(None);
+    };
+    let after_header = newline + 1;
+    let (value, used) = match kind {
+        b'+' if body == b"OK" => (Value::Okay, after_header),
+        b':' => match parse_integer(body) {
+            Some(int) => (Value::Int(int), after_header),
+            None => return Ok(None),
+        },
+        b'$' => match parse_integer(body) {
+            Some(-1) => (Value::Nil, after_header),
+            Some(len) if len >= 0 => {
+                let Some(end) = usize::try_from(len)
+                    .ok()
+                    .and_then(|len| after_header.checked_add(len))
+                else {
+                    return Ok(None);
+                };
+                if !buf.get(end..).is_some_and(|rest| rest.starts_with(b"\r\n")) {
+                    return Ok(None);
+                }
+                (Value::BulkString(buf[after_header..end].to_vec()), end + 2)
+            }
+            _ => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    reader.consume(used);
+    Ok(Some(value))
+}
+
 /// One header line into `line`, without its CRLF.
 fn read_line<R: BufRead>(reader: &mut R, line: &mut Vec<u8>) -> io::Result<()> {
     line.clear();
@@ -162,10 +216,35 @@ fn read_exact_line<R: BufRead>(reader: &mut R, len: usize) -> io::Result<Vec<u8>
 }
 
 fn integer(text: &[u8]) -> io::Result<i64> {
-    std::str::from_utf8(text)
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(|| invalid("bad integer"))
+    parse_integer(text).ok_or_else(|| invalid("bad integer"))
+}
+
+/// What `str::parse::<i64>` accepts (an optional sign, then ASCII digits, no overflow), without
+/// its UTF-8 check and generic parser: every element of a large reply has a length to parse.
+fn parse_integer(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &byte in digits {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        // Accumulated with the sign, so i64::MIN parses without overflowing.
+        value = value.checked_mul(10)?;
+        value = if negative {
+            value.checked_sub(i64::from(digit))?
+        } else {
+            value.checked_add(i64::from(digit))?
+        };
+    }
+    Some(value)
 }
 
 #[cfg(test)]
@@ -260,6 +339,56 @@ mod fuzz {
             prop_assert_eq!(read, value);
             prop_assert!(input.is_empty());
         }
+
+        #[test]
+        fn integers_parse_as_str_parse_does(text in prop_oneof![
+            proptest::string::string_regex("[-+]?[0-9]{0,21}").unwrap(),
+            proptest::string::string_regex("[-+0-9a ]{0,6}").unwrap(),
+            any::<i64>().prop_map(|n| n.to_string()),
+        ]) {
+            prop_assert_eq!(super::parse_integer(text.as_bytes()), text.parse::<i64>().ok());
+        }
+
+        /// A small read buffer splits frames anywhere: the in-buffer path must hand those to
+        /// the general one without losing or re-reading a byte.
+        #[test]
+        fn frames_split_across_reads_read_back_exactly(
+            values in proptest::collection::vec(reply(), 1..6),
+            capacity in 1usize..48,
+        ) {
+            let mut bytes = Vec::new();
+            values.iter().for_each(|value| resp(value, &mut bytes));
+            let mut reader = std::io::BufReader::with_capacity(capacity, bytes.as_slice());
+            let mut line = Vec::new();
+            for value in &values {
+                prop_assert_eq!(&read_value(&mut reader, &mut line).unwrap(), value);
+            }
+            prop_assert!(std::io::BufRead::fill_buf(&mut reader).unwrap().is_empty());
+        }
+
+        /// With a one-byte buffer only the general path runs: on any input both paths read the
+        /// same replies and fail at the same one, with the same error.
+        #[test]
+        fn the_in_buffer_path_agrees_with_the_general_one(input in prop_oneof![
+            resp_like(),
+            proptest::collection::vec(any::<u8>(), 0..200),
+        ]) {
+            let read_all = |capacity: usize| {
+                let mut reader = std::io::BufReader::with_capacity(capacity, input.as_slice());
+                let mut line = Vec::new();
+                let mut out = Vec::new();
+                for _ in 0..64 {
+                    let result = read_value(&mut reader, &mut line).map_err(|e| e.to_string());
+                    let failed = result.is_err();
+                    out.push(result);
+                    if failed {
+                        break;
+                    }
+                }
+                out
+            };
+            prop_assert_eq!(read_all(input.len().max(1)), read_all(1));
+        }
     }
 }
 
@@ -275,6 +404,34 @@ mod tests {
             out.push(read_value(&mut input, &mut line).unwrap());
         }
         out
+    }
+
+    #[test]
+    fn integer_edges() {
+        for text in [
+            "-9223372036854775808",
+            "9223372036854775807",
+            "+0",
+            "-0",
+            "007",
+        ] {
+            assert_eq!(
+                super::parse_integer(text.as_bytes()),
+                text.parse().ok(),
+                "{text}"
+            );
+        }
+        for text in [
+            "-9223372036854775809",
+            "9223372036854775808",
+            "",
+            "-",
+            "+",
+            "1 ",
+            "--1",
+        ] {
+            assert_eq!(super::parse_integer(text.as_bytes()), None, "{text}");
+        }
     }
 
     #[test]
