@@ -34,6 +34,17 @@ pub fn pack_command<A: AsRef<[u8]>>(
 }
 
 fn push_header(out: &mut Vec<u8>, kind: u8, len: usize) {
+    // Most lengths have one or two digits (key and value sizes, argument counts): one
+    // fixed-size write each, which compiles to a few stores instead of three small copies.
+    if len < 10 {
+        out.extend_from_slice(&[kind, b'0' + len as u8, b'\r', b'\n']);
+        return;
+    }
+    if len < 100 {
+        let (tens, ones) = ((len / 10) as u8, (len % 10) as u8);
+        out.extend_from_slice(&[kind, b'0' + tens, b'0' + ones, b'\r', b'\n']);
+        return;
+    }
     out.push(kind);
     let mut digits = [0u8; 20];
     let mut n = len;
@@ -102,6 +113,16 @@ mod tests {
             vec![b"SET".to_vec(), b"bar".to_vec(), b"1".to_vec()]
         );
         assert_eq!(parsed[1], vec![b"".to_vec(), vec![0u8, 255]]);
+    }
+
+    #[test]
+    fn headers_are_decimal_at_every_width() {
+        let lengths = (0..=1_000).chain([9_999, 10_000, 123_456_789, usize::MAX]);
+        for len in lengths {
+            let mut out = Vec::new();
+            push_header(&mut out, b'$', len);
+            assert_eq!(out, format!("${len}\r\n").as_bytes(), "{len}");
+        }
     }
 
     #[test]
