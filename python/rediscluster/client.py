@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import inspect
+import weakref
 
 import redis
 from redis._parsers.encoders import Encoder
@@ -18,7 +19,7 @@ from redis.client import EMPTY_RESPONSE, NEVER_DECODE, CaseInsensitiveDict
 from redis.commands import CoreCommands, RedisModuleCommands
 from redis.exceptions import ResponseError
 
-from . import _core
+from . import _core, after_fork
 from .exceptions import ClusterConfigError, CommandNotSupportedError
 from .fast_commands import FastCommands
 from .pipeline import ClusterPipeline
@@ -100,24 +101,29 @@ def _cert_reqs_name(value):
 
 class _PoolView:
     """What redis-py code reads from ``client.connection_pool``: the connection options
-    (never the password) and the encoder."""
+    (never the password) and the encoder. It reaches the engine through the client, whose
+    engine is replaced in a forked child."""
 
-    def __init__(self, connection_kwargs, encoder, core):
+    def __init__(self, connection_kwargs, encoder, client):
         self.connection_kwargs = connection_kwargs
         self._encoder = encoder
-        self._core = core
+        self._client = weakref.ref(client)
 
     def get_encoder(self):
         return self._encoder
 
     def disconnect(self, inuse_connections=True):
-        self._core.disconnect()
+        client = self._client()
+        if client is not None:
+            client._core.disconnect()
 
     reset = disconnect
     close = disconnect
 
     def __repr__(self):
-        return f"<{type(self).__module__}.{type(self).__name__}({self._core!r})>"
+        client = self._client()
+        engine = client._core if client is not None else None
+        return f"<{type(self).__module__}.{type(self).__name__}({engine!r})>"
 
 
 class StrictRedisCluster(FastCommands, RedisModuleCommands, CoreCommands):
@@ -166,7 +172,9 @@ class StrictRedisCluster(FastCommands, RedisModuleCommands, CoreCommands):
                     else "unused here"
                 )
                 reason = _UNSUPPORTED.get(name, fallback)
-                raise ClusterConfigError(f"option {name}={value!r} is not supported: {reason}")
+                # A secret (ssl_password, ...) is named, never shown.
+                shown = "<hidden>" if "password" in name else repr(value)
+                raise ClusterConfigError(f"option {name}={shown} is not supported: {reason}")
 
         encoding = python_options.get("encoding", "utf-8")
         encoding_errors = python_options.get("encoding_errors", "strict")
@@ -196,10 +204,14 @@ class StrictRedisCluster(FastCommands, RedisModuleCommands, CoreCommands):
             # The engine speaks RESP2; the callbacks below are redis-py's for RESP2 replies.
             "protocol": 2,
         }
-        self.connection_pool = _PoolView(connection_kwargs, self._encoder, self._core)
+        self.connection_pool = _PoolView(connection_kwargs, self._encoder, self)
         self.response_callbacks = CaseInsensitiveDict(
             get_response_callbacks(user_protocol=2, legacy_responses=True)
         )
+        after_fork.track(self)
+
+    def _after_fork_in_child(self):
+        self._core = after_fork.EngineAfterFork(self, self._core)
 
     # -- the engine call ------------------------------------------------------------------
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from redis.client import PubSubWorkerThread
 from redis.commands.helpers import list_or_args
-from redis.exceptions import PubSubError
+from redis.exceptions import ConnectionError, PubSubError
+
+from . import after_fork
 
 __all__ = ["ClusterPubSub"]
 
@@ -27,6 +29,12 @@ class ClusterPubSub:
         self.channels = {}
         self.patterns = {}
         self.shard_channels = {}
+        after_fork.track(self)
+
+    def _after_fork_in_child(self):
+        # The subscriptions live on the parent's connections: the child leaves them alone.
+        self._subscription.forget_after_fork()
+        self._subscription = _InheritedSubscription()
 
     def __enter__(self):
         return self
@@ -156,3 +164,20 @@ class ClusterPubSub:
         )
         thread.start()
         return thread
+
+
+class _InheritedSubscription:
+    """A pub/sub's subscription in a forked child: closed, and every use but ``close`` says
+    why."""
+
+    def close(self):
+        pass
+
+    def __getattr__(self, name):
+        def refuse(*args, **kwargs):
+            raise ConnectionError(
+                "this pub/sub was created before os.fork() and listens on the parent's "
+                "connections: create a new one with client.pubsub() in the child"
+            )
+
+        return refuse

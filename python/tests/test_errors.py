@@ -60,6 +60,10 @@ def test_bad_arguments():
         )
     with pytest.raises(ClusterConfigError, match="protocol=3"):
         rediscluster.StrictRedisCluster(cluster=nodes(7000), protocol=3)
+    # A secret option that is refused is named, never shown.
+    with pytest.raises(ClusterConfigError, match="ssl_password=<hidden>") as refused:
+        rediscluster.StrictRedisCluster(cluster=nodes(7000), ssl=True, ssl_password="k3y-pa55")
+    assert "k3y-pa55" not in str(refused.value)
     with pytest.raises(ClusterConfigError, match="unknown encoding"):
         rediscluster.StrictRedisCluster(cluster=nodes(7000), encoding="no-such-codec")
     # redis-py's pool tuning is accepted: the engine has its own.

@@ -4,6 +4,7 @@ within the read timeout, AUTH with an ACL user, and TLS with a client certificat
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 import ssl
@@ -322,3 +323,55 @@ def test_random_replies_convert_as_redis_py_does(r, oracle):
                 decoded.eval(script, 0)
             continue
         assert decoded.eval(script, 0) == expected, script
+
+
+def test_a_forked_child_gets_its_own_connections(config):
+    """Parent and child share one client object across os.fork() and use it at once: each
+    must only ever read its own replies (the child builds new connections, in the same db),
+    and a pub/sub from before the fork stays the parent's."""
+    r = rediscluster.StrictRedisCluster(cluster=config, mastersonly=True)
+    assert r.execute_command("SELECT", 1) is True
+    for i in range(50):
+        r.set(f"fork:{i}", "before")
+    pubsub = r.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe("fork-channel")
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(readable)
+        problem = b""
+        try:
+            assert r.get("fork:7") == b"before", "the child is in db 1 too"
+            for n in range(400):
+                key = f"fork:child:{n % 50}"
+                r.set(key, f"child-{n}")
+                assert r.get(key) == f"child-{n}".encode()
+                assert r.mget([key, "fork:3"]) == [f"child-{n}".encode(), b"before"]
+            try:
+                pubsub.get_message(timeout=0.01)
+                problem = b"an inherited pub/sub answered in the child"
+            except redis.ConnectionError as error:
+                assert "before os.fork()" in str(error)
+        except BaseException as error:  # noqa: BLE001 - reported to the parent
+            problem = repr(error).encode()
+        finally:
+            os.write(writable, problem)
+            os._exit(0)
+    os.close(writable)
+    for n in range(400):
+        key = f"fork:parent:{n % 50}"
+        r.set(key, f"parent-{n}")
+        assert r.get(key) == f"parent-{n}".encode()
+    os.waitpid(pid, 0)
+    with os.fdopen(readable, "rb") as child:
+        assert child.read() == b""
+    # The parent's pub/sub and engine are untouched by the child.
+    assert r.publish("fork-channel", "after") == 1
+    deadline = time.monotonic() + 5
+    message = None
+    while message is None and time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=0.1)
+    assert message is not None and message["data"] == b"after"
+    pubsub.close()
+    r.delete(*[f"fork:{who}{i}" for who in ("", "child:", "parent:") for i in range(50)])
+    r.close()

@@ -33,6 +33,18 @@ impl Core {
         Ok(Core { cluster })
     }
 
+    /// The same client for a forked child process: same config and connection settings, new
+    /// connections and background checks. The parent's engine is leaked in the child, never
+    /// dropped: its connections are the parent's, and a lock one of the parent's threads held
+    /// at the fork would never be released here.
+    fn reopen_after_fork(&self, py: Python<'_>) -> PyResult<Core> {
+        std::mem::forget(self.cluster.clone());
+        let cluster = py
+            .detach(|| self.cluster.reopened())
+            .map_err(|e| to_pyerr(py, e))?;
+        Ok(Core { cluster })
+    }
+
     /// Runs one command (a tuple of arguments) where it belongs and returns its reply.
     fn execute(
         &self,

@@ -71,6 +71,12 @@ impl Subscription {
 
 #[pymethods]
 impl Subscription {
+    /// In a forked child: the subscription's connections are the parent's, so it is leaked,
+    /// never closed nor dropped here (closing would shut the parent's sockets down).
+    fn forget_after_fork(slf: &Bound<'_, Self>) {
+        std::mem::forget(slf.clone().unbind());
+    }
+
     fn subscribe(&self, py: Python<'_>, channels: &Bound<'_, PyAny>) -> PyResult<()> {
         self.change(py, channels, |s, names| s.subscribe(names))
     }

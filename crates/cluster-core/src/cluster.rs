@@ -52,6 +52,19 @@ impl Cluster {
         Ok(Cluster { inner: topology })
     }
 
+    /// The same client again, for a forked child process: the same config and connection
+    /// settings (SELECT, AUTH, CLIENT SETNAME, ...), but its own connections and background
+    /// checks. A child must not use its parent's connections (both processes would read each
+    /// other's replies), and must not drop its copy of the parent's client either: a lock that
+    /// one of the parent's threads held at the fork stays held in the child. Bindings call
+    /// this on a child's first use and leak the inherited client.
+    pub fn reopened(&self) -> Result<Cluster, ClusterError> {
+        let (_, settings) = self.inner.session.snapshot();
+        let cluster = Cluster::new(self.inner.config.clone())?;
+        cluster.inner.session.update(|state| *state = settings);
+        Ok(cluster)
+    }
+
     /// Masters from `(name, "host:port")` pairs named `node_1..node_N`.
     pub fn from_nodes<N: AsRef<str>, A: AsRef<str>>(
         nodes: impl IntoIterator<Item = (N, A)>,

@@ -152,6 +152,8 @@ pub struct Topology {
     /// Wakes the background replica checks: after a replica failed, and to end them when the
     /// client is dropped.
     pub(crate) checker_signal: Arc<CheckerSignal>,
+    /// The config this was built from, to build the same client again in a forked child.
+    pub config: ClusterConfig,
 }
 
 impl Drop for Topology {
@@ -198,6 +200,7 @@ impl Topology {
             explicit_replicas: config.explicit_replicas,
             replica_health: config.replica_health,
             checker_signal: Arc::default(),
+            config: config.clone(),
         })
     }
 }

@@ -65,6 +65,15 @@ fn select_moves_every_connection_of_the_client_and_a_refused_db_changes_nothing(
     );
     let err = cluster.execute(&["SELECT", "two"]).unwrap_err();
     assert!(err.to_string().contains("not an integer"), "{err}");
+    // The client a forked child builds again keeps the settings (db 4) on new connections.
+    let reopened = cluster.reopened().unwrap();
+    assert_eq!(
+        reopened.execute(&["GET", "k1"]).unwrap(),
+        Value::BulkString(b"db4".to_vec())
+    );
+    let client_id = |c: &cluster_core::Cluster| c.execute_on("node_1", &["CLIENT", "ID"]).unwrap();
+    assert_ne!(client_id(&reopened), client_id(&cluster));
+    drop(reopened);
     // RESET: back to the configured db (0), connections closed.
     assert_eq!(
         cluster.execute(&["RESET"]).unwrap(),
