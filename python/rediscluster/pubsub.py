@@ -173,6 +173,10 @@ class _InheritedSubscription:
     def close(self):
         pass
 
+    def forget_after_fork(self):
+        # Forked again: nothing of the parent's is left here to keep.
+        pass
+
     def __getattr__(self, name):
         def refuse(*args, **kwargs):
             raise ConnectionError(
