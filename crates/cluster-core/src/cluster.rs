@@ -127,7 +127,7 @@ impl Cluster {
     pub fn discover_replicas(&self) -> Result<(), ClusterError> {
         let checked = self.inner.check_replicas(true);
         // Replicas named by `master_of` are not discovered: nothing to report.
-        if self.inner.explicit_replicas {
+        if self.inner.config.explicit_replicas {
             return Ok(());
         }
         checked
@@ -266,7 +266,7 @@ impl Cluster {
                         shard.master.name(),
                     ));
                 }
-                let reply = if read && !self.inner.masters_only {
+                let reply = if read && !self.inner.config.masters_only {
                     self.read(shard, &packed)?
                 } else {
                     ask_master(shard, &packed, read)?
@@ -324,7 +324,7 @@ impl Cluster {
             .collect();
         let replicas: Vec<Option<Arc<Replica>>> = groups
             .iter()
-            .map(|group| match read && !self.inner.masters_only {
+            .map(|group| match read && !self.inner.config.masters_only {
                 true => shards[group.shard].pick_replica(),
                 false => None,
             })

@@ -1,7 +1,7 @@
 //! One connection to one server: TCP with the node's connect and read timeouts (Nagle off),
 //! TLS when the node asks for it, AUTH with the config's credentials, packed commands written
-//! in one call, replies read by the engine's own RESP reader. The database and every other per-client setting are applied
-//! by the pool (see `session.rs`).
+//! in one call, replies read by the engine's own RESP reader. The database and every other
+//! per-client setting are applied by the pool (see `session.rs`).
 
 use std::io::{self, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};

@@ -206,17 +206,18 @@ impl Topology {
     /// Checks every shard at once (a slow node delays only its own shard's check). The error
     /// is the first master that could not be asked.
     pub fn check_replicas(&self, startup: bool) -> Result<(), ClusterError> {
-        if self.masters_only {
+        if self.config.masters_only {
             return Ok(());
         }
-        let discover = !self.explicit_replicas;
+        let discover = !self.config.explicit_replicas;
         thread::scope(|scope| {
             let checks: Vec<_> = self
                 .shards
                 .iter()
                 .map(|shard| {
-                    scope
-                        .spawn(move || shard.check_replicas(discover, self.replica_health, startup))
+                    scope.spawn(move || {
+                        shard.check_replicas(discover, self.config.replica_health, startup)
+                    })
                 })
                 .collect();
             checks
@@ -228,12 +229,12 @@ impl Topology {
 
 /// Starts the background checks for a client; the thread ends once the client is dropped.
 pub fn spawn_checker(topology: &Arc<Topology>) {
-    if topology.masters_only {
+    if topology.config.masters_only {
         return;
     }
     let weak: Weak<Topology> = Arc::downgrade(topology);
     let signal = Arc::clone(&topology.checker_signal);
-    let interval = topology.replica_health.check_interval;
+    let interval = topology.config.replica_health.check_interval;
     // Best effort: without the thread, replicas keep their last state (checked at startup).
     let _ = thread::Builder::new()
         .name("rediscluster-replica-health".to_owned())

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::config::{ClusterConfig, NodeConfig, ReplicaHealth};
+use crate::config::{ClusterConfig, NodeConfig};
 use crate::error::ClusterError;
 use crate::health::{CheckerSignal, OffsetHistory, Probe};
 use crate::pool::NodePool;
@@ -145,14 +145,12 @@ pub struct Topology {
     /// The masters before a reshard (the config's `previous`), for the online window; empty
     /// when there is none.
     pub previous: Vec<NodePool>,
-    pub masters_only: bool,
-    /// Replicas come from `master_of`; never discovered.
-    pub explicit_replicas: bool,
-    pub replica_health: ReplicaHealth,
     /// Wakes the background replica checks: after a replica failed, and to end them when the
     /// client is dropped.
     pub(crate) checker_signal: Arc<CheckerSignal>,
-    /// The config this was built from, to build the same client again in a forked child.
+    /// The config this was built from: reads to masters only, where replicas come from and
+    /// their health settings, and the whole of it to build the same client again in a forked
+    /// child.
     pub config: ClusterConfig,
 }
 
@@ -196,9 +194,6 @@ impl Topology {
             shards,
             session,
             previous,
-            masters_only: config.masters_only,
-            explicit_replicas: config.explicit_replicas,
-            replica_health: config.replica_health,
             checker_signal: Arc::default(),
             config: config.clone(),
         })
