@@ -74,7 +74,7 @@ pub fn apply_options(
             "db" | "database" => "db",
             other => {
                 return Err(invalid(format!(
-                    "unknown option '{other}' (known: timeout, read_timeout, password, username, db, ssl)"
+                    "unknown option '{other}' (known: timeout, read_timeout, password, username, db, ssl, stream)"
                 )));
             }
         };
