@@ -22,7 +22,7 @@ PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
 	python-test php-build php-test php-stubs bench-php bench-migrate cross-language conformance cluster-start \
-	cluster-stop fault-suite soak
+	cluster-stop fault-suite soak refresh-commands
 
 all: test
 
@@ -122,13 +122,21 @@ bench-php: php-build
 lint: python-env
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/ruff check python bench tests
-	$(VENV)/bin/ruff format --check python bench tests
+	$(VENV)/bin/ruff check python bench tests tools
+	$(VENV)/bin/ruff format --check python bench tests tools
+	$(PYTHON) tools/module_graph.py
 
-## check-generated: the golden vectors and the command table match their generators.
+## check-generated: the golden vectors and the command table match their generators (the table
+## from the vendored COMMAND INFO snapshot, so the answer does not depend on the redis-server
+## installed).
 check-generated:
-	$(PYTHON) tests/vectors/generate_placement.py --check
-	$(PYTHON) tests/gen_command_table.py --check
+	$(PYTHON) tools/gen_placement_vectors.py --check
+	$(PYTHON) tools/gen_command_table.py --check
+
+## refresh-commands: the COMMAND INFO/DOCS snapshot (tools/redis-commands.json) read again from
+## the installed redis-server, and the command table regenerated from it.
+refresh-commands: deps
+	$(PYTHON) tools/gen_command_table.py --refresh
 
 ## conformance: redis-py 8.1's own test_commands.py against StrictRedisCluster (3 masters), and
 ## the comparison with plain redis.Redis (the harness's recorded baseline).

@@ -4,8 +4,9 @@
 use redis::{Arg, Cmd, ConnectionLike, RedisResult, Value};
 
 use crate::cluster::Cluster;
+use crate::commands::{TransactionMark, transaction_mark};
 use crate::error::ClusterError;
-use crate::resp::parse_commands;
+use crate::wire::request::parse_commands;
 
 /// A handle on a `Cluster`; cheap to create, one per thread or task is fine.
 #[derive(Clone, Debug)]
@@ -13,11 +14,17 @@ pub struct ClusterConnection {
     cluster: Cluster,
 }
 
-impl ClusterConnection {
-    pub(crate) fn new(cluster: Cluster) -> ClusterConnection {
-        ClusterConnection { cluster }
+impl Cluster {
+    /// A connection-like handle for `redis::Commands`. (Defined here, beside the handle's
+    /// type, so the front does not import the layer above it.)
+    pub fn handle(&self) -> ClusterConnection {
+        ClusterConnection {
+            cluster: self.clone(),
+        }
     }
+}
 
+impl ClusterConnection {
     pub fn cluster(&self) -> &Cluster {
         &self.cluster
     }
@@ -64,12 +71,12 @@ impl ConnectionLike for ClusterConnection {
         count: usize,
     ) -> RedisResult<Vec<Value>> {
         let commands = parse_commands(packed).map_err(ClusterError::Command)?;
-        let is = |args: Option<&Vec<Vec<u8>>>, name: &[u8]| {
-            args.and_then(|a| a.first())
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        };
+        let mark = |args: Option<&Vec<Vec<u8>>>| args.and_then(|a| transaction_mark(a));
         // An atomic redis-rs pipeline is MULTI, the commands, EXEC; it reads EXEC's reply.
-        let replies = if is(commands.first(), b"MULTI") && is(commands.last(), b"EXEC") {
+        let atomic = commands.len() >= 2
+            && mark(commands.first()) == Some(TransactionMark::Multi)
+            && mark(commands.last()) == Some(TransactionMark::Exec);
+        let replies = if atomic {
             let body = &commands[1..commands.len() - 1];
             let exec = self.cluster.transaction(body)?;
             let queued = body

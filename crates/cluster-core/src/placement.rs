@@ -56,6 +56,26 @@ pub fn master_index_for_key(key: &[u8], masters: usize) -> usize {
     master_index(split_tag(key).route, masters)
 }
 
+/// A key as a command carries it, placed: its master among `masters`, the bytes that route it
+/// and the name Redis stores it under (tags honoured).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlacedKey<'a> {
+    pub shard: usize,
+    pub route: &'a [u8],
+    pub stored: &'a [u8],
+}
+
+impl<'a> PlacedKey<'a> {
+    pub fn new(key: &'a [u8], masters: usize) -> PlacedKey<'a> {
+        let TaggedKey { route, stored } = split_tag(key);
+        PlacedKey {
+            shard: master_index(route, masters),
+            route,
+            stored,
+        }
+    }
+}
+
 /// The name of the master at a zero-based index: `node_1`, `node_2`, ...
 pub fn node_name(index: usize) -> String {
     format!("node_{}", index + 1)

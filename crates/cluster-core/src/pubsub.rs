@@ -1,8 +1,10 @@
 //! Pub/sub over the cluster: a channel lives on the master its name hashes to (where PUBLISH
 //! goes), patterns on every master. A `Subscription` keeps one dedicated connection per master
-//! it listens on, a reader thread per connection, and hands out one merged stream of messages.
+//! it listens on, a reader thread per connection (reading with the engine's RESP reader), and
+//! hands out one merged stream of messages.
 
 use std::collections::BTreeSet;
+use std::io::BufReader;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -11,13 +13,14 @@ use std::time::Duration;
 
 use redis::Value;
 
-use crate::cluster::Cluster;
 use crate::config::NodeConfig;
-use crate::connection::Connection;
 use crate::error::ClusterError;
-use crate::resp::pack_command;
+use crate::node::connection::Connection;
+use crate::node::stream::SplitWriter;
+use crate::placement::node_name;
 use crate::router::channel_shard;
-use crate::tls::SplitWriter;
+use crate::wire::reply::read_value;
+use crate::wire::request::pack_command;
 
 /// One pub/sub event: a message (`message`, `pmessage`, `smessage`) or the confirmation of a
 /// (un)subscription, in redis-py's terms.
@@ -43,7 +46,8 @@ struct Listener {
 
 /// Subscriptions to channels and patterns across every master, read as one stream.
 pub struct Subscription {
-    cluster: Cluster,
+    /// Every master's settings, `node_1` first.
+    masters: Vec<NodeConfig>,
     listeners: Vec<Option<Listener>>,
     events: Receiver<Result<(usize, Value), ClusterError>>,
     sender: Sender<Result<(usize, Value), ClusterError>>,
@@ -55,13 +59,14 @@ pub struct Subscription {
     confirmed: BTreeSet<(u8, Vec<u8>)>,
 }
 
-impl Cluster {
-    /// A new, empty subscription (connections are opened as channels are subscribed).
-    pub fn subscription(&self) -> Subscription {
+impl Subscription {
+    /// A new, empty subscription to these masters (connections are opened as channels are
+    /// subscribed).
+    pub fn new(masters: Vec<NodeConfig>) -> Subscription {
         let (sender, events) = channel();
         Subscription {
-            cluster: self.clone(),
-            listeners: (0..self.master_count()).map(|_| None).collect(),
+            listeners: (0..masters.len()).map(|_| None).collect(),
+            masters,
             events,
             sender,
             closing: Arc::new(AtomicBool::new(false)),
@@ -71,9 +76,7 @@ impl Cluster {
             confirmed: BTreeSet::new(),
         }
     }
-}
 
-impl Subscription {
     /// SUBSCRIBE: each channel on its own master.
     pub fn subscribe<C: AsRef<[u8]>>(&mut self, channels: &[C]) -> Result<(), ClusterError> {
         self.by_channel("SUBSCRIBE", channels)?;
@@ -186,7 +189,7 @@ impl Subscription {
             _ => Vec::new(),
         };
         let kind = String::from_utf8_lossy(&text(items.first()?)).into_owned();
-        let node = crate::placement::node_name(shard);
+        let node = node_name(shard);
         let message = match (kind.as_str(), items.len()) {
             ("pmessage", 4) => PubSubMessage {
                 pattern: Some(text(&items[1])),
@@ -269,7 +272,7 @@ impl Subscription {
         args.extend_from_slice(names);
         let mut packed = Vec::new();
         pack_command(&args, &[], &mut packed);
-        let config = self.cluster.masters()[shard].clone();
+        let config = self.masters[shard].clone();
         if self.listeners[shard].is_none() {
             self.listeners[shard] = Some(self.listen(shard, &config)?);
         }
@@ -285,11 +288,12 @@ impl Subscription {
     fn listen(&self, shard: usize, config: &NodeConfig) -> Result<Listener, ClusterError> {
         let connection = Connection::open(config)
             .map_err(|e| ClusterError::from_redis(&config.name, &config.addr(), e))?;
-        let (mut stream, writer) = connection
+        let (stream, writer) = connection
             .into_stream()
             .split(Arc::clone(&self.closing))
             .map_err(|e| io_error(config, e))?;
-        let mut parser = redis::Parser::new();
+        let mut stream = BufReader::new(stream);
+        let mut line = Vec::new();
         let (sender, closing, node, addr) = (
             self.sender.clone(),
             Arc::clone(&self.closing),
@@ -300,7 +304,7 @@ impl Subscription {
             .name(format!("rediscluster-pubsub-{node}"))
             .spawn(move || {
                 loop {
-                    match parser.parse_value(&mut stream) {
+                    match read_value(&mut stream, &mut line) {
                         Ok(value) => {
                             if sender.send(Ok((shard, value))).is_err() {
                                 return;
@@ -308,7 +312,11 @@ impl Subscription {
                         }
                         Err(e) => {
                             if !closing.load(Ordering::SeqCst) {
-                                let _ = sender.send(Err(ClusterError::from_redis(&node, &addr, e)));
+                                let _ = sender.send(Err(ClusterError::from_redis(
+                                    &node,
+                                    &addr,
+                                    e.into(),
+                                )));
                             }
                             return;
                         }

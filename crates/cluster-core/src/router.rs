@@ -2,8 +2,8 @@
 //! keys, tags and nodes is made — and every malformed command refused — before anything is sent.
 
 use crate::commands::{
-    self, CommandSpec, FindKeys, Flags, Merge, SessionCommand, Strategy, key_positions,
-    sort_reads_patterns,
+    self, CommandSpec, Emulation, FanOutMerge, FindKeys, Flags, SessionCommand, SplitMerge,
+    Strategy, display_name, key_positions, sort_reads_patterns,
 };
 use crate::error::ClusterError;
 use crate::placement::{master_index, node_name, split_tag};
@@ -22,11 +22,16 @@ pub enum Plan<'a> {
         keyed: bool,
         /// The argument index of the first key, if any.
         first_key: Option<usize>,
+        /// The reply names a key (the table's `NAMES_KEY`): put the caller's name back.
+        names_key: bool,
+        /// Several keys of a command the client can compose key by key (an emulation), which
+        /// the online window uses to read each key where it is.
+        composable: bool,
     },
     /// Independent keys on several masters (MGET, MSET, DEL, ...): one sub-command per master,
     /// all sent before any reply is read, replies combined by `merge`.
     Split {
-        merge: Merge,
+        merge: SplitMerge,
         read: bool,
         /// Arguments per key: 1 for `DEL k1 k2`, 2 for `MSET k1 v1 k2 v2`.
         unit: usize,
@@ -36,13 +41,14 @@ pub enum Plan<'a> {
     /// Keys on several masters of a command the client composes from per-node reads and
     /// writes (SUNIONSTORE, SMOVE, ...): not atomic across nodes.
     Emulated {
-        /// The table's name of the command (upper case).
-        command: &'static str,
+        emulation: Emulation,
         /// `(argument index, master)` of every key, in key-spec order.
         keys: Vec<(usize, usize)>,
     },
     /// On every master, replies combined by `merge`.
-    FanOut { merge: Merge },
+    FanOut { merge: FanOutMerge },
+    /// SCAN: the masters one after another.
+    Walk,
     /// A connection setting the client keeps for all its connections.
     Session(SessionCommand),
 }
@@ -64,8 +70,23 @@ pub const DEFAULT_SHARD: usize = 0;
 
 /// Decides where `args` runs among `masters` masters.
 pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, ClusterError> {
-    let spec = resolve(args)?;
-    match spec.strategy {
+    plan_with(args, masters, false)
+}
+
+/// The same, but a command with an emulation is composed key by key even when its keys share
+/// a master (`Plan::Emulated`): how the online window reads keys that may sit on different
+/// old masters.
+pub fn plan_composed<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, ClusterError> {
+    plan_with(args, masters, true)
+}
+
+fn plan_with<A: AsRef<[u8]>>(
+    args: &[A],
+    masters: usize,
+    compose: bool,
+) -> Result<Plan<'_>, ClusterError> {
+    let spec = commands::resolve(args).map_err(|e| ClusterError::Command(e.message()))?;
+    let emulation = match spec.strategy {
         Strategy::Refused(reason) => {
             return Err(ClusterError::Refused {
                 command: display_name(args),
@@ -73,6 +94,7 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
             });
         }
         Strategy::FanOut(merge) => return Ok(Plan::FanOut { merge }),
+        Strategy::Walk => return Ok(Plan::Walk),
         Strategy::Session(command) => return Ok(Plan::Session(command)),
         Strategy::Channel => {
             return Ok(Plan::Single {
@@ -81,10 +103,13 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
                 stored_keys: Vec::new(),
                 keyed: true,
                 first_key: None,
+                names_key: false,
+                composable: false,
             });
         }
-        Strategy::Single | Strategy::Split(_) | Strategy::Emulated => {}
-    }
+        Strategy::Emulated(emulation) => Some(emulation),
+        Strategy::Single | Strategy::Split(_) => None,
+    };
     // SORT's BY/GET patterns name keys from the sorted data, which may live on any master:
     // the client composes it, wherever the sorted key is.
     let reads_patterns = spec.flags.contains(Flags::DATA_KEYS) && sort_reads_patterns(args);
@@ -100,22 +125,18 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
         placed.push((at, master_index(key.route, masters)));
     }
     let shard = placed.first().map(|(_, shard)| *shard);
-    if reads_patterns {
+    let spans_masters = placed.iter().any(|(_, s)| Some(*s) != shard);
+    if let Some(emulation) = emulation
+        && (reads_patterns || spans_masters || (compose && placed.len() > 1))
+    {
         return Ok(Plan::Emulated {
-            command: spec.name,
+            emulation,
             keys: placed,
         });
     }
-    if placed.iter().any(|(_, s)| Some(*s) != shard) {
-        match spec.strategy {
-            Strategy::Split(merge) => return split(spec, args, merge, &placed),
-            Strategy::Emulated => {
-                return Ok(Plan::Emulated {
-                    command: spec.name,
-                    keys: placed,
-                });
-            }
-            _ => {}
+    if spans_masters {
+        if let Strategy::Split(merge) = spec.strategy {
+            return split(spec, args, merge, &placed);
         }
         let mut shards: Vec<usize> = placed.iter().map(|(_, s)| *s).collect();
         shards.sort_unstable();
@@ -136,6 +157,8 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
         stored_keys,
         keyed: shard.is_some(),
         first_key: placed.first().map(|(at, _)| *at),
+        names_key: spec.names_key(),
+        composable: emulation.is_some() && placed.len() > 1,
     })
 }
 
@@ -144,7 +167,7 @@ pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, Clus
 fn split<A: AsRef<[u8]>>(
     spec: &CommandSpec,
     args: &[A],
-    merge: Merge,
+    merge: SplitMerge,
     placed: &[(usize, usize)],
 ) -> Result<Plan<'static>, ClusterError> {
     let unit = match spec.keys.first().map(|k| k.find) {
@@ -175,64 +198,4 @@ fn split<A: AsRef<[u8]>>(
         unit,
         groups,
     })
-}
-
-/// The table row for `args`, with arity checked — Redis's own error messages otherwise.
-fn resolve<A: AsRef<[u8]>>(args: &[A]) -> Result<&'static CommandSpec, ClusterError> {
-    let Some(name) = args.first() else {
-        return Err(ClusterError::Command("ERR empty command".to_owned()));
-    };
-    let Some(command) = commands::command(name.as_ref()) else {
-        let mut message = format!(
-            "ERR unknown command '{}', with args beginning with: ",
-            String::from_utf8_lossy(name.as_ref())
-        );
-        for arg in &args[1..] {
-            message.push_str(&format!("'{}' ", String::from_utf8_lossy(arg.as_ref())));
-        }
-        return Err(ClusterError::Command(message));
-    };
-    let spec = match (command.subcommands.is_empty(), args.get(1)) {
-        (true, _) | (false, None) => command,
-        (false, Some(sub)) => commands::subcommand(command, sub.as_ref()).ok_or_else(|| {
-            ClusterError::Command(format!(
-                "ERR unknown subcommand '{}'. Try {} HELP.",
-                String::from_utf8_lossy(sub.as_ref()),
-                command.name
-            ))
-        })?,
-    };
-    if !commands::arity_ok(spec, args.len()) {
-        return Err(ClusterError::Command(format!(
-            "ERR wrong number of arguments for '{}' command",
-            display_name(args)
-        )));
-    }
-    Ok(spec)
-}
-
-/// `get`, `config|get`: how Redis names a command in its errors.
-fn display_name<A: AsRef<[u8]>>(args: &[A]) -> String {
-    let name = String::from_utf8_lossy(args[0].as_ref()).to_ascii_lowercase();
-    match commands::command(args[0].as_ref()) {
-        Some(command) if !command.subcommands.is_empty() && args.len() > 1 => {
-            format!(
-                "{name}|{}",
-                String::from_utf8_lossy(args[1].as_ref()).to_ascii_lowercase()
-            )
-        }
-        _ => name,
-    }
-}
-
-/// The error for an emulated command whose cross-node form is not written yet: nothing sent.
-pub fn not_emulated_yet<A: AsRef<[u8]>>(args: &[A], keys: &[(usize, usize)]) -> ClusterError {
-    let mut shards: Vec<usize> = keys.iter().map(|(_, s)| *s).collect();
-    shards.sort_unstable();
-    shards.dedup();
-    ClusterError::CrossNode {
-        command: display_name(args),
-        nodes: shards.into_iter().map(node_name).collect(),
-        reason: "running it across nodes is not supported yet, nothing was sent; give the keys a common hash tag (a{t}, b{t}) to run it on one node",
-    }
 }

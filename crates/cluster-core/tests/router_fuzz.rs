@@ -4,7 +4,7 @@
 
 mod support;
 
-use cluster_core::commands::COMMANDS;
+use cluster_core::commands::{COMMANDS, Emulation};
 use cluster_core::placement::split_tag;
 use cluster_core::router::{Plan, plan};
 use support::{Rng, config_of, slot, start_masters};
@@ -103,14 +103,14 @@ fn random_commands_never_panic_and_plans_are_sound() {
                 );
                 assert!(groups.iter().all(|g| g.shard < masters));
             }
-            Ok(Plan::Emulated { command, keys }) => {
+            Ok(Plan::Emulated { emulation, keys }) => {
                 planned += 1;
                 let first = keys[0].1;
                 // SORT with BY/GET patterns is composed wherever its key is: the pattern keys
                 // may live anywhere. Everything else is emulated only across nodes.
                 assert!(
                     keys.iter().any(|(_, s)| *s != first)
-                        || (command.starts_with("SORT")
+                        || (matches!(emulation, Emulation::Sort { .. })
                             && cluster_core::commands::sort_reads_patterns(&args)),
                     "round {round}: emulated on one node {args:?}"
                 );
@@ -119,7 +119,7 @@ fn random_commands_never_panic_and_plans_are_sound() {
                         .all(|(at, s)| *at > 0 && *at < args.len() && *s < masters)
                 );
             }
-            Ok(Plan::FanOut { .. } | Plan::Session(_)) => planned += 1,
+            Ok(Plan::FanOut { .. } | Plan::Walk | Plan::Session(_)) => planned += 1,
             Err(e) => assert!(!e.to_string().is_empty()),
         }
     }
@@ -147,7 +147,7 @@ fn random_cross_node_commands_never_panic_on_real_servers() {
         .filter(|c| {
             matches!(
                 c.strategy,
-                Strategy::Split(_) | Strategy::Emulated | Strategy::Channel
+                Strategy::Split(_) | Strategy::Emulated(_) | Strategy::Channel
             )
         })
         .collect();

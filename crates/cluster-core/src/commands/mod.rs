@@ -1,5 +1,7 @@
 //! The command table: every Redis 7.0 command, what it is, where its keys are and how the
-//! cluster runs it. Data lives in `table.rs`; this module finds rows and their keys.
+//! cluster runs it. Data lives in `table.rs` (generated); this module finds rows and their
+//! keys. It is the only place in the engine where a command's name is compared: everything
+//! else asks the table.
 
 mod keys;
 mod spec;
@@ -7,7 +9,8 @@ mod table;
 
 pub use keys::{KeyError, key_positions, sort_reads_patterns};
 pub use spec::{
-    BeginSearch, CommandSpec, FindKeys, Flags, KeySpec, Merge, SessionCommand, Strategy,
+    BeginSearch, CommandSpec, Destination, Emulation, End, Extreme, FanOutMerge, FindKeys, Flags,
+    KeySpec, Pop, SessionCommand, SetOp, SplitMerge, Strategy, TimeoutAt,
 };
 pub use table::COMMANDS;
 
@@ -15,15 +18,60 @@ pub use table::COMMANDS;
 /// unknown without looking.
 const MAX_NAME: usize = 32;
 
-/// The row for a command line (`args[0]` is the name, any case), descending into a container
-/// command's subcommand (`CONFIG GET`) when it has one. `None` for an unknown command;
-/// `Some(container)` when the subcommand is missing or unknown, so arity checks can report it.
-pub fn lookup<A: AsRef<[u8]>>(args: &[A]) -> Option<&'static CommandSpec> {
-    let command = command(args.first()?.as_ref())?;
-    match args.get(1) {
-        Some(sub) => Some(subcommand(command, sub.as_ref()).unwrap_or(command)),
-        None => Some(command),
+/// Why a command line has no row: Redis's own messages, so a caller sees the error a single
+/// server would have given, and nothing is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResolveError {
+    Empty,
+    UnknownCommand(String),
+    UnknownSubcommand(String),
+    WrongArity(String),
+}
+
+impl ResolveError {
+    pub fn message(&self) -> String {
+        match self {
+            ResolveError::Empty => "ERR empty command".to_owned(),
+            ResolveError::UnknownCommand(message)
+            | ResolveError::UnknownSubcommand(message)
+            | ResolveError::WrongArity(message) => message.clone(),
+        }
     }
+}
+
+/// The row for a command line (`args[0]` is the name, any case), descending into a container
+/// command's subcommand (`CONFIG GET`), with its arity checked: what the router plans with.
+pub fn resolve<A: AsRef<[u8]>>(args: &[A]) -> Result<&'static CommandSpec, ResolveError> {
+    let Some(name) = args.first() else {
+        return Err(ResolveError::Empty);
+    };
+    let Some(command) = command(name.as_ref()) else {
+        let mut message = format!(
+            "ERR unknown command '{}', with args beginning with: ",
+            String::from_utf8_lossy(name.as_ref())
+        );
+        for arg in &args[1..] {
+            message.push_str(&format!("'{}' ", String::from_utf8_lossy(arg.as_ref())));
+        }
+        return Err(ResolveError::UnknownCommand(message));
+    };
+    let spec = match (command.subcommands.is_empty(), args.get(1)) {
+        (true, _) | (false, None) => command,
+        (false, Some(sub)) => subcommand(command, sub.as_ref()).ok_or_else(|| {
+            ResolveError::UnknownSubcommand(format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                String::from_utf8_lossy(sub.as_ref()),
+                command.name
+            ))
+        })?,
+    };
+    if !arity_ok(spec, args.len()) {
+        return Err(ResolveError::WrongArity(format!(
+            "ERR wrong number of arguments for '{}' command",
+            display_name(args)
+        )));
+    }
+    Ok(spec)
 }
 
 /// The top-level row for a command name, any case.
@@ -34,6 +82,40 @@ pub fn command(name: &[u8]) -> Option<&'static CommandSpec> {
 /// The row of a container's subcommand (`GET` of `CONFIG`), any case.
 pub fn subcommand(container: &'static CommandSpec, name: &[u8]) -> Option<&'static CommandSpec> {
     find(container.subcommands, name)
+}
+
+/// `get`, `config|get`: how Redis names a command in its errors.
+pub fn display_name<A: AsRef<[u8]>>(args: &[A]) -> String {
+    let Some(first) = args.first() else {
+        return String::new();
+    };
+    let name = String::from_utf8_lossy(first.as_ref()).to_ascii_lowercase();
+    match command(first.as_ref()) {
+        Some(command) if !command.subcommands.is_empty() && args.len() > 1 => {
+            format!(
+                "{name}|{}",
+                String::from_utf8_lossy(args[1].as_ref()).to_ascii_lowercase()
+            )
+        }
+        _ => name,
+    }
+}
+
+/// Where a packed redis-rs pipeline marks a transaction: MULTI first, EXEC last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransactionMark {
+    Multi,
+    Exec,
+}
+
+/// Is this command line MULTI or EXEC (any case)?
+pub fn transaction_mark<A: AsRef<[u8]>>(args: &[A]) -> Option<TransactionMark> {
+    let row = command(args.first()?.as_ref())?;
+    match row.name {
+        "MULTI" => Some(TransactionMark::Multi),
+        "EXEC" => Some(TransactionMark::Exec),
+        _ => None,
+    }
 }
 
 /// Binary search of a name-sorted slice, comparing case-insensitively without allocating.

@@ -2,9 +2,8 @@
 //! (Redis 7 key specs, the same vocabulary as `COMMAND INFO`) and how the cluster runs it
 //! (strategy). Only types live here; the data is in `table.rs`.
 
-/// Flags of a command. The first group mirrors Redis's own `COMMAND INFO` flags (the test checks
-/// them against a real server); `CONNECTION` is ours: the command changes the state of the one
-/// connection it runs on, which a pooled, sharded client cannot honour.
+/// Flags of a command. The first group mirrors Redis's own `COMMAND INFO` flags (a test checks
+/// them against the snapshot the table is generated from); the last two are ours.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Flags(pub u16);
 
@@ -24,11 +23,12 @@ impl Flags {
     pub const NOSCRIPT: Flags = Flags(1 << 5);
     /// Redis `movablekeys`: key positions depend on the arguments.
     pub const MOVABLE_KEYS: Flags = Flags(1 << 6);
-    /// Ours: changes per-connection state (SELECT, AUTH, CLIENT SETNAME, MULTI, SUBSCRIBE, ...).
-    pub const CONNECTION: Flags = Flags(1 << 7);
     /// Ours, from Redis's `unknown` key spec: the command may read keys whose names come from
     /// the data (SORT's BY/GET patterns), which no client can route.
-    pub const DATA_KEYS: Flags = Flags(1 << 8);
+    pub const DATA_KEYS: Flags = Flags(1 << 7);
+    /// Ours: the reply names the key it came from (`BLPOP` answers `[key, element]`). Sent
+    /// with tags stripped, the server names the stored key; the caller gets the key as written.
+    pub const NAMES_KEY: Flags = Flags(1 << 8);
 
     pub const fn union(self, other: Flags) -> Flags {
         Flags(self.0 | other.0)
@@ -56,8 +56,8 @@ impl std::fmt::Debug for Flags {
             (Flags::PUBSUB, "PUBSUB"),
             (Flags::NOSCRIPT, "NOSCRIPT"),
             (Flags::MOVABLE_KEYS, "MOVABLE_KEYS"),
-            (Flags::CONNECTION, "CONNECTION"),
             (Flags::DATA_KEYS, "DATA_KEYS"),
+            (Flags::NAMES_KEY, "NAMES_KEY"),
         ];
         let set: Vec<&str> = NAMES
             .iter()
@@ -113,27 +113,33 @@ pub struct KeySpec {
     pub incomplete: bool,
 }
 
-/// How a command's reply is combined when it is sent to several nodes.
+/// How the replies of a command split by key (one sub-command per master) are combined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Merge {
-    /// A map `node_k -> that node's reply` (INFO, CONFIG GET, PING, ...).
+pub enum SplitMerge {
+    /// Values put back in the caller's key order (MGET).
+    KeyOrder,
+    /// The integer replies added up (DEL, EXISTS, UNLINK, TOUCH).
+    Sum,
+    /// `OK` when every master said `OK` (MSET).
+    AllOk,
+}
+
+/// How the replies of a server-wide command sent to every master are combined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FanOutMerge {
+    /// A map `node_k -> that node's reply` (INFO, CONFIG GET, ...).
     PerNode,
-    /// The integer replies added up (DBSIZE, DEL, EXISTS, UNLINK, TOUCH).
+    /// The integer replies added up (DBSIZE).
     Sum,
     /// The array replies concatenated (KEYS).
     Concat,
-    /// `OK` when every node said `OK` (MSET, FLUSHDB, ...), else the first error.
+    /// `OK` when every node said `OK` (FLUSHDB, CONFIG SET, ...), else the first error.
     AllOk,
-    /// Values in the caller's key order (MGET).
-    KeyOrder,
-    /// The reply every node agrees on (SCRIPT LOAD's sha, FUNCTION LOAD's library name); nodes
-    /// that disagree are an error.
+    /// The reply every node agrees on (PING, SCRIPT LOAD's sha, FUNCTION LOAD's library name);
+    /// nodes that disagree are an error.
     Same,
     /// One of the non-nil replies, picked at random (RANDOMKEY: a key of a non-empty node).
     Random,
-    /// Not sent to every node at once: the cursor names the node, and SCAN walks the masters one
-    /// after another, each exactly once, ending with cursor 0.
-    Cursor,
     /// Text replies joined (CLIENT LIST: every master's clients, one line each).
     Lines,
     /// The smallest integer (LASTSAVE: the instant since which every master has saved).
@@ -143,7 +149,108 @@ pub enum Merge {
     AnyOk,
 }
 
-/// A connection setting kept for the whole client (see `session.rs`).
+/// How the client composes a command whose keys live on several masters
+/// ([`Strategy::Emulated`]). Each names the code in `emulate/` that runs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emulation {
+    /// SUNION, SINTER, SDIFF: every source's members read, the result computed here.
+    SetAlgebra(SetOp),
+    /// SUNIONSTORE, SINTERSTORE, SDIFFSTORE: the same, replacing the destination (first key).
+    SetAlgebraStore(SetOp),
+    /// SINTERCARD numkeys key... [LIMIT n].
+    SetInterCard,
+    /// SMOVE source destination member.
+    SetMove,
+    /// ZUNION, ZINTER, ZDIFF numkeys key... [options].
+    SortedSetAlgebra(SetOp),
+    /// ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE destination numkeys key... [options].
+    SortedSetAlgebraStore(SetOp),
+    /// ZINTERCARD numkeys key... [LIMIT n].
+    SortedSetInterCard,
+    /// RENAME (`only_if_new`: RENAMENX): DUMP on the source's master, RESTORE on the
+    /// destination's, then the source deleted.
+    Rename { only_if_new: bool },
+    /// COPY source destination [DB db] [REPLACE].
+    CopyKey,
+    /// MSETNX: every key checked, then all set.
+    MSetNx,
+    /// PFCOUNT of several HyperLogLogs (their union's cardinality).
+    HyperLogLogCount,
+    /// PFMERGE destination source...
+    HyperLogLogMerge,
+    /// An element from one list to another: `ends` fixed (RPOPLPUSH: right to left) or, when
+    /// `None`, read from the arguments after the keys (LMOVE LEFT RIGHT); `blocking` for the
+    /// forms that wait (their timeout is the last argument).
+    ListMove {
+        ends: Option<(End, End)>,
+        blocking: bool,
+    },
+    /// Pops from the first non-empty key: BLPOP, BRPOP, BZPOPMIN, BZPOPMAX, LMPOP, ZMPOP,
+    /// BLMPOP, BZMPOP. `pop` is what each key gets on its own master; `timeout` where the
+    /// blocking forms carry their timeout.
+    PopFirst { pop: Pop, timeout: TimeoutAt },
+    /// Reads keys and writes one destination, run on the destination's master with copies of
+    /// the other keys: BITOP, ZRANGESTORE, GEOSEARCHSTORE (destination first), GEORADIUS and
+    /// GEORADIUSBYMEMBER with STORE (destination last).
+    OnDestination(Destination),
+    /// SORT (`read_only`: SORT_RO) with BY/GET patterns or a STORE destination elsewhere.
+    Sort { read_only: bool },
+}
+
+/// Set algebra: union, intersection, difference (of sets or sorted sets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOp {
+    Union,
+    Inter,
+    Diff,
+}
+
+/// One end of a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    Left,
+    Right,
+}
+
+/// Which end of a sorted set: lowest or highest score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extreme {
+    Min,
+    Max,
+}
+
+/// What [`Emulation::PopFirst`] sends to each key's master.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pop {
+    /// LPOP / RPOP key: the reply is `[key, element]`.
+    List(End),
+    /// ZPOPMIN / ZPOPMAX key: the reply is `[key, member, score]`.
+    SortedSet(Extreme),
+    /// LMPOP 1 key LEFT|RIGHT [COUNT n]: the reply is `[key, [elements]]`.
+    ListMany,
+    /// ZMPOP 1 key MIN|MAX [COUNT n]: the reply is `[key, [[member, score], ...]]`.
+    SortedSetMany,
+}
+
+/// Where a pop command carries its timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeoutAt {
+    /// Not blocking (LMPOP, ZMPOP): one pass over the keys.
+    Nowhere,
+    /// The last argument (BLPOP k1 k2 timeout).
+    Last,
+    /// The first argument (BLMPOP timeout numkeys ...).
+    First,
+}
+
+/// Which key of [`Emulation::OnDestination`] is the one written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Destination {
+    FirstKey,
+    LastKey,
+}
+
+/// A connection setting kept for the whole client (see `node/session.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionCommand {
     /// AUTH [username] password.
@@ -170,12 +277,15 @@ pub enum Strategy {
     Single,
     /// Independent keys: one sub-command per node, merged (MGET, MSET, DEL, ...). When all keys
     /// share a node, sent as is.
-    Split(Merge),
+    Split(SplitMerge),
     /// Composed by the client from per-node reads and writes when keys span nodes (SDIFF,
     /// RENAME, LMOVE, ...). When all keys share a node, sent as is (atomic).
-    Emulated,
+    Emulated(Emulation),
     /// Server-wide: sent to every master, replies merged.
-    FanOut(Merge),
+    FanOut(FanOutMerge),
+    /// SCAN: the masters walked one after another, the cursor naming the master and its own
+    /// cursor, so one walk visits every master once and ends with cursor 0.
+    Walk,
     /// Pub/sub: routed by the channel name (argument 1, whole, no tag rule: a channel is not a
     /// stored key), where the cluster's subscribers to that channel listen. PUBLISH, SPUBLISH.
     Channel,
@@ -200,14 +310,13 @@ pub struct CommandSpec {
 }
 
 impl CommandSpec {
+    /// Redis `readonly`: a replica may answer it.
     pub fn is_read(&self) -> bool {
         self.flags.contains(Flags::READ)
     }
-    pub fn is_write(&self) -> bool {
-        self.flags.contains(Flags::WRITE)
-    }
-    pub fn is_blocking(&self) -> bool {
-        self.flags.contains(Flags::BLOCKING)
+    /// Names the key it came from in its reply (see [`Flags::NAMES_KEY`]).
+    pub fn names_key(&self) -> bool {
+        self.flags.contains(Flags::NAMES_KEY)
     }
     pub fn has_keys(&self) -> bool {
         !self.keys.is_empty()

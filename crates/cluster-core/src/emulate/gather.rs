@@ -7,13 +7,13 @@
 
 use redis::Value;
 
-use super::{Key, temporary_name};
-use crate::cluster::Cluster;
+use super::common::{Key, read_keys, temporary_name};
 use crate::error::ClusterError;
+use crate::executor::Executor;
 
 /// Runs the command on the master of `keys[home]`, the key it writes.
-pub(crate) fn on_destination<A: AsRef<[u8]>>(
-    cluster: &Cluster,
+pub fn on_destination<A: AsRef<[u8]>>(
+    executor: &Executor,
     args: &[A],
     positions: &[usize],
     keys: &[Key<'_>],
@@ -30,13 +30,14 @@ pub(crate) fn on_destination<A: AsRef<[u8]>>(
             remote.push(*key);
         }
     }
-    let dumps = cluster.run_on_masters(
+    let dumps = read_keys(
+        executor,
         &remote
             .iter()
-            .map(|k| (k.shard, vec![&b"DUMP"[..], k.stored]))
+            .map(|k| (*k, vec![&b"DUMP"[..], k.stored]))
             .collect::<Vec<_>>(),
     )?;
-    let names: Vec<String> = remote.iter().map(|_| temporary_name()).collect();
+    let names: Vec<Vec<u8>> = remote.iter().map(|_| temporary_name()).collect();
 
     let mut command: Vec<&[u8]> = args.iter().map(AsRef::as_ref).collect();
     for (key, &at) in keys.iter().zip(positions) {
@@ -44,7 +45,7 @@ pub(crate) fn on_destination<A: AsRef<[u8]>>(
             .iter()
             .position(|r| r.stored == key.stored && r.shard == key.shard)
         {
-            Some(copy) => names[copy].as_bytes(),
+            Some(copy) => names[copy].as_slice(),
             None => key.stored,
         };
     }
@@ -53,7 +54,7 @@ pub(crate) fn on_destination<A: AsRef<[u8]>>(
         match dump {
             Value::BulkString(payload) => batch.push((
                 shard,
-                vec![b"RESTORE", name.as_bytes(), b"0", payload, b"REPLACE"],
+                vec![b"RESTORE", name.as_slice(), b"0", payload, b"REPLACE"],
             )),
             Value::Nil => {} // a missing key stays missing under its temporary name
             error @ Value::ServerError(_) => return Ok(error.clone()),
@@ -68,11 +69,11 @@ pub(crate) fn on_destination<A: AsRef<[u8]>>(
     batch.push((shard, command));
     if !names.is_empty() {
         let mut delete: Vec<&[u8]> = vec![b"DEL"];
-        delete.extend(names.iter().map(|n| n.as_bytes()));
+        delete.extend(names.iter().map(Vec::as_slice));
         batch.push((shard, delete));
     }
     batch.push((shard, vec![b"EXEC"]));
-    let mut replies = cluster.run_on_masters(&batch)?;
+    let mut replies = executor.run_on_masters(&batch)?;
     // The command's reply to being queued: its own error if Redis refused it (syntax).
     let queued = replies[restored + 1].clone();
     match replies.pop() {

@@ -4,9 +4,10 @@
 
 use redis::Value;
 
-use super::{Key, error_reply};
-use crate::cluster::Cluster;
+use super::common::{Key, error_reply, read_keys};
 use crate::error::ClusterError;
+use crate::executor::Executor;
+use crate::placement::node_name;
 
 /// A key as DUMP serialized it, with its absolute expiry in unix milliseconds (if any).
 struct Dumped {
@@ -15,11 +16,14 @@ struct Dumped {
 }
 
 /// The source key serialized, or `None` if it is gone.
-fn dump(cluster: &Cluster, source: Key<'_>) -> Result<Option<Dumped>, ClusterError> {
-    let replies = cluster.run_on_masters(&[
-        (source.shard, vec![&b"DUMP"[..], source.stored]),
-        (source.shard, vec![&b"PEXPIRETIME"[..], source.stored]),
-    ])?;
+fn dump(executor: &Executor, source: Key<'_>) -> Result<Option<Dumped>, ClusterError> {
+    let replies = read_keys(
+        executor,
+        &[
+            (source, vec![&b"DUMP"[..], source.stored]),
+            (source, vec![&b"PEXPIRETIME"[..], source.stored]),
+        ],
+    )?;
     match (&replies[0], &replies[1]) {
         (Value::BulkString(payload), Value::Int(at)) if *at >= -1 => Ok(Some(Dumped {
             payload: payload.clone(),
@@ -34,7 +38,7 @@ fn dump(cluster: &Cluster, source: Key<'_>) -> Result<Option<Dumped>, ClusterErr
 /// switches back): `Ok(true)` restored, `Ok(false)` the destination exists and `replace` was
 /// not asked.
 fn restore(
-    cluster: &Cluster,
+    executor: &Executor,
     destination: Key<'_>,
     Dumped {
         payload,
@@ -52,13 +56,13 @@ fn restore(
         command.push(b"REPLACE");
     }
     let reply = match db {
-        None => cluster
+        None => executor
             .run_on_masters(&[(destination.shard, command)])?
             .remove(0),
         Some(db) => {
             let (target, back) = (
                 db.to_string(),
-                cluster.current_db(destination.shard).to_string(),
+                executor.current_db(destination.shard).to_string(),
             );
             let shard = destination.shard;
             let batch = [
@@ -68,7 +72,7 @@ fn restore(
                 (shard, vec![b"SELECT", back.as_bytes()]),
                 (shard, vec![b"EXEC"]),
             ];
-            match cluster.run_on_masters(&batch)?.pop() {
+            match executor.run_on_masters(&batch)?.pop() {
                 Some(Value::Array(results)) if results.len() == 3 => {
                     match &results[0] {
                         error @ Value::ServerError(_) => error.clone(), // no such db
@@ -84,7 +88,7 @@ fn restore(
         Value::Okay | Value::SimpleString(_) => Ok(true),
         Value::ServerError(e) if e.code() == "BUSYKEY" => Ok(false),
         Value::ServerError(error) => Err(ClusterError::Server {
-            node: crate::placement::node_name(destination.shard),
+            node: node_name(destination.shard),
             error,
         }),
         other => Err(ClusterError::Command(format!(
@@ -93,25 +97,25 @@ fn restore(
     }
 }
 
-fn delete(cluster: &Cluster, key: Key<'_>) -> Result<(), ClusterError> {
-    cluster.run_on_masters(&[(key.shard, vec![&b"DEL"[..], key.stored])])?;
+fn delete(executor: &Executor, key: Key<'_>) -> Result<(), ClusterError> {
+    executor.run_on_masters(&[(key.shard, vec![&b"DEL"[..], key.stored])])?;
     Ok(())
 }
 
 /// RENAME (`only_if_new`: RENAMENX) across masters.
-pub(crate) fn rename(
-    cluster: &Cluster,
+pub fn rename(
+    executor: &Executor,
     source: Key<'_>,
     destination: Key<'_>,
     only_if_new: bool,
 ) -> Result<Value, ClusterError> {
-    let Some(dumped) = dump(cluster, source)? else {
+    let Some(dumped) = dump(executor, source)? else {
         return Ok(error_reply("ERR no such key"));
     };
-    if !restore(cluster, destination, dumped, !only_if_new, None)? {
+    if !restore(executor, destination, dumped, !only_if_new, None)? {
         return Ok(Value::Int(0));
     }
-    delete(cluster, source)?;
+    delete(executor, source)?;
     Ok(if only_if_new {
         Value::Int(1)
     } else {
@@ -120,8 +124,8 @@ pub(crate) fn rename(
 }
 
 /// COPY source destination [DB db] [REPLACE] across masters.
-pub(crate) fn copy<A: AsRef<[u8]>>(
-    cluster: &Cluster,
+pub fn copy<A: AsRef<[u8]>>(
+    executor: &Executor,
     args: &[A],
     source: Key<'_>,
     destination: Key<'_>,
@@ -150,10 +154,10 @@ pub(crate) fn copy<A: AsRef<[u8]>>(
             return Err(ClusterError::Command("ERR syntax error".to_owned()));
         }
     }
-    let Some(dumped) = dump(cluster, source)? else {
+    let Some(dumped) = dump(executor, source)? else {
         return Ok(Value::Int(0));
     };
     Ok(Value::Int(
-        restore(cluster, destination, dumped, replace, db)? as i64,
+        restore(executor, destination, dumped, replace, db)? as i64,
     ))
 }

@@ -4,18 +4,22 @@
 
 use redis::Value;
 
-use super::{Key, WRONGTYPE, error_reply};
-use crate::cluster::Cluster;
+use super::common::{Key, WRONGTYPE, error_reply, read_key, read_keys, text_of};
+use crate::commands::End;
 use crate::error::ClusterError;
+use crate::executor::Executor;
+use crate::placement::node_name;
 
+/// Where an element leaves its source and enters its destination.
 #[derive(Clone, Copy)]
-pub(crate) enum End {
-    Left,
-    Right,
+pub struct Ends {
+    pub from: End,
+    pub to: End,
 }
 
-impl End {
-    pub(crate) fn parse(arg: &[u8]) -> Result<End, ClusterError> {
+/// LMOVE's `LEFT|RIGHT LEFT|RIGHT`, with Redis's error for anything else.
+pub fn parse_ends(from: &[u8], to: &[u8]) -> Result<(End, End), ClusterError> {
+    let end = |arg: &[u8]| {
         if arg.eq_ignore_ascii_case(b"LEFT") {
             Ok(End::Left)
         } else if arg.eq_ignore_ascii_case(b"RIGHT") {
@@ -23,62 +27,64 @@ impl End {
         } else {
             Err(ClusterError::Command("ERR syntax error".to_owned()))
         }
-    }
-    fn pop(self) -> &'static [u8] {
-        match self {
-            End::Left => b"LPOP",
-            End::Right => b"RPOP",
-        }
-    }
-    fn push(self) -> &'static [u8] {
-        match self {
-            End::Left => b"LPUSH",
-            End::Right => b"RPUSH",
-        }
-    }
-    fn blocking_pop(self) -> &'static [u8] {
-        match self {
-            End::Left => b"BLPOP",
-            End::Right => b"BRPOP",
-        }
+    };
+    Ok((end(from)?, end(to)?))
+}
+
+fn pop(end: End) -> &'static [u8] {
+    match end {
+        End::Left => b"LPOP",
+        End::Right => b"RPOP",
     }
 }
 
-fn type_name(value: &Value) -> &str {
-    match value {
-        Value::SimpleString(s) => s,
-        Value::BulkString(b) => std::str::from_utf8(b).unwrap_or(""),
-        _ => "",
+fn push(end: End) -> &'static [u8] {
+    match end {
+        End::Left => b"LPUSH",
+        End::Right => b"RPUSH",
     }
+}
+
+fn blocking_pop(end: End) -> &'static [u8] {
+    match end {
+        End::Left => b"BLPOP",
+        End::Right => b"BRPOP",
+    }
+}
+
+fn type_name(value: &Value) -> &[u8] {
+    text_of(value).unwrap_or_default()
 }
 
 /// LMOVE source destination from to (RPOPLPUSH is RIGHT LEFT).
-pub(crate) fn lmove(
-    cluster: &Cluster,
+pub fn lmove(
+    executor: &Executor,
     source: Key<'_>,
     destination: Key<'_>,
-    from: End,
-    to: End,
+    ends: Ends,
 ) -> Result<Value, ClusterError> {
-    let types = cluster.run_on_masters(&[
-        (source.shard, vec![&b"TYPE"[..], source.stored]),
-        (destination.shard, vec![&b"TYPE"[..], destination.stored]),
-    ])?;
+    let types = read_keys(
+        executor,
+        &[
+            (source, vec![&b"TYPE"[..], source.stored]),
+            (destination, vec![&b"TYPE"[..], destination.stored]),
+        ],
+    )?;
     // Redis's order: a missing source is nil whatever the destination; then both types.
     match type_name(&types[0]) {
-        "none" => return Ok(Value::Nil),
-        "list" => {}
+        b"none" => return Ok(Value::Nil),
+        b"list" => {}
         _ => return Ok(error_reply(WRONGTYPE)),
     }
-    if !matches!(type_name(&types[1]), "none" | "list") {
+    if !matches!(type_name(&types[1]), b"none" | b"list") {
         return Ok(error_reply(WRONGTYPE));
     }
-    let popped = cluster
-        .run_on_masters(&[(source.shard, vec![from.pop(), source.stored])])?
+    let popped = executor
+        .run_on_masters(&[(source.shard, vec![pop(ends.from), source.stored])])?
         .remove(0);
     match popped {
         Value::BulkString(element) => {
-            push_or_put_back(cluster, source, destination, from, to, element)
+            push_or_put_back(executor, source, destination, ends, element)
         }
         other => Ok(other), // emptied meanwhile (nil), or an error reply
     }
@@ -87,29 +93,29 @@ pub(crate) fn lmove(
 /// BLMOVE source destination from to timeout (BRPOPLPUSH is RIGHT LEFT). A source with
 /// elements moves one at once, as LMOVE; an empty source blocks on its master, and the element
 /// that arrives is pushed (or, if the destination refuses it, put back).
-pub(crate) fn blmove(
-    cluster: &Cluster,
+pub fn blmove(
+    executor: &Executor,
     source: Key<'_>,
     destination: Key<'_>,
-    (from, to): (End, End),
+    ends: Ends,
     timeout: &[u8],
 ) -> Result<Value, ClusterError> {
-    let kind = cluster.run_on_masters(&[(source.shard, vec![&b"TYPE"[..], source.stored])])?;
-    match type_name(&kind[0]) {
-        "list" => return lmove(cluster, source, destination, from, to),
-        "none" => {}
+    let kind = read_key(executor, source, vec![&b"TYPE"[..], source.stored])?;
+    match type_name(&kind) {
+        b"list" => return lmove(executor, source, destination, ends),
+        b"none" => {}
         _ => return Ok(error_reply(WRONGTYPE)),
     }
-    let popped = cluster
+    let popped = executor
         .run_on_masters(&[(
             source.shard,
-            vec![from.blocking_pop(), source.stored, timeout],
+            vec![blocking_pop(ends.from), source.stored, timeout],
         )])?
         .remove(0);
     match popped {
         Value::Array(mut pair) if pair.len() == 2 => match pair.pop() {
             Some(Value::BulkString(element)) => {
-                push_or_put_back(cluster, source, destination, from, to, element)
+                push_or_put_back(executor, source, destination, ends, element)
             }
             other => Err(ClusterError::Command(format!(
                 "ERR unexpected pop reply {other:?}"
@@ -121,17 +127,16 @@ pub(crate) fn blmove(
 
 /// Pushes the popped element to the destination; on any failure puts it back where it was.
 fn push_or_put_back(
-    cluster: &Cluster,
+    executor: &Executor,
     source: Key<'_>,
     destination: Key<'_>,
-    from: End,
-    to: End,
+    ends: Ends,
     element: Vec<u8>,
 ) -> Result<Value, ClusterError> {
-    let pushed = cluster
+    let pushed = executor
         .run_on_masters(&[(
             destination.shard,
-            vec![to.push(), destination.stored, &element],
+            vec![push(ends.to), destination.stored, &element],
         )])
         .map(|mut r| r.remove(0));
     let failure = match pushed {
@@ -143,12 +148,12 @@ fn push_or_put_back(
         Err(e) => Err(e),
     };
     let back =
-        cluster.run_on_masters(&[(source.shard, vec![from.push(), source.stored, &element])]);
+        executor.run_on_masters(&[(source.shard, vec![push(ends.from), source.stored, &element])]);
     match back {
         Ok(replies) if matches!(replies[0], Value::Int(_)) => failure,
         _ => Err(ClusterError::Command(format!(
             "ERR the push to {} failed and the element could not be put back into {}: {:?}",
-            crate::placement::node_name(destination.shard),
+            node_name(destination.shard),
             String::from_utf8_lossy(source.stored),
             String::from_utf8_lossy(&element)
         ))),

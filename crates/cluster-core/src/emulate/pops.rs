@@ -9,46 +9,54 @@ use std::time::{Duration, Instant};
 
 use redis::Value;
 
-use super::Key;
-use crate::cluster::Cluster;
+use super::common::Key;
+use crate::commands::{End, Extreme, Pop, TimeoutAt};
 use crate::error::ClusterError;
+use crate::executor::Executor;
 
 /// The longest pause between two polls of the keys.
 const MAX_POLL_PAUSE: Duration = Duration::from_millis(50);
 
+/// The single-key command each key gets on its own master.
+fn single_key_command(pop: Pop) -> &'static [u8] {
+    match pop {
+        Pop::List(End::Left) => b"LPOP",
+        Pop::List(End::Right) => b"RPOP",
+        Pop::SortedSet(Extreme::Min) => b"ZPOPMIN",
+        Pop::SortedSet(Extreme::Max) => b"ZPOPMAX",
+        Pop::ListMany => b"LMPOP",
+        Pop::SortedSetMany => b"ZMPOP",
+    }
+}
+
 /// Runs one of the pop commands above; `keys` in the caller's order.
-pub(crate) fn pop_first<A: AsRef<[u8]>>(
-    cluster: &Cluster,
-    command: &str,
+pub fn pop_first<A: AsRef<[u8]>>(
+    executor: &Executor,
+    pop: Pop,
+    timeout_at: TimeoutAt,
     args: &[A],
     keys: &[Key<'_>],
     positions: &[usize],
 ) -> Result<Value, ClusterError> {
-    let arg = |i: usize| args[i].as_ref();
     // What follows the keys (LEFT/RIGHT/MIN/MAX, COUNT n) for the multi-pops.
     let after_keys: Vec<&[u8]> = match positions.last() {
         Some(&last) => args[last + 1..].iter().map(AsRef::as_ref).collect(),
         None => Vec::new(),
     };
-    let (single, timeout): (&[u8], Option<&[u8]>) = match command {
-        "BLPOP" => (b"LPOP", Some(arg(args.len() - 1))),
-        "BRPOP" => (b"RPOP", Some(arg(args.len() - 1))),
-        "BZPOPMIN" => (b"ZPOPMIN", Some(arg(args.len() - 1))),
-        "BZPOPMAX" => (b"ZPOPMAX", Some(arg(args.len() - 1))),
-        "LMPOP" => (b"LMPOP", None),
-        "ZMPOP" => (b"ZMPOP", None),
-        "BLMPOP" => (b"LMPOP", Some(arg(1))),
-        "BZMPOP" => (b"ZMPOP", Some(arg(1))),
-        _ => unreachable!("pop_first is only routed the pops above"),
+    let single = single_key_command(pop);
+    let timeout: Option<&[u8]> = match timeout_at {
+        TimeoutAt::Nowhere => None,
+        TimeoutAt::Last => Some(args[args.len() - 1].as_ref()),
+        TimeoutAt::First => Some(args[1].as_ref()),
     };
-    let multi = single.ends_with(b"MPOP");
+    let multi = matches!(pop, Pop::ListMany | Pop::SortedSetMany);
     let deadline = match timeout {
         None => None,
         Some(text) => Some(parse_timeout(text)?),
     };
     // A blocking wait longer than the read timeout fails as it would on one server: the
     // poll is cut at the read timeout of the first key's master, with a timeout error.
-    let master = cluster.masters()[keys[0].shard].clone();
+    let master = executor.master(keys[0].shard).config().clone();
     let cut = match (deadline, master.read_timeout) {
         (Some(wait), Some(limit)) => {
             let cut = Instant::now() + limit;
@@ -69,13 +77,13 @@ pub(crate) fn pop_first<A: AsRef<[u8]>>(
             } else {
                 one.push(key.stored);
             }
-            let reply = cluster.run_on_masters(&[(key.shard, one)])?.remove(0);
-            match (single, reply) {
+            let reply = executor.run_on_masters(&[(key.shard, one)])?.remove(0);
+            match (pop, reply) {
                 (_, Value::Nil) => continue,
                 (_, error @ Value::ServerError(_)) => return Ok(error),
-                (b"LPOP" | b"RPOP", element) => return Ok(Value::Array(vec![name(), element])),
-                (b"ZPOPMIN" | b"ZPOPMAX", Value::Array(pair)) if pair.is_empty() => continue,
-                (b"ZPOPMIN" | b"ZPOPMAX", Value::Array(pair)) => {
+                (Pop::List(_), element) => return Ok(Value::Array(vec![name(), element])),
+                (Pop::SortedSet(_), Value::Array(pair)) if pair.is_empty() => continue,
+                (Pop::SortedSet(_), Value::Array(pair)) => {
                     let mut reply = vec![name()];
                     reply.extend(pair);
                     return Ok(Value::Array(reply));

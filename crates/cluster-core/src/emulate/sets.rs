@@ -6,9 +6,10 @@ use std::collections::HashSet;
 
 use redis::Value;
 
-use super::{Key, WRONGTYPE, error_reply, replace_key};
-use crate::cluster::Cluster;
+use super::common::{Key, WRONGTYPE, error_reply, read_keys, replace_key, text_of};
+use crate::commands::SetOp;
 use crate::error::ClusterError;
+use crate::executor::Executor;
 
 type Members = Vec<Vec<u8>>;
 
@@ -20,18 +21,16 @@ enum Sources {
     Error(Value),
 }
 
-fn members(cluster: &Cluster, keys: &[Key<'_>]) -> Result<Sources, ClusterError> {
-    let commands: Vec<(usize, Vec<&[u8]>)> = keys
+fn members(executor: &Executor, keys: &[Key<'_>]) -> Result<Sources, ClusterError> {
+    let commands: Vec<(Key<'_>, Vec<&[u8]>)> = keys
         .iter()
-        .map(|k| (k.shard, vec![&b"SMEMBERS"[..], k.stored]))
+        .map(|k| (*k, vec![&b"SMEMBERS"[..], k.stored]))
         .collect();
     let mut out = Vec::with_capacity(keys.len());
-    for reply in cluster.run_on_masters(&commands)? {
+    for reply in read_keys(executor, &commands)? {
         match reply {
             Value::Array(items) | Value::Set(items) if items.is_empty() => out.push(None),
-            Value::Array(items) | Value::Set(items) => {
-                out.push(Some(items.into_iter().map(bytes).collect()))
-            }
+            Value::Array(items) | Value::Set(items) => out.push(Some(member_bytes(items)?)),
             error @ Value::ServerError(_) => return Ok(Sources::Error(error)),
             other => {
                 return Err(ClusterError::Command(format!(
@@ -43,20 +42,25 @@ fn members(cluster: &Cluster, keys: &[Key<'_>]) -> Result<Sources, ClusterError>
     Ok(Sources::Sets(out))
 }
 
-fn bytes(value: Value) -> Vec<u8> {
-    match value {
-        Value::BulkString(b) => b,
-        Value::SimpleString(s) => s.into_bytes(),
-        other => format!("{other:?}").into_bytes(),
-    }
+/// A set's members as bytes. A member is always a string; anything else in the reply is an
+/// error, never bytes made up from it.
+fn member_bytes(items: Vec<Value>) -> Result<Members, ClusterError> {
+    items
+        .iter()
+        .map(|item| {
+            text_of(item).map(<[u8]>::to_vec).ok_or_else(|| {
+                ClusterError::Command(format!("ERR SMEMBERS answered a member {item:?}"))
+            })
+        })
+        .collect()
 }
 
 /// SUNION, SINTER or SDIFF of the sources, in a deterministic order (first seen first).
-fn compute(op: &str, sets: Vec<Option<Members>>) -> Members {
+fn compute(op: SetOp, sets: Vec<Option<Members>>) -> Members {
     let mut sets = sets.into_iter();
     let first = sets.next().flatten().unwrap_or_default();
     match op {
-        "SUNION" => {
+        SetOp::Union => {
             let mut seen = HashSet::new();
             let mut out = Vec::new();
             for member in first.into_iter().chain(sets.flatten().flatten()) {
@@ -66,7 +70,7 @@ fn compute(op: &str, sets: Vec<Option<Members>>) -> Members {
             }
             out
         }
-        "SINTER" => {
+        SetOp::Inter => {
             let mut rest: Vec<HashSet<Vec<u8>>> = Vec::new();
             for set in sets {
                 match set {
@@ -80,7 +84,7 @@ fn compute(op: &str, sets: Vec<Option<Members>>) -> Members {
                 .filter(|m| rest.iter().all(|s| s.contains(m)))
                 .collect()
         }
-        _ => {
+        SetOp::Diff => {
             let others: HashSet<Vec<u8>> = sets.flatten().flatten().collect();
             first.into_iter().filter(|m| !others.contains(m)).collect()
         }
@@ -88,12 +92,8 @@ fn compute(op: &str, sets: Vec<Option<Members>>) -> Members {
 }
 
 /// SUNION / SINTER / SDIFF over keys on several masters.
-pub(crate) fn algebra(
-    cluster: &Cluster,
-    op: &str,
-    keys: &[Key<'_>],
-) -> Result<Value, ClusterError> {
-    let sets = match members(cluster, keys)? {
+pub fn algebra(executor: &Executor, op: SetOp, keys: &[Key<'_>]) -> Result<Value, ClusterError> {
+    let sets = match members(executor, keys)? {
         Sources::Sets(sets) => sets,
         Sources::Error(error) => return Ok(error),
     };
@@ -107,13 +107,13 @@ pub(crate) fn algebra(
 
 /// SUNIONSTORE / SINTERSTORE / SDIFFSTORE: the destination is replaced whatever its type; an
 /// empty result deletes it. Answers the result's size.
-pub(crate) fn algebra_store(
-    cluster: &Cluster,
-    op: &str,
+pub fn algebra_store(
+    executor: &Executor,
+    op: SetOp,
     destination: Key<'_>,
     sources: &[Key<'_>],
 ) -> Result<Value, ClusterError> {
-    let sets = match members(cluster, sources)? {
+    let sets = match members(executor, sources)? {
         Sources::Sets(sets) => sets,
         Sources::Error(error) => return Ok(error),
     };
@@ -121,15 +121,15 @@ pub(crate) fn algebra_store(
     let mut sadd: Vec<&[u8]> = vec![b"SADD", destination.stored];
     sadd.extend(result.iter().map(Vec::as_slice));
     let fill = (!result.is_empty()).then_some(sadd);
-    if let Some(error) = replace_key(cluster, destination, fill)? {
+    if let Some(error) = replace_key(executor, destination, fill)? {
         return Ok(error);
     }
     Ok(Value::Int(result.len() as i64))
 }
 
 /// SINTERCARD numkeys key... [LIMIT limit] over keys on several masters.
-pub(crate) fn intercard<A: AsRef<[u8]>>(
-    cluster: &Cluster,
+pub fn intercard<A: AsRef<[u8]>>(
+    executor: &Executor,
     args: &[A],
     keys: &[Key<'_>],
 ) -> Result<Value, ClusterError> {
@@ -154,11 +154,11 @@ pub(crate) fn intercard<A: AsRef<[u8]>>(
             return Err(ClusterError::Command("ERR syntax error".to_owned()));
         }
     }
-    let sets = match members(cluster, keys)? {
+    let sets = match members(executor, keys)? {
         Sources::Sets(sets) => sets,
         Sources::Error(error) => return Ok(error),
     };
-    let count = compute("SINTER", sets).len();
+    let count = compute(SetOp::Inter, sets).len();
     Ok(Value::Int(
         if limit == 0 { count } else { count.min(limit) } as i64,
     ))
@@ -168,34 +168,31 @@ pub(crate) fn intercard<A: AsRef<[u8]>>(
 /// (even if the destination had it already), 0 when the source did not have it. Types are
 /// checked first, as Redis does; the member is added to the destination before it is removed
 /// from the source, so a failure in between leaves it in both, never in neither.
-pub(crate) fn smove(
-    cluster: &Cluster,
+pub fn smove(
+    executor: &Executor,
     source: Key<'_>,
     destination: Key<'_>,
     member: &[u8],
 ) -> Result<Value, ClusterError> {
-    let types = cluster.run_on_masters(&[
-        (source.shard, vec![&b"TYPE"[..], source.stored]),
-        (destination.shard, vec![&b"TYPE"[..], destination.stored]),
-        (source.shard, vec![&b"SISMEMBER"[..], source.stored, member]),
-    ])?;
-    let type_of = |v: &Value| match v {
-        Value::SimpleString(s) => s.clone(),
-        Value::Okay => "ok".to_owned(),
-        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
-        _ => String::new(),
-    };
-    let (source_type, destination_type) = (type_of(&types[0]), type_of(&types[1]));
-    if source_type == "none" {
+    let types = read_keys(
+        executor,
+        &[
+            (source, vec![&b"TYPE"[..], source.stored]),
+            (destination, vec![&b"TYPE"[..], destination.stored]),
+            (source, vec![&b"SISMEMBER"[..], source.stored, member]),
+        ],
+    )?;
+    let (source_type, destination_type) = (text_of(&types[0]), text_of(&types[1]));
+    if source_type == Some(b"none") {
         return Ok(Value::Int(0));
     }
-    if source_type != "set" || !(destination_type == "set" || destination_type == "none") {
+    if source_type != Some(b"set") || !matches!(destination_type, Some(b"set" | b"none")) {
         return Ok(error_reply(WRONGTYPE));
     }
     if types[2] != Value::Int(1) {
         return Ok(Value::Int(0));
     }
-    let added = cluster.run_on_masters(&[(
+    let added = executor.run_on_masters(&[(
         destination.shard,
         vec![&b"SADD"[..], destination.stored, member],
     )])?;
@@ -209,14 +206,14 @@ pub(crate) fn smove(
         }
     };
     let removed =
-        cluster.run_on_masters(&[(source.shard, vec![&b"SREM"[..], source.stored, member])])?;
+        executor.run_on_masters(&[(source.shard, vec![&b"SREM"[..], source.stored, member])])?;
     match removed.first() {
         Some(Value::Int(1)) => Ok(Value::Int(1)),
         Some(Value::Int(_)) => {
             // Someone else took the member from the source meanwhile: as Redis would, move
             // nothing, so take back the copy this call added (if it was new there).
             if added_new {
-                cluster.run_on_masters(&[(
+                executor.run_on_masters(&[(
                     destination.shard,
                     vec![&b"SREM"[..], destination.stored, member],
                 )])?;
@@ -227,5 +224,44 @@ pub(crate) fn smove(
         other => Err(ClusterError::Command(format!(
             "ERR SREM answered {other:?}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A member is bytes as the server sent them; a reply of another kind is an error (it was
+    /// stored as its debug text, `Int(5)`, found in review).
+    #[test]
+    fn members_are_never_made_up() {
+        let members = vec![
+            Value::BulkString(b"a".to_vec()),
+            Value::SimpleString("b".into()),
+        ];
+        assert_eq!(
+            member_bytes(members).unwrap(),
+            [b"a".to_vec(), b"b".to_vec()]
+        );
+        assert!(member_bytes(vec![Value::Int(5)]).is_err());
+    }
+
+    #[test]
+    fn algebra_keeps_first_seen_order() {
+        let set = |items: &[&str]| Some(items.iter().map(|i| i.as_bytes().to_vec()).collect());
+        let sets = || vec![set(&["a", "b", "c"]), set(&["c", "d"]), None];
+        let text = |members: Members| {
+            members
+                .into_iter()
+                .map(|m| String::from_utf8(m).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(text(compute(SetOp::Union, sets())), ["a", "b", "c", "d"]);
+        assert_eq!(text(compute(SetOp::Diff, sets())), ["a", "b"]);
+        assert!(
+            compute(SetOp::Inter, sets()).is_empty(),
+            "a missing key is an empty set"
+        );
+        assert_eq!(text(compute(SetOp::Inter, sets()[..2].to_vec())), ["c"]);
     }
 }

@@ -10,9 +10,10 @@ use std::cmp::Ordering;
 
 use redis::Value;
 
-use super::{Key, WRONGTYPE, error_reply, replace_key};
-use crate::cluster::Cluster;
+use super::common::{Key, WRONGTYPE, error_reply, read_key, read_keys, replace_key};
 use crate::error::ClusterError;
+use crate::executor::Executor;
+use crate::placement::PlacedKey;
 
 /// The options of one SORT call.
 struct Options<'a> {
@@ -100,10 +101,11 @@ type Lookup = (Vec<u8>, Option<Vec<u8>>);
 /// The elements to sort, and whether they come from a set (no order of their own).
 type Elements = (Vec<Vec<u8>>, bool);
 
-/// Reads the value each pattern names for each element (in one pipeline over the masters):
-/// `None` for a missing key, a key of the wrong type, or a pattern without `*`.
+/// Reads the value each pattern names for each element (every master at once, each key
+/// placed by the contract, tags honoured): `None` for a missing key, a key of the wrong type,
+/// or a pattern without `*`.
 fn lookup(
-    cluster: &Cluster,
+    executor: &Executor,
     pattern: &[u8],
     elements: &[Vec<u8>],
 ) -> Result<Vec<Option<Vec<u8>>>, ClusterError> {
@@ -111,20 +113,24 @@ fn lookup(
         return Ok(elements.iter().cloned().map(Some).collect());
     }
     let lookups: Vec<Option<Lookup>> = elements.iter().map(|e| substitute(pattern, e)).collect();
-    let commands: Vec<Vec<Vec<u8>>> = lookups
+    let masters = executor.master_count();
+    let reads: Vec<(Key<'_>, Vec<&[u8]>)> = lookups
         .iter()
         .flatten()
-        .map(|(key, field)| match field {
-            Some(field) => vec![b"HGET".to_vec(), key.clone(), field.clone()],
-            None => vec![b"GET".to_vec(), key.clone()],
+        .map(|(key, field)| {
+            let key = PlacedKey::new(key, masters);
+            match field {
+                Some(field) => (key, vec![&b"HGET"[..], key.stored, field]),
+                None => (key, vec![&b"GET"[..], key.stored]),
+            }
         })
         .collect();
-    let mut replies = cluster.pipeline(&commands)?.into_iter();
+    let mut replies = read_keys(executor, &reads)?.into_iter();
     let mut values = Vec::with_capacity(elements.len());
     for found in &lookups {
         values.push(match found {
             None => None,
-            Some(_) => match replies.next().transpose()? {
+            Some(_) => match replies.next() {
                 Some(Value::BulkString(value)) => Some(value),
                 _ => None, // missing, or WRONGTYPE: Redis reads it as missing
             },
@@ -134,9 +140,9 @@ fn lookup(
 }
 
 /// The elements of the key to sort, with Redis's check of its type.
-fn elements(cluster: &Cluster, key: Key<'_>) -> Result<Result<Elements, Value>, ClusterError> {
-    let kind = cluster.run_on_masters(&[(key.shard, vec![&b"TYPE"[..], key.stored])])?;
-    let (read, is_set): (Vec<&[u8]>, bool) = match &kind[0] {
+fn elements(executor: &Executor, key: Key<'_>) -> Result<Result<Elements, Value>, ClusterError> {
+    let kind = read_key(executor, key, vec![&b"TYPE"[..], key.stored])?;
+    let (read, is_set): (Vec<&[u8]>, bool) = match &kind {
         Value::SimpleString(t) if t == "none" => return Ok(Ok((Vec::new(), false))),
         Value::SimpleString(t) if t == "list" => (vec![b"LRANGE", key.stored, b"0", b"-1"], false),
         Value::SimpleString(t) if t == "set" => (vec![b"SMEMBERS", key.stored], true),
@@ -144,7 +150,7 @@ fn elements(cluster: &Cluster, key: Key<'_>) -> Result<Result<Elements, Value>, 
         Value::SimpleString(_) => return Ok(Err(error_reply(WRONGTYPE))),
         other => return Ok(Err(other.clone())),
     };
-    match cluster.run_on_masters(&[(key.shard, read)])?.remove(0) {
+    match read_key(executor, key, read)? {
         Value::Array(items) | Value::Set(items) => Ok(Ok((
             items
                 .into_iter()
@@ -167,14 +173,14 @@ fn score(text: &[u8]) -> Option<f64> {
 
 /// SORT / SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]
 /// [STORE destination]; `keys[0]` is the sorted key, `keys[1]` the destination if any.
-pub(crate) fn sort<A: AsRef<[u8]>>(
-    cluster: &Cluster,
-    command: &str,
+pub fn sort<A: AsRef<[u8]>>(
+    executor: &Executor,
+    read_only: bool,
     args: &[A],
     keys: &[Key<'_>],
 ) -> Result<Value, ClusterError> {
-    let options = parse(args, command == "SORT_RO")?;
-    let (mut items, is_set) = match elements(cluster, keys[0])? {
+    let options = parse(args, read_only)?;
+    let (mut items, is_set) = match elements(executor, keys[0])? {
         Ok(found) => found,
         Err(reply) => return Ok(reply),
     };
@@ -191,7 +197,7 @@ pub(crate) fn sort<A: AsRef<[u8]>>(
     }
     if !dont_sort {
         let weights = match by {
-            Some(pattern) => lookup(cluster, pattern, &items)?,
+            Some(pattern) => lookup(executor, pattern, &items)?,
             None => items.iter().cloned().map(Some).collect(),
         };
         let mut scored: Vec<(Vec<u8>, Option<Vec<u8>>, f64)> = Vec::with_capacity(items.len());
@@ -244,7 +250,7 @@ pub(crate) fn sort<A: AsRef<[u8]>>(
         let columns = options
             .gets
             .iter()
-            .map(|pattern| lookup(cluster, pattern, window))
+            .map(|pattern| lookup(executor, pattern, window))
             .collect::<Result<Vec<_>, _>>()?;
         (0..window.len())
             .flat_map(|row| columns.iter().map(move |column| column[row].clone()))
@@ -268,7 +274,7 @@ pub(crate) fn sort<A: AsRef<[u8]>>(
         push.extend(values.iter().map(Vec::as_slice));
         push
     });
-    match replace_key(cluster, destination, fill)? {
+    match replace_key(executor, destination, fill)? {
         Some(error) => Ok(error),
         None => Ok(Value::Int(stored)),
     }

@@ -1,57 +1,59 @@
 //! MSETNX, PFCOUNT and PFMERGE across masters.
 
-use std::hash::{BuildHasher, Hasher};
-
 use redis::Value;
 
-use super::{Key, error_reply};
-use crate::cluster::Cluster;
+use super::common::{Key, error_reply, read_keys, temporary_name};
+use crate::commands::SplitMerge;
 use crate::error::ClusterError;
+use crate::executor::Executor;
+use crate::merge;
+use crate::router::SplitGroup;
 
 /// MSETNX over keys on several masters: all-or-nothing as far as a client can make it. Every
 /// key is checked first (EXISTS on each master at once), then all are set (MSET on each master
 /// at once). Not atomic: a key created by someone else between the check and the set is
 /// overwritten, and a master failing during the set leaves the others' part applied (reported as
 /// `ClusterError::Partial`).
-pub(crate) fn msetnx<A: AsRef<[u8]>>(
-    cluster: &Cluster,
+pub fn msetnx<A: AsRef<[u8]>>(
+    executor: &Executor,
     args: &[A],
     keys: &[Key<'_>],
+    positions: &[usize],
 ) -> Result<Value, ClusterError> {
     if !(args.len() - 1).is_multiple_of(2) {
         return Err(ClusterError::Command(
             "ERR wrong number of arguments for 'msetnx' command".to_owned(),
         ));
     }
-    let exists: Vec<(usize, Vec<&[u8]>)> = keys
+    let exists: Vec<(Key<'_>, Vec<&[u8]>)> = keys
         .iter()
-        .map(|k| (k.shard, vec![&b"EXISTS"[..], k.stored]))
+        .map(|k| (*k, vec![&b"EXISTS"[..], k.stored]))
         .collect();
-    for reply in cluster.run_on_masters(&exists)? {
+    for reply in read_keys(executor, &exists)? {
         match reply {
             Value::Int(0) => {}
             Value::Int(_) => return Ok(Value::Int(0)),
             other => return Ok(other),
         }
     }
-    // MSET of the same arguments (keys as the caller wrote them, tags included, so they route
-    // as they did) is a split command: one sub-command per master, failures named.
+    // MSET of the same arguments, split by master: one sub-command per master, every master
+    // at once, a failure after others applied their part named as such.
     let mut command: Vec<&[u8]> = vec![b"MSET"];
     command.extend(args[1..].iter().map(AsRef::as_ref));
-    cluster.execute(&command)?;
+    let mut groups: Vec<SplitGroup> = Vec::new();
+    for (key, &at) in keys.iter().zip(positions) {
+        match groups.iter_mut().find(|g| g.shard == key.shard) {
+            Some(group) => group.positions.push(at),
+            None => groups.push(SplitGroup {
+                shard: key.shard,
+                positions: vec![at],
+            }),
+        }
+    }
+    let replies = executor.split(&command, false, 2, &groups);
+    merge::all_applied(b"MSET", &replies)?;
+    merge::split(SplitMerge::AllOk, replies, &groups, 2)?;
     Ok(Value::Int(1))
-}
-
-/// A key name for a value that lives only inside one MULTI/EXEC (created and deleted there, so
-/// nobody ever sees it); random, so it cannot meet a user's key.
-fn scratch_key() -> Vec<u8> {
-    let a = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    let b = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    format!("rediscluster:scratch:{a:016x}{b:016x}").into_bytes()
 }
 
 const NOT_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
@@ -75,15 +77,15 @@ fn is_hyperloglog(bytes: &[u8]) -> bool {
 
 /// The sources' raw HyperLogLog strings (missing keys skipped), or the error reply.
 fn hll_values(
-    cluster: &Cluster,
+    executor: &Executor,
     sources: &[Key<'_>],
 ) -> Result<Result<Vec<Vec<u8>>, Value>, ClusterError> {
-    let gets: Vec<(usize, Vec<&[u8]>)> = sources
+    let gets: Vec<(Key<'_>, Vec<&[u8]>)> = sources
         .iter()
-        .map(|k| (k.shard, vec![&b"GET"[..], k.stored]))
+        .map(|k| (*k, vec![&b"GET"[..], k.stored]))
         .collect();
     let mut values = Vec::new();
-    for reply in cluster.run_on_masters(&gets)? {
+    for reply in read_keys(executor, &gets)? {
         match reply {
             Value::Nil => {}
             Value::BulkString(bytes) if is_hyperloglog(&bytes) => values.push(bytes),
@@ -97,12 +99,12 @@ fn hll_values(
 /// Runs `command(scratch keys...)` on `shard` with the HyperLogLogs copied into scratch keys, all
 /// inside one MULTI/EXEC, and answers that command's reply.
 fn with_scratch_copies(
-    cluster: &Cluster,
+    executor: &Executor,
     shard: usize,
     values: &[Vec<u8>],
     command: Vec<&[u8]>,
 ) -> Result<Value, ClusterError> {
-    let names: Vec<Vec<u8>> = values.iter().map(|_| scratch_key()).collect();
+    let names: Vec<Vec<u8>> = values.iter().map(|_| temporary_name()).collect();
     let mut batch: Vec<(usize, Vec<&[u8]>)> = vec![(shard, vec![b"MULTI"])];
     for (name, value) in names.iter().zip(values) {
         batch.push((shard, vec![b"SET", name, value]));
@@ -116,7 +118,7 @@ fn with_scratch_copies(
         batch.push((shard, delete));
     }
     batch.push((shard, vec![b"EXEC"]));
-    match cluster.run_on_masters(&batch)?.pop() {
+    match executor.run_on_masters(&batch)?.pop() {
         // EXEC: [OK per SET, the command's reply, DEL's count when there were copies]
         Some(Value::Array(mut replies)) if replies.len() > values.len() => {
             Ok(replies.remove(values.len()))
@@ -130,20 +132,20 @@ fn with_scratch_copies(
 
 /// PFCOUNT over keys on several masters: the union's cardinality, computed by Redis itself on
 /// the first key's master from copies of the other HyperLogLogs.
-pub(crate) fn pfcount(cluster: &Cluster, keys: &[Key<'_>]) -> Result<Value, ClusterError> {
-    let values = match hll_values(cluster, keys)? {
+pub fn pfcount(executor: &Executor, keys: &[Key<'_>]) -> Result<Value, ClusterError> {
+    let values = match hll_values(executor, keys)? {
         Ok(values) => values,
         Err(error) => return Ok(error),
     };
     if values.is_empty() {
         return Ok(Value::Int(0));
     }
-    with_scratch_copies(cluster, keys[0].shard, &values, vec![b"PFCOUNT"])
+    with_scratch_copies(executor, keys[0].shard, &values, vec![b"PFCOUNT"])
 }
 
 /// PFMERGE destination source... with sources on other masters.
-pub(crate) fn pfmerge(
-    cluster: &Cluster,
+pub fn pfmerge(
+    executor: &Executor,
     destination: Key<'_>,
     sources: &[Key<'_>],
 ) -> Result<Value, ClusterError> {
@@ -152,12 +154,12 @@ pub(crate) fn pfmerge(
     let all: Vec<Key<'_>> = std::iter::once(destination)
         .chain(sources.iter().copied())
         .collect();
-    let values = match hll_values(cluster, &all)? {
+    let values = match hll_values(executor, &all)? {
         Ok(values) => values,
         Err(error) => return Ok(error),
     };
     with_scratch_copies(
-        cluster,
+        executor,
         destination.shard,
         &values,
         vec![b"PFMERGE", destination.stored],

@@ -5,16 +5,10 @@ use std::collections::HashMap;
 
 use redis::Value;
 
-use super::{Key, WRONGTYPE, error_reply, replace_key};
-use crate::cluster::Cluster;
+use super::common::{Key, WRONGTYPE, error_reply, read_keys, replace_key, text_of};
+use crate::commands::SetOp;
 use crate::error::ClusterError;
-
-#[derive(Clone, Copy, PartialEq)]
-enum Op {
-    Union,
-    Inter,
-    Diff,
-}
+use crate::executor::Executor;
 
 #[derive(Clone, Copy)]
 enum Aggregate {
@@ -36,7 +30,7 @@ fn parse_options<A: AsRef<[u8]>>(
     args: &[A],
     first_option: usize,
     keys: usize,
-    op: Op,
+    op: SetOp,
     store: bool,
     card: bool,
 ) -> Result<Options, Value> {
@@ -51,13 +45,13 @@ fn parse_options<A: AsRef<[u8]>>(
     while j < args.len() {
         let remaining = args.len() - j;
         let word = args[j].as_ref();
-        if op != Op::Diff && !card && remaining > keys && word.eq_ignore_ascii_case(b"WEIGHTS") {
+        if op != SetOp::Diff && !card && remaining > keys && word.eq_ignore_ascii_case(b"WEIGHTS") {
             for (i, weight) in options.weights.iter_mut().enumerate() {
                 *weight = parse_double(args[j + 1 + i].as_ref())
                     .ok_or_else(|| error_reply("ERR weight value is not a float"))?;
             }
             j += 1 + keys;
-        } else if op != Op::Diff
+        } else if op != SetOp::Diff
             && !card
             && remaining >= 2
             && word.eq_ignore_ascii_case(b"AGGREGATE")
@@ -104,7 +98,7 @@ fn parse_double(text: &[u8]) -> Option<f64> {
 }
 
 /// A score as Redis 7.0 writes one in a reply: `%.17g`, and `inf` / `-inf`.
-pub(crate) fn format_score(score: f64) -> String {
+pub fn format_score(score: f64) -> String {
     if score.is_infinite() {
         return if score > 0.0 { "inf" } else { "-inf" }.to_owned();
     }
@@ -136,20 +130,16 @@ type Source = Option<Vec<(Vec<u8>, f64)>>;
 /// Reads every source from its master: types first (WRONGTYPE before anything else), then
 /// members with scores.
 fn read_sources(
-    cluster: &Cluster,
+    executor: &Executor,
     keys: &[Key<'_>],
 ) -> Result<Result<Vec<Source>, Value>, ClusterError> {
-    let types: Vec<(usize, Vec<&[u8]>)> = keys
+    let types: Vec<(Key<'_>, Vec<&[u8]>)> = keys
         .iter()
-        .map(|k| (k.shard, vec![&b"TYPE"[..], k.stored]))
+        .map(|k| (*k, vec![&b"TYPE"[..], k.stored]))
         .collect();
-    let types: Vec<String> = cluster
-        .run_on_masters(&types)?
-        .into_iter()
-        .map(|v| match v {
-            Value::SimpleString(s) => s,
-            _ => String::new(),
-        })
+    let types: Vec<String> = read_keys(executor, &types)?
+        .iter()
+        .map(|v| String::from_utf8_lossy(text_of(v).unwrap_or_default()).into_owned())
         .collect();
     if types
         .iter()
@@ -157,19 +147,19 @@ fn read_sources(
     {
         return Ok(Err(error_reply(WRONGTYPE)));
     }
-    let reads: Vec<(usize, Vec<&[u8]>)> = keys
+    let reads: Vec<(Key<'_>, Vec<&[u8]>)> = keys
         .iter()
         .zip(&types)
         .map(|(k, t)| match t.as_str() {
             "zset" => (
-                k.shard,
+                *k,
                 vec![&b"ZRANGE"[..], k.stored, b"0", b"-1", b"WITHSCORES"],
             ),
-            _ => (k.shard, vec![&b"SMEMBERS"[..], k.stored]),
+            _ => (*k, vec![&b"SMEMBERS"[..], k.stored]),
         })
         .collect();
     let mut sources = Vec::with_capacity(keys.len());
-    for (reply, kind) in cluster.run_on_masters(&reads)?.into_iter().zip(&types) {
+    for (reply, kind) in read_keys(executor, &reads)?.into_iter().zip(&types) {
         let items = match reply {
             Value::Array(items) => items,
             error @ Value::ServerError(_) => return Ok(Err(error)), // changed type meanwhile
@@ -179,22 +169,29 @@ fn read_sources(
                 )));
             }
         };
-        let bytes = |v: Value| match v {
-            Value::BulkString(b) => b,
-            other => format!("{other:?}").into_bytes(),
+        // Members and scores are always strings; anything else is an error, never bytes made
+        // up from it.
+        let bytes = |v: &Value| {
+            text_of(v).map(<[u8]>::to_vec).ok_or_else(|| {
+                ClusterError::Command(format!("ERR unexpected member or score {v:?}"))
+            })
         };
         sources.push(match kind.as_str() {
             "none" => None,
             "zset" => {
                 let mut pairs = Vec::with_capacity(items.len() / 2);
-                let mut items = items.into_iter();
-                while let (Some(member), Some(score)) = (items.next(), items.next()) {
-                    let score = parse_double(&bytes(score)).unwrap_or(0.0);
-                    pairs.push((bytes(member), score));
+                for pair in items.chunks_exact(2) {
+                    let score = parse_double(&bytes(&pair[1])?).unwrap_or(0.0);
+                    pairs.push((bytes(&pair[0])?, score));
                 }
                 Some(pairs)
             }
-            _ => Some(items.into_iter().map(|m| (bytes(m), 1.0)).collect()),
+            _ => Some(
+                items
+                    .iter()
+                    .map(|m| Ok((bytes(m)?, 1.0)))
+                    .collect::<Result<_, ClusterError>>()?,
+            ),
         });
     }
     Ok(Ok(sources))
@@ -220,11 +217,11 @@ fn weighted(score: f64, weight: f64) -> f64 {
 }
 
 /// The result, ordered as a sorted set is: by score, then member bytes.
-fn compute(op: Op, sources: Vec<Source>, options: &Options) -> Vec<(Vec<u8>, f64)> {
+fn compute(op: SetOp, sources: Vec<Source>, options: &Options) -> Vec<(Vec<u8>, f64)> {
     let mut result: Vec<(Vec<u8>, f64)> = Vec::new();
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     match op {
-        Op::Union => {
+        SetOp::Union => {
             for (source, weight) in sources.into_iter().zip(&options.weights) {
                 for (member, score) in source.into_iter().flatten() {
                     let value = weighted(score, *weight);
@@ -238,7 +235,7 @@ fn compute(op: Op, sources: Vec<Source>, options: &Options) -> Vec<(Vec<u8>, f64
                 }
             }
         }
-        Op::Inter => {
+        SetOp::Inter => {
             if sources.iter().any(Option::is_none) {
                 return Vec::new();
             }
@@ -262,7 +259,7 @@ fn compute(op: Op, sources: Vec<Source>, options: &Options) -> Vec<(Vec<u8>, f64
                 }
             }
         }
-        Op::Diff => {
+        SetOp::Diff => {
             let others: std::collections::HashSet<Vec<u8>> = sources
                 .iter()
                 .skip(1)
@@ -283,7 +280,7 @@ fn compute(op: Op, sources: Vec<Source>, options: &Options) -> Vec<(Vec<u8>, f64
 
 /// A command's form: where its options start, and which ones it takes.
 struct Form {
-    op: Op,
+    op: SetOp,
     first_option: usize,
     store: bool,
     card: bool,
@@ -294,12 +291,12 @@ type Scored = Vec<(Vec<u8>, f64)>;
 /// Reads the sources (type errors first, as Redis), parses the options, computes the result:
 /// the result with its options, or the error reply that is the command's answer.
 fn evaluate<A: AsRef<[u8]>>(
-    cluster: &Cluster,
+    executor: &Executor,
     args: &[A],
     keys: &[Key<'_>],
     form: Form,
 ) -> Result<Result<(Scored, Options), Value>, ClusterError> {
-    let sources = match read_sources(cluster, keys)? {
+    let sources = match read_sources(executor, keys)? {
         Ok(sources) => sources,
         Err(error) => return Ok(Err(error)),
     };
@@ -318,19 +315,19 @@ fn evaluate<A: AsRef<[u8]>>(
 }
 
 /// ZUNION / ZINTER / ZDIFF numkeys key... [options]: `keys` start at argument 2.
-pub(crate) fn combine<A: AsRef<[u8]>>(
-    cluster: &Cluster,
-    command: &str,
+pub fn combine<A: AsRef<[u8]>>(
+    executor: &Executor,
+    op: SetOp,
     args: &[A],
     keys: &[Key<'_>],
 ) -> Result<Value, ClusterError> {
     let form = Form {
-        op: op_of(command),
+        op,
         first_option: 2 + keys.len(),
         store: false,
         card: false,
     };
-    let (result, options) = match evaluate(cluster, args, keys, form)? {
+    let (result, options) = match evaluate(executor, args, keys, form)? {
         Ok(evaluated) => evaluated,
         Err(error) => return Ok(error),
     };
@@ -345,20 +342,20 @@ pub(crate) fn combine<A: AsRef<[u8]>>(
 }
 
 /// ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE destination numkeys key... [options].
-pub(crate) fn combine_store<A: AsRef<[u8]>>(
-    cluster: &Cluster,
-    command: &str,
+pub fn combine_store<A: AsRef<[u8]>>(
+    executor: &Executor,
+    op: SetOp,
     args: &[A],
     destination: Key<'_>,
     sources: &[Key<'_>],
 ) -> Result<Value, ClusterError> {
     let form = Form {
-        op: op_of(command),
+        op,
         first_option: 3 + sources.len(),
         store: true,
         card: false,
     };
-    let (result, _) = match evaluate(cluster, args, sources, form)? {
+    let (result, _) = match evaluate(executor, args, sources, form)? {
         Ok(evaluated) => evaluated,
         Err(error) => return Ok(error),
     };
@@ -369,25 +366,25 @@ pub(crate) fn combine_store<A: AsRef<[u8]>>(
         zadd.push(member);
     }
     let fill = (!result.is_empty()).then_some(zadd);
-    match replace_key(cluster, destination, fill)? {
+    match replace_key(executor, destination, fill)? {
         Some(error) => Ok(error),
         None => Ok(Value::Int(result.len() as i64)),
     }
 }
 
 /// ZINTERCARD numkeys key... [LIMIT limit].
-pub(crate) fn intercard<A: AsRef<[u8]>>(
-    cluster: &Cluster,
+pub fn intercard<A: AsRef<[u8]>>(
+    executor: &Executor,
     args: &[A],
     keys: &[Key<'_>],
 ) -> Result<Value, ClusterError> {
     let form = Form {
-        op: Op::Inter,
+        op: SetOp::Inter,
         first_option: 2 + keys.len(),
         store: false,
         card: true,
     };
-    let (result, options) = match evaluate(cluster, args, keys, form)? {
+    let (result, options) = match evaluate(executor, args, keys, form)? {
         Ok(evaluated) => evaluated,
         Err(error) => return Ok(error),
     };
@@ -397,14 +394,6 @@ pub(crate) fn intercard<A: AsRef<[u8]>>(
     } else {
         count.min(options.limit)
     } as i64))
-}
-
-fn op_of(command: &str) -> Op {
-    match &command[..6.min(command.len())] {
-        "ZUNION" => Op::Union,
-        "ZINTER" => Op::Inter,
-        _ => Op::Diff,
-    }
 }
 
 #[cfg(test)]

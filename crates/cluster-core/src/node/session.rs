@@ -1,17 +1,14 @@
 //! What a client sets on "its connection" (AUTH, SELECT, CLIENT SETNAME, CLIENT NO-EVICT), kept for
 //! the whole client: a pooled, sharded client has many connections on many servers, so the
 //! setting is stored here and every pooled connection takes it on before its next command
-//! (each connection remembers which version of the settings it carries). A client that never
-//! changes them sends nothing extra.
+//! (each connection remembers which version of the settings it carries; `pool.rs`). A client
+//! that never changes them sends nothing extra. The commands that change them are run by
+//! `dispatch/session.rs`.
 
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use redis::Value;
-
-use crate::commands::SessionCommand;
 use crate::config::Secret;
-use crate::error::ClusterError;
 
 /// The settings a connection should carry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -92,84 +89,6 @@ impl Session {
         // Always a new version, even for the same settings: every connection re-checks.
         self.version.fetch_add(1, Ordering::AcqRel);
         before
-    }
-}
-
-impl crate::Cluster {
-    /// The database the connections to master `shard` are in now.
-    pub(crate) fn current_db(&self, shard: usize) -> i64 {
-        let (_, state) = self.session().snapshot();
-        state.db.unwrap_or(self.masters()[shard].db)
-    }
-
-    /// Runs a connection-setting command for the whole client. A setting is first taken by
-    /// one connection of every master, without sending any other command (so a value a server
-    /// refuses is reported now, and the setting is put back); the other connections take it
-    /// before their next command.
-    pub(crate) fn run_session<A: AsRef<[u8]>>(
-        &self,
-        command: SessionCommand,
-        args: &[A],
-    ) -> Result<Value, ClusterError> {
-        let session = self.session();
-        match command {
-            SessionCommand::GetName => {
-                let (_, state) = session.snapshot();
-                return Ok(state.name.map_or(Value::Nil, Value::BulkString));
-            }
-            SessionCommand::Quit => {
-                self.disconnect();
-                return Ok(Value::Okay);
-            }
-            SessionCommand::Reset => {
-                session.update(|state| *state = SessionState::default());
-                // Whatever else a connection carried (tracking, a paused reply mode) goes too.
-                self.disconnect();
-                return Ok(Value::SimpleString("RESET".to_owned()));
-            }
-            SessionCommand::Auth
-            | SessionCommand::Select
-            | SessionCommand::SetName
-            | SessionCommand::NoEvict => {}
-        }
-        let value = args[args.len() - 1].as_ref();
-        let before = match command {
-            SessionCommand::Auth => {
-                let password = Secret::new(String::from_utf8_lossy(value).into_owned());
-                let user = (args.len() == 3).then(|| args[1].as_ref().to_vec());
-                session.update(|state| state.auth = Some((user, password)))
-            }
-            SessionCommand::Select => {
-                let db: i64 = std::str::from_utf8(value)
-                    .ok()
-                    .and_then(|t| t.parse().ok())
-                    .ok_or_else(|| {
-                        ClusterError::Command(
-                            "ERR value is not an integer or out of range".to_owned(),
-                        )
-                    })?;
-                session.update(|state| state.db = Some(db))
-            }
-            SessionCommand::SetName => {
-                let name = (!value.is_empty()).then(|| value.to_vec());
-                session.update(|state| state.name = name)
-            }
-            _ => {
-                let on = if value.eq_ignore_ascii_case(b"on") {
-                    true
-                } else if value.eq_ignore_ascii_case(b"off") {
-                    false
-                } else {
-                    return Err(ClusterError::Command("ERR syntax error".to_owned()));
-                };
-                session.update(|state| state.no_evict = on)
-            }
-        };
-        if let Err(error) = self.refresh_masters() {
-            session.update(|state| *state = before);
-            return Err(error);
-        }
-        Ok(Value::Okay)
     }
 }
 

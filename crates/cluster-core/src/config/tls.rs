@@ -1,19 +1,16 @@
-//! TLS for a node: redis-py's `ssl*` options turned into a rustls client configuration once,
-//! when the config is validated (so a missing or bad certificate file is a config error, not a
-//! failure on first use), and shared by every connection to the node.
+//! TLS settings for a node: redis-py's `ssl*` options turned into a rustls client
+//! configuration once, when the config is validated (so a missing or bad certificate file is a
+//! config error, not a failure on first use), and shared by every connection to the node. The
+//! encrypted stream itself is the node layer's (`node/stream.rs`).
 
-use std::io;
-use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, StreamOwned};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore};
 
 /// How much of the server's certificate is checked (redis-py's `ssl_cert_reqs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +19,19 @@ pub enum CertReqs {
     Required,
     /// Anything is accepted: encryption without authentication (test setups only).
     None,
+}
+
+impl CertReqs {
+    /// redis-py's `ssl_cert_reqs` ("required", "none", or `ssl.CERT_*` given as text).
+    pub fn parse(text: &str) -> Option<CertReqs> {
+        match text.to_ascii_lowercase().as_str() {
+            // On a client, "optional" verifies a certificate exactly as "required" does (the
+            // server always presents one).
+            "required" | "cert_required" | "optional" | "cert_optional" => Some(CertReqs::Required),
+            "none" | "cert_none" => Some(CertReqs::None),
+            _ => None,
+        }
+    }
 }
 
 /// redis-py's `ssl*` options for a node, as given.
@@ -85,151 +95,6 @@ impl TlsCache {
     }
 }
 
-/// The stream a connection reads and writes: plain TCP or TLS over it.
-pub enum Stream {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
-}
-
-impl Stream {
-    pub fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(tcp) => tcp,
-            Stream::Tls(tls) => &tls.sock,
-        }
-    }
-}
-
-/// How long a pub/sub reader holds a shared TLS session while waiting for data, at most: the
-/// longest a write (SUBSCRIBE, ...) waits for its turn.
-const SHARED_POLL: Duration = Duration::from_millis(20);
-
-impl Stream {
-    /// The stream as a reader for one thread and a writer for another (pub/sub). Plain TCP is
-    /// cloned; a TLS session cannot be, so both halves share it behind a lock and the reader
-    /// polls with a short timeout, giving writes their turn. The reader returns an error
-    /// once `closing` is set.
-    pub fn split(self, closing: Arc<AtomicBool>) -> io::Result<(SplitReader, SplitWriter)> {
-        match self {
-            Stream::Plain(tcp) => {
-                tcp.set_read_timeout(None)?;
-                let writer = tcp.try_clone()?;
-                Ok((SplitReader::Plain(tcp), SplitWriter::Plain(writer)))
-            }
-            tls @ Stream::Tls(_) => {
-                tls.tcp().set_read_timeout(Some(SHARED_POLL))?;
-                let shared = Arc::new(Mutex::new(tls));
-                Ok((
-                    SplitReader::Shared {
-                        stream: Arc::clone(&shared),
-                        closing,
-                    },
-                    SplitWriter::Shared(shared),
-                ))
-            }
-        }
-    }
-}
-
-/// The reading half of a split stream.
-pub enum SplitReader {
-    Plain(TcpStream),
-    Shared {
-        stream: Arc<Mutex<Stream>>,
-        closing: Arc<AtomicBool>,
-    },
-}
-
-impl io::Read for SplitReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            SplitReader::Plain(tcp) => tcp.read(buf),
-            SplitReader::Shared { stream, closing } => loop {
-                let result = stream.lock().unwrap_or_else(|p| p.into_inner()).read(buf);
-                match result {
-                    // Nothing yet: let a writer in, then wait again (the parser above never
-                    // sees these, so a reply split across polls is read whole).
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                        ) && !closing.load(Ordering::SeqCst) =>
-                    {
-                        std::thread::yield_now();
-                    }
-                    other => return other,
-                }
-            },
-        }
-    }
-}
-
-/// The writing half of a split stream.
-pub enum SplitWriter {
-    Plain(TcpStream),
-    Shared(Arc<Mutex<Stream>>),
-}
-
-impl SplitWriter {
-    pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        use io::Write;
-        match self {
-            SplitWriter::Plain(tcp) => tcp.write_all(bytes),
-            SplitWriter::Shared(shared) => shared
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .write_all(bytes),
-        }
-    }
-
-    /// Ends the connection; the reader sees the end of its stream.
-    pub fn shutdown(&self) {
-        match self {
-            SplitWriter::Plain(tcp) => {
-                let _ = tcp.shutdown(Shutdown::Both);
-            }
-            SplitWriter::Shared(shared) => {
-                let stream = shared.lock().unwrap_or_else(|p| p.into_inner());
-                let _ = stream.tcp().shutdown(Shutdown::Both);
-            }
-        }
-    }
-}
-
-impl io::Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(tcp) => tcp.read(buf),
-            Stream::Tls(tls) => tls.read(buf),
-        }
-    }
-}
-
-impl io::Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(tcp) => tcp.write(buf),
-            Stream::Tls(tls) => tls.write(buf),
-        }
-    }
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self {
-            Stream::Plain(tcp) => tcp.write_all(buf),
-            // rustls buffers the records; flushing sends them in as few writes as it can.
-            Stream::Tls(tls) => {
-                tls.write_all(buf)?;
-                tls.flush()
-            }
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(tcp) => tcp.flush(),
-            Stream::Tls(tls) => tls.flush(),
-        }
-    }
-}
-
 impl TlsSettings {
     /// Reads the certificate files and builds the client configuration. The error says which
     /// setting and file is wrong.
@@ -290,22 +155,9 @@ impl TlsSettings {
         })
     }
 
-    /// TLS over an open TCP connection; the handshake happens on first use, within the
-    /// stream's timeouts.
-    pub fn wrap(&self, tcp: TcpStream, host: &str) -> io::Result<Stream> {
-        let name = ServerName::try_from(host.to_owned())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("TLS: {e}")))?;
-        let session = ClientConnection::new(Arc::clone(&self.client), name)
-            .map_err(|e| io::Error::other(format!("TLS: {e}")))?;
-        let mut stream = StreamOwned::new(session, tcp);
-        // Handshake now, so a refused certificate is a connect error naming TLS.
-        while stream.conn.is_handshaking() {
-            stream
-                .conn
-                .complete_io(&mut stream.sock)
-                .map_err(|e| io::Error::new(e.kind(), format!("TLS handshake: {e}")))?;
-        }
-        Ok(Stream::Tls(Box::new(stream)))
+    /// The rustls configuration every connection to the node shares.
+    pub fn client_config(&self) -> Arc<ClientConfig> {
+        Arc::clone(&self.client)
     }
 }
 

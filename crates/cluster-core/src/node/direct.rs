@@ -5,10 +5,10 @@
 
 use redis::{ConnectionLike, RedisResult, Value};
 
+use super::connection::Connection;
 use crate::config::NodeConfig;
-use crate::connection::Connection;
 use crate::error::ClusterError;
-use crate::resp::pack_command;
+use crate::wire::request::pack_command;
 
 pub struct NodeConnection {
     connection: Connection,

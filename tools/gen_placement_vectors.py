@@ -18,8 +18,8 @@ EXPECTATION IS A BREAKING CHANGE: it moves data that users have already stored. 
 is fine; the output must stay byte-for-byte reproducible (fixed random seed).
 
 Usage
-  python3 tests/vectors/generate_placement.py          rewrite placement.json next to this file
-  python3 tests/vectors/generate_placement.py --check  exit 1 if the file on disk differs (CI)
+  python3 tools/gen_placement_vectors.py          rewrite tests/vectors/placement.json
+  python3 tools/gen_placement_vectors.py --check  exit 1 if the file on disk differs (CI)
 
 Each vector: kind, key_b64, key (only if valid UTF-8), int (only for kind "integer"), route_b64,
 stored_b64, stored (only if valid UTF-8), tagged, nodes (nodes[i] = node number with i+1 masters).
@@ -35,8 +35,8 @@ from pathlib import Path
 
 MAX_MASTERS = 16
 SEED = 20131125  # fixed: the file must be reproducible byte for byte
-OUTPUT = Path(__file__).resolve().parent / "placement.json"
-GENERATOR = "tests/vectors/generate_placement.py"
+OUTPUT = Path(__file__).resolve().parent.parent / "tests/vectors/placement.json"
+GENERATOR = "tools/gen_placement_vectors.py"
 CONTRACT = (
     "node = crc32(route_bytes) % N + 1 (IEEE CRC-32, unsigned; text as UTF-8, integers as "
     "decimal text); tag rule: a key real{tag} that ends with '}', whose tag opens at the last "

@@ -1,22 +1,28 @@
 #!/usr/bin/env python3
-"""Generate crates/cluster-core/src/commands/table.rs from a real Redis server's COMMAND INFO.
+"""Generate crates/cluster-core/src/commands/table.rs from a snapshot of Redis's COMMAND INFO.
 
-Starts its own short-lived redis-server (the Debian package; port TABLE_GENERATOR_PORT from
-tests/ports.env unless --port says otherwise; its own temporary directory; no persistence),
-reads `COMMAND INFO` - arity, flags and key specs of every command and subcommand - with a tiny
-RESP2 client, stops the server by its pid (also on error or Ctrl-C), and writes the Rust command
-table. Each row's strategy (how the cluster runs the command) comes from the STRATEGY rules
-below: the one place where that is decided.
+The snapshot (tools/redis-commands.json: COMMAND INFO and COMMAND DOCS of one Redis release, as
+JSON) is in the repository, so the table, and `--check`, give the same answer whatever
+redis-server is installed. Each row's strategy (how the cluster runs the command) comes from the
+STRATEGY rules below: the one place where that is decided.
 
 Usage
-  python3 tests/gen_command_table.py                rewrite table.rs (then rustfmt'd)
-  python3 tests/gen_command_table.py --check        exit 1 if table.rs differs (CI, `make test`)
-  python3 tests/gen_command_table.py --port PORT    use another loopback port for the server
+  python3 tools/gen_command_table.py              rewrite table.rs from the snapshot (rustfmt'd)
+  python3 tools/gen_command_table.py --check      exit 1 if table.rs differs (`make test`)
+  python3 tools/gen_command_table.py --refresh    read COMMAND INFO/DOCS from the installed
+                                                  redis-server into the snapshot, then rewrite
+                                                  table.rs (`make refresh-commands`)
+  --port PORT                                     the refresh's own server's loopback port
 
-The output is deterministic: rows sorted bytewise by upper-case name (`lookup` binary-searches),
-subcommands sorted the same way. The Rust test crates/cluster-core/tests/command_table.rs checks
-the table against a live server (COMMAND INFO, COMMAND DOCS, COMMAND GETKEYS).
-Standard library only.
+`--refresh` starts its own short-lived redis-server (the Debian package; port
+TABLE_GENERATOR_PORT from tests/ports.env unless --port says otherwise; its own temporary
+directory; no persistence), reads it with a tiny RESP2 client and stops it by its pid (also on
+error or Ctrl-C).
+
+The output is deterministic: rows sorted bytewise by upper-case name (the table is
+binary-searched), subcommands sorted the same way. The Rust test
+crates/cluster-core/tests/command_table.rs checks the table against the snapshot and against a
+live server (COMMAND GETKEYS). Standard library only.
 """
 
 import argparse
@@ -33,7 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "crates/cluster-core/src/commands/table.rs"
-SCRIPT = "tests/gen_command_table.py"
+SNAPSHOT = ROOT / "tools/redis-commands.json"
+SCRIPT = "tools/gen_command_table.py"
 
 # =============================================================================================
 # STRATEGY rules
@@ -50,7 +57,7 @@ SCRIPT = "tests/gen_command_table.py"
 #   Refused).
 # Refused reasons follow "<COMMAND> is not supported by rediscluster: ": why, and what to do.
 
-# Independent keys, one sub-command per node, replies merged.
+# Independent keys, one sub-command per node, replies merged (SplitMerge).
 SPLIT = {
     "MGET": "KeyOrder",  # values in the caller's key order
     "MSET": "AllOk",
@@ -60,24 +67,66 @@ SPLIT = {
     "TOUCH": "Sum",
 }
 
-# Composed in the core from per-node reads and writes when the keys span nodes (not atomic then).
-EMULATED = """
-SDIFF SINTER SUNION SDIFFSTORE SINTERSTORE SUNIONSTORE SINTERCARD SMOVE RENAME RENAMENX COPY
-RPOPLPUSH LMOVE BRPOPLPUSH BLMOVE ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZUNION ZINTER ZDIFF
-ZINTERCARD PFCOUNT PFMERGE MSETNX
+# Composed in the core from per-node reads and writes when the keys span nodes (not atomic then):
+# each names its emulation (the Emulation enum, crates/cluster-core/src/commands/spec.rs).
+EMULATED = {
+    "SUNION": "SetAlgebra(SetOp::Union)",
+    "SINTER": "SetAlgebra(SetOp::Inter)",
+    "SDIFF": "SetAlgebra(SetOp::Diff)",
+    "SUNIONSTORE": "SetAlgebraStore(SetOp::Union)",
+    "SINTERSTORE": "SetAlgebraStore(SetOp::Inter)",
+    "SDIFFSTORE": "SetAlgebraStore(SetOp::Diff)",
+    "SINTERCARD": "SetInterCard",
+    "SMOVE": "SetMove",
+    "ZUNION": "SortedSetAlgebra(SetOp::Union)",
+    "ZINTER": "SortedSetAlgebra(SetOp::Inter)",
+    "ZDIFF": "SortedSetAlgebra(SetOp::Diff)",
+    "ZUNIONSTORE": "SortedSetAlgebraStore(SetOp::Union)",
+    "ZINTERSTORE": "SortedSetAlgebraStore(SetOp::Inter)",
+    "ZDIFFSTORE": "SortedSetAlgebraStore(SetOp::Diff)",
+    "ZINTERCARD": "SortedSetInterCard",
+    "RENAME": "Rename { only_if_new: false }",
+    "RENAMENX": "Rename { only_if_new: true }",
+    "COPY": "CopyKey",
+    "MSETNX": "MSetNx",
+    "PFCOUNT": "HyperLogLogCount",
+    "PFMERGE": "HyperLogLogMerge",
+    "RPOPLPUSH": "ListMove { ends: Some((End::Right, End::Left)), blocking: false }",
+    "LMOVE": "ListMove { ends: None, blocking: false }",
+    "BRPOPLPUSH": "ListMove { ends: Some((End::Right, End::Left)), blocking: true }",
+    "BLMOVE": "ListMove { ends: None, blocking: true }",
+    "BLPOP": "PopFirst { pop: Pop::List(End::Left), timeout: TimeoutAt::Last }",
+    "BRPOP": "PopFirst { pop: Pop::List(End::Right), timeout: TimeoutAt::Last }",
+    "BZPOPMIN": "PopFirst { pop: Pop::SortedSet(Extreme::Min), timeout: TimeoutAt::Last }",
+    "BZPOPMAX": "PopFirst { pop: Pop::SortedSet(Extreme::Max), timeout: TimeoutAt::Last }",
+    "LMPOP": "PopFirst { pop: Pop::ListMany, timeout: TimeoutAt::Nowhere }",
+    "ZMPOP": "PopFirst { pop: Pop::SortedSetMany, timeout: TimeoutAt::Nowhere }",
+    "BLMPOP": "PopFirst { pop: Pop::ListMany, timeout: TimeoutAt::First }",
+    "BZMPOP": "PopFirst { pop: Pop::SortedSetMany, timeout: TimeoutAt::First }",
+    "BITOP": "OnDestination(Destination::FirstKey)",
+    "ZRANGESTORE": "OnDestination(Destination::FirstKey)",
+    "GEOSEARCHSTORE": "OnDestination(Destination::FirstKey)",
+    "GEORADIUS": "OnDestination(Destination::LastKey)",  # STORE / STOREDIST
+    "GEORADIUSBYMEMBER": "OnDestination(Destination::LastKey)",
+    "SORT": "Sort { read_only: false }",
+    "SORT_RO": "Sort { read_only: true }",
+}
+
+# Replies that name the key they came from (`[key, element]`): sent with tags stripped, the
+# server names the stored key, and the caller gets the key as written (our NAMES_KEY flag).
+NAMES_KEY = """
 BLPOP BRPOP BZPOPMIN BZPOPMAX LMPOP ZMPOP BLMPOP BZMPOP
-BITOP ZRANGESTORE GEOSEARCHSTORE GEORADIUS GEORADIUSBYMEMBER SORT SORT_RO
 """.split()
 
 # Routed by the channel name, to the node where the cluster's subscribers to it listen.
 CHANNEL = ["PUBLISH", "SPUBLISH"]
 
-# Server-wide, one merged answer: the whole cluster does one thing (or must agree on one answer).
+# Server-wide, one merged answer (FanOutMerge): the whole cluster does one thing (or must agree
+# on one answer).
 FAN_OUT_MERGED = {
     "DBSIZE": "Sum",
     "KEYS": "Concat",
     "RANDOMKEY": "Random",  # a key of a non-empty node, picked at random
-    "SCAN": "Cursor",  # the cursor names the node; walks every master once
     "SCRIPT|LOAD": "Same",  # the sha every node agrees on
     "FUNCTION|LOAD": "Same",  # the library name every node agrees on
     # "Do this everywhere": OK when every master did it, else the first error, naming its node.
@@ -122,6 +171,10 @@ FAN_OUT_MERGED = {
     "LASTSAVE": "Min",
 }
 
+# Walked master after master: the cursor names the node and its own cursor (one walk visits
+# every master once).
+WALK = ["SCAN"]
+
 # Server-wide, where each master's own state is the answer: a map node_k -> reply.
 FAN_OUT_PER_NODE = """
 INFO ROLE BGSAVE BGREWRITEAOF
@@ -135,8 +188,8 @@ ACL|LOG
 PUBSUB|CHANNELS PUBSUB|NUMSUB PUBSUB|NUMPAT PUBSUB|SHARDCHANNELS PUBSUB|SHARDNUMSUB
 """.split()
 
-# Connection settings kept for the whole client (session.rs): every pooled connection takes them
-# on before its next command. Flagged CONNECTION like the refused ones below.
+# Connection settings kept for the whole client (node/session.rs): every pooled connection takes
+# them on before its next command.
 SESSION = {
     "AUTH": "Auth",
     "SELECT": "Select",
@@ -147,7 +200,7 @@ SESSION = {
     "QUIT": "Quit",
 }
 
-# Per-connection state a pooled, sharded client cannot honour: refused, with our CONNECTION flag.
+# Per-connection state a pooled, sharded client cannot honour: refused.
 CONNECTION_SCOPED = {
     "a transaction needs one connection on one node: use the cluster's transaction pipeline, "
     "which runs MULTI/EXEC on the node of its keys": "MULTI EXEC DISCARD WATCH UNWATCH",
@@ -176,7 +229,7 @@ CONNECTION_ON_DEFAULT_NODE = """
 CLIENT|ID CLIENT|INFO CLIENT|GETREDIR CLIENT|TRACKINGINFO CLIENT|UNBLOCK
 """.split()
 
-# Dangerous or topology-changing on a sharded set: refused, without the CONNECTION flag.
+# Dangerous or topology-changing on a sharded set: refused.
 REFUSED = {
     "stopping every server through one client is too dangerous: stop servers with your own "
     "tooling": "SHUTDOWN",
@@ -203,7 +256,7 @@ COMMAND|GETKEYS COMMAND|GETKEYSANDFLAGS LOLWUT PFSELFTEST
 # them. Every other name in STRATEGY must exist on the server (a typo guard).
 IF_PRESENT = {"WAITAOF", "CLIENT|SETINFO", "CLIENT|NO-TOUCH"}
 
-# Redis COMMAND INFO flag -> our Flags constant (CONNECTION and DATA_KEYS are ours).
+# Redis COMMAND INFO flag -> our Flags constant (DATA_KEYS and NAMES_KEY are ours).
 REDIS_FLAGS = {
     "readonly": "READ",
     "write": "WRITE",
@@ -213,7 +266,7 @@ REDIS_FLAGS = {
     "noscript": "NOSCRIPT",
     "movablekeys": "MOVABLE_KEYS",
 }
-OUR_FLAGS = ["CONNECTION", "DATA_KEYS"]
+OUR_FLAGS = ["DATA_KEYS", "NAMES_KEY"]
 
 
 def rust_str(text):
@@ -236,23 +289,28 @@ def build_strategy():
             out[name] = (strategy, flag)
 
     for name, merge in SPLIT.items():
-        put([name], f"Split(Merge::{merge})")
-    put(EMULATED, "Emulated")
+        put([name], f"Split(SplitMerge::{merge})")
+    for name, emulation in EMULATED.items():
+        put([name], f"Emulated(Emulation::{emulation})")
     put(CHANNEL, "Channel")
     for name, merge in FAN_OUT_MERGED.items():
-        put([name], f"FanOut(Merge::{merge})")
-    put(FAN_OUT_PER_NODE, "FanOut(Merge::PerNode)")
+        put([name], f"FanOut(FanOutMerge::{merge})")
+    put(WALK, "Walk")
+    put(FAN_OUT_PER_NODE, "FanOut(FanOutMerge::PerNode)")
     for name, command in SESSION.items():
-        put([name], f"Session({command})", "CONNECTION")
+        put([name], f"Session(SessionCommand::{command})")
     put(CONNECTION_ON_DEFAULT_NODE, "Single")
     for reason, names in CONNECTION_SCOPED.items():
-        put(names.split(), f"Refused({rust_str(reason)})", "CONNECTION")
+        put(names.split(), f"Refused({rust_str(reason)})")
     for reason, names in REFUSED.items():
         put(names.split(), f"Refused({rust_str(reason)})")
     put(SINGLE, "Single")
     missing = IF_PRESENT - out.keys()
     if missing:
         raise SystemExit(f"IF_PRESENT names without a decision: {sorted(missing)}")
+    for name in NAMES_KEY:
+        if name not in EMULATED:
+            raise SystemExit(f"NAMES_KEY: {name} is not one of the EMULATED pops")
     return out
 
 
@@ -260,9 +318,11 @@ STRATEGY = build_strategy()
 
 
 def decide(full_name, container_decision, info):
-    """The (strategy, extra flag) of one command; None when a decision is required but missing."""
+    """The (strategy, extra flag) of one command; None when a decision is required but missing.
+    The extra flag is NAMES_KEY (the only one a rule adds)."""
     if full_name in STRATEGY:
-        return STRATEGY[full_name]
+        strategy, _ = STRATEGY[full_name]
+        return (strategy, "NAMES_KEY" if full_name in NAMES_KEY else None)
     if container_decision is not None:
         return container_decision  # rule 1
     keyless = not [s for s in info.key_specs if "not_key" not in s.get("flags", [])]
@@ -431,14 +491,70 @@ class Info:
         self.subcommands = sorted((Info(s) for s in raw[9] or []), key=lambda i: i.name.encode())
 
 
-def read_server(port):
+def refresh_snapshot(port):
+    """Reads COMMAND INFO and COMMAND DOCS from our own server into the snapshot file."""
     with Server(port) as server:
         version = info_fields(server.client.call("INFO", "server"))["redis_version"]
-        infos = sorted(
-            (Info(raw) for raw in server.client.call("COMMAND", "INFO")),
-            key=lambda i: i.name.encode(),
+        info = sorted_info(server.client.call("COMMAND", "INFO"))
+        docs = {
+            name: sorted_doc(doc)
+            for name, doc in pairs(server.client.call("COMMAND", "DOCS")).items()
+        }
+    write_snapshot(version, info, docs)
+    return version
+
+
+def sorted_info(entries):
+    """COMMAND INFO entries sorted by name, subcommands too (a server lists them in its hash
+    table's order, which changes from one start to the next)."""
+    out = []
+    for raw in sorted(entries, key=lambda raw: raw[0].encode()):
+        raw = list(raw)
+        raw[9] = sorted_info(raw[9] or [])
+        out.append(raw)
+    return out
+
+
+def sorted_doc(doc):
+    """A COMMAND DOCS entry (a flat map) with its subcommands sorted by name, for the same
+    reason."""
+    doc = list(doc)
+    for i in range(0, len(doc), 2):
+        if doc[i] == "subcommands" and doc[i + 1]:
+            subs = pairs(doc[i + 1])
+            doc[i + 1] = [
+                part
+                for name in sorted(subs, key=str.encode)
+                for part in (name, sorted_doc(subs[name]))
+            ]
+    return doc
+
+
+def write_snapshot(version, info, docs):
+    """One command per line, sorted, so a refresh from a newer Redis reads as a small diff."""
+    lines = ["{", f'  "redis_version": {json.dumps(version)},', '  "command_info": [']
+    lines.append(",\n".join("    " + json.dumps(raw, separators=(",", ":")) for raw in info))
+    lines += ["  ],", '  "command_docs": {']
+    lines.append(
+        ",\n".join(
+            f"    {json.dumps(name)}: " + json.dumps(docs[name], separators=(",", ":"))
+            for name in sorted(docs, key=str.encode)
         )
-    return version, infos
+    )
+    lines += ["  }", "}", ""]
+    SNAPSHOT.write_text("\n".join(lines), encoding="utf-8")
+
+
+def load_snapshot():
+    """(Redis version, COMMAND INFO entries sorted by name) from the snapshot file."""
+    try:
+        snapshot = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SystemExit(
+            f"{SNAPSHOT.relative_to(ROOT)} is missing: run {SCRIPT} --refresh"
+        ) from None
+    infos = sorted((Info(raw) for raw in snapshot["command_info"]), key=lambda i: i.name.encode())
+    return snapshot["redis_version"], infos
 
 
 # =============================================================================================
@@ -532,10 +648,8 @@ def check_decisions(table):
         strategy, name = row["strategy"], row["full"]
         if strategy.startswith(("Split", "Emulated")) and not row["keys"]:
             problems.append(f"{name}: {strategy} needs keys, the server lists none")
-        if strategy.startswith(("FanOut", "Channel")) and row["keys"]:
+        if strategy.startswith(("FanOut", "Channel", "Walk")) and row["keys"]:
             problems.append(f"{name}: {strategy} is for keyless commands, the server lists keys")
-        if "CONNECTION" in row["flags"] and not strategy.startswith(("Refused", "Session")):
-            problems.append(f"{name}: a CONNECTION command must be refused or kept per client")
     if problems:
         raise SystemExit("STRATEGY rules:\n  " + "\n  ".join(problems))
 
@@ -551,7 +665,7 @@ def render_row(r, indent):
     pad = " " * indent
     flags = "Flags(" + (" | ".join(r["flags"]) or "0") + ")"
     keys = "&[" + ", ".join(r["keys"]) + "]"
-    strategy = r["strategy"].replace("Merge::", "")
+    strategy = r["strategy"]
     head = f"{pad}cmd({rust_str(r['name'])}, {r['arity']}, {flags}, {keys}, {strategy}, "
     if not r["subs"]:
         return head + "&[]),\n"
@@ -562,22 +676,20 @@ def render_table(rows, version):
     flag_consts = "".join(
         f"const {f}: u16 = Flags::{f}.0;\n" for f in list(REDIS_FLAGS.values()) + OUR_FLAGS
     )
-    return f"""//! The command table, generated by {SCRIPT} from Redis {version} COMMAND INFO;
-//! strategies come from the STRATEGY rules in that script; edit the script, not this file.
+    return f"""//! The command table, generated by {SCRIPT} from the snapshot of Redis {version}'s
+//! COMMAND INFO in tools/redis-commands.json; strategies come from the STRATEGY rules in that
+//! script; edit the script, not this file.
 //!
-//! Rows are sorted bytewise by name, and so is each subcommand list (`lookup` binary-searches).
+//! Rows are sorted bytewise by name, and so is each subcommand list (binary-searched).
 //! `cmd(name, arity, flags, key specs, strategy, subcommands)`; key specs are Redis 7's:
 //! `index(i)` or `keyword(word, start)`, then `range(last, step, limit)` or
 //! `keynum(index, first, step)`; `ks_incomplete` carries Redis's `incomplete` flag.
 
-use super::spec::Merge::{{
-    AllOk, AnyOk, Concat, Cursor, KeyOrder, Lines, Min, PerNode, Random, Same, Sum,
-}};
-use super::spec::SessionCommand::{{Auth, GetName, NoEvict, Quit, Reset, Select, SetName}};
-use super::spec::Strategy::{{Channel, Emulated, FanOut, Refused, Session, Single, Split}};
+use super::spec::Strategy::{{Channel, Emulated, FanOut, Refused, Session, Single, Split, Walk}};
 use super::spec::{{
-    CommandSpec, Flags, KeySpec, Strategy, index, keynum, keyword, ks, ks_incomplete, range,
-    sort_store,
+    CommandSpec, Destination, Emulation, End, Extreme, FanOutMerge, Flags, KeySpec, Pop,
+    SessionCommand, SetOp, SplitMerge, Strategy, TimeoutAt, index, keynum, keyword, ks,
+    ks_incomplete, range, sort_store,
 }};
 
 {flag_consts}
@@ -620,8 +732,8 @@ def rustfmt(text):
     return out.stdout
 
 
-def generate(port):
-    version, infos = read_server(port)
+def generate():
+    version, infos = load_snapshot()
     table = Rows(infos)
     check_decisions(table)
     rows = list(all_rows(table.rows))
@@ -633,16 +745,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if table.rs differs")
     parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="read the snapshot from the installed redis-server first",
+    )
+    parser.add_argument(
         "--port",
         type=int,
         default=None,
-        help="loopback port for the generator's own redis-server "
+        help="loopback port for --refresh's own redis-server "
         "(default: TABLE_GENERATOR_PORT in tests/ports.env)",
     )
     args = parser.parse_args()
-    # SIGTERM unwinds like Ctrl-C, so the server is stopped on the way out.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    text, version, (commands, subcommands, keyed) = generate(args.port or generator_port())
+    if args.refresh:
+        # SIGTERM unwinds like Ctrl-C, so the server is stopped on the way out.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        version = refresh_snapshot(args.port or generator_port())
+        print(f"wrote {SNAPSHOT.relative_to(ROOT)}: Redis {version}")
+    text, version, (commands, subcommands, keyed) = generate()
     rel = TABLE.relative_to(ROOT)
     if args.check:
         if not TABLE.exists() or TABLE.read_text(encoding="utf-8") != text:

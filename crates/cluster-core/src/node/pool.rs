@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use redis::Value;
 
-use crate::backoff::Backoff;
+use super::backoff::Backoff;
+use super::connection::Connection;
+use super::session::{Session, SessionState};
 use crate::config::NodeConfig;
-use crate::connection::Connection;
 use crate::error::ClusterError;
-use crate::resp::pack_command;
-use crate::session::{Session, SessionState};
+use crate::wire::request::pack_command;
 
 /// Idle connections kept per server; more callers than this at once still get connections,
 /// the extra ones are closed when returned.
@@ -37,15 +37,15 @@ pub struct Pooled {
 
 impl NodePool {
     /// Prepares the pool; nothing is connected until the first call.
-    pub fn new(config: NodeConfig, session: Arc<Session>) -> Result<NodePool, ClusterError> {
+    pub fn new(config: NodeConfig, session: Arc<Session>) -> NodePool {
         let addr = config.addr();
-        Ok(NodePool {
+        NodePool {
             backoff: Arc::new(Backoff::new(&config)),
             config,
             addr,
             idle: Mutex::new(Vec::new()),
             session,
-        })
+        }
     }
 
     pub fn name(&self) -> &str {

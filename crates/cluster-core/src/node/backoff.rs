@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::Duration;
 
+use super::connection::Connection;
 use crate::config::NodeConfig;
-use crate::connection::Connection;
-use crate::resp::pack_command;
+use crate::wire::request::pack_command;
 
 /// How often a server that is down is checked again.
 pub const BACKOFF: Duration = Duration::from_secs(1);

@@ -1,5 +1,5 @@
-//! RESP request framing: packing argument lists for the wire (with tag-stripped keys put in
-//! place), and reading back the packed commands that `redis::ConnectionLike` hands us.
+//! RESP requests: argument lists packed for the wire (with tag-stripped keys put in place), and
+//! packed commands read back into argument lists (what `redis::ConnectionLike` hands us).
 
 /// Packs `args` as one RESP array of bulk strings, with `replacements[i] = (index, bytes)`
 /// substituted for the argument at `index` (indices ascending).
@@ -62,20 +62,27 @@ fn push_header(out: &mut Vec<u8>, kind: u8, len: usize) {
 }
 
 /// Splits packed RESP requests (arrays of bulk strings, as redis-rs writes them) back into
-/// argument lists. Anything else is a framing error, reported as text.
+/// argument lists. Anything else is a framing error, reported as text. The input may come from
+/// anyone (`req_packed_command` is public): no length in it is trusted further than the input
+/// itself reaches, so a malformed frame is an error, never a panic or a huge allocation.
 pub fn parse_commands(mut input: &[u8]) -> Result<Vec<Vec<Vec<u8>>>, String> {
     let mut commands = Vec::new();
     while !input.is_empty() {
         let (count, rest) = read_header(input, b'*')?;
         input = rest;
+        // Every argument takes at least four bytes (`$0\r\n` and its `\r\n`).
+        if count > input.len() / 4 {
+            return Err("a packed command announces more arguments than it holds".to_owned());
+        }
         let mut args = Vec::with_capacity(count);
         for _ in 0..count {
             let (len, rest) = read_header(input, b'$')?;
-            if rest.len() < len + 2 || &rest[len..len + 2] != b"\r\n" {
-                return Err("truncated bulk string in a packed command".to_owned());
-            }
+            let end = len
+                .checked_add(2)
+                .filter(|&end| end <= rest.len() && &rest[len..end] == b"\r\n")
+                .ok_or("truncated bulk string in a packed command")?;
             args.push(rest[..len].to_vec());
-            input = &rest[len + 2..];
+            input = &rest[end..];
         }
         commands.push(args);
     }
@@ -90,9 +97,11 @@ fn read_header(input: &[u8], kind: u8) -> Result<(usize, &[u8]), String> {
         .windows(2)
         .position(|w| w == b"\r\n")
         .ok_or("unterminated header in a packed command")?;
-    let number = std::str::from_utf8(&input[1..end])
+    let digits = &input[1..end];
+    let number = std::str::from_utf8(digits)
         .ok()
-        .and_then(|s| s.parse::<usize>().ok())
+        .filter(|text| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|text| text.parse::<usize>().ok())
         .ok_or("bad length in a packed command")?;
     Ok((number, &input[end + 2..]))
 }
@@ -130,5 +139,62 @@ mod tests {
         assert!(parse_commands(b"*1\r\n$5\r\nab\r\n").is_err());
         assert!(parse_commands(b"PING\r\n").is_err());
         assert!(parse_commands(b"*x\r\n").is_err());
+        assert!(parse_commands(b"*+1\r\n$1\r\na\r\n").is_err());
+    }
+
+    /// Lengths that overflowed `len + 2` or asked for a huge vector (found in review: a
+    /// panic, and an abort on allocation).
+    #[test]
+    fn lengths_are_not_trusted() {
+        let huge = format!("*1\r\n${}\r\nab\r\n", usize::MAX);
+        assert!(parse_commands(huge.as_bytes()).is_err());
+        let many = format!("*{}\r\n$1\r\na\r\n", usize::MAX);
+        assert!(parse_commands(many.as_bytes()).is_err());
+        let too_many = format!("*{}\r\n$1\r\na\r\n", 1u64 << 40);
+        assert!(parse_commands(too_many.as_bytes()).is_err());
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// RESP-like bytes: headers with any numbers (huge ones too), short payloads, CRLFs.
+        fn resp_like() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                any::<u64>().prop_map(|n| format!("*{n}\r\n").into_bytes()),
+                any::<u64>().prop_map(|n| format!("${n}\r\n").into_bytes()),
+                (0usize..4).prop_map(|n| format!("*{n}\r\n").into_bytes()),
+                (0usize..6).prop_map(|n| format!("${n}\r\n").into_bytes()),
+                proptest::collection::vec(any::<u8>(), 0..8),
+                Just(b"\r\n".to_vec()),
+                Just(b"-1".to_vec()),
+            ];
+            proptest::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 4000, failure_persistence: None, ..ProptestConfig::default() })]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+                let _ = parse_commands(&bytes);
+            }
+
+            #[test]
+            fn resp_like_bytes_never_panic(bytes in resp_like()) {
+                let _ = parse_commands(&bytes);
+            }
+
+            #[test]
+            fn packed_commands_parse_back(commands in proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..20), 1..6), 1..5)
+            ) {
+                let mut packed = Vec::new();
+                for args in &commands {
+                    pack_command(args, &[], &mut packed);
+                }
+                prop_assert_eq!(parse_commands(&packed).unwrap(), commands);
+            }
+        }
     }
 }

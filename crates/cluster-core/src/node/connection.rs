@@ -1,17 +1,17 @@
 //! One connection to one server: TCP with the node's connect and read timeouts (Nagle off),
 //! TLS when the node asks for it, AUTH with the config's credentials, packed commands written
 //! in one call, replies read by the engine's own RESP reader. The database and every other
-//! per-client setting are applied by the pool (see `session.rs`).
+//! per-client setting are applied by the pool (see `pool.rs` and `session.rs`).
 
 use std::io::{self, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 
 use redis::Value;
 
+use super::stream::{self, Stream};
 use crate::config::NodeConfig;
-use crate::reply::read_value;
-use crate::resp::pack_command;
-use crate::tls::Stream;
+use crate::wire::reply::read_value;
+use crate::wire::request::pack_command;
 
 /// Large replies (MGET of thousands of keys) arrive in few reads.
 const READ_BUFFER: usize = 64 * 1024;
@@ -33,7 +33,7 @@ impl Connection {
         tcp.set_read_timeout(handshake)?;
         tcp.set_write_timeout(handshake)?;
         let stream = match &config.tls {
-            Some(tls) => tls.wrap(tcp, &config.host)?,
+            Some(tls) => stream::tls(tls, tcp, &config.host)?,
             None => Stream::Plain(tcp),
         };
         let mut connection = Connection {

@@ -1,0 +1,455 @@
+//! The seed's dict shape (JSON-like data from Python, PHP or a file), validated as a whole:
+//! `{"nodes": {"node_1": {"host": "127.0.0.1", "port": 7000}, ...}, "master_of": {"node_1":
+//! "node_4"}, "mastersonly": false, "db": 0}`. Every error names what is wrong and where; none
+//! quotes a password.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::checks::{order_masters, port_number, unique_addresses};
+use super::error::ConfigError;
+use super::tls::{CertReqs, TlsCache, TlsOptions, TlsSettings};
+use super::types::{ClusterConfig, DEFAULT_CONNECT_TIMEOUT, NodeConfig, ReplicaHealth, Secret};
+
+/// Options only the top level takes; it takes the inherited ones too.
+const TOP_LEVEL_OPTIONS: [&str; 6] = [
+    "nodes",
+    "master_of",
+    "mastersonly",
+    "max_replica_lag",
+    "replica_check_interval",
+    "previous",
+];
+/// Options only a node takes; it takes the inherited ones too.
+const NODE_OPTIONS: [&str; 2] = ["host", "port"];
+/// The settings a node inherits from the top level (and the old cluster of `previous` from
+/// the new one).
+const INHERITED_OPTIONS: [&str; 11] = [
+    "db",
+    "username",
+    "password",
+    "socket_timeout",
+    "socket_connect_timeout",
+    "ssl",
+    "ssl_ca_certs",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "ssl_cert_reqs",
+    "ssl_check_hostname",
+];
+
+/// Settings that may be given for the whole cluster and overridden per node.
+#[derive(Clone, Debug, Default)]
+struct Defaults {
+    db: i64,
+    username: Option<String>,
+    password: Option<Secret>,
+    connect_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
+    /// `ssl`: TLS on, with `tls` (the `ssl_*` options).
+    tls_enabled: bool,
+    tls: TlsOptions,
+}
+
+impl Defaults {
+    /// The node's TLS settings, when TLS is on (built once per distinct options, see
+    /// `TlsCache`).
+    fn tls_settings(
+        &self,
+        at: &str,
+        cache: &mut TlsCache,
+    ) -> Result<Option<TlsSettings>, ConfigError> {
+        if !self.tls_enabled {
+            return Ok(None);
+        }
+        cache
+            .settings(&self.tls)
+            .map(Some)
+            .map_err(|problem| ConfigError::Tls {
+                at: at.to_owned(),
+                problem,
+            })
+    }
+}
+
+/// Validates a whole config of the seed's shape. `db`, `username`, `password`, the timeouts
+/// and the TLS settings may be given at the top level for every node and per node.
+pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
+    let top = config
+        .as_object()
+        .ok_or_else(|| ConfigError::NotAMap(describe(config)))?;
+    reject_unknown("the cluster config", top, &TOP_LEVEL_OPTIONS)?;
+    let defaults = Defaults::default().overridden_by("the cluster config", top)?;
+    let nodes = match top.get("nodes") {
+        None | Some(Value::Null) => return Err(ConfigError::MissingNodes),
+        Some(Value::Object(nodes)) => nodes,
+        Some(other) => {
+            return Err(wrong_type(
+                "'nodes'",
+                "a map of node name to settings",
+                other,
+            ));
+        }
+    };
+    if nodes.is_empty() {
+        return Err(ConfigError::EmptyNodes);
+    }
+    let masters_only = match top.get("mastersonly") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(wrong_type("'mastersonly'", "true or false", other)),
+    };
+
+    let mut parsed = BTreeMap::new();
+    let mut tls_cache = TlsCache::default();
+    for (name, settings) in nodes {
+        parsed.insert(
+            name.clone(),
+            parse_node(name, settings, &defaults, &mut tls_cache)?,
+        );
+    }
+    let replica_of = parse_master_of(top.get("master_of"), &parsed)?;
+    let explicit_replicas = top.get("master_of").is_some_and(|v| !v.is_null());
+
+    let masters = order_masters(
+        parsed
+            .iter()
+            .filter(|(name, _)| !replica_of.contains_key(*name))
+            .map(|(name, node)| (name.as_str(), node.clone()))
+            .collect(),
+    )?;
+    let mut replicas = vec![Vec::new(); masters.len()];
+    for (replica, master) in &replica_of {
+        let index = masters
+            .iter()
+            .position(|m| &m.name == master)
+            .expect("validated master");
+        replicas[index].push(parsed[replica].clone());
+    }
+    let previous = match top.get("previous") {
+        None | Some(Value::Null) => None,
+        Some(old) => {
+            if old.get("previous").is_some_and(|p| !p.is_null()) {
+                return Err(wrong_type(
+                    "'previous'",
+                    "the config before the reshard, without its own 'previous'",
+                    old,
+                ));
+            }
+            // The old cluster inherits this config's credentials, timeouts and TLS.
+            let mut old = old.clone();
+            if let (Some(old_map), Some(top_map)) = (old.as_object_mut(), config.as_object()) {
+                for inherited in INHERITED_OPTIONS {
+                    if let Some(value) = top_map.get(inherited) {
+                        old_map.entry(inherited).or_insert_with(|| value.clone());
+                    }
+                }
+            }
+            let parsed = parse(&old).map_err(|e| match e {
+                ConfigError::WrongType { at, expected, got } => ConfigError::WrongType {
+                    at: format!("'previous' {at}"),
+                    expected,
+                    got,
+                },
+                other => other,
+            })?;
+            Some(parsed.masters)
+        }
+    };
+    let replica_health = parse_replica_health(top)?;
+    let config = ClusterConfig {
+        masters,
+        replicas,
+        explicit_replicas,
+        masters_only,
+        previous,
+        replica_health,
+    };
+    unique_addresses(&config)?;
+    Ok(config)
+}
+
+impl Defaults {
+    /// These defaults with the options that `settings` gives (top level or one node).
+    fn overridden_by(
+        &self,
+        at: &str,
+        settings: &Map<String, Value>,
+    ) -> Result<Defaults, ConfigError> {
+        let mut out = self.clone();
+        if let Some(db) = settings.get("db").filter(|v| !v.is_null()) {
+            // `as_i64` refuses floats (1.0 included), text and booleans.
+            out.db = db
+                .as_i64()
+                .filter(|db| *db >= 0)
+                .ok_or_else(|| wrong_type(&format!("{at}: 'db'"), "a non-negative integer", db))?;
+        }
+        if let Some(user) = optional_text(at, settings, "username")? {
+            out.username = Some(user);
+        }
+        if let Some(password) = optional_text(at, settings, "password")? {
+            out.password = Some(Secret::new(password));
+        }
+        if let Some(t) = optional_seconds(at, settings, "socket_connect_timeout")? {
+            out.connect_timeout = Some(t);
+        }
+        if let Some(t) = optional_seconds(at, settings, "socket_timeout")? {
+            out.read_timeout = Some(t);
+        }
+        if let Some(enabled) = optional_bool(at, settings, "ssl")? {
+            out.tls_enabled = enabled;
+        }
+        if let Some(path) = optional_text(at, settings, "ssl_ca_certs")? {
+            out.tls.ca_certs = Some(path);
+        }
+        if let Some(path) = optional_text(at, settings, "ssl_certfile")? {
+            out.tls.certfile = Some(path);
+        }
+        if let Some(path) = optional_text(at, settings, "ssl_keyfile")? {
+            out.tls.keyfile = Some(path);
+        }
+        if let Some(reqs) = optional_text(at, settings, "ssl_cert_reqs")? {
+            out.tls.cert_reqs = CertReqs::parse(&reqs).ok_or_else(|| ConfigError::Tls {
+                at: at.to_owned(),
+                problem: format!(
+                    "'ssl_cert_reqs' must be 'required', 'optional' or 'none', got '{reqs}'"
+                ),
+            })?;
+        }
+        if let Some(check) = optional_bool(at, settings, "ssl_check_hostname")? {
+            out.tls.check_hostname = check;
+        }
+        Ok(out)
+    }
+}
+
+fn parse_node(
+    name: &str,
+    settings: &Value,
+    defaults: &Defaults,
+    cache: &mut TlsCache,
+) -> Result<NodeConfig, ConfigError> {
+    let at = format!("node '{name}'");
+    let map = settings
+        .as_object()
+        .ok_or_else(|| wrong_type(&at, "a map with 'host' and 'port'", settings))?;
+    reject_unknown(&at, map, &NODE_OPTIONS)?;
+    let host = match map.get("host") {
+        Some(Value::String(host)) if !host.trim().is_empty() => host.trim().to_owned(),
+        Some(other) => {
+            return Err(wrong_type(
+                &format!("{at}: 'host'"),
+                "a non-empty host name or IP",
+                other,
+            ));
+        }
+        None => {
+            return Err(wrong_type(
+                &format!("{at}: 'host'"),
+                "a non-empty host name or IP",
+                &Value::Null,
+            ));
+        }
+    };
+    let port = match map.get("port") {
+        Some(value) => port_number(name, value.as_i64(), || describe(value))?,
+        None => {
+            return Err(ConfigError::BadPort {
+                node: name.to_owned(),
+                got: "nothing (no 'port')".to_owned(),
+            });
+        }
+    };
+    let own = defaults.overridden_by(&at, map)?;
+    let tls = own.tls_settings(&at, cache)?;
+    Ok(NodeConfig {
+        name: name.to_owned(),
+        host,
+        port,
+        db: own.db,
+        username: own.username,
+        password: own.password,
+        connect_timeout: own.connect_timeout.or(Some(DEFAULT_CONNECT_TIMEOUT)),
+        read_timeout: own.read_timeout,
+        tls,
+    })
+}
+
+/// `master_of` → map replica name → master name, checked: masters and replicas are nodes, a
+/// replica has one master, a master is not itself a replica.
+fn parse_master_of(
+    value: Option<&Value>,
+    nodes: &BTreeMap<String, NodeConfig>,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut replica_of = BTreeMap::new();
+    let map = match value {
+        None | Some(Value::Null) => return Ok(replica_of),
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            return Err(wrong_type(
+                "'master_of'",
+                "a map of master name to replica name(s)",
+                other,
+            ));
+        }
+    };
+    let known = |name: &str| {
+        if nodes.contains_key(name) {
+            Ok(())
+        } else {
+            Err(ConfigError::UnknownNode {
+                name: name.to_owned(),
+            })
+        }
+    };
+    for (master, replicas) in map {
+        known(master)?;
+        let names: Vec<&str> = match replicas {
+            Value::String(one) => vec![one.as_str()],
+            Value::Array(many) if !many.is_empty() => many
+                .iter()
+                .map(|v| {
+                    v.as_str().ok_or_else(|| {
+                        wrong_type(&format!("'master_of' of {master}"), "replica names", v)
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            other => {
+                return Err(wrong_type(
+                    &format!("'master_of' of {master}"),
+                    "a replica name or a list of them",
+                    other,
+                ));
+            }
+        };
+        for replica in names {
+            known(replica)?;
+            if replica == master {
+                return Err(ConfigError::BadReplicaLayout(format!(
+                    "{master} cannot be its own replica"
+                )));
+            }
+            if let Some(other) = replica_of.insert(replica.to_owned(), master.clone()) {
+                return Err(ConfigError::BadReplicaLayout(format!(
+                    "{replica} is named as a replica of both {other} and {master}"
+                )));
+            }
+        }
+    }
+    for (replica, master) in &replica_of {
+        if replica_of.contains_key(master) {
+            return Err(ConfigError::BadReplicaLayout(format!(
+                "{replica} replicates {master}, which is itself a replica"
+            )));
+        }
+    }
+    Ok(replica_of)
+}
+
+/// Refuses any option that is neither one of `own` nor an inherited setting.
+fn reject_unknown(at: &str, map: &Map<String, Value>, own: &[&str]) -> Result<(), ConfigError> {
+    let known = || own.iter().chain(&INHERITED_OPTIONS);
+    match map.keys().find(|k| !known().any(|o| o == k)) {
+        Some(option) => Err(ConfigError::UnknownOption {
+            at: at.to_owned(),
+            option: option.clone(),
+            known: known().copied().collect::<Vec<_>>().join(", "),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn optional_text(
+    at: &str,
+    map: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<String>, ConfigError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        // Never echo what was given: it may be a password.
+        Some(_) => Err(ConfigError::WrongType {
+            at: format!("{at}: '{key}'"),
+            expected: "text",
+            got: "another type".to_owned(),
+        }),
+    }
+}
+
+fn optional_bool(
+    at: &str,
+    map: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<bool>, ConfigError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(wrong_type(
+            &format!("{at}: '{key}'"),
+            "true or false",
+            other,
+        )),
+    }
+}
+
+/// `max_replica_lag` and `replica_check_interval` (seconds, top level only).
+fn parse_replica_health(top: &Map<String, Value>) -> Result<ReplicaHealth, ConfigError> {
+    let mut health = ReplicaHealth::default();
+    if let Some(lag) = optional_seconds("the cluster config", top, "max_replica_lag")? {
+        health.max_lag = lag;
+    }
+    if let Some(interval) = optional_seconds("the cluster config", top, "replica_check_interval")? {
+        health.check_interval = interval;
+    }
+    if health.max_lag <= health.check_interval {
+        return Err(ConfigError::LagBelowInterval {
+            lag: health.max_lag,
+            interval: health.check_interval,
+        });
+    }
+    Ok(health)
+}
+
+fn optional_seconds(
+    at: &str,
+    map: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<Duration>, ConfigError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_f64()
+            .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
+            .map(|s| Some(Duration::from_secs_f64(s)))
+            .ok_or_else(|| {
+                wrong_type(
+                    &format!("{at}: '{key}'"),
+                    "a positive number of seconds",
+                    value,
+                )
+            }),
+    }
+}
+
+fn wrong_type(at: &str, expected: &'static str, got: &Value) -> ConfigError {
+    ConfigError::WrongType {
+        at: at.to_owned(),
+        expected,
+        got: describe(got),
+    }
+}
+
+/// A short description of a value for error messages: its type and, for scalars, the value.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null (None)".to_owned(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) if s.chars().count() <= 40 => format!("the text '{s}'"),
+        Value::String(_) => "a long text".to_owned(),
+        Value::Array(_) => "a list".to_owned(),
+        Value::Object(_) => "a map".to_owned(),
+    }
+}

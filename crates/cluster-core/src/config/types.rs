@@ -1,0 +1,158 @@
+//! What a validated cluster config is: the masters in placement order, their replicas, and the
+//! settings of each server. Built only by the parsers next to this module, which check the
+//! whole config before anything connects.
+
+use std::time::Duration;
+
+use super::tls::TlsSettings;
+
+/// Connect timeout when the config gives none: long enough for a loaded server, short enough
+/// that a dead node is noticed.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A replica lagging more than this behind its master is not read from (`max_replica_lag`).
+pub const DEFAULT_MAX_REPLICA_LAG: Duration = Duration::from_secs(3);
+
+/// How often replicas are re-discovered and their link and lag checked
+/// (`replica_check_interval`).
+pub const DEFAULT_REPLICA_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A password that never shows in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Secret {
+        Secret(text.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How to reach and log in to one Redis server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeConfig {
+    /// `node_1`, ... for masters; the config's own name for a replica named in `master_of`,
+    /// `node_1 replica 10.0.0.2:6380` for one discovered through its master.
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub db: i64,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub connect_timeout: Option<Duration>,
+    pub read_timeout: Option<Duration>,
+    /// TLS settings when the node is reached over TLS (`ssl: true`).
+    pub tls: Option<TlsSettings>,
+}
+
+impl NodeConfig {
+    /// A server at `host:port` with the defaults: db 0, no credentials, no TLS, the default
+    /// connect timeout and no read timeout.
+    pub fn new(name: impl Into<String>, host: impl Into<String>, port: u16) -> NodeConfig {
+        NodeConfig {
+            name: name.into(),
+            host: host.into(),
+            port,
+            db: 0,
+            username: None,
+            password: None,
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            read_timeout: None,
+            tls: None,
+        }
+    }
+
+    /// `host:port` (IPv6 hosts in brackets), as errors show it.
+    pub fn addr(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// How long connecting may take in all (TCP, TLS handshake, AUTH): the connect timeout,
+    /// but never longer than the read timeout, so a server that accepts connections (the
+    /// kernel does, even for a stopped process) but answers nothing holds no caller longer
+    /// than a call would.
+    pub fn connect_phase_timeout(&self) -> Option<Duration> {
+        match (self.connect_timeout, self.read_timeout) {
+            (Some(connect), Some(read)) => Some(connect.min(read)),
+            (connect, read) => connect.or(read),
+        }
+    }
+
+    /// Settings for a server found through `INFO replication` of this master: same db,
+    /// credentials and timeouts, another address, named `node_1 replica host:port`.
+    pub fn replica_at(&self, host: &str, port: u16) -> NodeConfig {
+        let mut replica = self.clone();
+        replica.host = host.to_owned();
+        replica.port = port;
+        replica.name = format!("{} replica {}", self.name, replica.addr());
+        replica
+    }
+}
+
+/// A validated cluster: masters in placement order and, optionally, their replicas.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterConfig {
+    /// `masters[i]` is `node_{i+1}`; its position is its placement.
+    pub masters: Vec<NodeConfig>,
+    /// Replicas named in `master_of`, by master index. When `master_of` is given, replicas are
+    /// not discovered.
+    pub replicas: Vec<Vec<NodeConfig>>,
+    /// `master_of` was given: use exactly those replicas.
+    pub explicit_replicas: bool,
+    /// Send reads to masters too (read-your-writes).
+    pub masters_only: bool,
+    /// The masters before a reshard (`previous` in the config): while set, a read that misses
+    /// on a key's node is answered by the key's node under these masters (the online window).
+    pub previous: Option<Vec<NodeConfig>>,
+    /// When replicas may serve reads, and how often that is checked.
+    pub replica_health: ReplicaHealth,
+}
+
+impl ClusterConfig {
+    /// Masters only, in placement order, with nothing else set.
+    pub(super) fn of_masters(masters: Vec<NodeConfig>) -> ClusterConfig {
+        ClusterConfig {
+            replicas: vec![Vec::new(); masters.len()],
+            masters,
+            explicit_replicas: false,
+            masters_only: false,
+            previous: None,
+            replica_health: ReplicaHealth::default(),
+        }
+    }
+
+    /// Uses masters for reads too.
+    pub fn masters_only(mut self, yes: bool) -> ClusterConfig {
+        self.masters_only = yes;
+        self
+    }
+}
+
+/// A replica serves reads only while its link to the master is up and it lags at most
+/// `max_lag`; checked every `check_interval` in the background (see `health/`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReplicaHealth {
+    pub max_lag: Duration,
+    pub check_interval: Duration,
+}
+
+impl Default for ReplicaHealth {
+    fn default() -> ReplicaHealth {
+        ReplicaHealth {
+            max_lag: DEFAULT_MAX_REPLICA_LAG,
+            check_interval: DEFAULT_REPLICA_CHECK_INTERVAL,
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Runs a planned command by its strategy: one shard through the executor (the online window's
+//! reads where a key may still be on its old master), a split over masters merged by `merge`,
+//! an emulation, a fan-out, SCAN's walk, or a connection setting (`session.rs`).
+
+mod session;
+
+use redis::Value;
+
+use crate::commands::SplitMerge;
+use crate::error::ClusterError;
+use crate::executor::Executor;
+use crate::executor::window::KeyRead;
+use crate::merge;
+use crate::placement::PlacedKey;
+use crate::router::{self, DEFAULT_SHARD, Plan, SplitGroup};
+use crate::wire::request::pack_command;
+use crate::{emulate, emulate::scan};
+
+/// Runs `args`, planned as `plan`; the reply may be a `Value::ServerError` (kept as a value so
+/// pipelines can report it in place). Also returns the master that answered, for errors.
+pub fn run<'e, A: AsRef<[u8]>>(
+    executor: &'e Executor,
+    args: &[A],
+    plan: Plan<'_>,
+) -> Result<(Value, &'e str), ClusterError> {
+    match plan {
+        Plan::Single {
+            read: true,
+            composable: true,
+            ..
+        } if executor.window_open() => {
+            // Several keys that may sit on different old masters: composed key by key.
+            run(
+                executor,
+                args,
+                router::plan_composed(args, executor.master_count())?,
+            )
+        }
+        Plan::Single {
+            shard,
+            read,
+            stored_keys,
+            first_key,
+            names_key,
+            ..
+        } => {
+            let mut packed = Vec::new();
+            pack_command(args, &stored_keys, &mut packed);
+            let moving = first_key
+                .filter(|_| read)
+                .map(|at| PlacedKey::new(args[at].as_ref(), executor.master_count()))
+                .filter(|key| executor.old_master(key).is_some());
+            let reply = match moving {
+                Some(key) => executor.read_keys(&[KeyRead { key, packed }])?.remove(0),
+                None => executor.single(shard, &packed, read)?,
+            };
+            let reply = match names_key {
+                true => merge::caller_key_name(args, &stored_keys, reply),
+                false => reply,
+            };
+            Ok((reply, executor.master_name(shard)))
+        }
+        Plan::Split {
+            merge,
+            read,
+            unit,
+            groups,
+        } => {
+            let node = executor.master_name(groups[0].shard);
+            if read && executor.window_open() {
+                return Ok((split_in_window(executor, args, merge, unit, &groups)?, node));
+            }
+            let replies = executor.split(args, read, unit, &groups);
+            if !read {
+                merge::all_applied(args[0].as_ref(), &replies)?;
+            }
+            Ok((merge::split(merge, replies, &groups, unit)?, node))
+        }
+        Plan::Emulated { emulation, keys } => {
+            let reply = emulate::run(executor, emulation, args, &keys)?;
+            Ok((reply, executor.master_name(keys[0].1)))
+        }
+        Plan::FanOut { merge } => {
+            let mut packed = Vec::new();
+            pack_command(args, &[], &mut packed);
+            let reply = merge::fan_out(merge, executor.scatter(&packed))?;
+            Ok((reply, executor.master_name(DEFAULT_SHARD)))
+        }
+        Plan::Walk => scan::scan(executor, args),
+        Plan::Session(command) => Ok((
+            session::run(executor, command, args)?,
+            executor.master_name(DEFAULT_SHARD),
+        )),
+    }
+}
+
+/// A split read (MGET, EXISTS, TOUCH) in the online window: each key read on its own, where it
+/// is (every master at once, per step), then merged as if each key had been its own group.
+fn split_in_window<A: AsRef<[u8]>>(
+    executor: &Executor,
+    args: &[A],
+    merge: SplitMerge,
+    unit: usize,
+    groups: &[SplitGroup],
+) -> Result<Value, ClusterError> {
+    let masters = executor.master_count();
+    let per_key: Vec<SplitGroup> = groups
+        .iter()
+        .flat_map(|group| {
+            group.positions.iter().map(|&at| SplitGroup {
+                shard: group.shard,
+                positions: vec![at],
+            })
+        })
+        .collect();
+    let reads: Vec<KeyRead<'_>> = per_key
+        .iter()
+        .map(|group| {
+            let at = group.positions[0];
+            let key = PlacedKey::new(args[at].as_ref(), masters);
+            let mut parts: Vec<&[u8]> = vec![args[0].as_ref(), key.stored];
+            parts.extend(args[at + 1..at + unit].iter().map(AsRef::as_ref));
+            let mut packed = Vec::new();
+            pack_command(&parts, &[], &mut packed);
+            KeyRead { key, packed }
+        })
+        .collect();
+    let values = executor.read_keys(&reads)?;
+    let replies: merge::Replies<'_> = per_key
+        .iter()
+        .zip(values)
+        .map(|(group, value)| (executor.master_name(group.shard), Ok(value)))
+        .collect();
+    merge::split(merge, replies, &per_key, unit)
+}

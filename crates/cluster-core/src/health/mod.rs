@@ -1,0 +1,209 @@
+//! Replica health. A replica serves reads only while its own `INFO replication` says its link
+//! to the master is up (no full sync in progress, following our master's replication id) and
+//! its data is at most `max_replica_lag` old (`lag.rs`). Checked for every shard every
+//! `replica_check_interval` by one background thread per client (never on the read path),
+//! which also re-discovers replicas from the master's `INFO replication` (`discovery.rs`)
+//! unless `master_of` names them. The checks own their state (probe connections, offset
+//! history, the thread and its signal); what they conclude is written into the topology.
+
+mod discovery;
+mod lag;
+mod probe;
+mod signal;
+
+use std::sync::{Arc, Mutex, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::config::ReplicaHealth;
+use crate::error::ClusterError;
+use crate::topology::{Replica, Shard, Topology};
+use discovery::online_replicas;
+use lag::{MasterView, OffsetHistory, field, replica_is_healthy};
+use probe::Probe;
+use signal::Signal;
+
+/// At startup, a replica a few writes behind is asked again this many times, this far
+/// apart, before reads go to the master until the next check.
+const STARTUP_RETRIES: u32 = 5;
+const STARTUP_RETRY_PAUSE: Duration = Duration::from_millis(10);
+
+/// A client's replica checks. Dropping it ends the background thread at once.
+pub struct Health {
+    checks: Arc<Checks>,
+}
+
+/// What the checks keep between rounds.
+struct Checks {
+    settings: ReplicaHealth,
+    discover: bool,
+    shards: Vec<ShardChecks>,
+    signal: Signal,
+}
+
+/// One shard's checks: the master's probe and offset history, a probe per replica.
+struct ShardChecks {
+    master: Probe,
+    offsets: Mutex<OffsetHistory>,
+    /// By address, for the replicas known at the last check.
+    replicas: Mutex<Vec<(String, Arc<Probe>)>>,
+}
+
+impl Health {
+    /// Checks every replica once before returning (so a client reads from its replicas from
+    /// its first call), then every `replica_check_interval` in a background thread that holds
+    /// the topology weakly. Nothing at all when reads go to masters only. A node that cannot
+    /// be reached now does not stop the client: its replicas wait for a later check.
+    pub fn start(topology: &Arc<Topology>) -> Health {
+        let config = &topology.config;
+        let checks = Arc::new(Checks {
+            settings: config.replica_health,
+            discover: !config.explicit_replicas,
+            shards: topology
+                .shards
+                .iter()
+                .map(|shard| ShardChecks {
+                    master: Probe::new(shard.master.config()),
+                    offsets: Mutex::new(OffsetHistory::default()),
+                    replicas: Mutex::new(Vec::new()),
+                })
+                .collect(),
+            signal: Signal::default(),
+        });
+        let health = Health { checks };
+        if config.masters_only {
+            return health;
+        }
+        // Best effort: an unreachable master must not stop the others from serving.
+        let _ = health.checks.run(topology, true);
+        let weak: Weak<Topology> = Arc::downgrade(topology);
+        let checks = Arc::clone(&health.checks);
+        // Best effort too: without the thread, replicas keep their state from startup.
+        let _ = thread::Builder::new()
+            .name("rediscluster-replica-health".to_owned())
+            .spawn(move || {
+                while !checks.signal.wait(checks.settings.check_interval) {
+                    let Some(topology) = weak.upgrade() else {
+                        return;
+                    };
+                    // A master that cannot be asked now is asked again next time.
+                    let _ = checks.run(&topology, false);
+                }
+            });
+        health
+    }
+
+    /// Checks now, in the caller's thread, without the startup's retries: a replica a few
+    /// writes behind serves reads from the next background check on. The error is the first
+    /// master that could not be asked; the others are checked anyway.
+    pub fn check(&self, topology: &Topology) -> Result<(), ClusterError> {
+        if topology.config.masters_only {
+            return Ok(());
+        }
+        self.checks.run(topology, false)
+    }
+
+    /// Asks the background thread to check now (a replica just failed a read).
+    pub fn check_soon(&self) {
+        self.checks.signal.check_now();
+    }
+}
+
+impl Drop for Health {
+    fn drop(&mut self) {
+        self.checks.signal.stop();
+    }
+}
+
+impl Checks {
+    /// Every shard at once (a slow node delays only its own shard's check).
+    fn run(&self, topology: &Topology, startup: bool) -> Result<(), ClusterError> {
+        thread::scope(|scope| {
+            let running: Vec<_> = topology
+                .shards
+                .iter()
+                .zip(&self.shards)
+                .map(|(shard, checks)| {
+                    scope.spawn(move || self.check_shard(shard, checks, startup))
+                })
+                .collect();
+            running
+                .into_iter()
+                .try_for_each(|check| check.join().expect("a replica check does not panic"))
+        })
+    }
+
+    /// One shard: the master's offset (and, when discovering, its replica list), then each
+    /// replica's link and lag. At startup a replica a few writes behind is asked again. The
+    /// error is the master's, when it could not be asked (its replicas are then unused).
+    fn check_shard(
+        &self,
+        shard: &Shard,
+        checks: &ShardChecks,
+        startup: bool,
+    ) -> Result<(), ClusterError> {
+        let max_lag = self.settings.max_lag;
+        let master_info = checks.master.replication_info();
+        let checked_at = Instant::now();
+        let master = master_info.as_deref().ok().and_then(|info| {
+            let offset = field(info, "master_repl_offset")?.parse().ok()?;
+            checks
+                .offsets
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .record(checked_at, offset, max_lag * 2);
+            Some(MasterView {
+                replid: field(info, "master_replid")?.to_owned(),
+                checked_at,
+            })
+        });
+        if self.discover
+            && let Ok(info) = &master_info
+        {
+            shard.adopt_replicas(&online_replicas(info));
+        }
+        let replicas = shard.replicas();
+        let probes = checks.probes_for(&replicas);
+        for (replica, probe) in replicas.iter().zip(probes) {
+            let mut healthy = false;
+            for attempt in 0..=if startup { STARTUP_RETRIES } else { 0 } {
+                if attempt > 0 {
+                    thread::sleep(STARTUP_RETRY_PAUSE);
+                }
+                let Ok(info) = probe.replication_info() else {
+                    break;
+                };
+                let history = checks.offsets.lock().unwrap_or_else(|p| p.into_inner());
+                healthy = replica_is_healthy(&info, master.as_ref(), &history, max_lag);
+                if healthy {
+                    break;
+                }
+            }
+            replica.set_healthy(healthy);
+        }
+        master_info.map(|_| ())
+    }
+}
+
+impl ShardChecks {
+    /// A probe per replica, in order: kept for the replicas already known, new for the others;
+    /// the probes of replicas that are gone are dropped.
+    fn probes_for(&self, replicas: &[Arc<Replica>]) -> Vec<Arc<Probe>> {
+        let mut known = self.replicas.lock().unwrap_or_else(|p| p.into_inner());
+        let next: Vec<(String, Arc<Probe>)> = replicas
+            .iter()
+            .map(|replica| {
+                let config = replica.pool.config();
+                let addr = config.addr();
+                let probe = known
+                    .iter()
+                    .find(|(a, _)| *a == addr)
+                    .map(|(_, probe)| Arc::clone(probe))
+                    .unwrap_or_else(|| Arc::new(Probe::new(config)));
+                (addr, probe)
+            })
+            .collect();
+        *known = next;
+        known.iter().map(|(_, probe)| Arc::clone(probe)).collect()
+    }
+}

@@ -1,0 +1,176 @@
+//! The byte stream under a connection: plain TCP, or TLS over it (the handshake done here, with
+//! the node's settings from `config/tls.rs`); and for pub/sub, the same stream split into a
+//! reader for one thread and a writer for another.
+
+use std::io;
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, StreamOwned};
+
+use crate::config::TlsSettings;
+
+/// The stream a connection reads and writes: plain TCP or TLS over it.
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(tcp) => tcp,
+            Stream::Tls(tls) => &tls.sock,
+        }
+    }
+}
+
+/// How long a pub/sub reader holds a shared TLS session while waiting for data, at most: the
+/// longest a write (SUBSCRIBE, ...) waits for its turn.
+const SHARED_POLL: Duration = Duration::from_millis(20);
+
+impl Stream {
+    /// The stream as a reader for one thread and a writer for another (pub/sub). Plain TCP is
+    /// cloned; a TLS session cannot be, so both halves share it behind a lock and the reader
+    /// polls with a short timeout, giving writes their turn. The reader returns an error
+    /// once `closing` is set.
+    pub fn split(self, closing: Arc<AtomicBool>) -> io::Result<(SplitReader, SplitWriter)> {
+        match self {
+            Stream::Plain(tcp) => {
+                tcp.set_read_timeout(None)?;
+                let writer = tcp.try_clone()?;
+                Ok((SplitReader::Plain(tcp), SplitWriter::Plain(writer)))
+            }
+            tls @ Stream::Tls(_) => {
+                tls.tcp().set_read_timeout(Some(SHARED_POLL))?;
+                let shared = Arc::new(Mutex::new(tls));
+                Ok((
+                    SplitReader::Shared {
+                        stream: Arc::clone(&shared),
+                        closing,
+                    },
+                    SplitWriter::Shared(shared),
+                ))
+            }
+        }
+    }
+}
+
+/// The reading half of a split stream.
+pub enum SplitReader {
+    Plain(TcpStream),
+    Shared {
+        stream: Arc<Mutex<Stream>>,
+        closing: Arc<AtomicBool>,
+    },
+}
+
+impl io::Read for SplitReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            SplitReader::Plain(tcp) => tcp.read(buf),
+            SplitReader::Shared { stream, closing } => loop {
+                let result = stream.lock().unwrap_or_else(|p| p.into_inner()).read(buf);
+                match result {
+                    // Nothing yet: let a writer in, then wait again (the parser above never
+                    // sees these, so a reply split across polls is read whole).
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) && !closing.load(Ordering::SeqCst) =>
+                    {
+                        std::thread::yield_now();
+                    }
+                    other => return other,
+                }
+            },
+        }
+    }
+}
+
+/// The writing half of a split stream.
+pub enum SplitWriter {
+    Plain(TcpStream),
+    Shared(Arc<Mutex<Stream>>),
+}
+
+impl SplitWriter {
+    pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        use io::Write;
+        match self {
+            SplitWriter::Plain(tcp) => tcp.write_all(bytes),
+            SplitWriter::Shared(shared) => shared
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .write_all(bytes),
+        }
+    }
+
+    /// Ends the connection; the reader sees the end of its stream.
+    pub fn shutdown(&self) {
+        match self {
+            SplitWriter::Plain(tcp) => {
+                let _ = tcp.shutdown(Shutdown::Both);
+            }
+            SplitWriter::Shared(shared) => {
+                let stream = shared.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = stream.tcp().shutdown(Shutdown::Both);
+            }
+        }
+    }
+}
+
+impl io::Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(tcp) => tcp.read(buf),
+            Stream::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl io::Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(tcp) => tcp.write(buf),
+            Stream::Tls(tls) => tls.write(buf),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Stream::Plain(tcp) => tcp.write_all(buf),
+            // rustls buffers the records; flushing sends them in as few writes as it can.
+            Stream::Tls(tls) => {
+                tls.write_all(buf)?;
+                tls.flush()
+            }
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(tcp) => tcp.flush(),
+            Stream::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
+/// TLS over an open TCP connection, the handshake done now (within the stream's timeouts), so
+/// a refused certificate is a connect error naming TLS.
+pub fn tls(settings: &TlsSettings, tcp: TcpStream, host: &str) -> io::Result<Stream> {
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("TLS: {e}")))?;
+    let session = ClientConnection::new(settings.client_config(), name)
+        .map_err(|e| io::Error::other(format!("TLS: {e}")))?;
+    let mut stream = StreamOwned::new(session, tcp);
+    while stream.conn.is_handshaking() {
+        stream
+            .conn
+            .complete_io(&mut stream.sock)
+            .map_err(|e| io::Error::new(e.kind(), format!("TLS handshake: {e}")))?;
+    }
+    Ok(Stream::Tls(Box::new(stream)))
+}
