@@ -18,6 +18,8 @@
 
 declare(strict_types=1);
 
+require_once __DIR__ . '/../tests/server_args.php';
+
 $options = getopt('', ['rounds:', 'n:', 'quick']);
 $rounds = (int) ($options['rounds'] ?? 5);
 $n = (int) ($options['n'] ?? 20000);
@@ -63,7 +65,7 @@ foreach ([...$masters, $single] as $port) {
     $probe = @fsockopen('127.0.0.1', $port, $errno, $error, 0.2);
     check($probe === false, "port $port is already in use");
     $servers[] = proc_open(
-        ['redis-server', '--port', (string) $port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', $dir],
+        ['redis-server', ...rediscluster_server_args(), '--port', (string) $port, '--dir', $dir],
         [1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']],
         $pipes
     );

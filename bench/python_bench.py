@@ -51,6 +51,10 @@ from redis.retry import Retry
 import rediscluster
 
 ROOT = Path(__file__).resolve().parents[1]
+# The tests' server helper, for the options every server of the repository shares.
+sys.path.insert(0, str(ROOT / "python" / "tests"))
+import redis_servers  # noqa: E402
+
 BATCH = 1000
 PIPELINE_SIZE = 10_000
 OURS = "ours"
@@ -93,8 +97,8 @@ def start_servers(ports):
     processes = []
     try:
         for port in ports:
-            command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1"]
-            command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+            command = ["redis-server", *redis_servers.common_args(), "--port", str(port)]
+            command += ["--daemonize", "no"]
             processes.append(
                 subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             )

@@ -19,6 +19,15 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tests/ports.env disable=SC1091
 source "$here/ports.env"
 
+# The options every server of the repository shares (tests/redis-server.args: `--name value`
+# per line, "" the empty value).
+common_args=()
+while read -r name value; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  [[ "$value" == '""' ]] && value=""
+  common_args+=("$name" "$value")
+done < "$here/redis-server.args"
+
 usage() {
   echo "usage: $0 start|stop|status|config [BASE_PORT]   (BASE_PORT default $DEV_CLUSTER_BASE_PORT)" >&2
   exit 2
@@ -128,9 +137,9 @@ start_server() {
   mkdir -p "$state/$port"
   # A replica saves the RDB of its full sync in --dir; never let a later start load old data.
   rm -f "$(pidfile "$port")" "$state/$port/dump.rdb"
-  redis-server --port "$port" --bind 127.0.0.1 --protected-mode no --daemonize yes \
+  redis-server "${common_args[@]}" --port "$port" --daemonize yes \
     --pidfile "$(pidfile "$port")" --logfile "$(logfile "$port")" --dir "$state/$port" \
-    --save '' --appendonly no --repl-diskless-sync-delay 0 "$@" >/dev/null
+    "$@" >/dev/null
 }
 
 stop_port() {

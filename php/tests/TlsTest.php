@@ -26,8 +26,8 @@ final class TlsTest extends TestCase
         $dir = self::$certs . '/server-dir';
         @mkdir($dir, 0777, true);
         self::$server = proc_open(
-            ['redis-server', '--port', '0', '--tls-port', (string) self::$port, '--bind', '127.0.0.1',
-             '--save', '', '--dir', $dir,
+            ['redis-server', ...rediscluster_server_args(), '--port', '0',
+             '--tls-port', (string) self::$port, '--dir', $dir,
              '--tls-cert-file', self::$certs . '/server.crt',
              '--tls-key-file', self::$certs . '/server.key',
              '--tls-ca-cert-file', self::$certs . '/ca.crt', '--tls-auth-clients', 'yes'],

@@ -5,6 +5,8 @@
 
 declare(strict_types=1);
 
+require_once __DIR__ . '/../../tests/server_args.php';
+
 if (!class_exists('RedisCluster\RedisCluster')) {
     fwrite(STDERR, "load the extension: php -d extension=PATH/librediscluster_php.so ...\n");
     exit(1);
@@ -37,8 +39,8 @@ final class Servers
         $dir = self::$stateDir . '/oracle';
         @mkdir($dir, 0777, true);
         self::$oracle = proc_open(
-            ['redis-server', '--port', (string) self::oraclePort(), '--bind', '127.0.0.1',
-             '--save', '', '--appendonly', 'no', '--dir', $dir],
+            ['redis-server', ...rediscluster_server_args(), '--port', (string) self::oraclePort(),
+             '--dir', $dir],
             [1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']],
             $pipes
         );

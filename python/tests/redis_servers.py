@@ -9,8 +9,23 @@ import signal
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 import redis
+
+ARGS_FILE = Path(__file__).resolve().parents[2] / "tests/redis-server.args"
+
+
+def common_args():
+    """tests/redis-server.args as arguments: `--name value` per line, `""` the empty value."""
+    args = []
+    for line in ARGS_FILE.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, value = line.split(" ", 1)
+        args += [name, "" if value.strip() == '""' else value.strip()]
+    return args
 
 
 class Server:
@@ -27,14 +42,9 @@ class Server:
         self.process = subprocess.Popen(
             [
                 "redis-server",
+                *common_args(),
                 "--port",
                 str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
                 "--dir",
                 self.dir,
                 *self.args,

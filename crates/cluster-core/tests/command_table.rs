@@ -700,7 +700,7 @@ fn compare(con: &mut redis::Connection, args: &[String], hand: bool) -> Compared
 #[test]
 fn key_positions_match_command_getkeys() {
     let snapshot = snapshot();
-    let server = RedisServer::start(port(slot::COMMAND_TABLE + 2));
+    let server = RedisServer::start(port(slot::COMMAND_TABLE));
     let mut con = server.connect();
     let (live_version, live) = live_commands(&mut con);
     // A row is compared with this server when the server's key specs for it are the
@@ -814,7 +814,7 @@ fn key_positions_match_command_getkeys() {
 /// option). Routing must follow what the command does.
 #[test]
 fn sort_store_follows_sort_not_getkeys() {
-    let server = RedisServer::start(port(slot::COMMAND_TABLE + 3));
+    let server = RedisServer::start(port(slot::COMMAND_TABLE + 1));
     let mut con = server.connect();
     let args = ["SORT", "k", "STORE", "by", "STORE", "d"];
     let _: i64 = redis::cmd("RPUSH")
@@ -855,7 +855,7 @@ fn sort_store_follows_sort_not_getkeys() {
 /// MIGRATE's backward search for KEYS reaches the host argument.
 #[test]
 fn keyword_search_stops_before_its_end_like_redis() {
-    let server = RedisServer::start(port(slot::COMMAND_TABLE + 4));
+    let server = RedisServer::start(port(slot::COMMAND_TABLE + 2));
     let mut con = server.connect();
     let samples: &[&[&str]] = &[
         &[

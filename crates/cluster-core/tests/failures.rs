@@ -70,9 +70,9 @@ fn a_down_master_fails_its_own_keys_only_and_recovers() {
 
 #[test]
 fn an_unreachable_node_at_start_does_not_stop_the_cluster() {
-    let up = RedisServer::start(port(slot::FAILURES + 5));
+    let up = RedisServer::start(port(slot::FAILURES + 3));
     // Nothing listens on this port: it is ours, and we never start it.
-    let absent = port(slot::FAILURES + 6);
+    let absent = port(slot::FAILURES + 4);
     let cluster = Cluster::from_nodes([
         ("node_1", up.addr()),
         ("node_2", format!("127.0.0.1:{absent}")),
@@ -94,7 +94,7 @@ fn an_unreachable_node_at_start_does_not_stop_the_cluster() {
 
 #[test]
 fn a_read_timeout_fails_the_call_in_time_and_the_next_call_works() {
-    let server = RedisServer::start(port(slot::FAILURES + 7));
+    let server = RedisServer::start(port(slot::FAILURES + 5));
     let config = serde_json::json!({"nodes": {"node_1": {
         "host": "127.0.0.1", "port": server.port, "socket_timeout": 0.3,
     }}});

@@ -13,19 +13,41 @@ use cluster_core::{Cluster, ClusterConfig};
 /// The ports file shared by every script and test of the repository.
 const PORTS_ENV: &str = include_str!("../../../../tests/ports.env");
 
+/// The options every redis-server of the repository's tests starts with (one source for the
+/// Rust tests, the Python tests, the fault suite and the scripts).
+const SERVER_ARGS: &str = include_str!("../../../../tests/redis-server.args");
+
+/// `tests/redis-server.args` as arguments: `--name value` per line, `""` the empty value.
+pub fn common_server_args() -> Vec<String> {
+    SERVER_ARGS
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .flat_map(|line| {
+            let (name, value) = line.split_once(' ').expect("`--name value` per line");
+            let value = match value.trim() {
+                "\"\"" => "",
+                value => value,
+            };
+            [name.to_owned(), value.to_owned()]
+        })
+        .collect()
+}
+
 /// Each test binary owns a slice of the Rust test port range, so binaries can run at once
 /// (nextest) without sharing servers. Offsets from `RUST_TEST_BASE_PORT`.
 pub mod slot {
     // A binary uses ports offset + 0..span; `SLICES` lists the spans, and a test checks that
     // no two slices overlap and that all stay below offset 140 (ports up to 7149; the Python
-    // tests use 7150.., the benches 7190..7193, the table generator offset 5, inside the
-    // command table's slice).
+    // tests use 7150.., the benches 7190..).
     pub const COMMAND_TABLE: u16 = 0;
-    pub const PLACEMENT: u16 = 6;
-    pub const PIPELINES: u16 = 9;
-    pub const ROUTING: u16 = 13;
-    pub const REPLICAS: u16 = 36;
-    pub const FAILURES: u16 = 58;
+    /// window.rs: five masters, the online window of a 3 -> 5 reshard.
+    pub const WINDOW: u16 = 3;
+    pub const PLACEMENT: u16 = 8;
+    pub const PIPELINES: u16 = 11;
+    pub const ROUTING: u16 = 14;
+    pub const REPLICAS: u16 = 37;
+    pub const FAILURES: u16 = 59;
     pub const CONFIG: u16 = 66;
     pub const SPLIT: u16 = 67;
     pub const FAN_OUT: u16 = 80;
@@ -44,13 +66,14 @@ pub mod slot {
     pub const RESHARD: u16 = 135;
 
     /// `(offset, span)` of every binary's slice.
-    pub const SLICES: [(u16, u16); 18] = [
-        (COMMAND_TABLE, 6),
+    pub const SLICES: [(u16, u16); 19] = [
+        (COMMAND_TABLE, 3),
+        (WINDOW, 5),
         (PLACEMENT, 3),
-        (PIPELINES, 4),
+        (PIPELINES, 3),
         (ROUTING, 23),
         (REPLICAS, 22),
-        (FAILURES, 8),
+        (FAILURES, 6),
         (CONFIG, 1),
         (SPLIT, 13),
         (FAN_OUT, 6),
@@ -173,27 +196,11 @@ impl RedisServer {
         let dir = std::env::temp_dir().join(format!("rediscluster-rust-test-{port}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create server dir");
-        let port_text = port.to_string();
-        let mut args = vec![
-            "--port",
-            &port_text,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--logfile",
-            "server.log",
-            // Replicas sync at once instead of after Redis's default 5 s batching delay.
-            "--repl-diskless-sync-delay",
-            "0",
-        ];
-        args.extend_from_slice(extra);
         let child = Command::new("redis-server")
-            .args(&args)
+            .args(common_server_args())
+            .args(["--port", &port.to_string()])
+            .args(["--daemonize", "no", "--logfile", "server.log"])
+            .args(extra)
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

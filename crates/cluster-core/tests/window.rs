@@ -1,0 +1,309 @@
+//! The online window of a 3 -> 5 reshard (`previous` in the config): every read path finds a
+//! key that has not moved yet on its old master, exactly as a client of the old masters does:
+//! single-key reads, split reads (MGET, EXISTS), pipelines, transactions and the emulated
+//! multi-key commands (their reads). The oracle is a client of the three old masters, which
+//! still hold every key; a client of the five masters without the window shows what each path
+//! would miss.
+
+mod support;
+
+use cluster_core::placement::master_index_for_key;
+use cluster_core::{Cluster, ClusterConfig, Value};
+use support::{RedisServer, config_of, slot, start_masters};
+
+struct Window {
+    _servers: Vec<RedisServer>,
+    /// The tests of this file share the slot's five ports, one test at a time.
+    _turn: std::sync::MutexGuard<'static, ()>,
+    /// The three masters before the reshard: every key is still there.
+    old: Cluster,
+    /// The five masters with the old three as `previous`.
+    window: Cluster,
+    /// The five masters alone: what a client without the window sees.
+    plain: Cluster,
+}
+
+fn window() -> Window {
+    let turn = support::take_turns();
+    let servers = start_masters(slot::WINDOW, 5);
+    let cluster = |config: serde_json::Value| {
+        let mut config = config;
+        config["mastersonly"] = true.into();
+        Cluster::new(ClusterConfig::from_value(&config).unwrap()).unwrap()
+    };
+    let mut with_previous = config_of(&servers);
+    with_previous["previous"] = config_of(&servers[..3]);
+    Window {
+        old: cluster(config_of(&servers[..3])),
+        window: cluster(with_previous),
+        plain: cluster(config_of(&servers)),
+        _servers: servers,
+        _turn: turn,
+    }
+}
+
+/// Does `key` land on another server with five masters than with three? (`node_i` is the
+/// i-th server in both configs.)
+fn moves(key: &str) -> bool {
+    master_index_for_key(key.as_bytes(), 3) != master_index_for_key(key.as_bytes(), 5)
+}
+
+/// `count` names `prefix0`, `prefix1`, ... that move.
+fn moving(prefix: &str, count: usize) -> Vec<String> {
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .filter(|k| moves(k))
+        .take(count)
+        .collect()
+}
+
+fn words(line: &str) -> Vec<Vec<u8>> {
+    line.split(' ').map(|w| w.as_bytes().to_vec()).collect()
+}
+
+/// Arrays sorted (recursively), for replies whose order is a server's set order.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Array(items) | Value::Set(items) => {
+            let mut items: Vec<Value> = items.into_iter().map(sorted).collect();
+            items.sort_by_key(|v| format!("{v:?}"));
+            Value::Array(items)
+        }
+        other => other,
+    }
+}
+
+/// Data of every kind, written through the old masters.
+struct Data {
+    strings: Vec<String>,
+    hash: String,
+    list: String,
+    sets: Vec<String>,
+    zsets: Vec<String>,
+    logs: Vec<String>,
+    /// Keys sharing the tag `{t}`, which moves: one transaction can read them all.
+    tagged: Vec<String>,
+    /// Two sets that share a master among five but not among three.
+    same_new_master: (String, String),
+}
+
+fn fill(old: &Cluster) -> Data {
+    let run = |line: &str| old.execute(&words(line)).unwrap();
+    let strings = moving("s", 6);
+    for key in &strings {
+        run(&format!("SET {key} value-of-{key}"));
+    }
+    let hash = moving("h", 1).remove(0);
+    run(&format!("HSET {hash} a 1 b 2"));
+    let list = moving("l", 1).remove(0);
+    run(&format!("RPUSH {list} 3 1 2"));
+    let sets = moving("set", 3);
+    run(&format!("SADD {} a b c", sets[0]));
+    run(&format!("SADD {} b c d", sets[1]));
+    run(&format!("SADD {} c d e", sets[2]));
+    let zsets = moving("z", 2);
+    run(&format!("ZADD {} 1 a 2 b", zsets[0]));
+    run(&format!("ZADD {} 3 b 4 c", zsets[1]));
+    let logs = moving("hll", 2);
+    run(&format!("PFADD {} a b c", logs[0]));
+    run(&format!("PFADD {} c d", logs[1]));
+    // SORT_RO's BY and GET patterns name keys that move too.
+    for (element, weight) in [("3", "30"), ("1", "10"), ("2", "20")] {
+        run(&format!("SET weight_{element} {weight}"));
+        run(&format!("SET object_{element} object-{element}"));
+    }
+    let tag = (0..).map(|i| format!("t{i}")).find(|t| moves(t)).unwrap();
+    let tagged: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|k| format!("{k}{{{tag}}}"))
+        .collect();
+    run(&format!("SET {} tagged-string", tagged[0]));
+    run(&format!("HSET {} f v", tagged[1]));
+    run(&format!("RPUSH {} x y", tagged[2]));
+    let pair = moving("pair", 40);
+    let same_new_master = pair
+        .iter()
+        .flat_map(|a| pair.iter().map(move |b| (a, b)))
+        .find(|(a, b)| {
+            let on = |k: &str, n| master_index_for_key(k.as_bytes(), n);
+            a != b && on(a, 5) == on(b, 5) && on(a, 3) != on(b, 3)
+        })
+        .map(|(a, b)| (a.clone(), b.clone()))
+        .unwrap();
+    run(&format!("SADD {} a b", same_new_master.0));
+    run(&format!("SADD {} b c", same_new_master.1));
+    Data {
+        strings,
+        hash,
+        list,
+        sets,
+        zsets,
+        logs,
+        tagged,
+        same_new_master,
+    }
+}
+
+/// Every kind of read, as command lines, with whether its reply's order is a set's.
+fn reads(d: &Data) -> Vec<(String, bool)> {
+    let s = &d.strings;
+    let (a, b) = &d.same_new_master;
+    let lines = [
+        // One key.
+        (format!("GET {}", s[0]), false),
+        (format!("STRLEN {}", s[1]), false),
+        (format!("HGETALL {}", d.hash), false),
+        (format!("LRANGE {} 0 -1", d.list), false),
+        (format!("SMEMBERS {}", d.sets[0]), true),
+        (format!("ZRANGE {} 0 -1 WITHSCORES", d.zsets[0]), false),
+        (format!("TYPE {}", d.zsets[1]), false),
+        (format!("EXISTS {}", s[2]), false),
+        // Split by key.
+        (format!("MGET {} {} missing {}", s[3], s[4], s[5]), false),
+        (
+            format!("EXISTS {} {} {} missing", s[0], d.hash, d.list),
+            false,
+        ),
+        // Emulated across the new masters.
+        (
+            format!("SUNION {} {} {}", d.sets[0], d.sets[1], d.sets[2]),
+            true,
+        ),
+        (format!("SINTER {} {}", d.sets[0], d.sets[1]), true),
+        (format!("SDIFF {} {}", d.sets[0], d.sets[2]), true),
+        (format!("SINTERCARD 2 {} {}", d.sets[1], d.sets[2]), false),
+        (
+            format!("ZUNION 2 {} {} WITHSCORES", d.zsets[0], d.zsets[1]),
+            false,
+        ),
+        (format!("ZINTERCARD 2 {} {}", d.zsets[0], d.zsets[1]), false),
+        (format!("PFCOUNT {} {}", d.logs[0], d.logs[1]), false),
+        (
+            format!("SORT_RO {} BY weight_* GET object_*", d.list),
+            false,
+        ),
+        // Two keys on one new master, from two old ones: composed key by key.
+        (format!("SUNION {a} {b}"), true),
+    ];
+    lines.into_iter().collect()
+}
+
+#[test]
+fn every_read_path_finds_keys_not_moved_yet() {
+    let w = window();
+    let data = fill(&w.old);
+    let reads = reads(&data);
+    let expected: Vec<Value> = reads
+        .iter()
+        .map(|(line, set)| {
+            let value = w.old.execute(&words(line)).unwrap();
+            if *set { sorted(value) } else { value }
+        })
+        .collect();
+    let normal = |(line, set): &(String, bool), value: Value| {
+        let _ = line;
+        if *set { sorted(value) } else { value }
+    };
+
+    // One by one.
+    for ((read, expected), n) in reads.iter().zip(&expected).zip(0..) {
+        let got = w.window.execute(&words(&read.0)).unwrap();
+        assert_eq!(&normal(read, got), expected, "read {n}: {}", read.0);
+    }
+
+    // In one pipeline, with a write in the middle (to a key of its own).
+    let mut commands: Vec<Vec<Vec<u8>>> = reads.iter().map(|(line, _)| words(line)).collect();
+    commands.insert(3, words("SET written-in-the-pipeline 1"));
+    let mut replies: Vec<Value> = w
+        .window
+        .pipeline(&commands)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(replies.remove(3), Value::Okay);
+    for ((read, expected), got) in reads.iter().zip(&expected).zip(replies) {
+        assert_eq!(&normal(read, got), expected, "pipeline: {}", read.0);
+    }
+    // Without the window the same pipeline misses the keys that have not moved.
+    let plain = w.plain.pipeline(&commands).unwrap();
+    assert_eq!(plain[0].as_ref().unwrap(), &Value::Nil, "{}", reads[0].0);
+
+    // In a transaction over keys of one tag, on its new master.
+    let transaction: Vec<Vec<Vec<u8>>> = [
+        format!("GET {}", data.tagged[0]),
+        format!("HGETALL {}", data.tagged[1]),
+        format!("SET {} written", data.tagged[0]),
+        format!("LRANGE {} 0 -1", data.tagged[2]),
+        format!("GET {}", data.tagged[0]),
+    ]
+    .iter()
+    .map(|line| words(line))
+    .collect();
+    let got = w.window.transaction(&transaction).unwrap();
+    let expected_exec = Value::Array(vec![
+        Value::BulkString(b"tagged-string".to_vec()),
+        Value::Array(vec![
+            Value::BulkString(b"f".to_vec()),
+            Value::BulkString(b"v".to_vec()),
+        ]),
+        Value::Okay,
+        Value::Array(vec![
+            Value::BulkString(b"x".to_vec()),
+            Value::BulkString(b"y".to_vec()),
+        ]),
+        Value::BulkString(b"written".to_vec()),
+    ]);
+    assert_eq!(got, expected_exec, "transaction in the window");
+    let Value::Array(plain) = w.plain.transaction(&transaction[1..2]).unwrap() else {
+        panic!("EXEC's array")
+    };
+    assert_eq!(
+        plain[0],
+        Value::Array(Vec::new()),
+        "without the window the transaction misses the key"
+    );
+}
+
+/// The emulated writes read their sources through the window too; what they write goes to the
+/// new masters.
+#[test]
+fn emulated_writes_read_their_sources_where_they_are() {
+    let w = window();
+    let data = fill(&w.old);
+    let run = |line: &str| w.window.execute(&words(line)).unwrap();
+    let destination = moving("dest", 1).remove(0);
+    assert_eq!(
+        run(&format!(
+            "SUNIONSTORE {destination} {} {}",
+            data.sets[0], data.sets[2]
+        )),
+        Value::Int(5)
+    );
+    assert_eq!(
+        sorted(run(&format!("SMEMBERS {destination}"))),
+        sorted(
+            w.old
+                .execute(&words(&format!("SUNION {} {}", data.sets[0], data.sets[2])))
+                .unwrap()
+        )
+    );
+    let copy = moving("copy", 1).remove(0);
+    assert_eq!(
+        run(&format!("COPY {} {copy}", data.strings[0])),
+        Value::Int(1)
+    );
+    assert_eq!(
+        run(&format!("GET {copy}")),
+        Value::BulkString(format!("value-of-{}", data.strings[0]).into_bytes())
+    );
+    // MSETNX sees a key that exists only on its old master.
+    assert_eq!(
+        run(&format!("MSETNX fresh-key 1 {} 2", data.strings[1])),
+        Value::Int(0)
+    );
+    assert_eq!(
+        w.plain.execute(&words("EXISTS fresh-key")).unwrap(),
+        Value::Int(0)
+    );
+}
