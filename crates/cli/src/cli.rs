@@ -132,13 +132,19 @@ pub fn main_with_args(args: Vec<String>) -> u8 {
         Ok(code) => code,
         Err(error) => {
             eprintln!("rediscluster: {error}");
-            match error {
-                ToolError::Config(_) | ToolError::State { .. } => ExitCode::from(2),
-                ToolError::Node { .. } => ExitCode::from(1),
-            }
+            ExitCode::from(exit_status(&error))
         }
     };
     code.0
+}
+
+/// The exit status of a failed command: 2 for bad input (nothing changed), 1 for a failure
+/// met while working (a node, a worker), after which some of the work may be done.
+pub fn exit_status(error: &ToolError) -> u8 {
+    match error {
+        ToolError::Config(_) | ToolError::State { .. } => 2,
+        ToolError::Node { .. } | ToolError::Worker(_) => 1,
+    }
 }
 
 /// How many keys the source masters hold (DBSIZE), for the progress bar's length and ETA.

@@ -13,6 +13,12 @@ pub enum ToolError {
     },
     #[error("state file {path}: {message}")]
     State { path: String, message: String },
+    /// A worker thread stopped on a bug (a panic) in the middle of a job: what it had
+    /// confirmed stays done (and recorded in the state file, if any), the rest is not.
+    #[error(
+        "a worker stopped unexpectedly ({0}); what was confirmed before stays copied and is recorded in the state file, if one was given: run the same command again to resume"
+    )]
+    Worker(String),
 }
 
 impl ToolError {

@@ -72,11 +72,11 @@ impl<'a> Job<'a> {
             let workers: Vec<_> = (0..sources)
                 .map(|index| scope.spawn(move || walk(index)))
                 .collect();
-            // The scope joins every worker; the first error (or panic) is the job's.
+            // The scope joins every worker; the first error (or panic) is the job's. A panic is
+            // not bad input: other workers may have copied keys by then.
             workers.into_iter().try_for_each(|w| {
-                w.join().unwrap_or_else(|_| {
-                    Err(ToolError::Config("a worker thread panicked".to_owned()))
-                })
+                w.join()
+                    .unwrap_or_else(|panic| Err(ToolError::Worker(panic_message(&*panic))))
             })
         })
     }
@@ -127,5 +127,50 @@ impl<'a> Job<'a> {
 
     pub fn into_state(self) -> CopyState {
         self.state.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What a panic said, when it said it with text.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => (*text).to_owned(),
+        (_, Some(text)) => text.clone(),
+        _ => "a panic without a message".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker that panics after others did their part is not "bad input, nothing changed"
+    /// (exit 2): it was reported as `ToolError::Config` before.
+    #[test]
+    fn a_panicking_worker_is_not_bad_input() {
+        let job = Job {
+            state: Mutex::new(CopyState::default()),
+            path: None,
+            resumed: false,
+        };
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let error = job
+            .run_sources(3, |index| {
+                if index == 1 {
+                    panic!("worker {index} hit a bug");
+                }
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(
+            matches!(&error, ToolError::Worker(m) if m == "worker 1 hit a bug"),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains("run the same command again"),
+            "{error}"
+        );
+        assert_eq!(done.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(crate::cli::exit_status(&error), 1);
     }
 }

@@ -1,6 +1,7 @@
-//! rediscluster's tools, as a library the CLI (and later the Python package) calls: read a
-//! cluster config from a file or URLs, say where keys go, describe and check a cluster, and
-//! copy a server's (or a cluster's) keys into a cluster, placed by the contract, resumably.
+//! rediscluster's tools, as a library the `rediscluster` binary and the Python package
+//! (`rediscluster.tools`, the console script) call: read a cluster config from a file or URLs,
+//! say where keys go, describe and check a cluster, and copy or reshard keys into a cluster,
+//! placed by the contract, resumably.
 
 pub mod cfg;
 pub mod check;

@@ -1,8 +1,9 @@
 //! Property tests over everything a user hands the engine before a server is involved: the
 //! config parser (random JSON shaped like a config, and random values anywhere in it), URLs,
-//! and the hash-tag rule. Nothing may panic; bad input is an error that says what is wrong and
-//! never quotes a password. (The router has its own random-command test in router_fuzz.rs;
-//! the RESP reader's properties live next to it in src/reply.rs.)
+//! the hash-tag rule, and the packed commands `redis::ConnectionLike` hands the handle. Nothing
+//! may panic; bad input is an error that says what is wrong and never quotes a password. (The
+//! router has its own random-command test in router_fuzz.rs; the RESP reader's and the request
+//! parser's properties live next to them in src/wire/.)
 
 use cluster_core::placement::{master_index_for_key, split_tag};
 use cluster_core::{ClusterConfig, ConfigError};
@@ -203,4 +204,45 @@ proptest! {
         }
         prop_assert!(master_index_for_key(&key, masters) < masters);
     }
+
+    /// `req_packed_command` is public: whatever bytes it is given, malformed frames included
+    /// (lengths that overflow, counts larger than the input), it answers an error or a reply,
+    /// and never panics. The cluster's only node listens nowhere, so a frame that parses fails
+    /// to connect, at once.
+    #[test]
+    fn packed_commands_from_anyone_never_panic(bytes in packed_like()) {
+        use redis::ConnectionLike;
+        let mut handle = unreachable_cluster().handle();
+        let _ = handle.req_packed_command(&bytes);
+        let _ = handle.req_packed_commands(&bytes, 0, 1);
+    }
+}
+
+/// Bytes shaped like packed RESP commands, with lengths of every size.
+fn packed_like() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        any::<u64>().prop_map(|n| format!("*{n}\r\n").into_bytes()),
+        any::<u64>().prop_map(|n| format!("${n}\r\n").into_bytes()),
+        (0usize..4).prop_map(|n| format!("*{n}\r\n").into_bytes()),
+        (0usize..8).prop_map(|n| format!("${n}\r\n").into_bytes()),
+        Just(b"PING\r\n".to_vec()),
+        Just(b"\r\n".to_vec()),
+        proptest::collection::vec(any::<u8>(), 0..6),
+    ];
+    proptest::collection::vec(piece, 0..10).prop_map(|pieces| pieces.concat())
+}
+
+/// One cluster for the whole test, whose node refuses connections (a port bound, then closed).
+fn unreachable_cluster() -> &'static cluster_core::Cluster {
+    static CLUSTER: std::sync::OnceLock<cluster_core::Cluster> = std::sync::OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let config = ClusterConfig::from_nodes([("node_1", format!("127.0.0.1:{port}"))])
+            .unwrap()
+            .masters_only(true);
+        cluster_core::Cluster::new(config).unwrap()
+    })
 }

@@ -269,7 +269,8 @@ pub enum SessionCommand {
     Quit,
 }
 
-/// How the cluster runs a command: DESIGN.md's strategy table, as data.
+/// How the cluster runs a command: the strategy table of the README's "Commands" section,
+/// as data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
     /// Every key must land on one node; the command goes there unchanged (but for tags). A
