@@ -18,7 +18,8 @@ CONFORMANCE_DIR ?= $(CURDIR)/../shared/conformance
 PHP_EXT := $(CURDIR)/target/release/librediscluster_php.so
 PHP := php -d extension=$(PHP_EXT)
 # Test and lint tools for the virtualenv, pinned (pytest as the conformance harness pins it).
-PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=3,<4" "ruff==0.17.6"
+PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=3,<4" "ruff==0.17.6" \
+	"mypy==2.4.1"
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
 	python-test php-build php-test php-stubs bench-php bench-migrate cross-language conformance cluster-start \
@@ -79,7 +80,9 @@ test: deps lint check-generated
 	$(CARGO) test
 	$(MAKE) python-test php-test cross-language fault-suite
 
+## python-test: the stubs (rediscluster/_core.pyi) against the built module, then pytest.
 python-test: python-install
+	$(PY) -m mypy.stubtest rediscluster._core
 	$(PY) -m pytest -q -p no:cacheprovider python/tests
 
 ## php-build: the extension (release; cargo rebuilds it only when its sources changed).
@@ -95,6 +98,9 @@ php-test: php-build
 php-stubs:
 	$(CARGO) build -p rediscluster-php
 	cargo php stubs target/debug/librediscluster_php.so -o php/stubs/rediscluster.stubs.php
+	@# cargo-php does not mark by-reference parameters: the scan cursors are.
+	sed -i 's/mixed \$$iterator/mixed \&$$iterator/' php/stubs/rediscluster.stubs.php
+	$(PHP) tools/php_stubs_check.php php/stubs/rediscluster.stubs.php
 
 ## fault-suite: a shared client under mixed load while a replica is killed, a master killed
 ## and restarted, a node SIGSTOPped and a node out of memory (tests/faults/fault_suite.py).
@@ -128,10 +134,12 @@ lint: python-env
 
 ## check-generated: the golden vectors and the command table match their generators (the table
 ## from the vendored COMMAND INFO snapshot, so the answer does not depend on the redis-server
-## installed).
-check-generated:
+## installed), and the PHP stubs match the extension (the Python stubs are checked against the
+## module by python-test, which installs it).
+check-generated: php-build
 	$(PYTHON) tools/gen_placement_vectors.py --check
 	$(PYTHON) tools/gen_command_table.py --check
+	$(PHP) tools/php_stubs_check.php php/stubs/rediscluster.stubs.php
 
 ## refresh-commands: the COMMAND INFO/DOCS snapshot (tools/redis-commands.json) read again from
 ## the installed redis-server, and the command table regenerated from it.

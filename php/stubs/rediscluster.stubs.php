@@ -111,12 +111,12 @@ namespace RedisCluster {
          * `hScan($key, &$iterator, $pattern = null, $count = 0)`: `[field => value]` per step.
          *
          * @param mixed $key
-         * @param mixed $iterator
+         * @param mixed &$iterator
          * @param mixed $pattern
          * @param int|null $count
          * @return mixed
          */
-        public function hScan(mixed $key, mixed $iterator, mixed $pattern = null, ?int $count = null): mixed {}
+        public function hScan(mixed $key, mixed &$iterator, mixed $pattern = null, ?int $count = null): mixed {}
 
         /**
          * INFO of every master: `['node_1' => [...], ...]`.
@@ -177,24 +177,24 @@ namespace RedisCluster {
          * `sScan($key, &$iterator, $pattern = null, $count = 0)`: members per step.
          *
          * @param mixed $key
-         * @param mixed $iterator
+         * @param mixed &$iterator
          * @param mixed $pattern
          * @param int|null $count
          * @return mixed
          */
-        public function sScan(mixed $key, mixed $iterator, mixed $pattern = null, ?int $count = null): mixed {}
+        public function sScan(mixed $key, mixed &$iterator, mixed $pattern = null, ?int $count = null): mixed {}
 
         /**
          * `scan(&$iterator, $pattern = null, $count = 0)`: the next keys of a walk over every
          * master, or `false` when the walk is over (`$iterator` is then 0). Empty steps are
          * skipped, as phpredis's `SCAN_RETRY`, so `while ($keys = $r->scan($it))` sees every key.
          *
-         * @param mixed $iterator
+         * @param mixed &$iterator
          * @param mixed $pattern
          * @param int|null $count
          * @return mixed
          */
-        public function scan(mixed $iterator, mixed $pattern = null, ?int $count = null): mixed {}
+        public function scan(mixed &$iterator, mixed $pattern = null, ?int $count = null): mixed {}
 
         /**
          * `SET`; `$options` is a TTL in seconds or phpredis's array (`['nx', 'ex' => 10]`,
@@ -275,12 +275,12 @@ namespace RedisCluster {
          * `zScan($key, &$iterator, $pattern = null, $count = 0)`: `[member => score]` per step.
          *
          * @param mixed $key
-         * @param mixed $iterator
+         * @param mixed &$iterator
          * @param mixed $pattern
          * @param int|null $count
          * @return mixed
          */
-        public function zScan(mixed $key, mixed $iterator, mixed $pattern = null, ?int $count = null): mixed {}
+        public function zScan(mixed $key, mixed &$iterator, mixed $pattern = null, ?int $count = null): mixed {}
 
         /**
          * `zUnionStore($destination, $keys, $weights = null, $aggregate = null)`.

@@ -1,15 +1,20 @@
 """Type stubs for the Rust extension ``rediscluster._core`` (conversion only; see client.py)."""
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, final
+
+from typing_extensions import Self
+
+__all__ = ["Core", "Subscription", "node_index", "run_tool", "tool_copy", "tool_reshard"]
 
 _Arg = bytes | bytearray | memoryview | str | int | float
 _NodeAddress = tuple[str, str, int]
 
+@final
 class Core:
     """One cluster, shared by every thread; all network I/O runs without the GIL."""
 
-    def __init__(self, config: dict[str, Any]) -> None: ...
+    def __new__(cls, config: dict[str, Any]) -> Self: ...
     def reopen_after_fork(self) -> Core: ...
     def execute(self, args: tuple[_Arg, ...], decode: bool) -> Any: ...
     def execute_on(self, node: str, args: tuple[_Arg, ...], decode: bool) -> Any: ...
@@ -24,6 +29,7 @@ class Core:
     def subscription(self) -> Subscription: ...
     def disconnect(self) -> None: ...
 
+@final
 class Subscription:
     """Channels on their own master, patterns on every master, read as one stream."""
 

@@ -32,7 +32,9 @@ pub mod placement;
 pub mod pubsub;
 pub mod router;
 mod topology;
-mod wire;
+// Public only for `benches/resp_reader.rs`: not part of the API.
+#[doc(hidden)]
+pub mod wire;
 
 pub use cluster::Cluster;
 pub use config::{CertReqs, TlsOptions, TlsSettings};
