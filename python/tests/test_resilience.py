@@ -375,3 +375,69 @@ def test_a_forked_child_gets_its_own_connections(config):
     pubsub.close()
     r.delete(*[f"fork:{who}{i}" for who in ("", "child:", "parent:") for i in range(50)])
     r.close()
+
+
+def test_connections_the_server_closed_while_idle_never_fail_a_call(stoppable):
+    """A server's idle `timeout`, an operator's CLIENT KILL, a restart: the next calls of every
+    kind succeed at once on new connections, and none runs twice (nothing had been written to
+    a connection the server had closed)."""
+    cluster = {
+        "nodes": {
+            f"node_{i + 1}": {"host": "127.0.0.1", "port": s.port} for i, s in enumerate(stoppable)
+        }
+    }
+    r = rediscluster.StrictRedisCluster(cluster=cluster, mastersonly=True, socket_timeout=5)
+    keys = [
+        next(k for k in (f"k{i}" for i in range(100)) if node in r.getnodefor(k))
+        for node in ("node_1", "node_2")
+    ]
+
+    def warm():
+        threads = [
+            threading.Thread(target=lambda: [r.dbsize() for _ in range(20)]) for _ in range(6)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def every_kind_of_call(expected):
+        started = time.monotonic()
+        assert [r.incr(f"{k}:single") for k in keys] == [expected, expected]
+        assert r.mset({k: "v" for k in keys}) is True
+        assert r.mget(keys) == [b"v", b"v"]
+        assert r.ping() is True
+        r.dbsize()
+        r.info()
+        pipe = r.pipeline(transaction=False)
+        for key in keys:
+            pipe.incr(f"{key}:pipeline").get(key)
+        assert pipe.execute() == [expected, b"v", expected, b"v"]
+        pipe = r.pipeline(transaction=True)
+        pipe.incr("t:a{tag}").get("t:b{tag}")
+        assert pipe.execute()[0] == expected
+        assert time.monotonic() - started < 2, "at once, not after a timeout"
+
+    warm()
+    every_kind_of_call(1)
+    # The issue's case: the server's idle timeout closed every pooled connection.
+    for server in stoppable:
+        server.client().config_set("timeout", 1)
+    r.set("k", 1)
+    time.sleep(2.5)
+    assert r.set("k", 2) is True
+    every_kind_of_call(2)
+    for server in stoppable:
+        server.client().config_set("timeout", 0)
+        stats = server.client().info("commandstats")
+        assert stats["cmdstat_mset"]["calls"] == 2, "one MSET per round, never sent twice"
+    # An operator's CLIENT KILL of every normal client.
+    warm()
+    for server in stoppable:
+        assert server.client().client_kill_filter(_type="normal") > 0
+    every_kind_of_call(3)
+    # Both servers restarted (empty) while the client was idle.
+    for server in stoppable:
+        server.kill()
+        server.start()
+    every_kind_of_call(1)

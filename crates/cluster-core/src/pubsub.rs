@@ -1,7 +1,10 @@
 //! Pub/sub over the cluster: a channel lives on the master its name hashes to (where PUBLISH
 //! goes), patterns on every master. A `Subscription` keeps one dedicated connection per master
 //! it listens on, a reader thread per connection (reading with the engine's RESP reader), and
-//! hands out one merged stream of messages.
+//! hands out one merged stream of messages. A connection the server closes (a restart, CLIENT
+//! KILL) is opened again, and what was subscribed on that master subscribed again, on the next
+//! call (as redis-py's pub/sub does): messages published while it was closed are lost, as on
+//! one server.
 
 use std::collections::BTreeSet;
 use std::io::BufReader;
@@ -9,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::Value;
 
@@ -42,6 +45,16 @@ pub struct PubSubMessage {
 struct Listener {
     writer: SplitWriter,
     reader: Option<JoinHandle<()>>,
+    /// Which connection this is (they are numbered as they are opened).
+    number: u64,
+}
+
+/// What a reader thread hands over: the master, which of its connections read it (a replaced
+/// connection's last words are ignored), and the frame or the failure.
+struct Event {
+    shard: usize,
+    number: u64,
+    read: Result<Value, ClusterError>,
 }
 
 /// Subscriptions to channels and patterns across every master, read as one stream.
@@ -49,8 +62,9 @@ pub struct Subscription {
     /// Every master's settings, `node_1` first.
     masters: Vec<NodeConfig>,
     listeners: Vec<Option<Listener>>,
-    events: Receiver<Result<(usize, Value), ClusterError>>,
-    sender: Sender<Result<(usize, Value), ClusterError>>,
+    opened: u64,
+    events: Receiver<Event>,
+    sender: Sender<Event>,
     closing: Arc<AtomicBool>,
     channels: BTreeSet<Vec<u8>>,
     shard_channels: BTreeSet<Vec<u8>>,
@@ -66,6 +80,7 @@ impl Subscription {
         let (sender, events) = channel();
         Subscription {
             listeners: (0..masters.len()).map(|_| None).collect(),
+            opened: 0,
             masters,
             events,
             sender,
@@ -153,26 +168,50 @@ impl Subscription {
     }
 
     /// The next event from any master, waiting at most `timeout` (`None`: until one comes).
-    /// `Ok(None)` when the time is up. A master whose connection broke is an error naming it.
+    /// `Ok(None)` when the time is up. A connection the server closed is opened again and its
+    /// master's subscriptions made again (their confirmations are events too); a master that
+    /// cannot be reached is an error naming it, and is tried again on the next call.
     pub fn next_message(
         &mut self,
         timeout: Option<Duration>,
     ) -> Result<Option<PubSubMessage>, ClusterError> {
+        self.restore_lost()?;
+        let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            let received = match timeout {
-                Some(timeout) => match self.events.recv_timeout(timeout) {
-                    Ok(event) => event,
-                    Err(RecvTimeoutError::Timeout) => return Ok(None),
-                    Err(RecvTimeoutError::Disconnected) => return Ok(None),
-                },
+            let received = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    match self.events.recv_timeout(left) {
+                        Ok(event) => event,
+                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                            return Ok(None);
+                        }
+                    }
+                }
                 None => match self.events.recv() {
                     Ok(event) => event,
                     Err(_) => return Ok(None),
                 },
             };
-            let (shard, value) = received?;
-            if let Some(message) = self.message(shard, value) {
-                return Ok(Some(message));
+            let Event {
+                shard,
+                number,
+                read,
+            } = received;
+            match read {
+                Ok(value) => {
+                    if let Some(message) = self.message(shard, value) {
+                        return Ok(Some(message));
+                    }
+                }
+                // Only the failure of a master's current connection matters.
+                Err(_) if !self.is_current(shard, number) => {}
+                Err(error) => {
+                    self.drop_listener(shard);
+                    if self.reconnect(shard).is_err() {
+                        return Err(error);
+                    }
+                }
             }
         }
     }
@@ -267,25 +306,104 @@ impl Subscription {
         Ok(())
     }
 
+    /// Sends `command` with `names` to a master, on a connection that is up: opened when there
+    /// is none yet, opened again (with its master's subscriptions) when the server closed it.
     fn send(&mut self, shard: usize, command: &str, names: &[&[u8]]) -> Result<(), ClusterError> {
+        let closed = self.listeners[shard]
+            .as_ref()
+            .is_none_or(|l| l.reader.as_ref().is_none_or(JoinHandle::is_finished));
+        if closed {
+            self.drop_listener(shard);
+            self.reconnect(shard)?;
+        }
+        self.write(shard, command, names)
+    }
+
+    /// Writes `command` with `names` on the master's open connection.
+    fn write(&mut self, shard: usize, command: &str, names: &[&[u8]]) -> Result<(), ClusterError> {
         let mut args: Vec<&[u8]> = vec![command.as_bytes()];
         args.extend_from_slice(names);
         let mut packed = Vec::new();
         pack_command(&args, &[], &mut packed);
-        let config = self.masters[shard].clone();
-        if self.listeners[shard].is_none() {
-            self.listeners[shard] = Some(self.listen(shard, &config)?);
-        }
-        let listener = self.listeners[shard].as_mut().expect("opened above");
+        let config = &self.masters[shard];
+        let listener = self.listeners[shard]
+            .as_mut()
+            .ok_or_else(|| io_error(config, std::io::ErrorKind::NotConnected.into()))?;
         listener
             .writer
             .write_all(&packed)
-            .map_err(|e| io_error(&config, e))
+            .map_err(|e| io_error(config, e))
+    }
+
+    /// Opens a master's connection and subscribes again to what lives there.
+    fn reconnect(&mut self, shard: usize) -> Result<(), ClusterError> {
+        let config = self.masters[shard].clone();
+        self.opened += 1;
+        self.listeners[shard] = Some(self.listen(shard, &config, self.opened)?);
+        let masters = self.masters.len();
+        let on_shard = |names: &BTreeSet<Vec<u8>>| -> Vec<Vec<u8>> {
+            names
+                .iter()
+                .filter(|n| channel_shard(n, masters) == shard)
+                .cloned()
+                .collect()
+        };
+        let again = [
+            ("SUBSCRIBE", on_shard(&self.channels)),
+            ("SSUBSCRIBE", on_shard(&self.shard_channels)),
+            ("PSUBSCRIBE", self.patterns.iter().cloned().collect()),
+        ];
+        for (command, names) in again {
+            if !names.is_empty() {
+                let names: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
+                self.write(shard, command, &names)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Masters that should be listened to (a subscription lives there) but have no connection
+    /// since one could not be opened again: tried again now.
+    fn restore_lost(&mut self) -> Result<(), ClusterError> {
+        let masters = self.masters.len();
+        for shard in 0..masters {
+            let wanted = !self.patterns.is_empty()
+                || self
+                    .channels
+                    .iter()
+                    .chain(&self.shard_channels)
+                    .any(|c| channel_shard(c, masters) == shard);
+            if wanted && self.listeners[shard].is_none() {
+                self.reconnect(shard)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn is_current(&self, shard: usize, number: u64) -> bool {
+        self.listeners[shard]
+            .as_ref()
+            .is_some_and(|l| l.number == number)
+    }
+
+    /// Closes a master's connection, if any, and waits for its reader.
+    fn drop_listener(&mut self, shard: usize) {
+        if let Some(mut listener) = self.listeners[shard].take() {
+            listener.writer.shutdown();
+            if let Some(reader) = listener.reader.take() {
+                let _ = reader.join();
+            }
+        }
     }
 
     /// Opens a dedicated connection to a master (TLS and AUTH as for any connection), and
     /// starts its reader thread.
-    fn listen(&self, shard: usize, config: &NodeConfig) -> Result<Listener, ClusterError> {
+    fn listen(
+        &self,
+        shard: usize,
+        config: &NodeConfig,
+        number: u64,
+    ) -> Result<Listener, ClusterError> {
         let connection = Connection::open(config)
             .map_err(|e| ClusterError::from_redis(&config.name, &config.addr(), e))?;
         let (stream, writer) = connection
@@ -304,22 +422,19 @@ impl Subscription {
             .name(format!("rediscluster-pubsub-{node}"))
             .spawn(move || {
                 loop {
-                    match read_value(&mut stream, &mut line) {
-                        Ok(value) => {
-                            if sender.send(Ok((shard, value))).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => {
-                            if !closing.load(Ordering::SeqCst) {
-                                let _ = sender.send(Err(ClusterError::from_redis(
-                                    &node,
-                                    &addr,
-                                    e.into(),
-                                )));
-                            }
-                            return;
-                        }
+                    let read = read_value(&mut stream, &mut line)
+                        .map_err(|e| ClusterError::from_redis(&node, &addr, e.into()));
+                    let failed = read.is_err();
+                    if failed && closing.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let event = Event {
+                        shard,
+                        number,
+                        read,
+                    };
+                    if sender.send(event).is_err() || failed {
+                        return;
                     }
                 }
             })
@@ -327,6 +442,7 @@ impl Subscription {
         Ok(Listener {
             writer,
             reader: Some(reader),
+            number,
         })
     }
 }

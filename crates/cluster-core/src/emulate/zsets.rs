@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use redis::Value;
 
-use super::common::{Key, WRONGTYPE, error_reply, read_keys, replace_key, text_of};
+use super::common::{Key, WRONGTYPE, error_reply, read_keys, replace_key, temporary_name, text_of};
 use crate::commands::SetOp;
 use crate::error::ClusterError;
 use crate::executor::Executor;
@@ -95,33 +95,6 @@ fn parse_double(text: &[u8]) -> Option<f64> {
         .parse()
         .ok()?;
     (!value.is_nan()).then_some(value)
-}
-
-/// A score as Redis 7.0 writes one in a reply: `%.17g`, and `inf` / `-inf`.
-pub fn format_score(score: f64) -> String {
-    if score.is_infinite() {
-        return if score > 0.0 { "inf" } else { "-inf" }.to_owned();
-    }
-    // `{:.16e}` rounds to 17 significant digits exactly as printf does; its exponent picks the
-    // notation, as %g's rule says (fixed when -4 <= exponent < 17).
-    let scientific = format!("{score:.16e}");
-    let (mantissa, exponent) = scientific.split_once('e').expect("{:e} has an exponent");
-    let exponent: i32 = exponent.parse().expect("an integer exponent");
-    if (-4..17).contains(&exponent) {
-        let fixed = format!("{score:.*}", (16 - exponent) as usize);
-        trim_fraction(&fixed).to_owned()
-    } else {
-        let sign = if exponent < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", trim_fraction(mantissa), exponent.abs())
-    }
-}
-
-fn trim_fraction(number: &str) -> &str {
-    if number.contains('.') {
-        number.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        number
-    }
 }
 
 /// A source as member → score (`None`: no such key); sets count with score 1.
@@ -274,7 +247,13 @@ fn compute(op: SetOp, sources: Vec<Source>, options: &Options) -> Vec<(Vec<u8>, 
                 .collect();
         }
     }
-    result.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    // As a sorted set orders: by score (-0 and 0 are equal, as in Redis's comparisons), then by
+    // member bytes.
+    result.sort_by(|a, b| {
+        a.1.partial_cmp(&b.1)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.0.cmp(&b.0))
+    });
     result
 }
 
@@ -331,14 +310,71 @@ pub fn combine<A: AsRef<[u8]>>(
         Ok(evaluated) => evaluated,
         Err(error) => return Ok(error),
     };
-    let mut reply = Vec::with_capacity(result.len() * if options.with_scores { 2 } else { 1 });
-    for (member, score) in result {
-        reply.push(Value::BulkString(member));
-        if options.with_scores {
-            reply.push(Value::BulkString(format_score(score).into_bytes()));
+    if !options.with_scores {
+        return Ok(Value::Array(
+            result
+                .into_iter()
+                .map(|(m, _)| Value::BulkString(m))
+                .collect(),
+        ));
+    }
+    written_by_the_server(executor, keys[0].shard, &result)
+}
+
+/// The result with its scores as the server writes them (Redis 7.0 prints `%.17g`, 7.2 and
+/// later the shortest form, and a client cannot reproduce either exactly): put into a
+/// temporary sorted set on `shard` and read back, in one MULTI/EXEC that deletes it again.
+/// The order is the sorted set's, which is the result's.
+fn written_by_the_server(
+    executor: &Executor,
+    shard: usize,
+    result: &Scored,
+) -> Result<Value, ClusterError> {
+    if result.is_empty() {
+        return Ok(Value::Array(Vec::new()));
+    }
+    let name = temporary_name();
+    // `{:?}` is the shortest text that reads back as the same double (`-0.0`, `1e-7`, `inf`).
+    let scores: Vec<String> = result.iter().map(|(_, s)| format!("{s:?}")).collect();
+    let mut zadd: Vec<&[u8]> = vec![b"ZADD", &name];
+    for ((member, _), score) in result.iter().zip(&scores) {
+        zadd.extend([score.as_bytes(), member]);
+    }
+    let batch = [
+        (shard, vec![&b"MULTI"[..]]),
+        (shard, zadd),
+        (
+            shard,
+            vec![&b"ZRANGE"[..], &name, b"0", b"-1", b"WITHSCORES"],
+        ),
+        (shard, vec![&b"DEL"[..], &name]),
+        (shard, vec![&b"EXEC"[..]]),
+    ];
+    let mut read_back = match executor.run_on_masters(&batch)?.pop() {
+        Some(Value::Array(mut replies)) if replies.len() == 3 => replies.swap_remove(1),
+        Some(error @ Value::ServerError(_)) => return Ok(error),
+        other => {
+            return Err(ClusterError::Command(format!(
+                "ERR EXEC answered {other:?}"
+            )));
+        }
+    };
+    // A stored score of -0 is kept as 0; a server's own reply, computed in memory, says "-0".
+    let negative_zero: Vec<&[u8]> = result
+        .iter()
+        .filter(|(_, s)| *s == 0.0 && s.is_sign_negative())
+        .map(|(m, _)| m.as_slice())
+        .collect();
+    if let Value::Array(items) = &mut read_back
+        && !negative_zero.is_empty()
+    {
+        for pair in items.chunks_exact_mut(2) {
+            if text_of(&pair[0]).is_some_and(|m| negative_zero.contains(&m)) {
+                pair[1] = Value::BulkString(b"-0".to_vec());
+            }
         }
     }
-    Ok(Value::Array(reply))
+    Ok(read_back)
 }
 
 /// ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE destination numkeys key... [options].
@@ -359,7 +395,7 @@ pub fn combine_store<A: AsRef<[u8]>>(
         Ok(evaluated) => evaluated,
         Err(error) => return Ok(error),
     };
-    let scores: Vec<String> = result.iter().map(|(_, s)| s.to_string()).collect();
+    let scores: Vec<String> = result.iter().map(|(_, s)| format!("{s:?}")).collect();
     let mut zadd: Vec<&[u8]> = vec![b"ZADD", destination.stored];
     for ((member, _), score) in result.iter().zip(&scores) {
         zadd.push(score.as_bytes());
@@ -394,29 +430,4 @@ pub fn intercard<A: AsRef<[u8]>>(
     } else {
         count.min(options.limit)
     } as i64))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_score;
-
-    #[test]
-    fn scores_print_as_redis_prints_them() {
-        for (score, text) in [
-            (0.1, "0.10000000000000001"),
-            (1.5, "1.5"),
-            (3.0, "3"),
-            (123456789.123, "123456789.123"),
-            (1e20, "1e+20"),
-            (1e-5, "1.0000000000000001e-05"),
-            (0.0001, "0.0001"),
-            (-2.5, "-2.5"),
-            (f64::INFINITY, "inf"),
-            (f64::NEG_INFINITY, "-inf"),
-            (1e16, "10000000000000000"),
-            (1e17, "1e+17"),
-        ] {
-            assert_eq!(format_score(score), text, "{score}");
-        }
-    }
 }

@@ -37,6 +37,10 @@ impl Probe {
     pub fn replication_info(&self) -> Result<String, ClusterError> {
         let (node, addr) = (&self.config.name, self.config.addr());
         let mut slot = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        // A connection the server closed since the last check (its `timeout`) is replaced.
+        if slot.as_ref().is_some_and(Connection::is_stale) {
+            *slot = None;
+        }
         let connection = match &mut *slot {
             Some(connection) => connection,
             None => slot.insert(

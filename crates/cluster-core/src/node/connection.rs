@@ -72,6 +72,14 @@ impl Connection {
     pub fn receive(&mut self) -> io::Result<Value> {
         read_value(&mut self.reader, &mut self.line)
     }
+
+    /// Can this idle connection (no command in flight) carry the next command? Not when the
+    /// server has closed it meanwhile, nor when bytes nobody asked for are waiting. Costs one
+    /// non-blocking syscall, no round trip: checked before every use of a pooled connection, so
+    /// a command is never written to a socket the server already closed.
+    pub fn is_stale(&self) -> bool {
+        !self.reader.buffer().is_empty() || self.reader.get_ref().closed_by_peer()
+    }
 }
 
 /// TCP to the node, trying each address its host resolves to, within the connect timeout.

@@ -11,31 +11,19 @@ use crate::error::ClusterError;
 use crate::wire::request::pack_command;
 
 pub struct NodeConnection {
+    config: NodeConfig,
     connection: Connection,
-    db: i64,
     open: bool,
 }
 
 impl NodeConnection {
     /// Connects, logs in and selects the node's database. Errors name the node.
     pub fn open(config: &NodeConfig) -> Result<NodeConnection, ClusterError> {
-        let failed = |e| ClusterError::from_redis(&config.name, &config.addr(), e);
-        let mut node = NodeConnection {
-            connection: Connection::open(config).map_err(failed)?,
-            db: config.db,
+        Ok(NodeConnection {
+            connection: connect(config)?,
+            config: config.clone(),
             open: true,
-        };
-        if config.db != 0 {
-            let mut select = Vec::new();
-            pack_command(&["SELECT", &config.db.to_string()], &[], &mut select);
-            if let Value::ServerError(error) = node.req_packed_command(&select).map_err(failed)? {
-                return Err(ClusterError::Server {
-                    node: config.name.clone(),
-                    error,
-                });
-            }
-        }
-        Ok(node)
+        })
     }
 
     /// Reads `count` replies; an I/O error leaves the connection unusable (its state is
@@ -54,12 +42,36 @@ impl NodeConnection {
         Ok(replies)
     }
 
+    /// Writes commands. A connection the server closed while it sat idle (a long job leaves
+    /// some destinations quiet for a while, and servers have a `timeout`) is replaced first:
+    /// nothing had been written to it.
     fn send(&mut self, packed: &[u8]) -> RedisResult<()> {
+        if self.connection.is_stale() {
+            self.connection = connect(&self.config).map_err(redis::RedisError::from)?;
+        }
         self.connection.send(packed).map_err(|e| {
             self.open = false;
             e.into()
         })
     }
+}
+
+/// A new connection to the node, logged in, in the node's database.
+fn connect(config: &NodeConfig) -> Result<Connection, ClusterError> {
+    let failed = |e| ClusterError::from_redis(&config.name, &config.addr(), e);
+    let mut connection = Connection::open(config).map_err(failed)?;
+    if config.db != 0 {
+        let mut select = Vec::new();
+        pack_command(&["SELECT", &config.db.to_string()], &[], &mut select);
+        connection.send(&select).map_err(|e| failed(e.into()))?;
+        if let Value::ServerError(error) = connection.receive().map_err(|e| failed(e.into()))? {
+            return Err(ClusterError::Server {
+                node: config.name.clone(),
+                error,
+            });
+        }
+    }
+    Ok(connection)
 }
 
 impl ConnectionLike for NodeConnection {
@@ -80,7 +92,7 @@ impl ConnectionLike for NodeConnection {
     }
 
     fn get_db(&self) -> i64 {
-        self.db
+        self.config.db
     }
 
     fn check_connection(&mut self) -> bool {

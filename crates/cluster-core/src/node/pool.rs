@@ -1,6 +1,7 @@
 //! One connection pool per server: lazy connect with the node's timeouts and credentials
 //! (`connection.rs`), the client's settings (db, name, ...; `session.rs`) taken by each
-//! connection before it is used, idle connections reused, a broken one dropped and replaced by
+//! connection before it is used, idle connections reused (unless the server closed one while it
+//! was idle: dropped before anything is written to it), a broken one dropped and replaced by
 //! the next call. Thread-safe; a connection is used by one caller at a time.
 
 use std::sync::{Arc, Mutex};
@@ -100,7 +101,16 @@ impl NodePool {
                 std::io::Error::new(std::io::ErrorKind::NotConnected, cause).into(),
             ));
         }
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        // An idle connection the server closed meanwhile (its `timeout`, CLIENT KILL, a
+        // restart) is dropped before anything is written to it, and the next one is taken:
+        // nothing was sent on it, so nothing is lost or run twice.
+        let idle = loop {
+            let next = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            match next {
+                Some(pooled) if pooled.connection.is_stale() => continue,
+                next => break next,
+            }
+        };
         let pooled = match idle {
             Some(pooled) => pooled,
             None => Pooled {

@@ -26,6 +26,46 @@ impl Stream {
             Stream::Tls(tls) => &tls.sock,
         }
     }
+
+    /// Has the server closed this idle stream, or sent something nobody asked for (a TLS
+    /// close_notify, a last error line before closing)? Either way it cannot carry the next
+    /// command. One non-blocking peek at the socket: no round trip, nothing consumed.
+    pub fn closed_by_peer(&self) -> bool {
+        peer_closed(self.tcp())
+    }
+}
+
+#[cfg(unix)]
+fn peer_closed(tcp: &TcpStream) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut byte = 0u8;
+    // SAFETY: `recv` writes at most one byte, into `byte`, which outlives the call; the
+    // descriptor is the socket's own, open while `tcp` is borrowed.
+    let peeked = unsafe {
+        libc::recv(
+            tcp.as_raw_fd(),
+            (&raw mut byte).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    match peeked {
+        // The end of the stream: closed by the server (its `timeout`, CLIENT KILL, a restart,
+        // a proxy's idle limit).
+        0 => true,
+        // Bytes waiting on a connection that has no command in flight.
+        1.. => true,
+        // Nothing to read: alive. Any other error (a reset) means it is gone.
+        _ => !matches!(
+            io::Error::last_os_error().kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+        ),
+    }
+}
+
+#[cfg(not(unix))]
+fn peer_closed(_: &TcpStream) -> bool {
+    false
 }
 
 /// How long a pub/sub reader holds a shared TLS session while waiting for data, at most: the

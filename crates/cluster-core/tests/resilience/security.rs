@@ -78,7 +78,7 @@ fn password_for_all_nodes_acl_user_per_node_and_errors_without_secrets() {
 /// The certificates from `tests/tls/make-certs.sh`, made once per test process. A
 /// `OnceLock`, not "does the file exist": two TLS tests run at once, and one of them must
 /// not read `client.crt` while the other's script is still writing it.
-fn certs() -> PathBuf {
+pub fn certs() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir =
@@ -94,38 +94,36 @@ fn certs() -> PathBuf {
     .clone()
 }
 
-fn tls_server(dir: &std::path::Path, at: u16) -> RedisServer {
+/// A server on `at` that speaks TLS only and wants a client certificate and `PASSWORD`, with
+/// `extra` options.
+pub fn tls_server(dir: &std::path::Path, at: u16, extra: &[&str]) -> RedisServer {
     let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
     let tls_port = at.to_string();
     let (cert, key, ca) = (file("server.crt"), file("server.key"), file("ca.crt"));
-    RedisServer::start_with(
-        at,
-        &[
-            "--port",
-            "0",
-            "--tls-port",
-            &tls_port,
-            "--tls-cert-file",
-            &cert,
-            "--tls-key-file",
-            &key,
-            "--tls-ca-cert-file",
-            &ca,
-            "--tls-auth-clients",
-            "yes",
-            "--requirepass",
-            PASSWORD,
-        ],
-    )
+    let mut args = vec![
+        "--port",
+        "0",
+        "--tls-port",
+        &tls_port,
+        "--tls-cert-file",
+        &cert,
+        "--tls-key-file",
+        &key,
+        "--tls-ca-cert-file",
+        &ca,
+        "--tls-auth-clients",
+        "yes",
+        "--requirepass",
+        PASSWORD,
+    ];
+    args.extend_from_slice(extra);
+    RedisServer::start_with(at, &args)
 }
 
-#[test]
-fn tls_with_ca_and_client_certificate() {
-    let _turn = take_turns();
-    let dir = certs();
-    let server = tls_server(&dir, port(slot::SHARED));
+/// The client settings for `tls_server`.
+pub fn tls_client_config(dir: &std::path::Path, server: &RedisServer) -> serde_json::Value {
     let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
-    let good = serde_json::json!({
+    serde_json::json!({
         "nodes": {"node_1": {"host": "127.0.0.1", "port": server.port}},
         "password": PASSWORD,
         "ssl": true,
@@ -133,7 +131,16 @@ fn tls_with_ca_and_client_certificate() {
         "ssl_certfile": file("client.crt"),
         "ssl_keyfile": file("client.key"),
         "socket_connect_timeout": 2,
-    });
+    })
+}
+
+#[test]
+fn tls_with_ca_and_client_certificate() {
+    let _turn = take_turns();
+    let dir = certs();
+    let server = tls_server(&dir, port(slot::SHARED), &[]);
+    let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let good = tls_client_config(&dir, &server);
     let cluster = build(good.clone()).unwrap();
     let mut con = cluster.handle();
     let _: () = con.set("over-tls", "yes").unwrap();
