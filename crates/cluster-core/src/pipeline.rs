@@ -76,7 +76,7 @@ pub fn pipeline<A: AsRef<[u8]>>(
                 ..
             } => {
                 let window = first_key
-                    .filter(|_| read)
+                    .filter(|_| read && executor.window_open())
                     .map(|at| PlacedKey::new(args[at].as_ref(), masters))
                     .filter(|key| executor.old_master(key).is_some());
                 let window = window.map(|key| {
@@ -184,7 +184,7 @@ pub fn transaction<A: AsRef<[u8]>>(
                     }
                 }
                 let window = first_key
-                    .filter(|_| read)
+                    .filter(|_| read && executor.window_open())
                     .map(|at| PlacedKey::new(args[at].as_ref(), masters))
                     .filter(|key| executor.old_master(key).is_some());
                 let mut body = Vec::new();

@@ -46,8 +46,9 @@ pub fn run<'e, A: AsRef<[u8]>>(
         } => {
             let mut packed = Vec::new();
             pack_command(args, &stored_keys, &mut packed);
+            // Only during a reshard's window can a key still be on its old master.
             let moving = first_key
-                .filter(|_| read)
+                .filter(|_| read && executor.window_open())
                 .map(|at| PlacedKey::new(args[at].as_ref(), executor.master_count()))
                 .filter(|key| executor.old_master(key).is_some());
             let reply = match moving {
