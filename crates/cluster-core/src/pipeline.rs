@@ -27,8 +27,9 @@ use crate::wire::request::pack_command;
 /// A command's arguments and its tag-stripped keys `(argument index, stored name)`.
 type Named<'c, A> = (&'c [A], Vec<(usize, &'c [u8])>);
 
-/// What a batched command needs once its batch has run.
-struct Entry<'c, A> {
+/// A batched command whose reply needs more than its place (kept only for those: the common
+/// command needs nothing after its batch has run).
+struct Fixup<'c, A> {
     /// Where its reply is among the batch's replies.
     reply_at: usize,
     /// In the window: where its probe's reply is, the key and the packed command, for asking
@@ -36,6 +37,96 @@ struct Entry<'c, A> {
     window: Option<(usize, PlacedKey<'c>, Vec<u8>)>,
     /// For a reply that names a key: the arguments and the tag-stripped keys.
     names_key: Option<Named<'c, A>>,
+}
+
+/// Single-node commands batched per master, with what their replies need afterwards.
+struct Pending<'c, A> {
+    batch: MasterBatches,
+    fixups: Vec<Fixup<'c, A>>,
+    /// The batch's places that hold a window probe, not a command's reply (ascending).
+    probes: Vec<usize>,
+}
+
+impl<A> Default for Pending<'_, A> {
+    fn default() -> Self {
+        Pending {
+            batch: MasterBatches::default(),
+            fixups: Vec::new(),
+            probes: Vec::new(),
+        }
+    }
+}
+
+impl<'c, A: AsRef<[u8]>> Pending<'c, A> {
+    /// Packs a single-node command (and, for a read of a key that may still be on its old
+    /// master, an `EXISTS` probe before it).
+    fn add(
+        &mut self,
+        args: &'c [A],
+        shard: usize,
+        stored_keys: Vec<(usize, &'c [u8])>,
+        window: Option<PlacedKey<'c>>,
+        names_key: bool,
+    ) {
+        let window = window.map(|key| {
+            pack_exists(key.stored, self.batch.next_for(shard));
+            let probe_at = self.batch.len() - 1;
+            self.probes.push(probe_at);
+            let mut packed = Vec::new();
+            pack_command(args, &stored_keys, &mut packed);
+            (probe_at, key, packed)
+        });
+        match &window {
+            Some((_, _, packed)) => self.batch.next_for(shard).extend_from_slice(packed),
+            None => pack_command(args, &stored_keys, self.batch.next_for(shard)),
+        }
+        if window.is_some() || names_key {
+            self.fixups.push(Fixup {
+                reply_at: self.batch.len() - 1,
+                window,
+                names_key: names_key.then_some((args, stored_keys)),
+            });
+        }
+    }
+
+    /// Runs the batch; one reply per command (probes left out), the online window's misses
+    /// asked of the old masters, key names put back.
+    fn run(self, executor: &Executor) -> Vec<Result<Value, ClusterError>> {
+        let Pending {
+            batch,
+            fixups,
+            probes,
+        } = self;
+        let mut results = executor.run_batches(batch);
+        let misses: Vec<&Fixup<'_, A>> = fixups
+            .iter()
+            .filter(|f| {
+                f.window
+                    .as_ref()
+                    .is_some_and(|(probe, _, _)| matches!(results[*probe], Ok(Value::Int(0))))
+            })
+            .collect();
+        if !misses.is_empty() {
+            let asked: Vec<(PlacedKey<'_>, &[u8])> = misses
+                .iter()
+                .filter_map(|f| f.window.as_ref())
+                .map(|(_, key, packed)| (*key, packed.as_slice()))
+                .collect();
+            for (fixup, found) in misses.iter().zip(executor.ask_old_masters(&asked)) {
+                if let Some(value) = found {
+                    results[fixup.reply_at] = Ok(value);
+                }
+            }
+        }
+        for fixup in &fixups {
+            if let (Some((args, stored_keys)), Ok(value)) =
+                (&fixup.names_key, &mut results[fixup.reply_at])
+            {
+                *value = caller_key_name(args, stored_keys, std::mem::replace(value, Value::Nil));
+            }
+        }
+        without_probes(results, probes)
+    }
 }
 
 /// Runs `commands` as a pipeline (see the module's comment). One reply per command, in order:
@@ -51,8 +142,7 @@ pub fn pipeline<A: AsRef<[u8]>>(
         .map(|args| plan(args, masters))
         .collect::<Result<Vec<_>, _>>()?;
     let mut replies = Vec::with_capacity(commands.len());
-    let mut batch = MasterBatches::default();
-    let mut entries: Vec<Entry<'_, A>> = Vec::new();
+    let mut pending = Pending::default();
     for (args, planned) in commands.iter().zip(plans) {
         match planned {
             Plan::Single {
@@ -60,11 +150,7 @@ pub fn pipeline<A: AsRef<[u8]>>(
                 composable: true,
                 ..
             } if executor.window_open() => {
-                replies.extend(run_batch(
-                    executor,
-                    std::mem::take(&mut batch),
-                    &mut entries,
-                ));
+                replies.extend(std::mem::take(&mut pending).run(executor));
                 replies.push(dispatch::run(executor, args, planned).map(|(value, _)| value));
             }
             Plan::Single {
@@ -79,79 +165,16 @@ pub fn pipeline<A: AsRef<[u8]>>(
                     .filter(|_| read && executor.window_open())
                     .map(|at| PlacedKey::new(args[at].as_ref(), masters))
                     .filter(|key| executor.old_master(key).is_some());
-                let window = window.map(|key| {
-                    pack_exists(key.stored, batch.next_for(shard));
-                    let probe_at = batch.len() - 1;
-                    let mut packed = Vec::new();
-                    pack_command(args, &stored_keys, &mut packed);
-                    (probe_at, key, packed)
-                });
-                match &window {
-                    Some((_, _, packed)) => batch.next_for(shard).extend_from_slice(packed),
-                    None => pack_command(args, &stored_keys, batch.next_for(shard)),
-                }
-                entries.push(Entry {
-                    reply_at: batch.len() - 1,
-                    window,
-                    names_key: names_key.then_some((args.as_slice(), stored_keys)),
-                });
+                pending.add(args, shard, stored_keys, window, names_key);
             }
             other => {
-                replies.extend(run_batch(
-                    executor,
-                    std::mem::take(&mut batch),
-                    &mut entries,
-                ));
+                replies.extend(std::mem::take(&mut pending).run(executor));
                 replies.push(dispatch::run(executor, args, other).map(|(value, _)| value));
             }
         }
     }
-    replies.extend(run_batch(executor, batch, &mut entries));
+    replies.extend(pending.run(executor));
     Ok(replies)
-}
-
-/// Runs a batch of single-node commands; one reply per entry (probes left out), the online
-/// window's misses asked of the old masters, key names put back.
-fn run_batch<A: AsRef<[u8]>>(
-    executor: &Executor,
-    batch: MasterBatches,
-    entries: &mut Vec<Entry<'_, A>>,
-) -> Vec<Result<Value, ClusterError>> {
-    let entries = std::mem::take(entries);
-    if entries.is_empty() {
-        return Vec::new();
-    }
-    let mut results = executor.run_batches(batch);
-    let mut replies: Vec<Result<Value, ClusterError>> = entries
-        .iter()
-        .map(|entry| std::mem::replace(&mut results[entry.reply_at], Ok(Value::Nil)))
-        .collect();
-    let misses: Vec<usize> = (0..entries.len())
-        .filter(|&i| {
-            entries[i]
-                .window
-                .as_ref()
-                .is_some_and(|(probe, _, _)| matches!(results[*probe], Ok(Value::Int(0))))
-        })
-        .collect();
-    if !misses.is_empty() {
-        let asked: Vec<(PlacedKey<'_>, &[u8])> = misses
-            .iter()
-            .filter_map(|&i| entries[i].window.as_ref())
-            .map(|(_, key, packed)| (*key, packed.as_slice()))
-            .collect();
-        for (&i, found) in misses.iter().zip(executor.ask_old_masters(&asked)) {
-            if let Some(value) = found {
-                replies[i] = Ok(value);
-            }
-        }
-    }
-    for (entry, reply) in entries.iter().zip(&mut replies) {
-        if let (Some((args, stored_keys)), Ok(value)) = (&entry.names_key, reply) {
-            *value = caller_key_name(args, stored_keys, std::mem::replace(value, Value::Nil));
-        }
-    }
-    replies
 }
 
 /// Runs `commands` in MULTI/EXEC on the one master that owns all their keys, atomically as
@@ -164,8 +187,10 @@ pub fn transaction<A: AsRef<[u8]>>(
     let masters = executor.master_count();
     let mut shard = None;
     let mut nodes = Vec::new();
+    // One body per reply of EXEC (window probes included), and what some replies need after.
     let mut bodies = Vec::with_capacity(commands.len());
-    let mut entries: Vec<Entry<'_, A>> = Vec::with_capacity(commands.len());
+    let mut fixups: Vec<Fixup<'_, A>> = Vec::new();
+    let mut probes = Vec::new();
     for args in commands {
         match plan(args, masters)? {
             Plan::Single {
@@ -187,23 +212,24 @@ pub fn transaction<A: AsRef<[u8]>>(
                     .filter(|_| read && executor.window_open())
                     .map(|at| PlacedKey::new(args[at].as_ref(), masters))
                     .filter(|key| executor.old_master(key).is_some());
-                let mut body = Vec::new();
                 let window = window.map(|key| {
-                    pack_exists(key.stored, &mut body);
+                    let mut probe = Vec::new();
+                    pack_exists(key.stored, &mut probe);
+                    probes.push(bodies.len());
+                    bodies.push(probe);
                     let mut packed = Vec::new();
                     pack_command(args, &stored_keys, &mut packed);
-                    (bodies.len(), key, packed)
+                    (bodies.len() - 1, key, packed)
                 });
-                if window.is_some() {
-                    bodies.push(body);
-                }
                 let mut body = Vec::new();
                 pack_command(args, &stored_keys, &mut body);
-                entries.push(Entry {
-                    reply_at: bodies.len(),
-                    window,
-                    names_key: names_key.then_some((args.as_slice(), stored_keys)),
-                });
+                if window.is_some() || names_key {
+                    fixups.push(Fixup {
+                        reply_at: bodies.len(),
+                        window,
+                        names_key: names_key.then_some((args.as_slice(), stored_keys)),
+                    });
+                }
                 bodies.push(body);
             }
             Plan::Split { groups, .. } => nodes.extend(groups.iter().map(|g| g.shard)),
@@ -259,42 +285,58 @@ pub fn transaction<A: AsRef<[u8]>>(
             ));
         }
     };
-    Ok(Value::Array(settle_exec(executor, results, &entries)))
+    if results.len() != bodies.len() {
+        return Ok(Value::Array(results)); // not EXEC's usual shape: as the server sent it
+    }
+    Ok(Value::Array(settle_exec(
+        executor, results, &fixups, probes,
+    )))
 }
 
-/// EXEC's replies, one per command of the caller's: the probes taken out, the online window's
-/// misses asked of the old masters, key names put back.
+/// EXEC's replies, one per command of the caller's: the online window's misses asked of the
+/// old masters, key names put back, the probes taken out.
 fn settle_exec<A: AsRef<[u8]>>(
     executor: &Executor,
     mut results: Vec<Value>,
-    entries: &[Entry<'_, A>],
+    fixups: &[Fixup<'_, A>],
+    probes: Vec<usize>,
 ) -> Vec<Value> {
-    if results.len() != entries.len() + entries.iter().filter(|e| e.window.is_some()).count() {
-        return results; // not EXEC's usual shape: as the server sent it
-    }
-    let misses: Vec<&Entry<'_, A>> = entries
+    let misses: Vec<&Fixup<'_, A>> = fixups
         .iter()
-        .filter(|e| matches!(&e.window, Some((probe, _, _)) if results[*probe] == Value::Int(0)))
+        .filter(|f| matches!(&f.window, Some((probe, _, _)) if results[*probe] == Value::Int(0)))
         .collect();
-    let asked: Vec<(PlacedKey<'_>, &[u8])> = misses
-        .iter()
-        .filter_map(|e| e.window.as_ref())
-        .map(|(_, key, packed)| (*key, packed.as_slice()))
-        .collect();
-    for (entry, found) in misses.iter().zip(executor.ask_old_masters(&asked)) {
-        if let Some(value) = found {
-            results[entry.reply_at] = value;
+    if !misses.is_empty() {
+        let asked: Vec<(PlacedKey<'_>, &[u8])> = misses
+            .iter()
+            .filter_map(|f| f.window.as_ref())
+            .map(|(_, key, packed)| (*key, packed.as_slice()))
+            .collect();
+        for (fixup, found) in misses.iter().zip(executor.ask_old_masters(&asked)) {
+            if let Some(value) = found {
+                results[fixup.reply_at] = value;
+            }
         }
     }
-    entries
-        .iter()
-        .map(|entry| {
-            let value = std::mem::replace(&mut results[entry.reply_at], Value::Nil);
-            match &entry.names_key {
-                Some((args, stored_keys)) => caller_key_name(args, stored_keys, value),
-                None => value,
-            }
-        })
+    for fixup in fixups {
+        if let Some((args, stored_keys)) = &fixup.names_key {
+            let value = std::mem::replace(&mut results[fixup.reply_at], Value::Nil);
+            results[fixup.reply_at] = caller_key_name(args, stored_keys, value);
+        }
+    }
+    without_probes(results, probes)
+}
+
+/// The replies with the probes' places (ascending) taken out.
+fn without_probes<T>(replies: Vec<T>, probes: Vec<usize>) -> Vec<T> {
+    if probes.is_empty() {
+        return replies;
+    }
+    let mut probes = probes.into_iter().peekable();
+    replies
+        .into_iter()
+        .enumerate()
+        .filter(|(at, _)| probes.next_if_eq(at).is_none())
+        .map(|(_, reply)| reply)
         .collect()
 }
 

@@ -1,11 +1,11 @@
 //! Pipelines and transactions: per-master batches sent at once, replies in the caller's order
 //! with errors in place, split and emulated commands at their place in the sequence, and
-//! MULTI/EXEC on the keys' one node.
+//! MULTI/EXEC on the keys' one node. The tests share the slot's three ports, one at a time.
 
 mod support;
 
 use cluster_core::{ClusterError, Value};
-use support::{cluster_of, key_on, slot, start_masters};
+use support::{cluster_of, key_on, slot, start_masters, take_turns};
 
 fn command(words: &[&str]) -> Vec<Vec<u8>> {
     words.iter().map(|w| w.as_bytes().to_vec()).collect()
@@ -13,6 +13,7 @@ fn command(words: &[&str]) -> Vec<Vec<u8>> {
 
 #[test]
 fn pipelines_keep_order_and_errors_in_place_and_transactions_stay_on_one_node() {
+    let _turn = take_turns();
     let mut servers = start_masters(slot::PIPELINES, 3);
     let cluster = cluster_of(&servers);
     let (a, b, c) = (
@@ -108,4 +109,46 @@ fn pipelines_keep_order_and_errors_in_place_and_transactions_stay_on_one_node() 
     assert_eq!(replies[0].as_ref().unwrap(), &Value::Okay);
     assert_eq!(replies[1].as_ref().unwrap_err().node(), Some("node_2"));
     assert_eq!(replies[2].as_ref().unwrap(), &Value::Okay);
+}
+
+/// A pop from the first non-empty key answers which key: the caller's name for it, tag
+/// included, in a pipeline and a transaction as in a single call (they answered the stored
+/// name before).
+#[test]
+fn pops_name_the_key_as_the_caller_wrote_it_in_pipelines_and_transactions() {
+    let _turn = take_turns();
+    let servers = start_masters(slot::PIPELINES, 3);
+    let cluster = cluster_of(&servers);
+    let bulk = |text: &str| Value::BulkString(text.as_bytes().to_vec());
+    let replies: Vec<Value> = cluster
+        .pipeline(&[
+            command(&["RPUSH", "jobs{user7}", "a", "b"]),
+            command(&["BLPOP", "empty{user7}", "jobs{user7}", "1"]),
+            command(&["LMPOP", "2", "empty{user7}", "jobs{user7}", "LEFT"]),
+        ])
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        replies[1],
+        Value::Array(vec![bulk("jobs{user7}"), bulk("a")])
+    );
+    assert_eq!(
+        replies[2],
+        Value::Array(vec![bulk("jobs{user7}"), Value::Array(vec![bulk("b")])])
+    );
+    let exec = cluster
+        .transaction(&[
+            command(&["RPUSH", "jobs{user7}", "c"]),
+            command(&["BRPOP", "empty{user7}", "jobs{user7}", "0"]),
+        ])
+        .unwrap();
+    assert_eq!(
+        exec,
+        Value::Array(vec![
+            Value::Int(1),
+            Value::Array(vec![bulk("jobs{user7}"), bulk("c")])
+        ])
+    );
 }
