@@ -39,6 +39,15 @@ struct Fixup<'c, A> {
     names_key: Option<Named<'c, A>>,
 }
 
+impl<A: AsRef<[u8]>> Fixup<'_, A> {
+    /// For a reply that names a key: the key as the caller wrote it.
+    fn name_the_key(&self, value: &mut Value) {
+        if let Some((args, stored_keys)) = &self.names_key {
+            *value = caller_key_name(args, stored_keys, std::mem::replace(value, Value::Nil));
+        }
+    }
+}
+
 /// Single-node commands batched per master, with what their replies need afterwards.
 struct Pending<'c, A> {
     batch: MasterBatches,
@@ -98,31 +107,15 @@ impl<'c, A: AsRef<[u8]>> Pending<'c, A> {
             probes,
         } = self;
         let mut results = executor.run_batches(batch);
-        let misses: Vec<&Fixup<'_, A>> = fixups
-            .iter()
-            .filter(|f| {
-                f.window
-                    .as_ref()
-                    .is_some_and(|(probe, _, _)| matches!(results[*probe], Ok(Value::Int(0))))
-            })
-            .collect();
-        if !misses.is_empty() {
-            let asked: Vec<(PlacedKey<'_>, &[u8])> = misses
-                .iter()
-                .filter_map(|f| f.window.as_ref())
-                .map(|(_, key, packed)| (*key, packed.as_slice()))
-                .collect();
-            for (fixup, found) in misses.iter().zip(executor.ask_old_masters(&asked)) {
-                if let Some(value) = found {
-                    results[fixup.reply_at] = Ok(value);
-                }
-            }
+        let found = found_on_old_masters(executor, &fixups, |probe| {
+            matches!(results[probe], Ok(Value::Int(0)))
+        });
+        for (at, value) in found {
+            results[at] = Ok(value);
         }
         for fixup in &fixups {
-            if let (Some((args, stored_keys)), Ok(value)) =
-                (&fixup.names_key, &mut results[fixup.reply_at])
-            {
-                *value = caller_key_name(args, stored_keys, std::mem::replace(value, Value::Nil));
+            if let Ok(value) = &mut results[fixup.reply_at] {
+                fixup.name_the_key(value);
             }
         }
         without_probes(results, probes)
@@ -161,10 +154,7 @@ pub fn pipeline<A: AsRef<[u8]>>(
                 names_key,
                 ..
             } => {
-                let window = first_key
-                    .filter(|_| read && executor.window_open())
-                    .map(|at| PlacedKey::new(args[at].as_ref(), masters))
-                    .filter(|key| executor.old_master(key).is_some());
+                let window = executor.moving_key(args, first_key, read);
                 pending.add(args, shard, stored_keys, window, names_key);
             }
             other => {
@@ -208,11 +198,7 @@ pub fn transaction<A: AsRef<[u8]>>(
                         nodes.push(this);
                     }
                 }
-                let window = first_key
-                    .filter(|_| read && executor.window_open())
-                    .map(|at| PlacedKey::new(args[at].as_ref(), masters))
-                    .filter(|key| executor.old_master(key).is_some());
-                let window = window.map(|key| {
+                let window = executor.moving_key(args, first_key, read).map(|key| {
                     let mut probe = Vec::new();
                     pack_exists(key.stored, &mut probe);
                     probes.push(bodies.len());
@@ -301,29 +287,42 @@ fn settle_exec<A: AsRef<[u8]>>(
     fixups: &[Fixup<'_, A>],
     probes: Vec<usize>,
 ) -> Vec<Value> {
-    let misses: Vec<&Fixup<'_, A>> = fixups
-        .iter()
-        .filter(|f| matches!(&f.window, Some((probe, _, _)) if results[*probe] == Value::Int(0)))
-        .collect();
-    if !misses.is_empty() {
-        let asked: Vec<(PlacedKey<'_>, &[u8])> = misses
-            .iter()
-            .filter_map(|f| f.window.as_ref())
-            .map(|(_, key, packed)| (*key, packed.as_slice()))
-            .collect();
-        for (fixup, found) in misses.iter().zip(executor.ask_old_masters(&asked)) {
-            if let Some(value) = found {
-                results[fixup.reply_at] = value;
-            }
-        }
+    let found = found_on_old_masters(executor, fixups, |probe| results[probe] == Value::Int(0));
+    for (at, value) in found {
+        results[at] = value;
     }
     for fixup in fixups {
-        if let Some((args, stored_keys)) = &fixup.names_key {
-            let value = std::mem::replace(&mut results[fixup.reply_at], Value::Nil);
-            results[fixup.reply_at] = caller_key_name(args, stored_keys, value);
-        }
+        fixup.name_the_key(&mut results[fixup.reply_at]);
     }
     without_probes(results, probes)
+}
+
+/// For the fix-ups whose probe says the new master lacks the key (`missing(probe place)`), the
+/// old masters are asked: `(reply place, old master's reply)` for each key found there.
+fn found_on_old_masters<A>(
+    executor: &Executor,
+    fixups: &[Fixup<'_, A>],
+    missing: impl Fn(usize) -> bool,
+) -> Vec<(usize, Value)> {
+    let misses: Vec<(usize, PlacedKey<'_>, &[u8])> = fixups
+        .iter()
+        .filter_map(|f| {
+            let (probe, key, packed) = f.window.as_ref()?;
+            missing(*probe).then_some((f.reply_at, *key, packed.as_slice()))
+        })
+        .collect();
+    if misses.is_empty() {
+        return Vec::new();
+    }
+    let asked: Vec<(PlacedKey<'_>, &[u8])> = misses
+        .iter()
+        .map(|(_, key, packed)| (*key, *packed))
+        .collect();
+    misses
+        .iter()
+        .zip(executor.ask_old_masters(&asked))
+        .filter_map(|((at, _, _), found)| Some((*at, found?)))
+        .collect()
 }
 
 /// The replies with the probes' places (ascending) taken out.

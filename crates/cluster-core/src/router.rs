@@ -181,6 +181,17 @@ fn split<A: AsRef<[u8]>>(
             display_name(args)
         )));
     }
+    Ok(Plan::Split {
+        merge,
+        read: spec.is_read(),
+        unit,
+        groups: group_by_master(placed),
+    })
+}
+
+/// `(argument index, master)` pairs grouped by master (ascending), each group's positions in
+/// the caller's order.
+pub fn group_by_master(placed: &[(usize, usize)]) -> Vec<SplitGroup> {
     let mut groups: Vec<SplitGroup> = Vec::new();
     for &(at, shard) in placed {
         match groups.iter_mut().find(|g| g.shard == shard) {
@@ -192,10 +203,5 @@ fn split<A: AsRef<[u8]>>(
         }
     }
     groups.sort_unstable_by_key(|g| g.shard);
-    Ok(Plan::Split {
-        merge,
-        read: spec.is_read(),
-        unit,
-        groups,
-    })
+    groups
 }

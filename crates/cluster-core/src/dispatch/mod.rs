@@ -8,8 +8,8 @@ use redis::Value;
 
 use crate::commands::SplitMerge;
 use crate::error::ClusterError;
-use crate::executor::Executor;
 use crate::executor::window::KeyRead;
+use crate::executor::{Executor, pack_keys};
 use crate::merge;
 use crate::placement::PlacedKey;
 use crate::router::{self, DEFAULT_SHARD, Plan, SplitGroup};
@@ -46,12 +46,7 @@ pub fn run<'e, A: AsRef<[u8]>>(
         } => {
             let mut packed = Vec::new();
             pack_command(args, &stored_keys, &mut packed);
-            // Only during a reshard's window can a key still be on its old master.
-            let moving = first_key
-                .filter(|_| read && executor.window_open())
-                .map(|at| PlacedKey::new(args[at].as_ref(), executor.master_count()))
-                .filter(|key| executor.old_master(key).is_some());
-            let reply = match moving {
+            let reply = match executor.moving_key(args, first_key, read) {
                 Some(key) => executor.read_keys(&[KeyRead { key, packed }])?.remove(0),
                 None => executor.single(shard, &packed, read)?,
             };
@@ -117,12 +112,8 @@ fn split_in_window<A: AsRef<[u8]>>(
     let reads: Vec<KeyRead<'_>> = per_key
         .iter()
         .map(|group| {
-            let at = group.positions[0];
-            let key = PlacedKey::new(args[at].as_ref(), masters);
-            let mut parts: Vec<&[u8]> = vec![args[0].as_ref(), key.stored];
-            parts.extend(args[at + 1..at + unit].iter().map(AsRef::as_ref));
-            let mut packed = Vec::new();
-            pack_command(&parts, &[], &mut packed);
+            let key = PlacedKey::new(args[group.positions[0]].as_ref(), masters);
+            let packed = pack_keys(args, &group.positions, unit);
             KeyRead { key, packed }
         })
         .collect();

@@ -7,7 +7,7 @@ use crate::commands::SplitMerge;
 use crate::error::ClusterError;
 use crate::executor::Executor;
 use crate::merge;
-use crate::router::SplitGroup;
+use crate::router::group_by_master;
 
 /// MSETNX over keys on several masters: all-or-nothing as far as a client can make it. Every
 /// key is checked first (EXISTS on each master at once), then all are set (MSET on each master
@@ -40,16 +40,12 @@ pub fn msetnx<A: AsRef<[u8]>>(
     // at once, a failure after others applied their part named as such.
     let mut command: Vec<&[u8]> = vec![b"MSET"];
     command.extend(args[1..].iter().map(AsRef::as_ref));
-    let mut groups: Vec<SplitGroup> = Vec::new();
-    for (key, &at) in keys.iter().zip(positions) {
-        match groups.iter_mut().find(|g| g.shard == key.shard) {
-            Some(group) => group.positions.push(at),
-            None => groups.push(SplitGroup {
-                shard: key.shard,
-                positions: vec![at],
-            }),
-        }
-    }
+    let placed: Vec<(usize, usize)> = positions
+        .iter()
+        .zip(keys)
+        .map(|(&at, key)| (at, key.shard))
+        .collect();
+    let groups = group_by_master(&placed);
     let replies = executor.split(&command, false, 2, &groups);
     merge::all_applied(b"MSET", &replies)?;
     merge::split(SplitMerge::AllOk, replies, &groups, 2)?;

@@ -263,7 +263,7 @@ fn replica_unready(error: &redis::ServerError) -> bool {
 
 /// One split sub-command: the command name, then each key (tag stripped) with the arguments
 /// that belong to it (MSET's value).
-fn pack_keys<A: AsRef<[u8]>>(args: &[A], positions: &[usize], unit: usize) -> Vec<u8> {
+pub fn pack_keys<A: AsRef<[u8]>>(args: &[A], positions: &[usize], unit: usize) -> Vec<u8> {
     let mut parts: Vec<&[u8]> = Vec::with_capacity(1 + positions.len() * unit);
     parts.push(args[0].as_ref());
     for &at in positions {

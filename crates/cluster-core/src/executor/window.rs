@@ -38,6 +38,21 @@ impl Executor {
         (old.config().addr() != self.master(key.shard).config().addr()).then_some(old)
     }
 
+    /// The key a read names first (`args[first_key]`), placed, when a reshard's window is
+    /// open and the key's old master is another server: a read that must look for it there.
+    /// `None` for writes, keyless commands and outside the window, without placing anything.
+    pub fn moving_key<'a, A: AsRef<[u8]>>(
+        &self,
+        args: &'a [A],
+        first_key: Option<usize>,
+        read: bool,
+    ) -> Option<PlacedKey<'a>> {
+        first_key
+            .filter(|_| read && self.window_open())
+            .map(|at| PlacedKey::new(args[at].as_ref(), self.master_count()))
+            .filter(|key| self.old_master(key).is_some())
+    }
+
     /// Reads on masters, each naming the one key it reads, all masters at once: in the window
     /// each key is read where it is (new master, else old master, else new master again, each
     /// step batched per master); outside it, each command simply runs on its key's master.
