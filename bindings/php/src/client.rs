@@ -1,7 +1,8 @@
-//! `RedisCluster\RedisCluster`: phpredis's method names and return conventions on the engine.
-//! Each method turns its PHP arguments into one command's bytes, runs it through the core
-//! (which decides where), and shapes the reply as phpredis would. `__call` and `rawCommand`
-//! take every other command; `pipeline()` / `multi()` queue commands until `exec()`.
+//! `RedisCluster\RedisCluster`: phpredis's methods, argument forms and return conventions on
+//! the engine. Each method turns its PHP arguments into one command's bytes (keys prefixed,
+//! values serialized, as phpredis does), runs it through the core (which decides where), and
+//! shapes the reply as phpredis would. `__call` takes the methods of the table in `methods.rs`;
+//! `pipeline()` / `multi()` queue commands until `exec()` (see `run.rs`).
 
 use cluster_core::{Cluster, ClusterConfig, ClusterError, Value};
 use ext_php_rs::convert::IntoZval;
@@ -9,56 +10,34 @@ use ext_php_rs::exception::PhpException;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{PhpRef, ZendClassObject, ZendHashTable, Zval};
 
+use crate::args::{Command, flatten, integer, list_or_one};
 use crate::array::{Key, entries, raw_entries, values};
 use crate::config::{apply_options, to_json};
-use crate::convert::{Arg, Shape, arg, arg_ref, reply};
+use crate::convert::{Arg, Shape, arg, arg_ref, array_zval, insert_keyed, reply, text};
 use crate::errors::{exception, invalid};
 use crate::methods::generic_method;
+use crate::options::{self, Options};
+use crate::run::{Queue, Step, false_zval, run_steps, run_transaction, shaped};
 
-/// Commands queued by `pipeline()` (or `multi()`: a transaction), each with its reply shape.
-struct Queue {
-    transaction: bool,
-    commands: Vec<(Vec<Vec<u8>>, Shape)>,
-}
+/// phpredis's `Redis::ATOMIC`, `Redis::MULTI`, `Redis::PIPELINE`.
+const ATOMIC: i64 = 0;
+const MULTI: i64 = 1;
+const PIPELINE: i64 = 2;
 
 #[php_class]
 #[php(name = "RedisCluster\\RedisCluster")]
 pub struct RedisCluster {
     cluster: Cluster,
+    config: ClusterConfig,
+    options: Options,
     queue: Option<Queue>,
+    last_error: Option<String>,
 }
 
 type This = ZendClassObject<RedisCluster>;
 
-/// Flattens PHP arguments the way phpredis accepts them: a list gives its values, an
-/// associative array its key/value pairs (`hSet($k, ['f' => 'v'])`), a scalar itself.
-fn flatten(values: &[&Zval], out: &mut Vec<Vec<u8>>) -> Result<(), PhpException> {
-    for value in values {
-        let value = value.dereference();
-        match value.array() {
-            Some(array) => flatten_array(array, out)?,
-            None => out.push(arg(value)?),
-        }
-    }
-    Ok(())
-}
-
-/// A list (keys 0, 1, 2, ...) gives its values; any other array its key/value pairs, integer
-/// keys as their text (PHP turns the key `'7'` into `7`).
-fn flatten_array(array: &ZendHashTable, out: &mut Vec<Vec<u8>>) -> Result<(), PhpException> {
-    let list = crate::array::is_list(array);
-    out.reserve(array.len() * 2);
-    for (key, item) in entries(array) {
-        if !list {
-            out.push(key.into_bytes());
-        }
-        out.push(arg(item)?);
-    }
-    Ok(())
-}
-
-fn words(command: &str) -> Vec<Vec<u8>> {
-    command.split(' ').map(|w| w.as_bytes().to_vec()).collect()
+fn zval_of(value: impl IntoZval) -> PhpResult<Zval> {
+    value.into_zval(false).map_err(|e| invalid(e.to_string()))
 }
 
 impl RedisCluster {
@@ -69,7 +48,7 @@ impl RedisCluster {
             .ok_or_else(|| invalid("the RedisCluster object was not constructed"))
     }
 
-    /// Runs one command, or queues it in pipeline mode (then `$this` comes back, for chaining).
+    /// Runs one command, or queues it (then `$this` comes back, for chaining).
     fn run<A: AsRef<[u8]> + Into<Vec<u8>>>(
         self_: &mut This,
         args: Vec<A>,
@@ -78,28 +57,115 @@ impl RedisCluster {
         let client = Self::this(self_)?;
         if let Some(queue) = client.queue.as_mut() {
             // Owned arguments move into the queue; borrowed ones are copied once.
-            let owned = args.into_iter().map(Into::into).collect();
-            queue.commands.push((owned, shape));
+            queue.push((args.into_iter().map(Into::into).collect(), shape));
             return self_.into_zval(false).map_err(|e| invalid(e.to_string()));
         }
-        let value = client.cluster.execute(&args).map_err(exception)?;
-        reply(value, shape)
+        let result = client.cluster.execute(&args);
+        shaped(result, shape, &client.options, &mut client.last_error)
     }
 
-    fn run_value(self_: &mut This, args: Vec<Vec<u8>>) -> PhpResult<Option<Value>> {
+    /// Runs a command now, even in pipeline mode, giving the engine's value (or phpredis's
+    /// `false` on an error reply) for a method to shape itself.
+    fn value_now(self_: &mut This, args: Vec<Vec<u8>>) -> PhpResult<Result<Value, Zval>> {
         let client = Self::this(self_)?;
         if client.queue.is_some() {
-            return Err(invalid("this method cannot be pipelined"));
+            return Err(invalid(
+                "this method cannot be queued in pipeline() or multi()",
+            ));
         }
-        Ok(Some(client.cluster.execute(&args).map_err(exception)?))
+        match client.cluster.execute(&args) {
+            Ok(Value::ServerError(error)) => {
+                let error = ClusterError::Server {
+                    node: String::new(),
+                    error,
+                };
+                Ok(Err(shaped(
+                    Err(error),
+                    Shape::Raw,
+                    &client.options,
+                    &mut client.last_error,
+                )?))
+            }
+            Ok(value) => Ok(Ok(value)),
+            Err(error) => Ok(Err(shaped(
+                Err(error),
+                Shape::Raw,
+                &client.options,
+                &mut client.last_error,
+            )?)),
+        }
+    }
+
+    fn options(self_: &mut This) -> Result<Options, PhpException> {
+        Ok(Self::this(self_)?.options.clone())
+    }
+
+    /// Builds a command with the client's options and runs it.
+    fn call(
+        self_: &mut This,
+        shape: Shape,
+        build: impl FnOnce(&mut Command) -> Result<(), PhpException>,
+        name: &str,
+    ) -> PhpResult<Zval> {
+        let options = Self::options(self_)?;
+        let mut command = Command::new(name, &options);
+        build(&mut command)?;
+        let args = command.args;
+        Self::run(self_, args, shape)
+    }
+
+    /// phpredis returns `false` for a call it refuses before sending, with the reason kept.
+    fn refuse(self_: &mut This, message: &str) -> PhpResult<Zval> {
+        Self::this(self_)?.last_error = Some(message.to_owned());
+        Ok(false_zval())
     }
 }
 
 #[php_impl]
 impl RedisCluster {
+    pub const ATOMIC: i64 = ATOMIC;
+    pub const MULTI: i64 = MULTI;
+    pub const PIPELINE: i64 = PIPELINE;
+    pub const OPT_SERIALIZER: i64 = options::OPT_SERIALIZER;
+    pub const OPT_PREFIX: i64 = options::OPT_PREFIX;
+    pub const OPT_READ_TIMEOUT: i64 = options::OPT_READ_TIMEOUT;
+    pub const OPT_SCAN: i64 = options::OPT_SCAN;
+    pub const OPT_TCP_KEEPALIVE: i64 = options::OPT_TCP_KEEPALIVE;
+    pub const OPT_COMPRESSION: i64 = options::OPT_COMPRESSION;
+    pub const OPT_REPLY_LITERAL: i64 = options::OPT_REPLY_LITERAL;
+    pub const OPT_COMPRESSION_LEVEL: i64 = options::OPT_COMPRESSION_LEVEL;
+    pub const OPT_NULL_MULTIBULK_AS_NULL: i64 = options::OPT_NULL_MULTIBULK_AS_NULL;
+    pub const OPT_MAX_RETRIES: i64 = options::OPT_MAX_RETRIES;
+    pub const OPT_BACKOFF_ALGORITHM: i64 = options::OPT_BACKOFF_ALGORITHM;
+    pub const OPT_BACKOFF_BASE: i64 = options::OPT_BACKOFF_BASE;
+    pub const OPT_BACKOFF_CAP: i64 = options::OPT_BACKOFF_CAP;
+    pub const OPT_THROW_ERRORS: i64 = options::OPT_THROW_ERRORS;
+    pub const SERIALIZER_NONE: i64 = 0;
+    pub const SERIALIZER_PHP: i64 = 1;
+    pub const SERIALIZER_IGBINARY: i64 = 2;
+    pub const SERIALIZER_MSGPACK: i64 = 3;
+    pub const SERIALIZER_JSON: i64 = 4;
+    pub const COMPRESSION_NONE: i64 = 0;
+    pub const COMPRESSION_LZF: i64 = 1;
+    pub const COMPRESSION_ZSTD: i64 = 2;
+    pub const COMPRESSION_LZ4: i64 = 3;
+    pub const SCAN_NORETRY: i64 = options::SCAN_NORETRY;
+    pub const SCAN_RETRY: i64 = options::SCAN_RETRY;
+    pub const SCAN_PREFIX: i64 = options::SCAN_PREFIX;
+    pub const SCAN_NOPREFIX: i64 = options::SCAN_NOPREFIX;
+    pub const REDIS_NOT_FOUND: i64 = 0;
+    pub const REDIS_STRING: i64 = 1;
+    pub const REDIS_SET: i64 = 2;
+    pub const REDIS_LIST: i64 = 3;
+    pub const REDIS_ZSET: i64 = 4;
+    pub const REDIS_HASH: i64 = 5;
+    pub const REDIS_STREAM: i64 = 6;
+    pub const AFTER: &'static str = "after";
+    pub const BEFORE: &'static str = "before";
+
     /// `new RedisCluster(['nodes' => [...], 'master_of' => [...]], $db, $mastersOnly,
-    /// ['timeout' => 1.5, 'read_timeout' => 1.5, 'password' => ..., 'username' => ...])`.
-    /// The whole config is validated before anything connects.
+    /// ['timeout' => 1.5, 'read_timeout' => 1.5, 'password' => ..., 'username' => ...,
+    /// 'exceptions' => true])`. The whole config is validated before anything connects.
     #[php(optional = db)]
     pub fn __construct(
         cluster: &Zval,
@@ -121,22 +187,123 @@ impl RedisCluster {
         if let Some(masters_only) = masters_only {
             config.insert("mastersonly".to_owned(), masters_only.into());
         }
+        let mut throw_errors = false;
         if let Some(options) = options {
-            apply_options(&mut config, options)?;
+            throw_errors = apply_options(&mut config, options)?;
         }
         let config = ClusterConfig::from_value(&serde_json::Value::Object(config))
             .map_err(|e| exception(ClusterError::Config(e)))?;
-        let cluster = Cluster::new(config).map_err(exception)?;
+        let cluster = Cluster::new(config.clone()).map_err(exception)?;
+        let read_timeout = config
+            .masters
+            .first()
+            .and_then(|m| m.read_timeout)
+            .map_or(0.0, |t| t.as_secs_f64());
+        let mut options = Options::new(read_timeout);
+        options.throw_errors = throw_errors;
         Ok(RedisCluster {
             cluster,
+            config,
+            options,
             queue: None,
+            last_error: None,
         })
     }
 
+    // ---- client options and helpers -------------------------------------------------------
+
+    /// phpredis's `setOption(Redis::OPT_*, $value)`: `false` for an unknown option or value.
+    pub fn set_option(&mut self, option: i64, value: &Zval) -> PhpResult<bool> {
+        match self.options.set(option, value) {
+            Err(()) => Ok(false),
+            Ok(None) => Ok(true),
+            Ok(Some(read_timeout)) => {
+                // The read timeout belongs to the connections: a new engine with it.
+                let timeout =
+                    (read_timeout > 0.0).then(|| std::time::Duration::from_secs_f64(read_timeout));
+                let mut config = self.config.clone();
+                for node in config
+                    .masters
+                    .iter_mut()
+                    .chain(config.replicas.iter_mut().flatten())
+                {
+                    node.read_timeout = timeout;
+                }
+                self.cluster = Cluster::new(config.clone()).map_err(exception)?;
+                self.config = config;
+                Ok(true)
+            }
+        }
+    }
+
+    pub fn get_option(&self, option: i64) -> Zval {
+        self.options.get(option).unwrap_or_else(false_zval)
+    }
+
+    /// The last error reply (phpredis: a string, or null).
+    pub fn get_last_error(&self) -> Option<String> {
+        self.last_error.clone()
+    }
+
+    pub fn clear_last_error(&mut self) -> bool {
+        self.last_error = None;
+        true
+    }
+
+    #[php(name = "_prefix")]
+    pub fn prefix_key(&self, key: &Zval) -> PhpResult<Zval> {
+        let mut out = Zval::new();
+        out.set_binary(self.options.key(arg(key)?));
+        Ok(out)
+    }
+
+    #[php(name = "_serialize")]
+    pub fn serialize_value(&self, value: &Zval) -> PhpResult<Zval> {
+        let mut out = Zval::new();
+        out.set_binary(self.options.codec.serialize(value)?);
+        Ok(out)
+    }
+
+    #[php(name = "_unserialize")]
+    pub fn unserialize_value(&self, value: &Zval) -> PhpResult<Zval> {
+        self.options.codec.unserialize(&arg(value)?)
+    }
+
+    #[php(name = "_compress")]
+    pub fn compress_value(&self, value: &Zval) -> PhpResult<Zval> {
+        let codec = &self.options.codec;
+        let mut out = Zval::new();
+        out.set_binary(
+            crate::compress::compress(codec.compression, codec.level, &arg(value)?).into_owned(),
+        );
+        Ok(out)
+    }
+
+    #[php(name = "_uncompress")]
+    pub fn uncompress_value(&self, value: &Zval) -> PhpResult<Zval> {
+        let mut out = Zval::new();
+        out.set_binary(
+            crate::compress::uncompress(self.options.codec.compression, &arg(value)?).into_owned(),
+        );
+        Ok(out)
+    }
+
+    #[php(name = "_pack")]
+    pub fn pack_value(&self, value: &Zval) -> PhpResult<Zval> {
+        let mut out = Zval::new();
+        out.set_binary(self.options.codec.pack(value)?);
+        Ok(out)
+    }
+
+    #[php(name = "_unpack")]
+    pub fn unpack_value(&self, value: &Zval) -> PhpResult<Zval> {
+        self.options.codec.unpack(&arg(value)?)
+    }
+
     /// `['node_2' => ['host' => '127.0.0.1', 'port' => 7001]]`: the master `$key` is (or
-    /// will be) stored on; `name{tag}` keys are placed by `tag`.
+    /// will be) stored on, after the client's prefix; `name{tag}` keys are placed by `tag`.
     pub fn get_node_for(&self, key: &Zval) -> PhpResult<Zval> {
-        let node = self.cluster.node_config_for(arg(key)?);
+        let node = self.cluster.node_config_for(self.options.key(arg(key)?));
         let mut address = ZendHashTable::new();
         address
             .insert("host", node.host.as_str())
@@ -145,25 +312,35 @@ impl RedisCluster {
         let mut out = ZendHashTable::new();
         out.insert(node.name.as_str(), address)
             .map_err(|e| invalid(e.to_string()))?;
-        out.into_zval(false).map_err(|e| invalid(e.to_string()))
+        zval_of(out)
     }
 
-    /// `SET`; `$options` is a TTL in seconds or phpredis's array (`['nx', 'ex' => 10]`,
-    /// `'xx'`, `'px' => ms`, `'exat'`, `'pxat'`, `'keepttl'`, `'get'`).
+    /// Closes the idle connections; the object reconnects if used again.
+    pub fn close(&self) -> bool {
+        self.cluster.disconnect();
+        true
+    }
+
+    // ---- strings ---------------------------------------------------------------------------
+
+    /// `SET`; `$options` is a TTL in seconds (a float is cut to whole seconds, as phpredis)
+    /// or phpredis's array (`['nx', 'ex' => 10]`, `'xx'`, `'px' => ms`, `'exat'`, `'pxat'`,
+    /// `'keepttl'`, `'get'`).
     pub fn set(
         self_: &mut This,
         key: &Zval,
         value: &Zval,
         options: Option<&Zval>,
     ) -> PhpResult<Zval> {
-        let mut args = vec![b"SET".to_vec(), arg(key)?, arg(value)?];
+        let opts = Self::options(self_)?;
+        let mut command = Command::new("SET", &opts);
+        command.key(key)?.value(value)?;
         let mut get = false;
         match options.map(Zval::dereference) {
             None => {}
             Some(ttl) if ttl.is_null() => {}
             Some(ttl) if ttl.is_long() || ttl.is_double() => {
-                args.push(b"EX".to_vec());
-                args.push(arg(ttl)?);
+                command.word("EX").int(ttl);
             }
             Some(array) if array.is_array() => {
                 for (key, item) in array.array().map(entries).unwrap_or_default() {
@@ -173,113 +350,316 @@ impl RedisCluster {
                     };
                     let upper = word.to_ascii_uppercase();
                     match upper.as_slice() {
-                        b"NX" | b"XX" | b"KEEPTTL" => args.push(upper),
+                        b"NX" | b"XX" | b"KEEPTTL" => {
+                            command.word(upper);
+                        }
                         b"GET" => {
                             get = true;
-                            args.push(upper);
+                            command.word(upper);
                         }
                         b"EX" | b"PX" | b"EXAT" | b"PXAT" => {
-                            args.push(upper);
-                            args.push(arg(item)?);
+                            command.word(upper).int(item);
                         }
                         _ => {
-                            return Err(invalid(format!(
-                                "unknown SET option '{}'",
-                                String::from_utf8_lossy(&word)
-                            )));
+                            return Self::refuse(
+                                self_,
+                                &format!("unknown SET option '{}'", String::from_utf8_lossy(&word)),
+                            );
                         }
                     }
                 }
             }
-            Some(_) => return Err(invalid("SET options must be a TTL or an array")),
+            // phpredis: a TTL that is neither a number nor an array is refused with false.
+            Some(_) => return Self::refuse(self_, "SET options must be a TTL or an array"),
         }
-        Self::run(self_, args, if get { Shape::Raw } else { Shape::Bool })
+        let args = command.args;
+        Self::run(self_, args, if get { Shape::Value } else { Shape::Bool })
+    }
+
+    /// `incr($key, $by = 1)`: INCRBY when `$by` is given, as phpredis.
+    pub fn incr(self_: &mut This, key: &Zval, by: Option<&Zval>) -> PhpResult<Zval> {
+        Self::step(self_, key, by, "INCR", "INCRBY")
+    }
+
+    pub fn decr(self_: &mut This, key: &Zval, by: Option<&Zval>) -> PhpResult<Zval> {
+        Self::step(self_, key, by, "DECR", "DECRBY")
+    }
+
+    /// `setBit($key, $offset, $value)`: phpredis sends the value as 0 or 1.
+    pub fn set_bit(self_: &mut This, key: &Zval, offset: &Zval, value: &Zval) -> PhpResult<Zval> {
+        let bit = if value.dereference().coerce_to_bool() {
+            "1"
+        } else {
+            "0"
+        };
+        Self::call(
+            self_,
+            Shape::Raw,
+            |c| {
+                c.key(key)?.int(offset).word(bit);
+                Ok(())
+            },
+            "SETBIT",
+        )
     }
 
     /// Values in the order of `$keys`, `false` for a missing key.
     pub fn m_get(self_: &mut This, keys: &ZendHashTable) -> PhpResult<Zval> {
         let keys = values(keys);
         if keys.is_empty() {
-            return ZendHashTable::new()
-                .into_zval(false)
-                .map_err(|e| invalid(e.to_string()));
+            return Self::refuse(self_, "mGet needs at least one key");
         }
-        let mut args = Vec::with_capacity(keys.len() + 1);
-        args.push(Arg::Borrowed(b"MGET"));
-        for key in keys {
-            args.push(arg_ref(key)?);
+        let client = Self::this(self_)?;
+        if client.options.prefix.is_empty() {
+            let mut args = Vec::with_capacity(keys.len() + 1);
+            args.push(Arg::Borrowed(b"MGET"));
+            for key in keys {
+                args.push(arg_ref(key)?);
+            }
+            return Self::run(self_, args, Shape::Values);
         }
-        Self::run(self_, args, Shape::Raw)
+        Self::call(
+            self_,
+            Shape::Values,
+            |c| {
+                for key in keys {
+                    c.key(key)?;
+                }
+                Ok(())
+            },
+            "MGET",
+        )
     }
 
     /// `['key' => 'value', ...]`, split over the masters.
     pub fn m_set(self_: &mut This, pairs: &ZendHashTable) -> PhpResult<Zval> {
-        let entries = raw_entries(pairs);
-        let args = pair_args(vec![Arg::Borrowed(b"MSET")], &entries)?;
-        Self::run(self_, args, Shape::Bool)
+        Self::multi_set(self_, "MSET", pairs)
     }
 
     pub fn m_set_nx(self_: &mut This, pairs: &ZendHashTable) -> PhpResult<Zval> {
-        let entries = raw_entries(pairs);
-        let args = pair_args(vec![Arg::Borrowed(b"MSETNX")], &entries)?;
-        Self::run(self_, args, Shape::Bool)
+        Self::multi_set(self_, "MSETNX", pairs)
     }
+
+    // ---- keys ------------------------------------------------------------------------------
 
     /// DEL of keys given one by one or as an array: how many existed.
     pub fn del(self_: &mut This, keys: &[&Zval]) -> PhpResult<Zval> {
-        let mut args = vec![b"DEL".to_vec()];
-        flatten(keys, &mut args)?;
-        Self::run(self_, args, Shape::Raw)
+        Self::keys_command(self_, "DEL", keys)
     }
 
     pub fn delete(self_: &mut This, keys: &[&Zval]) -> PhpResult<Zval> {
-        Self::del(self_, keys)
+        Self::keys_command(self_, "DEL", keys)
     }
 
     pub fn unlink(self_: &mut This, keys: &[&Zval]) -> PhpResult<Zval> {
-        let mut args = vec![b"UNLINK".to_vec()];
-        flatten(keys, &mut args)?;
-        Self::run(self_, args, Shape::Raw)
+        Self::keys_command(self_, "UNLINK", keys)
     }
 
     /// How many of the keys exist (an int, as phpredis 4+).
     pub fn exists(self_: &mut This, keys: &[&Zval]) -> PhpResult<Zval> {
-        let mut args = vec![b"EXISTS".to_vec()];
-        flatten(keys, &mut args)?;
-        Self::run(self_, args, Shape::Raw)
+        Self::keys_command(self_, "EXISTS", keys)
+    }
+
+    /// `object('encoding' | 'refcount' | 'idletime' | 'freq', $key)`; `false` for a missing key.
+    pub fn object(self_: &mut This, subcommand: &Zval, key: &Zval) -> PhpResult<Zval> {
+        Self::call(
+            self_,
+            Shape::Raw,
+            |c| {
+                c.text(subcommand)?.key(key)?;
+                Ok(())
+            },
+            "OBJECT",
+        )
+    }
+
+    /// `sort($key, ['by' => ..., 'limit' => [$offset, $count], 'get' => ..., 'sort' =>
+    /// 'asc'|'desc', 'alpha' => bool, 'store' => $destination])`.
+    pub fn sort(self_: &mut This, key: &Zval, options: Option<&ZendHashTable>) -> PhpResult<Zval> {
+        let opts = Self::options(self_)?;
+        let mut command = Command::new("SORT", &opts);
+        command.key(key)?;
+        let mut store = false;
+        if let Some(options) = options {
+            for (name, value) in entries(options) {
+                let name = String::from_utf8_lossy(&name.into_bytes()).to_ascii_lowercase();
+                match name.as_str() {
+                    "by" => {
+                        command.word("BY").key(value)?;
+                    }
+                    "limit" => {
+                        let limit = list_or_one(value);
+                        command.word("LIMIT");
+                        for item in limit.iter().take(2) {
+                            command.int(item);
+                        }
+                    }
+                    "get" => {
+                        for pattern in list_or_one(value) {
+                            let pattern = arg(pattern)?;
+                            command.word("GET");
+                            // "#" is the element itself, never prefixed.
+                            if pattern == b"#" {
+                                command.word(pattern);
+                            } else {
+                                command.key_bytes(pattern);
+                            }
+                        }
+                    }
+                    "sort" => {
+                        command.word(arg(value)?.to_ascii_uppercase());
+                    }
+                    "alpha" => {
+                        if value.dereference().coerce_to_bool() {
+                            command.word("ALPHA");
+                        }
+                    }
+                    "store" => {
+                        store = true;
+                        command.word("STORE").key(value)?;
+                    }
+                    other => {
+                        return Err(invalid(format!("sort: unknown option '{other}'")));
+                    }
+                }
+            }
+        }
+        let args = command.args;
+        Self::run(self_, args, if store { Shape::Raw } else { Shape::Values })
+    }
+
+    // ---- hashes ----------------------------------------------------------------------------
+
+    /// `hSet($key, $field, $value)` or `hSet($key, [$field => $value, ...])`.
+    pub fn h_set(self_: &mut This, key: &Zval, rest: &[&Zval]) -> PhpResult<Zval> {
+        Self::call(
+            self_,
+            Shape::Raw,
+            |c| {
+                c.key(key)?;
+                match rest {
+                    [pairs] if pairs.dereference().is_array() => {
+                        c.pairs(
+                            pairs
+                                .dereference()
+                                .array()
+                                .unwrap_or_else(|| unreachable!()),
+                        )?;
+                    }
+                    _ => {
+                        for pair in rest.chunks(2) {
+                            c.text(pair[0])?;
+                            if let Some(value) = pair.get(1) {
+                                c.value(value)?;
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            },
+            "HSET",
+        )
     }
 
     pub fn h_get_all(self_: &mut This, key: &Zval) -> PhpResult<Zval> {
-        Self::run(self_, vec![b"HGETALL".to_vec(), arg(key)?], Shape::Pairs)
+        Self::call(
+            self_,
+            Shape::Pairs,
+            |c| {
+                c.key(key)?;
+                Ok(())
+            },
+            "HGETALL",
+        )
     }
 
     pub fn h_m_set(self_: &mut This, key: &Zval, pairs: &ZendHashTable) -> PhpResult<Zval> {
-        let entries = raw_entries(pairs);
-        let args = pair_args(vec![Arg::Borrowed(b"HSET"), arg_ref(key)?], &entries)?;
-        Self::run(self_, args, Shape::Bool)
+        if pairs.is_empty() {
+            return Self::refuse(self_, "hMSet needs at least one field");
+        }
+        let client = Self::this(self_)?;
+        if client.options.prefix.is_empty() && client.options.codec.is_plain() {
+            let entries = raw_entries(pairs);
+            if entries.iter().all(|(_, v)| !v.dereference().is_array()) {
+                let args = pair_args(vec![Arg::Borrowed(b"HSET"), arg_ref(key)?], &entries)?;
+                return Self::run(self_, args, Shape::Bool);
+            }
+        }
+        Self::call(
+            self_,
+            Shape::Bool,
+            |c| {
+                c.key(key)?.pairs(pairs)?;
+                Ok(())
+            },
+            "HSET",
+        )
     }
 
-    /// `[field => value]`, `false` for a missing field.
+    /// `[field => value]`, `false` for a missing field. Fields that are not strings or
+    /// numbers are skipped, as phpredis does; with none left, `false`.
     pub fn h_m_get(self_: &mut This, key: &Zval, fields: &ZendHashTable) -> PhpResult<Zval> {
-        let mut args = vec![b"HMGET".to_vec(), arg(key)?];
-        for field in values(fields) {
-            args.push(arg(field)?);
+        let fields: Vec<Vec<u8>> = values(fields)
+            .into_iter()
+            .filter(|f| {
+                let f = f.dereference();
+                f.is_string() || f.is_long() || f.is_double()
+            })
+            .map(arg)
+            .collect::<Result<_, _>>()?;
+        if fields.is_empty() {
+            return Self::refuse(self_, "hMGet needs at least one field");
         }
-        let names: Vec<Vec<u8>> = args[2..].to_vec();
-        let Some(Value::Array(values)) = Self::run_value(self_, args)? else {
-            return Err(invalid("HMGET answered something else than a list"));
+        let options = Self::options(self_)?;
+        let mut command = Command::new("HMGET", &options);
+        command.key(key)?;
+        for field in &fields {
+            command.word(field.clone());
+        }
+        let values = match Self::value_now(self_, command.args)? {
+            Ok(Value::Array(values)) => values,
+            Ok(_) => return Err(invalid("HMGET answered something else than a list")),
+            Err(failed) => return Ok(failed),
         };
-        let mut flat = Vec::with_capacity(values.len() * 2);
-        for (name, value) in names.into_iter().zip(values) {
-            flat.push(Value::BulkString(name));
-            flat.push(value);
+        let mut out = ZendHashTable::new();
+        for (field, value) in fields.into_iter().zip(values) {
+            insert_keyed(&mut out, &field, reply(value, Shape::Value, &options)?)?;
         }
-        reply(Value::Array(flat), Shape::Pairs)
+        Ok(array_zval(out))
     }
+
+    // ---- lists -----------------------------------------------------------------------------
+
+    /// `lRem($key, $value, $count = 0)`: phpredis's order, sent as LREM key count value.
+    pub fn l_rem(
+        self_: &mut This,
+        key: &Zval,
+        value: &Zval,
+        count: Option<&Zval>,
+    ) -> PhpResult<Zval> {
+        Self::call(
+            self_,
+            Shape::Raw,
+            |c| {
+                c.key(key)?;
+                match count {
+                    Some(count) => c.int(count),
+                    None => c.word("0"),
+                };
+                c.value(value)?;
+                Ok(())
+            },
+            "LREM",
+        )
+    }
+
+    // ---- sorted sets -----------------------------------------------------------------------
 
     /// `zAdd($key, [options,] $score1, $member1, ...)` or `zAdd($key, [options], [member => score])`.
     pub fn z_add(self_: &mut This, key: &Zval, rest: &[&Zval]) -> PhpResult<Zval> {
-        let mut args = vec![b"ZADD".to_vec(), arg(key)?];
+        let opts = Self::options(self_)?;
+        let mut command = Command::new("ZADD", &opts);
+        command.key(key)?;
         let mut rest = rest.iter().map(|z| z.dereference()).peekable();
         // A first array that is a list holds the options (NX, XX, GT, LT, CH, INCR).
         if let Some(options) = rest
@@ -288,21 +668,28 @@ impl RedisCluster {
             .filter(|a| crate::array::is_list(a))
         {
             for option in values(options) {
-                args.push(arg(option)?.to_ascii_uppercase());
+                command.word(arg(option)?.to_ascii_uppercase());
             }
             rest.next();
         }
-        for value in rest {
+        let rest: Vec<&Zval> = rest.collect();
+        for (i, value) in rest.iter().enumerate() {
             if let Some(members) = value.array() {
                 for (member, score) in entries(members) {
-                    args.push(arg(score)?);
-                    args.push(member.into_bytes());
+                    command.float(score)?;
+                    let member = member.into_bytes();
+                    let mut member_zval = Zval::new();
+                    member_zval.set_binary(member);
+                    command.value(&member_zval)?;
                 }
+            } else if i % 2 == 0 {
+                command.float(value)?;
             } else {
-                args.push(arg(value)?);
+                command.value(value)?;
             }
         }
-        let incr = args.iter().any(|a| a == b"INCR");
+        let incr = command.args.iter().any(|a| a == b"INCR");
+        let args = command.args;
         Self::run(self_, args, if incr { Shape::Float } else { Shape::Raw })
     }
 
@@ -310,35 +697,21 @@ impl RedisCluster {
     pub fn z_range(
         self_: &mut This,
         key: &Zval,
-        start: i64,
-        end: i64,
+        start: &Zval,
+        end: &Zval,
         with_scores: Option<&Zval>,
     ) -> PhpResult<Zval> {
-        Self::range(
-            self_,
-            "ZRANGE",
-            key,
-            start.to_string(),
-            end.to_string(),
-            with_scores,
-        )
+        Self::range(self_, "ZRANGE", key, start, end, with_scores)
     }
 
     pub fn z_rev_range(
         self_: &mut This,
         key: &Zval,
-        start: i64,
-        end: i64,
+        start: &Zval,
+        end: &Zval,
         with_scores: Option<&Zval>,
     ) -> PhpResult<Zval> {
-        Self::range(
-            self_,
-            "ZREVRANGE",
-            key,
-            start.to_string(),
-            end.to_string(),
-            with_scores,
-        )
+        Self::range(self_, "ZREVRANGE", key, start, end, with_scores)
     }
 
     /// `zRangeByScore($key, $min, $max, ['withscores' => true, 'limit' => [$offset, $count]])`.
@@ -362,6 +735,29 @@ impl RedisCluster {
         Self::by_score(self_, "ZREVRANGEBYSCORE", key, max, min, options)
     }
 
+    /// `zRangeByLex($key, $min, $max, $offset = -1, $count = -1)`.
+    pub fn z_range_by_lex(
+        self_: &mut This,
+        key: &Zval,
+        min: &Zval,
+        max: &Zval,
+        offset: Option<i64>,
+        count: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::by_lex(self_, "ZRANGEBYLEX", key, min, max, offset, count)
+    }
+
+    pub fn z_rev_range_by_lex(
+        self_: &mut This,
+        key: &Zval,
+        max: &Zval,
+        min: &Zval,
+        offset: Option<i64>,
+        count: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::by_lex(self_, "ZREVRANGEBYLEX", key, max, min, offset, count)
+    }
+
     /// `zUnionStore($destination, $keys, $weights = null, $aggregate = null)`.
     pub fn z_union_store(
         self_: &mut This,
@@ -383,6 +779,58 @@ impl RedisCluster {
         Self::combine_store(self_, "ZINTERSTORE", destination, keys, weights, aggregate)
     }
 
+    // ---- scripting -------------------------------------------------------------------------
+
+    /// `eval($script, $args = [], $numKeys = 0)`: the first `$numKeys` of `$args` are keys
+    /// (prefixed, and they decide the master).
+    pub fn eval(
+        self_: &mut This,
+        script: &Zval,
+        args: Option<&ZendHashTable>,
+        num_keys: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::script_call(self_, "EVAL", script, args, num_keys)
+    }
+
+    #[php(name = "evalsha")]
+    pub fn eval_sha(
+        self_: &mut This,
+        sha: &Zval,
+        args: Option<&ZendHashTable>,
+        num_keys: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::script_call(self_, "EVALSHA", sha, args, num_keys)
+    }
+
+    /// `script('load' | 'exists' | 'flush' | 'kill', ...$args)`, on every master.
+    pub fn script(self_: &mut This, command: &Zval, args: &[&Zval]) -> PhpResult<Zval> {
+        let mut all = vec![b"SCRIPT".to_vec(), arg(command)?];
+        flatten(args, &mut all)?;
+        Self::run(self_, all, Shape::Raw)
+    }
+
+    // ---- server ----------------------------------------------------------------------------
+
+    /// `ping()` is `true` (phpredis), `ping($message)` the message.
+    pub fn ping(self_: &mut This, message: Option<&Zval>) -> PhpResult<Zval> {
+        match message.map(Zval::dereference).filter(|m| !m.is_null()) {
+            None => Self::run(self_, vec![b"PING".to_vec()], Shape::Raw),
+            Some(message) => Self::run(self_, vec![b"PING".to_vec(), arg(message)?], Shape::Raw),
+        }
+    }
+
+    /// `select($db)`: every later command of this client runs on database `$db`.
+    pub fn select(self_: &mut This, db: i64) -> PhpResult<Zval> {
+        if db < 0 {
+            return Self::refuse(self_, "ERR DB index is out of range");
+        }
+        Self::run(
+            self_,
+            vec![b"SELECT".to_vec(), db.to_string().into_bytes()],
+            Shape::Bool,
+        )
+    }
+
     /// INFO of every master: `['node_1' => [...], ...]`.
     pub fn info(self_: &mut This, sections: &[&Zval]) -> PhpResult<Zval> {
         let mut args = vec![b"INFO".to_vec()];
@@ -390,22 +838,75 @@ impl RedisCluster {
         Self::run(self_, args, Shape::Info)
     }
 
-    /// `scan(&$iterator, $pattern = null, $count = 0)`: the next keys of a walk over every
-    /// master, or `false` when the walk is over (`$iterator` is then 0). Empty steps are
-    /// skipped, as phpredis's `SCAN_RETRY`, so `while ($keys = $r->scan($it))` sees every key.
+    /// `slowlog('get' [, $count]) | slowlog('len') | slowlog('reset')`, on every master.
+    pub fn slowlog(self_: &mut This, command: &Zval, args: &[&Zval]) -> PhpResult<Zval> {
+        let mut all = vec![b"SLOWLOG".to_vec(), arg(command)?];
+        flatten(args, &mut all)?;
+        Self::run(self_, all, Shape::Raw)
+    }
+
+    /// `client('list' | 'getname' | 'setname' | 'kill' | ..., ...$args)`.
+    pub fn client(self_: &mut This, command: &Zval, args: &[&Zval]) -> PhpResult<Zval> {
+        let mut all = vec![b"CLIENT".to_vec(), arg(command)?];
+        flatten(args, &mut all)?;
+        Self::run(self_, all, Shape::Raw)
+    }
+
+    /// `acl($subcommand, ...$args)`, on every master.
+    pub fn acl(self_: &mut This, command: &Zval, args: &[&Zval]) -> PhpResult<Zval> {
+        let mut all = vec![b"ACL".to_vec(), arg(command)?];
+        flatten(args, &mut all)?;
+        Self::run(self_, all, Shape::Raw)
+    }
+
+    /// `pubsub('channels' [, $pattern]) | pubsub('numsub', $channels) | pubsub('numpat')`;
+    /// NUMSUB gives `[channel => count]`, as phpredis.
+    pub fn pubsub(self_: &mut This, command: &Zval, argument: Option<&Zval>) -> PhpResult<Zval> {
+        let command = arg(command)?.to_ascii_uppercase();
+        let mut all = vec![b"PUBSUB".to_vec(), command.clone()];
+        if let Some(argument) = argument {
+            flatten(&[argument], &mut all)?;
+        }
+        let shape = if command == b"NUMSUB" {
+            Shape::Pairs
+        } else {
+            Shape::Raw
+        };
+        Self::run(self_, all, shape)
+    }
+
+    /// `scan(&$iterator, $pattern = null, $count = 0, $type = null)`: the next keys of a walk
+    /// over every master, or `false` when the walk is over (`$iterator` is then 0). With
+    /// `OPT_SCAN = SCAN_RETRY`, empty steps are skipped.
     pub fn scan(
         self_: &mut This,
         iterator: PhpRef,
         pattern: Option<&Zval>,
         count: Option<i64>,
+        kind: Option<&Zval>,
     ) -> PhpResult<Zval> {
+        let options = Self::options(self_)?;
+        let pattern = match pattern.map(Zval::dereference).filter(|p| !p.is_null()) {
+            Some(pattern) if options.scan_prefix => Some(options.key(arg(pattern)?)),
+            Some(pattern) => Some(arg(pattern)?),
+            None if options.scan_prefix && !options.prefix.is_empty() => {
+                Some(options.key(b"*".to_vec()))
+            }
+            None => None,
+        };
+        let mut tail = Vec::new();
+        if let Some(kind) = kind.map(Zval::dereference).filter(|k| !k.is_null()) {
+            tail.push(b"TYPE".to_vec());
+            tail.push(arg(kind)?);
+        }
         Self::walk(
             self_,
             vec![b"SCAN".to_vec()],
             iterator,
             pattern,
             count,
-            Shape::Raw,
+            tail,
+            Shape::List,
         )
     }
 
@@ -417,14 +918,7 @@ impl RedisCluster {
         pattern: Option<&Zval>,
         count: Option<i64>,
     ) -> PhpResult<Zval> {
-        Self::walk(
-            self_,
-            vec![b"HSCAN".to_vec(), arg(key)?],
-            iterator,
-            pattern,
-            count,
-            Shape::Pairs,
-        )
+        Self::key_walk(self_, "HSCAN", key, iterator, pattern, count, Shape::Pairs)
     }
 
     /// `sScan($key, &$iterator, $pattern = null, $count = 0)`: members per step.
@@ -435,14 +929,7 @@ impl RedisCluster {
         pattern: Option<&Zval>,
         count: Option<i64>,
     ) -> PhpResult<Zval> {
-        Self::walk(
-            self_,
-            vec![b"SSCAN".to_vec(), arg(key)?],
-            iterator,
-            pattern,
-            count,
-            Shape::Raw,
-        )
+        Self::key_walk(self_, "SSCAN", key, iterator, pattern, count, Shape::Values)
     }
 
     /// `zScan($key, &$iterator, $pattern = null, $count = 0)`: `[member => score]` per step.
@@ -453,174 +940,335 @@ impl RedisCluster {
         pattern: Option<&Zval>,
         count: Option<i64>,
     ) -> PhpResult<Zval> {
-        Self::walk(
-            self_,
-            vec![b"ZSCAN".to_vec(), arg(key)?],
-            iterator,
-            pattern,
-            count,
-            Shape::Scores,
-        )
+        Self::key_walk(self_, "ZSCAN", key, iterator, pattern, count, Shape::Scores)
     }
 
-    /// Any command, its reply in phpredis's generic shape.
+    /// Any command as written (no prefix, no serializer: phpredis's `rawCommand`), its reply
+    /// in phpredis's generic shape.
     pub fn raw_command(self_: &mut This, command: &Zval, args: &[&Zval]) -> PhpResult<Zval> {
-        let mut all = words(&String::from_utf8_lossy(&arg(command)?));
+        let mut all: Vec<Vec<u8>> = String::from_utf8_lossy(&arg(command)?)
+            .split(' ')
+            .map(|w| w.as_bytes().to_vec())
+            .collect();
         flatten(args, &mut all)?;
-        Self::run(self_, all, Shape::Raw)
+        let shape = if replies_nil_list(&all[0]) {
+            Shape::List
+        } else {
+            Shape::Raw
+        };
+        Self::run(self_, all, shape)
     }
 
-    /// phpredis's other methods (`incr`, `sAdd`, `lRange`, `expire`, ...), case-insensitive.
+    /// phpredis's other methods (`sAdd`, `lRange`, `expire`, ...), case-insensitive.
     pub fn __call(self_: &mut This, name: String, arguments: &ZendHashTable) -> PhpResult<Zval> {
-        let Some((command, shape)) = generic_method(&name) else {
+        let Some(method) = generic_method(&name) else {
             return Err(invalid(format!(
                 "Call to undefined method RedisCluster\\RedisCluster::{name}()"
             )));
         };
-        let mut args = words(command);
-        flatten(&values(arguments), &mut args)?;
-        Self::run(self_, args, shape)
+        let given = values(arguments);
+        Self::call(
+            self_,
+            method.shape,
+            |c| {
+                c.pattern(method, &given)?;
+                Ok(())
+            },
+            method.command,
+        )
     }
+
+    // ---- pipelines and transactions --------------------------------------------------------
 
     /// Starts queueing: commands return `$this` until `exec()` sends them, per master in one
-    /// batch each.
+    /// batch each. A second call is a no-op, as in phpredis.
     pub fn pipeline(self_: &mut This) -> PhpResult<Zval> {
-        Self::start(self_, false)
+        let client = Self::this(self_)?;
+        if client.queue.is_none() {
+            client.queue = Some(Queue {
+                pipeline: true,
+                steps: Vec::new(),
+                transaction: None,
+            });
+        }
+        self_.into_zval(false).map_err(|e| invalid(e.to_string()))
     }
 
-    /// Starts a transaction: `exec()` runs the queued commands in MULTI/EXEC on the one
-    /// master that owns all their keys (give them one hash tag).
-    pub fn multi(self_: &mut This) -> PhpResult<Zval> {
-        Self::start(self_, true)
+    /// `multi($mode = Redis::MULTI)`: a transaction (MULTI/EXEC on the one master that owns
+    /// all its keys: give them one hash tag), or with `Redis::PIPELINE` a pipeline. Inside a
+    /// pipeline, `multi()` opens a transaction that the next `exec()` closes.
+    pub fn multi(self_: &mut This, mode: Option<i64>) -> PhpResult<Zval> {
+        let mode = mode.unwrap_or(MULTI);
+        if mode == PIPELINE {
+            return Self::pipeline(self_);
+        }
+        if mode != MULTI {
+            return Err(invalid(format!(
+                "multi(): the mode is Redis::MULTI or Redis::PIPELINE, got {mode}"
+            )));
+        }
+        let client = Self::this(self_)?;
+        match client.queue.as_mut() {
+            None => {
+                client.queue = Some(Queue {
+                    pipeline: false,
+                    steps: Vec::new(),
+                    transaction: Some(Vec::new()),
+                });
+            }
+            Some(queue) if queue.transaction.is_none() => queue.transaction = Some(Vec::new()),
+            // Already in a transaction: a no-op, as in phpredis.
+            Some(_) => {}
+        }
+        self_.into_zval(false).map_err(|e| invalid(e.to_string()))
     }
 
-    /// Runs what was queued; one reply per command (`false` where a command failed).
+    /// Runs what was queued: one reply per command (`false` where a command failed); a
+    /// transaction's replies, or `false` when it was aborted. In a pipeline, `exec()` after
+    /// `multi()` closes that transaction and returns `$this`.
     pub fn exec(self_: &mut This) -> PhpResult<Zval> {
         let client = Self::this(self_)?;
-        let Some(queue) = client.queue.take() else {
-            return Err(invalid("exec() without pipeline() or multi()"));
+        let Some(mut queue) = client.queue.take() else {
+            return Ok(false_zval());
         };
-        let (commands, shapes): (Vec<Vec<Vec<u8>>>, Vec<Shape>) =
-            queue.commands.into_iter().unzip();
-        let mut out = ZendHashTable::new();
-        if commands.is_empty() {
-            return out.into_zval(false).map_err(|e| invalid(e.to_string()));
-        }
-        let replies: Vec<Value> = if queue.transaction {
-            match client.cluster.transaction(&commands).map_err(exception)? {
-                Value::Array(items) => items,
-                // EXEC answered nil (aborted): false, as phpredis.
-                _ => return reply(Value::Nil, Shape::Raw),
+        if queue.pipeline {
+            if let Some(transaction) = queue.transaction.take() {
+                queue.steps.push(Step::Transaction(transaction));
+                client.queue = Some(queue);
+                return self_.into_zval(false).map_err(|e| invalid(e.to_string()));
             }
-        } else {
-            client
-                .cluster
-                .pipeline(&commands)
-                .map_err(exception)?
-                .into_iter()
-                .map(|r| match r {
-                    Ok(value) => Ok(value),
-                    // An error reply is `false` in its place; a node that failed is an
-                    // exception, as in phpredis (its commands' fate is unknown).
-                    Err(ClusterError::Server { error, .. }) => Ok(Value::ServerError(error)),
-                    Err(other) => Err(exception(other)),
-                })
-                .collect::<Result<_, _>>()?
-        };
-        for (value, shape) in replies.into_iter().zip(shapes) {
-            let value = match value {
-                Value::ServerError(_) => Value::Nil,
-                other => other,
-            };
-            out.push(reply(value, shape)?)
-                .map_err(|e| invalid(e.to_string()))?;
+            return run_steps(
+                &client.cluster,
+                queue.steps,
+                &client.options,
+                &mut client.last_error,
+            );
         }
-        out.into_zval(false).map_err(|e| invalid(e.to_string()))
+        let commands = queue.transaction.unwrap_or_default();
+        run_transaction(
+            &client.cluster,
+            commands,
+            &client.options,
+            &mut client.last_error,
+        )
     }
 
-    /// Drops what was queued.
+    /// Drops what was queued: `true`, or `false` when nothing was.
     pub fn discard(&mut self) -> bool {
         self.queue.take().is_some()
     }
 
-    /// Closes the idle connections; the object reconnects if used again.
-    pub fn close(&self) -> bool {
-        self.cluster.disconnect();
-        true
+    /// The mode: `Redis::ATOMIC`, `Redis::MULTI` or `Redis::PIPELINE`.
+    pub fn get_mode(&self) -> i64 {
+        match &self.queue {
+            None => ATOMIC,
+            Some(queue) if queue.pipeline => PIPELINE,
+            Some(_) => MULTI,
+        }
     }
 }
 
+/// Commands whose nil reply is a nil list (`*-1`): phpredis gives `[]` (or `null`).
+fn replies_nil_list(name: &[u8]) -> bool {
+    const NIL_LISTS: &[&str] = &[
+        "BLPOP",
+        "BRPOP",
+        "BZPOPMIN",
+        "BZPOPMAX",
+        "BLMPOP",
+        "BZMPOP",
+        "XREAD",
+        "XREADGROUP",
+    ];
+    NIL_LISTS
+        .iter()
+        .any(|n| n.as_bytes().eq_ignore_ascii_case(name))
+}
+
 impl RedisCluster {
-    /// One step of a SCAN-family walk: asks until a step has elements or the cursor is 0.
+    fn step(
+        self_: &mut This,
+        key: &Zval,
+        by: Option<&Zval>,
+        one: &str,
+        many: &str,
+    ) -> PhpResult<Zval> {
+        let by = by.map(integer);
+        match by {
+            None | Some(1) => Self::call(
+                self_,
+                Shape::Raw,
+                |c| {
+                    c.key(key)?;
+                    Ok(())
+                },
+                one,
+            ),
+            Some(by) => Self::call(
+                self_,
+                Shape::Raw,
+                |c| {
+                    c.key(key)?.word(by.to_string());
+                    Ok(())
+                },
+                many,
+            ),
+        }
+    }
+
+    fn multi_set(self_: &mut This, name: &str, pairs: &ZendHashTable) -> PhpResult<Zval> {
+        if pairs.is_empty() {
+            return Self::refuse(self_, "mSet needs at least one key and value");
+        }
+        let client = Self::this(self_)?;
+        if client.options.prefix.is_empty() && client.options.codec.is_plain() {
+            let entries = raw_entries(pairs);
+            if entries.iter().all(|(_, v)| !v.dereference().is_array()) {
+                let args = pair_args(vec![Arg::Borrowed(name.as_bytes())], &entries)?;
+                return Self::run(self_, args, Shape::Bool);
+            }
+        }
+        Self::call(
+            self_,
+            Shape::Bool,
+            |c| {
+                for (key, value) in entries(pairs) {
+                    c.key_bytes(key.into_bytes()).value(value)?;
+                }
+                Ok(())
+            },
+            name,
+        )
+    }
+
+    fn keys_command(self_: &mut This, name: &str, keys: &[&Zval]) -> PhpResult<Zval> {
+        Self::call(
+            self_,
+            Shape::Raw,
+            |c| {
+                c.each(b'k', keys)?;
+                Ok(())
+            },
+            name,
+        )
+    }
+
+    fn script_call(
+        self_: &mut This,
+        name: &str,
+        script: &Zval,
+        args: Option<&ZendHashTable>,
+        num_keys: Option<i64>,
+    ) -> PhpResult<Zval> {
+        let given = args.map(values).unwrap_or_default();
+        let num_keys = num_keys.unwrap_or(0).clamp(0, given.len() as i64) as usize;
+        Self::call(
+            self_,
+            Shape::Raw,
+            |c| {
+                c.text(script)?.word(num_keys.to_string());
+                for (i, value) in given.iter().enumerate() {
+                    if i < num_keys {
+                        c.key(value)?;
+                    } else {
+                        c.text(value)?;
+                    }
+                }
+                Ok(())
+            },
+            name,
+        )
+    }
+
+    /// One step of a SCAN-family walk (asks again while a step is empty with `SCAN_RETRY`).
+    #[allow(clippy::too_many_arguments)]
     fn walk(
         self_: &mut This,
         head: Vec<Vec<u8>>,
         mut iterator: PhpRef,
-        pattern: Option<&Zval>,
+        pattern: Option<Vec<u8>>,
         count: Option<i64>,
+        tail: Vec<Vec<u8>>,
         shape: Shape,
     ) -> PhpResult<Zval> {
         let mut cursor = match iterator.long() {
-            Some(0) => return reply(Value::Nil, Shape::Raw), // the walk is over
+            Some(0) => return Ok(false_zval()), // the walk is over
             Some(cursor) => cursor.to_string(),
-            None => "0".to_owned(),
+            None => match iterator.str() {
+                Some("0") => return Ok(false_zval()),
+                Some(text) if !text.is_empty() => text.to_owned(),
+                _ => "0".to_owned(),
+            },
         };
         let mut options = Vec::new();
-        if let Some(pattern) = pattern.map(Zval::dereference).filter(|p| !p.is_null()) {
+        if let Some(pattern) = pattern {
             options.push(b"MATCH".to_vec());
-            options.push(arg(pattern)?);
+            options.push(pattern);
         }
         if let Some(count) = count.filter(|c| *c > 0) {
             options.push(b"COUNT".to_vec());
             options.push(count.to_string().into_bytes());
         }
+        options.extend(tail);
+        let retry = Self::this(self_)?.options.scan_retry;
+        let reply_options = Self::options(self_)?;
         loop {
             let mut args = head.clone();
             args.push(cursor.into_bytes());
             args.extend(options.iter().cloned());
-            let Some(Value::Array(mut step)) = Self::run_value(self_, args)? else {
+            let mut step = match Self::value_now(self_, args)? {
+                Ok(Value::Array(step)) => step,
+                Ok(_) => {
+                    return Err(invalid(
+                        "SCAN answered something else than a cursor and a list",
+                    ));
+                }
+                Err(failed) => return Ok(failed),
+            };
+            let (Some(elements), Some(next)) = (step.pop(), step.pop()) else {
                 return Err(invalid(
                     "SCAN answered something else than a cursor and a list",
                 ));
             };
-            let (Some(elements), Some(Value::BulkString(next))) = (step.pop(), step.pop()) else {
-                return Err(invalid(
-                    "SCAN answered something else than a cursor and a list",
-                ));
-            };
-            cursor = String::from_utf8_lossy(&next).into_owned();
+            cursor = String::from_utf8_lossy(text(&next).unwrap_or(b"0")).into_owned();
             let next: i64 = cursor.parse().unwrap_or(0);
             iterator.set_long(next);
             let found = matches!(&elements, Value::Array(items) if !items.is_empty());
-            if found {
-                return reply(elements, shape);
+            if found || !retry {
+                return reply(elements, shape, &reply_options);
             }
             if next == 0 {
-                return reply(Value::Nil, Shape::Raw);
+                return Ok(false_zval());
             }
         }
     }
 
-    fn start(self_: &mut This, transaction: bool) -> PhpResult<Zval> {
-        let client = Self::this(self_)?;
-        if client.queue.is_some() {
-            return Err(invalid(
-                "already in pipeline or multi mode: call exec() first",
-            ));
-        }
-        client.queue = Some(Queue {
-            transaction,
-            commands: Vec::new(),
-        });
-        self_.into_zval(false).map_err(|e| invalid(e.to_string()))
+    #[allow(clippy::too_many_arguments)]
+    fn key_walk(
+        self_: &mut This,
+        name: &str,
+        key: &Zval,
+        iterator: PhpRef,
+        pattern: Option<&Zval>,
+        count: Option<i64>,
+        shape: Shape,
+    ) -> PhpResult<Zval> {
+        let options = Self::options(self_)?;
+        let pattern = pattern
+            .map(Zval::dereference)
+            .filter(|p| !p.is_null())
+            .map(arg)
+            .transpose()?;
+        let head = vec![name.as_bytes().to_vec(), options.key(arg(key)?)];
+        Self::walk(self_, head, iterator, pattern, count, Vec::new(), shape)
     }
 
     fn range(
         self_: &mut This,
-        command: &str,
+        name: &str,
         key: &Zval,
-        start: String,
-        end: String,
+        start: &Zval,
+        end: &Zval,
         with_scores: Option<&Zval>,
     ) -> PhpResult<Zval> {
         let with_scores = with_scores.is_some_and(|z| {
@@ -629,85 +1277,122 @@ impl RedisCluster {
                 && z.array()
                     .is_none_or(|a| a.get("withscores").is_none_or(Zval::coerce_to_bool))
         });
-        let mut args = vec![
-            command.as_bytes().to_vec(),
-            arg(key)?,
-            start.into_bytes(),
-            end.into_bytes(),
-        ];
-        if with_scores {
-            args.push(b"WITHSCORES".to_vec());
-        }
-        Self::run(
+        Self::call(
             self_,
-            args,
             if with_scores {
                 Shape::Scores
             } else {
-                Shape::Raw
+                Shape::Values
             },
+            |c| {
+                c.key(key)?.int(start).int(end);
+                if with_scores {
+                    c.word("WITHSCORES");
+                }
+                Ok(())
+            },
+            name,
         )
     }
 
     fn by_score(
         self_: &mut This,
-        command: &str,
+        name: &str,
         key: &Zval,
         from: &Zval,
         to: &Zval,
         options: Option<&ZendHashTable>,
     ) -> PhpResult<Zval> {
-        let mut args = vec![command.as_bytes().to_vec(), arg(key)?, arg(from)?, arg(to)?];
         let with_scores = options
             .and_then(|o| o.get("withscores"))
             .is_some_and(Zval::coerce_to_bool);
-        if with_scores {
-            args.push(b"WITHSCORES".to_vec());
-        }
-        if let Some(limit) = options.and_then(|o| o.get("limit")).and_then(Zval::array) {
-            args.push(b"LIMIT".to_vec());
-            for value in values(limit) {
-                args.push(arg(value)?);
-            }
-        }
-        Self::run(
+        Self::call(
             self_,
-            args,
             if with_scores {
                 Shape::Scores
             } else {
-                Shape::Raw
+                Shape::Values
             },
+            |c| {
+                c.key(key)?.text(from)?.text(to)?;
+                if with_scores {
+                    c.word("WITHSCORES");
+                }
+                if let Some(limit) = options.and_then(|o| o.get("limit")).and_then(Zval::array) {
+                    c.word("LIMIT");
+                    for value in values(limit) {
+                        c.int(value);
+                    }
+                }
+                Ok(())
+            },
+            name,
+        )
+    }
+
+    fn by_lex(
+        self_: &mut This,
+        name: &str,
+        key: &Zval,
+        from: &Zval,
+        to: &Zval,
+        offset: Option<i64>,
+        count: Option<i64>,
+    ) -> PhpResult<Zval> {
+        // phpredis: an offset and a count go together, or neither.
+        if offset.is_some() != count.is_some() {
+            return Self::refuse(
+                self_,
+                "zRangeByLex: give both $offset and $count, or neither",
+            );
+        }
+        Self::call(
+            self_,
+            Shape::Values,
+            |c| {
+                c.key(key)?.text(from)?.text(to)?;
+                if let (Some(offset), Some(count)) = (offset, count) {
+                    c.word("LIMIT")
+                        .word(offset.to_string())
+                        .word(count.to_string());
+                }
+                Ok(())
+            },
+            name,
         )
     }
 
     fn combine_store(
         self_: &mut This,
-        command: &str,
+        name: &str,
         destination: &Zval,
         keys: &ZendHashTable,
         weights: Option<&Zval>,
         aggregate: Option<&Zval>,
     ) -> PhpResult<Zval> {
-        let mut args = vec![
-            command.as_bytes().to_vec(),
-            arg(destination)?,
-            keys.len().to_string().into_bytes(),
-        ];
-        for key in values(keys) {
-            args.push(arg(key)?);
-        }
-        if let Some(weights) = weights.map(Zval::dereference).and_then(Zval::array) {
-            args.push(b"WEIGHTS".to_vec());
-            for weight in values(weights) {
-                args.push(arg(weight)?);
-            }
-        }
-        if let Some(aggregate) = aggregate.map(Zval::dereference).filter(|z| !z.is_null()) {
-            args.push(b"AGGREGATE".to_vec());
-            args.push(arg(aggregate)?.to_ascii_uppercase());
-        }
-        Self::run(self_, args, Shape::Raw)
+        let keys = values(keys);
+        Self::call(
+            self_,
+            Shape::Raw,
+            |c| {
+                c.key(destination)?.word(keys.len().to_string());
+                for key in &keys {
+                    c.key(key)?;
+                }
+                if let Some(weights) = weights.map(Zval::dereference).and_then(Zval::array) {
+                    c.word("WEIGHTS");
+                    for weight in values(weights) {
+                        c.float(weight)?;
+                    }
+                }
+                if let Some(aggregate) = aggregate.map(Zval::dereference).filter(|z| !z.is_null()) {
+                    c.word("AGGREGATE")
+                        .word(arg(aggregate)?.to_ascii_uppercase());
+                }
+                Ok(())
+            },
+            name,
+        )
     }
 }
 

@@ -55,13 +55,19 @@ fn array_to_json(array: &ZendHashTable, depth: usize) -> Result<Value, PhpExcept
     Ok(Value::Object(map))
 }
 
-/// phpredis-style constructor options, mapped onto the core's config keys.
+/// phpredis-style constructor options, mapped onto the core's config keys. Gives whether
+/// the client asked for exceptions on error replies (`'exceptions' => true`).
 pub fn apply_options(
     config: &mut Map<String, Value>,
     options: &ZendHashTable,
-) -> Result<(), PhpException> {
+) -> Result<bool, PhpException> {
+    let mut throw_errors = false;
     for (key, value) in entries(options) {
         let name = String::from_utf8_lossy(&key.into_bytes()).into_owned();
+        if name == "exceptions" {
+            throw_errors = value.dereference().coerce_to_bool();
+            continue;
+        }
         if name == "ssl" || name == "stream" {
             apply_tls_context(config, &name, to_json(value)?)?;
             continue;
@@ -74,7 +80,7 @@ pub fn apply_options(
             "db" | "database" => "db",
             other => {
                 return Err(invalid(format!(
-                    "unknown option '{other}' (known: timeout, read_timeout, password, username, db, ssl, stream)"
+                    "unknown option '{other}' (known: timeout, read_timeout, password, username, db, ssl, stream, exceptions)"
                 )));
             }
         };
@@ -92,7 +98,7 @@ pub fn apply_options(
             config.insert(target.to_owned(), value);
         }
     }
-    Ok(())
+    Ok(throw_errors)
 }
 
 /// TLS from PHP's stream-context names, as phpredis takes them

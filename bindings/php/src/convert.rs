@@ -10,6 +10,7 @@ use ext_php_rs::exception::PhpException;
 use ext_php_rs::types::{ArrayKey, ZendHashTable, ZendStr, Zval};
 
 use crate::errors::invalid;
+use crate::options::Options;
 
 /// An argument's bytes: borrowed from a PHP string (alive for the whole call), or made here
 /// (numbers, booleans).
@@ -69,7 +70,7 @@ pub fn arg(value: &Zval) -> Result<Vec<u8>, PhpException> {
 }
 
 /// A float as Redis reads it back exactly: the shortest text that round-trips ("1.5", "inf").
-fn float_text(value: f64) -> String {
+pub fn float_text(value: f64) -> String {
     if value.is_infinite() {
         return if value > 0.0 { "inf" } else { "-inf" }.to_owned();
     }
@@ -79,13 +80,19 @@ fn float_text(value: f64) -> String {
 /// How a command's reply is shaped for PHP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
-    /// As is: nil → false, OK → true, lists as lists.
+    /// As is: nil → false, a status ("OK") → true, lists as lists, nothing decoded.
     Raw,
+    /// A list reply (nil → `[]`, or `null` with `OPT_NULL_MULTIBULK_AS_NULL`), nothing decoded.
+    List,
     /// 1/0 or OK → true/false.
     Bool,
-    /// A flat [field, value, ...] list → [field => value].
+    /// One stored value, read back through the serializer (nil → false).
+    Value,
+    /// A list of stored values, each read back (nil → `[]`/`null`).
+    Values,
+    /// A flat [field, value, ...] list → [field => value], values read back.
     Pairs,
-    /// A flat [member, score, ...] list → [member => (float) score].
+    /// A flat [member, score, ...] list → [member => (float) score], members read back.
     Scores,
     /// A number as text → float (nil → false).
     Float,
@@ -93,6 +100,10 @@ pub enum Shape {
     Info,
     /// TYPE → phpredis's constants: 0 none, 1 string, 2 set, 3 list, 4 zset, 5 hash, 6 stream.
     Type,
+    /// `[key, value]` of a blocking list pop, the value read back; a timeout is `[]`/`null`.
+    KeyValue,
+    /// `[key, member, score]` of BZPOPMIN/MAX, the member read back; a timeout is `[]`/`null`.
+    KeyMemberScore,
 }
 
 fn bytes_zval(bytes: &[u8]) -> Zval {
@@ -107,14 +118,24 @@ fn bool_zval(flag: bool) -> Zval {
     zval
 }
 
-fn array_zval(table: ZBox<ZendHashTable>) -> Zval {
+pub fn array_zval(table: ZBox<ZendHashTable>) -> Zval {
     let mut zval = Zval::new();
     zval.set_hashtable(table);
     zval
 }
 
+fn float_zval(number: f64) -> Zval {
+    let mut zval = Zval::new();
+    zval.set_double(number);
+    zval
+}
+
 /// Inserts under a key given as bytes, as PHP would key it (decimal text becomes an int key).
-fn insert_keyed(table: &mut ZendHashTable, key: &[u8], value: Zval) -> Result<(), PhpException> {
+pub fn insert_keyed(
+    table: &mut ZendHashTable,
+    key: &[u8],
+    value: Zval,
+) -> Result<(), PhpException> {
     let done = match std::str::from_utf8(key) {
         Ok(text) => table.insert(ArrayKey::from(text.to_owned()), value),
         Err(_) => table.insert(&ZendStr::new(key, false), value),
@@ -122,13 +143,13 @@ fn insert_keyed(table: &mut ZendHashTable, key: &[u8], value: Zval) -> Result<()
     done.map_err(|e| invalid(format!("could not build the reply array: {e}")))
 }
 
-fn push(table: &mut ZendHashTable, value: Zval) -> Result<(), PhpException> {
+pub fn push(table: &mut ZendHashTable, value: Zval) -> Result<(), PhpException> {
     table
         .push(value)
         .map_err(|e| invalid(format!("could not build the reply array: {e}")))
 }
 
-fn text(value: &Value) -> Option<&[u8]> {
+pub fn text(value: &Value) -> Option<&[u8]> {
     match value {
         Value::BulkString(bytes) => Some(bytes),
         Value::SimpleString(text) => Some(text.as_bytes()),
@@ -137,51 +158,106 @@ fn text(value: &Value) -> Option<&[u8]> {
     }
 }
 
+/// A nil where a list was expected: `[]`, or `null` when the client asked for it.
+fn nil_list(options: &Options) -> Zval {
+    if options.null_multibulk_as_null {
+        Zval::new()
+    } else {
+        array_zval(ZendHashTable::new())
+    }
+}
+
+/// A stored value read back: through the serializer when there is one.
+pub fn stored(value: Value, options: &Options) -> Result<Zval, PhpException> {
+    match value {
+        Value::BulkString(bytes) if !options.codec.is_plain() => options.codec.unpack(&bytes),
+        // A count given to LPOP, SPOP, SRANDMEMBER, ...: a list of stored values.
+        Value::Array(items) if !options.codec.is_plain() => {
+            let mut table = ZendHashTable::with_capacity(items.len() as u32);
+            for item in items {
+                push(&mut table, stored(item, options)?)?;
+            }
+            Ok(array_zval(table))
+        }
+        other => raw(other, options),
+    }
+}
+
+fn float_of(value: &Value) -> Option<f64> {
+    match value {
+        Value::Double(number) => Some(*number),
+        Value::Int(n) => Some(*n as f64),
+        other => text(other)
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .and_then(|t| t.parse::<f64>().ok()),
+    }
+}
+
 /// A reply in the given shape. A per-node answer (a map) gives [node => shaped reply].
-pub fn reply(value: Value, shape: Shape) -> Result<Zval, PhpException> {
+pub fn reply(value: Value, shape: Shape, options: &Options) -> Result<Zval, PhpException> {
     match (shape, value) {
         (_, Value::Map(pairs)) => {
             let mut table = ZendHashTable::new();
             for (node, reply_of_node) in pairs {
                 let node = text(&node).map(<[u8]>::to_vec).unwrap_or_default();
-                insert_keyed(&mut table, &node, reply(reply_of_node, shape)?)?;
+                insert_keyed(&mut table, &node, reply(reply_of_node, shape, options)?)?;
             }
             Ok(array_zval(table))
         }
+        (_, Value::ServerError(_)) => Ok(bool_zval(false)),
         (Shape::Bool, value) => Ok(bool_zval(match value {
             Value::Int(n) => n != 0,
             Value::Okay => true,
             Value::SimpleString(s) => s == "OK",
             Value::BulkString(b) => !b.is_empty(),
+            Value::Boolean(flag) => flag,
             _ => false,
         })),
-        (Shape::Float, Value::BulkString(bytes)) => {
-            let parsed = std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(|t| t.parse::<f64>().ok());
-            Ok(match parsed {
-                Some(number) => {
-                    let mut zval = Zval::new();
-                    zval.set_double(number);
-                    zval
-                }
-                None => bool_zval(false),
-            })
+        (Shape::Float, value) => Ok(float_of(&value).map_or_else(|| bool_zval(false), float_zval)),
+        (Shape::Value, value) => stored(value, options),
+        (Shape::List | Shape::Values | Shape::KeyValue | Shape::KeyMemberScore, Value::Nil) => {
+            Ok(nil_list(options))
+        }
+        (Shape::Values, Value::Array(items) | Value::Set(items)) => {
+            let mut table = ZendHashTable::with_capacity(items.len() as u32);
+            for item in items {
+                push(&mut table, stored(item, options)?)?;
+            }
+            Ok(array_zval(table))
+        }
+        (Shape::KeyValue, Value::Array(mut items)) if items.len() == 2 => {
+            let value = items.pop().unwrap_or(Value::Nil);
+            let key = items.pop().unwrap_or(Value::Nil);
+            let mut table = ZendHashTable::new();
+            push(&mut table, raw(key, options)?)?;
+            push(&mut table, stored(value, options)?)?;
+            Ok(array_zval(table))
+        }
+        (Shape::KeyMemberScore, Value::Array(mut items)) if items.len() == 3 => {
+            let score = items.pop().unwrap_or(Value::Nil);
+            let member = items.pop().unwrap_or(Value::Nil);
+            let key = items.pop().unwrap_or(Value::Nil);
+            let mut table = ZendHashTable::new();
+            push(&mut table, raw(key, options)?)?;
+            push(&mut table, stored(member, options)?)?;
+            push(&mut table, reply(score, Shape::Float, options)?)?;
+            Ok(array_zval(table))
         }
         (Shape::Pairs | Shape::Scores, Value::Array(items)) => {
             let mut table = ZendHashTable::new();
             let mut items = items.into_iter();
             while let (Some(key), Some(value)) = (items.next(), items.next()) {
-                let key = text(&key).map(<[u8]>::to_vec).unwrap_or_default();
-                let value = if shape == Shape::Scores {
-                    reply(value, Shape::Float)?
+                if shape == Shape::Scores {
+                    let score = reply(value, Shape::Float, options)?;
+                    insert_member(&mut table, key, score, options)?;
                 } else {
-                    reply(value, Shape::Raw)?
-                };
-                insert_keyed(&mut table, &key, value)?;
+                    let key = text(&key).map(<[u8]>::to_vec).unwrap_or_default();
+                    insert_keyed(&mut table, &key, stored(value, options)?)?;
+                }
             }
             Ok(array_zval(table))
         }
+        (Shape::Scores, Value::Nil) => Ok(array_zval(ZendHashTable::new())),
         (Shape::Info, Value::BulkString(bytes)) => info(&bytes),
         (Shape::Type, Value::SimpleString(kind)) => {
             let mut zval = Zval::new();
@@ -196,14 +272,40 @@ pub fn reply(value: Value, shape: Shape) -> Result<Zval, PhpException> {
             });
             Ok(zval)
         }
-        (_, value) => raw(value),
+        (_, value) => raw(value, options),
     }
 }
 
-/// phpredis's generic conversion.
-fn raw(value: Value) -> Result<Zval, PhpException> {
+/// `[member => score]`: the member read back through the serializer is the array key, as
+/// phpredis keys it (a serialized member that is not a string or an int is keyed as text).
+pub fn insert_member(
+    table: &mut ZendHashTable,
+    member: Value,
+    score: Zval,
+    options: &Options,
+) -> Result<(), PhpException> {
+    let member_bytes = text(&member).map(<[u8]>::to_vec).unwrap_or_default();
+    if options.codec.is_plain() {
+        return insert_keyed(table, &member_bytes, score);
+    }
+    let decoded = options.codec.unpack(&member_bytes)?;
+    if let Some(int) = decoded.long() {
+        return table
+            .insert(ArrayKey::Long(int), score)
+            .map_err(|e| invalid(format!("could not build the reply array: {e}")));
+    }
+    match decoded.zend_str() {
+        Some(text) => insert_keyed(table, text.as_bytes(), score),
+        None => insert_keyed(table, &member_bytes, score),
+    }
+}
+
+/// phpredis's generic conversion: nil → false, a status → true (its text with
+/// `OPT_REPLY_LITERAL`), integers as `int`, arrays as lists.
+pub fn raw(value: Value, options: &Options) -> Result<Zval, PhpException> {
     Ok(match value {
         Value::Nil => bool_zval(false),
+        Value::Okay if options.reply_literal => bytes_zval(b"OK"),
         Value::Okay => bool_zval(true),
         Value::Int(n) => {
             let mut zval = Zval::new();
@@ -216,22 +318,19 @@ fn raw(value: Value) -> Result<Zval, PhpException> {
             zval.set_binary(bytes);
             zval
         }
-        Value::SimpleString(text) => bytes_zval(text.as_bytes()),
+        Value::SimpleString(text) if options.reply_literal => bytes_zval(text.as_bytes()),
+        Value::SimpleString(_) => bool_zval(true),
         Value::VerbatimString { text, .. } => bytes_zval(text.as_bytes()),
-        Value::Double(number) => {
-            let mut zval = Zval::new();
-            zval.set_double(number);
-            zval
-        }
+        Value::Double(number) => float_zval(number),
         Value::Boolean(flag) => bool_zval(flag),
         Value::Array(items) | Value::Set(items) | Value::Push { data: items, .. } => {
-            let mut table = ZendHashTable::new();
+            let mut table = ZendHashTable::with_capacity(items.len() as u32);
             for item in items {
-                push(&mut table, raw(item)?)?;
+                push(&mut table, raw(item, options)?)?;
             }
             array_zval(table)
         }
-        Value::Map(_) => reply(value, Shape::Raw)?,
+        Value::Map(_) => reply(value, Shape::Raw, options)?,
         // An error inside a pipeline's or EXEC's replies: false in its place, as phpredis.
         Value::ServerError(_) => bool_zval(false),
         _ => bool_zval(false),

@@ -1,10 +1,26 @@
-//! `RedisCluster\Exception` (a `RuntimeException`) for everything a command can fail with, and
-//! its subclass `RedisCluster\ConnectionException` when a node could not be reached or timed
-//! out. Messages are the engine's: they name the node and its `host:port`, never a password.
+//! The extension's exceptions and phpredis's error model.
+//!
+//! * `RedisCluster\Exception` (a `RuntimeException`): what cannot be a `false` reply — a bad
+//!   argument, a command the sharded cluster refuses, keys that must share a node and do not,
+//!   a write applied on some masters only.
+//! * `RedisCluster\ConnectionException`: a node could not be reached or timed out (phpredis
+//!   throws `RedisException` there).
+//! * `RedisCluster\ServerException`: a server's error reply, thrown only when the client opted
+//!   in (`OPT_THROW_ERRORS`); otherwise the command returns `false` and the message is kept for
+//!   `getLastError()`, as phpredis does.
+//!
+//! The classes are registered here, not with `#[php_class]`: a `#[php_class]` object is a Rust
+//! value PHP allocates through ext-php-rs, which skips PHP's own exception constructor, so the
+//! exception had no file, no line and no trace ("thrown in Unknown on line 0") and `new
+//! RedisCluster\Exception('...')` was refused. Registered as plain subclasses, they are made by
+//! PHP like any `RuntimeException`. Messages are the engine's: they name the node and its
+//! `host:port`, never a password.
+
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use cluster_core::ClusterError;
+use ext_php_rs::builders::ClassBuilder;
 use ext_php_rs::exception::PhpException;
-use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ClassEntry;
 
 unsafe extern "C" {
@@ -15,22 +31,81 @@ unsafe extern "C" {
 }
 
 /// PHP's `RuntimeException`, the parent of the extension's exceptions.
-pub fn runtime_exception() -> &'static ClassEntry {
+fn runtime_exception() -> &'static ClassEntry {
     // SAFETY: a pointer PHP sets once at startup and never frees; read only.
     unsafe { spl_ce_RuntimeException.as_ref() }.unwrap_or_else(ext_php_rs::zend::ce::exception)
 }
 
-#[php_class]
-#[php(name = "RedisCluster\\Exception")]
-#[php(extends(ce = runtime_exception, stub = "\\RuntimeException"))]
-#[derive(Default)]
-pub struct ClusterException;
+static EXCEPTION: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
+static CONNECTION_EXCEPTION: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
+static SERVER_EXCEPTION: AtomicPtr<ClassEntry> = AtomicPtr::new(std::ptr::null_mut());
 
-#[php_class]
-#[php(name = "RedisCluster\\ConnectionException")]
-#[php(extends(ClusterException))]
-#[derive(Default)]
-pub struct ConnectionException;
+fn class(slot: &AtomicPtr<ClassEntry>) -> &'static ClassEntry {
+    // SAFETY: set once by `register` during module startup, to a class entry PHP keeps until
+    // the module shuts down; never written again.
+    unsafe { slot.load(Ordering::Acquire).as_ref() }.unwrap_or_else(runtime_exception)
+}
+
+pub fn exception_class() -> &'static ClassEntry {
+    class(&EXCEPTION)
+}
+
+fn connection_exception_class() -> &'static ClassEntry {
+    class(&CONNECTION_EXCEPTION)
+}
+
+fn server_exception_class() -> &'static ClassEntry {
+    class(&SERVER_EXCEPTION)
+}
+
+/// Registers the three classes; the module's startup function (MINIT) calls it.
+pub fn register() -> ext_php_rs::error::Result<()> {
+    ClassBuilder::new("RedisCluster\\Exception")
+        .extends((runtime_exception, "RuntimeException"))
+        .registration(|ce, arg_info| {
+            std::mem::forget(arg_info); // no methods: nothing the engine points into
+            EXCEPTION.store(ce, Ordering::Release);
+        })
+        .register()?;
+    ClassBuilder::new("RedisCluster\\ConnectionException")
+        .extends((exception_class, "RedisCluster\\Exception"))
+        .registration(|ce, arg_info| {
+            std::mem::forget(arg_info);
+            CONNECTION_EXCEPTION.store(ce, Ordering::Release);
+        })
+        .register()?;
+    ClassBuilder::new("RedisCluster\\ServerException")
+        .extends((exception_class, "RedisCluster\\Exception"))
+        .registration(|ce, arg_info| {
+            std::mem::forget(arg_info);
+            SERVER_EXCEPTION.store(ce, Ordering::Release);
+        })
+        .register()?;
+    Ok(())
+}
+
+/// What a failed command becomes in PHP.
+pub enum Failure {
+    /// phpredis's `false`, the message kept for `getLastError()`.
+    Reply(String),
+    /// An exception to throw.
+    Throw(PhpException),
+}
+
+/// phpredis's model: a server's error reply (or an error the engine raises in the server's
+/// words, before sending: unknown command, wrong number of arguments) is `false` unless the
+/// caller asked for exceptions; everything else throws.
+pub fn failure(error: ClusterError, throw_errors: bool) -> Failure {
+    match error {
+        ClusterError::Server { .. } | ClusterError::Command(_) if !throw_errors => {
+            Failure::Reply(error.to_string())
+        }
+        ClusterError::Server { .. } | ClusterError::Command(_) => Failure::Throw(
+            PhpException::new(error.to_string(), 0, server_exception_class()),
+        ),
+        other => Failure::Throw(exception(other)),
+    }
+}
 
 /// The exception for an engine error.
 pub fn exception(error: ClusterError) -> PhpException {
@@ -40,13 +115,13 @@ pub fn exception(error: ClusterError) -> PhpException {
         ClusterError::Partial { failed, .. } if failed.iter().any(ClusterError::is_connection_failure)
     );
     if error.is_connection_failure() || partial_connection {
-        PhpException::from_class::<ConnectionException>(message)
+        PhpException::new(message, 0, connection_exception_class())
     } else {
-        PhpException::from_class::<ClusterException>(message)
+        PhpException::new(message, 0, exception_class())
     }
 }
 
 /// A bad argument: `RedisCluster\Exception` with the message.
 pub fn invalid(message: impl Into<String>) -> PhpException {
-    PhpException::from_class::<ClusterException>(message.into())
+    PhpException::new(message.into(), 0, exception_class())
 }

@@ -1,23 +1,35 @@
 //! The PHP extension: `RedisCluster\RedisCluster` (phpredis's conventions) on the rediscluster
-//! engine, with `RedisCluster\Exception` and `RedisCluster\ConnectionException`. It only
-//! converts: PHP values to command bytes, replies to PHP values, errors to exceptions; every
-//! routing decision is the engine's, so a key lands where Rust and Python put it.
+//! engine, with `RedisCluster\Exception` and its subclasses. It only converts: PHP values to
+//! command bytes, replies to PHP values, errors to phpredis's model; every routing decision is
+//! the engine's, so a key lands where Rust and Python put it.
 #![cfg_attr(windows, feature(abi_vectorcall))]
 
 use ext_php_rs::prelude::*;
 
+mod args;
 mod array;
 mod client;
+mod codec;
+mod compress;
 mod config;
 mod convert;
 mod errors;
 mod methods;
+mod options;
+mod run;
+
+/// MINIT: the exception classes (see `errors.rs` for why they are not `#[php_class]`).
+unsafe extern "C" fn startup(_type: i32, _module_number: i32) -> i32 {
+    match errors::register() {
+        Ok(()) => 0,
+        Err(_) => -1,
+    }
+}
 
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
-        .class::<errors::ClusterException>()
-        .class::<errors::ConnectionException>()
+        .startup_function(startup)
         .class::<client::RedisCluster>()
 }
 

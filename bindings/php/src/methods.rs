@@ -1,129 +1,168 @@
-//! phpredis methods that are one command with their arguments in order, and the shape
-//! phpredis gives their reply. `__call` looks names up here (case-insensitively, as PHP
-//! methods are); methods with their own argument shapes are written out in `client.rs`.
+//! phpredis methods that are one command with their arguments in order: what each argument is
+//! (a key gets `OPT_PREFIX`, a value goes through the serializer) and the shape phpredis gives
+//! the reply. `__call` looks names up here (case-insensitively, as PHP methods are); methods
+//! with their own argument forms are written out in `client.rs`.
+//!
+//! An argument pattern has one letter per PHP argument: `k` a key, `v` a value, `a` anything
+//! else as text, `i` an integer (phpredis casts: `expireAt($k, '0000')` sends 0), `f` a float.
+//! An upper-case letter takes every remaining argument, arrays flattened (`K` keys, `V` values,
+//! `A` the rest as text). Arguments PHP did not pass are not sent.
 
-use crate::convert::Shape::{self, Bool, Float, Raw, Type};
+use crate::convert::Shape::{
+    self, Bool, Float, KeyMemberScore, KeyValue, List, Raw, Scores, Type, Value, Values,
+};
 
-/// `(phpredis method in lower case, Redis command, reply shape)`.
-const METHODS: &[(&str, &str, Shape)] = &[
-    // strings
-    ("get", "GET", Raw),
-    ("setex", "SETEX", Bool),
-    ("psetex", "PSETEX", Bool),
-    ("setnx", "SETNX", Bool),
-    ("getset", "GETSET", Raw),
-    ("getdel", "GETDEL", Raw),
-    ("append", "APPEND", Raw),
-    ("strlen", "STRLEN", Raw),
-    ("getrange", "GETRANGE", Raw),
-    ("setrange", "SETRANGE", Raw),
-    ("incr", "INCR", Raw),
-    ("incrby", "INCRBY", Raw),
-    ("incrbyfloat", "INCRBYFLOAT", Float),
-    ("decr", "DECR", Raw),
-    ("decrby", "DECRBY", Raw),
-    ("getbit", "GETBIT", Raw),
-    ("setbit", "SETBIT", Raw),
-    ("bitcount", "BITCOUNT", Raw),
-    ("bitop", "BITOP", Raw),
-    // keys and TTLs
-    ("expire", "EXPIRE", Bool),
-    ("pexpire", "PEXPIRE", Bool),
-    ("expireat", "EXPIREAT", Bool),
-    ("pexpireat", "PEXPIREAT", Bool),
-    ("ttl", "TTL", Raw),
-    ("pttl", "PTTL", Raw),
-    ("persist", "PERSIST", Bool),
-    ("type", "TYPE", Type),
-    ("rename", "RENAME", Bool),
-    ("renamekey", "RENAME", Bool),
-    ("renamenx", "RENAMENX", Bool),
-    ("copy", "COPY", Bool),
-    ("touch", "TOUCH", Raw),
-    ("dump", "DUMP", Raw),
-    ("restore", "RESTORE", Bool),
-    ("keys", "KEYS", Raw),
-    ("getkeys", "KEYS", Raw),
-    ("randomkey", "RANDOMKEY", Raw),
-    ("dbsize", "DBSIZE", Raw),
-    ("flushdb", "FLUSHDB", Bool),
-    ("flushall", "FLUSHALL", Bool),
-    ("ping", "PING", Raw),
-    ("echo", "ECHO", Raw),
-    ("time", "TIME", Raw),
-    ("lastsave", "LASTSAVE", Raw),
-    // hashes
-    ("hset", "HSET", Raw),
-    ("hsetnx", "HSETNX", Bool),
-    ("hget", "HGET", Raw),
-    ("hdel", "HDEL", Raw),
-    ("hexists", "HEXISTS", Bool),
-    ("hlen", "HLEN", Raw),
-    ("hkeys", "HKEYS", Raw),
-    ("hvals", "HVALS", Raw),
-    ("hincrby", "HINCRBY", Raw),
-    ("hincrbyfloat", "HINCRBYFLOAT", Float),
-    ("hstrlen", "HSTRLEN", Raw),
-    // lists
-    ("lpush", "LPUSH", Raw),
-    ("rpush", "RPUSH", Raw),
-    ("lpushx", "LPUSHX", Raw),
-    ("rpushx", "RPUSHX", Raw),
-    ("lpop", "LPOP", Raw),
-    ("rpop", "RPOP", Raw),
-    ("llen", "LLEN", Raw),
-    ("lsize", "LLEN", Raw),
-    ("lrange", "LRANGE", Raw),
-    ("lindex", "LINDEX", Raw),
-    ("lget", "LINDEX", Raw),
-    ("lset", "LSET", Bool),
-    ("lrem", "LREM", Raw),
-    ("ltrim", "LTRIM", Bool),
-    ("linsert", "LINSERT", Raw),
-    ("rpoplpush", "RPOPLPUSH", Raw),
-    ("brpoplpush", "BRPOPLPUSH", Raw),
-    ("lmove", "LMOVE", Raw),
-    ("blpop", "BLPOP", Raw),
-    ("brpop", "BRPOP", Raw),
-    // sets
-    ("sadd", "SADD", Raw),
-    ("srem", "SREM", Raw),
-    ("smembers", "SMEMBERS", Raw),
-    ("sismember", "SISMEMBER", Bool),
-    ("scard", "SCARD", Raw),
-    ("spop", "SPOP", Raw),
-    ("srandmember", "SRANDMEMBER", Raw),
-    ("sunion", "SUNION", Raw),
-    ("sinter", "SINTER", Raw),
-    ("sdiff", "SDIFF", Raw),
-    ("sunionstore", "SUNIONSTORE", Raw),
-    ("sinterstore", "SINTERSTORE", Raw),
-    ("sdiffstore", "SDIFFSTORE", Raw),
-    ("smove", "SMOVE", Bool),
-    // sorted sets
-    ("zrem", "ZREM", Raw),
-    ("zscore", "ZSCORE", Float),
-    ("zincrby", "ZINCRBY", Float),
-    ("zcard", "ZCARD", Raw),
-    ("zcount", "ZCOUNT", Raw),
-    ("zrank", "ZRANK", Raw),
-    ("zrevrank", "ZREVRANK", Raw),
-    ("zremrangebyrank", "ZREMRANGEBYRANK", Raw),
-    ("zremrangebyscore", "ZREMRANGEBYSCORE", Raw),
-    // HyperLogLog
-    ("pfadd", "PFADD", Raw),
-    ("pfcount", "PFCOUNT", Raw),
-    ("pfmerge", "PFMERGE", Bool),
-    // pub/sub, scripting
-    ("publish", "PUBLISH", Raw),
-    ("eval", "EVAL", Raw),
-    ("evalsha", "EVALSHA", Raw),
+pub struct Method {
+    pub command: &'static str,
+    pub args: &'static str,
+    pub shape: Shape,
+}
+
+const fn m(command: &'static str, args: &'static str, shape: Shape) -> Method {
+    Method {
+        command,
+        args,
+        shape,
+    }
+}
+
+/// `(phpredis method in lower case, its command)`, sorted by name for the binary search.
+const METHODS: &[(&str, Method)] = &[
+    ("append", m("APPEND", "kv", Raw)),
+    ("bitcount", m("BITCOUNT", "kA", Raw)),
+    ("bitop", m("BITOP", "aK", Raw)),
+    ("bitpos", m("BITPOS", "kiA", Raw)),
+    ("blmove", m("BLMOVE", "kkaaf", Value)),
+    ("blpop", m("BLPOP", "K", KeyValue)),
+    ("brpop", m("BRPOP", "K", KeyValue)),
+    ("brpoplpush", m("BRPOPLPUSH", "kkf", Value)),
+    ("bzpopmax", m("BZPOPMAX", "K", KeyMemberScore)),
+    ("bzpopmin", m("BZPOPMIN", "K", KeyMemberScore)),
+    ("copy", m("COPY", "kkA", Bool)),
+    ("dbsize", m("DBSIZE", "", Raw)),
+    ("decrby", m("DECRBY", "ki", Raw)),
+    ("dump", m("DUMP", "k", Raw)),
+    ("echo", m("ECHO", "a", Raw)),
+    ("expire", m("EXPIRE", "kiA", Bool)),
+    ("expireat", m("EXPIREAT", "kiA", Bool)),
+    ("flushall", m("FLUSHALL", "A", Bool)),
+    ("flushdb", m("FLUSHDB", "A", Bool)),
+    ("get", m("GET", "k", Value)),
+    ("getbit", m("GETBIT", "ki", Raw)),
+    ("getdel", m("GETDEL", "k", Value)),
+    ("getkeys", m("KEYS", "k", List)),
+    ("getrange", m("GETRANGE", "kii", Raw)),
+    ("getset", m("GETSET", "kv", Value)),
+    ("hdel", m("HDEL", "kA", Raw)),
+    ("hexists", m("HEXISTS", "ka", Bool)),
+    ("hget", m("HGET", "ka", Value)),
+    ("hincrby", m("HINCRBY", "kai", Raw)),
+    ("hincrbyfloat", m("HINCRBYFLOAT", "kaf", Float)),
+    ("hkeys", m("HKEYS", "k", List)),
+    ("hlen", m("HLEN", "k", Raw)),
+    ("hrandfield", m("HRANDFIELD", "kA", Raw)),
+    ("hsetnx", m("HSETNX", "kav", Bool)),
+    ("hstrlen", m("HSTRLEN", "ka", Raw)),
+    ("hvals", m("HVALS", "k", Values)),
+    ("incrby", m("INCRBY", "ki", Raw)),
+    ("incrbyfloat", m("INCRBYFLOAT", "kf", Float)),
+    ("keys", m("KEYS", "k", List)),
+    ("lastsave", m("LASTSAVE", "", Raw)),
+    ("lget", m("LINDEX", "ki", Value)),
+    ("lindex", m("LINDEX", "ki", Value)),
+    ("linsert", m("LINSERT", "kavv", Raw)),
+    ("llen", m("LLEN", "k", Raw)),
+    ("lmove", m("LMOVE", "kkaa", Value)),
+    ("lpop", m("LPOP", "kA", Value)),
+    ("lpos", m("LPOS", "kvA", Raw)),
+    ("lpush", m("LPUSH", "kV", Raw)),
+    ("lpushx", m("LPUSHX", "kV", Raw)),
+    ("lrange", m("LRANGE", "kii", Values)),
+    ("lset", m("LSET", "kiv", Bool)),
+    ("lsize", m("LLEN", "k", Raw)),
+    ("ltrim", m("LTRIM", "kii", Bool)),
+    ("persist", m("PERSIST", "k", Bool)),
+    ("pexpire", m("PEXPIRE", "kiA", Bool)),
+    ("pexpireat", m("PEXPIREAT", "kiA", Bool)),
+    ("pfadd", m("PFADD", "kV", Raw)),
+    ("pfcount", m("PFCOUNT", "K", Raw)),
+    ("pfmerge", m("PFMERGE", "kK", Bool)),
+    ("psetex", m("PSETEX", "kiv", Bool)),
+    ("pttl", m("PTTL", "k", Raw)),
+    ("publish", m("PUBLISH", "av", Raw)),
+    ("randomkey", m("RANDOMKEY", "", Raw)),
+    ("rename", m("RENAME", "kk", Bool)),
+    ("renamekey", m("RENAME", "kk", Bool)),
+    ("renamenx", m("RENAMENX", "kk", Bool)),
+    ("restore", m("RESTORE", "kiaA", Bool)),
+    ("rpop", m("RPOP", "kA", Value)),
+    ("rpoplpush", m("RPOPLPUSH", "kk", Value)),
+    ("rpush", m("RPUSH", "kV", Raw)),
+    ("rpushx", m("RPUSHX", "kV", Raw)),
+    ("sadd", m("SADD", "kV", Raw)),
+    ("saddarray", m("SADD", "kV", Raw)),
+    ("scard", m("SCARD", "k", Raw)),
+    ("sdiff", m("SDIFF", "K", Values)),
+    ("sdiffstore", m("SDIFFSTORE", "kK", Raw)),
+    ("setex", m("SETEX", "kiv", Bool)),
+    ("setnx", m("SETNX", "kv", Bool)),
+    ("setrange", m("SETRANGE", "kia", Raw)),
+    ("sinter", m("SINTER", "K", Values)),
+    ("sintercard", m("SINTERCARD", "K", Raw)),
+    ("sinterstore", m("SINTERSTORE", "kK", Raw)),
+    ("sismember", m("SISMEMBER", "kv", Bool)),
+    ("smembers", m("SMEMBERS", "k", Values)),
+    ("smismember", m("SMISMEMBER", "kV", List)),
+    ("smove", m("SMOVE", "kkv", Bool)),
+    ("spop", m("SPOP", "kA", Value)),
+    ("srandmember", m("SRANDMEMBER", "kA", Value)),
+    ("srem", m("SREM", "kV", Raw)),
+    ("strlen", m("STRLEN", "k", Raw)),
+    ("sunion", m("SUNION", "K", Values)),
+    ("sunionstore", m("SUNIONSTORE", "kK", Raw)),
+    ("swapdb", m("SWAPDB", "ii", Bool)),
+    ("time", m("TIME", "", List)),
+    ("touch", m("TOUCH", "K", Raw)),
+    ("ttl", m("TTL", "k", Raw)),
+    ("type", m("TYPE", "k", Type)),
+    ("zcard", m("ZCARD", "k", Raw)),
+    ("zcount", m("ZCOUNT", "kaa", Raw)),
+    ("zincrby", m("ZINCRBY", "kfv", Float)),
+    ("zlexcount", m("ZLEXCOUNT", "kaa", Raw)),
+    ("zmscore", m("ZMSCORE", "kV", List)),
+    ("zpopmax", m("ZPOPMAX", "kA", Scores)),
+    ("zpopmin", m("ZPOPMIN", "kA", Scores)),
+    ("zrank", m("ZRANK", "kv", Raw)),
+    ("zrem", m("ZREM", "kV", Raw)),
+    ("zremrangebylex", m("ZREMRANGEBYLEX", "kaa", Raw)),
+    ("zremrangebyrank", m("ZREMRANGEBYRANK", "kii", Raw)),
+    ("zremrangebyscore", m("ZREMRANGEBYSCORE", "kaa", Raw)),
+    ("zrevrank", m("ZREVRANK", "kv", Raw)),
+    ("zscore", m("ZSCORE", "kv", Float)),
 ];
 
-/// The command and reply shape of a phpredis method, by name in any case.
-pub fn generic_method(name: &str) -> Option<(&'static str, Shape)> {
+/// The command of a phpredis method, by name in any case.
+pub fn generic_method(name: &str) -> Option<&'static Method> {
+    let mut lower = [0u8; 24];
+    let bytes = name.as_bytes();
+    if bytes.len() > lower.len() {
+        return None;
+    }
+    let lower = &mut lower[..bytes.len()];
+    lower.copy_from_slice(bytes);
+    lower.make_ascii_lowercase();
     METHODS
-        .iter()
-        .find(|(method, _, _)| method.eq_ignore_ascii_case(name))
-        .map(|(_, command, shape)| (*command, *shape))
+        .binary_search_by(|(method, _)| method.as_bytes().cmp(lower))
+        .ok()
+        .map(|i| &METHODS[i].1)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sorted() {
+        for pair in super::METHODS.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "{} before {}", pair[0].0, pair[1].0);
+        }
+    }
 }

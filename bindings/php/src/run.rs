@@ -1,0 +1,174 @@
+//! Running commands as phpredis does: one at a time (atomic mode), queued by `pipeline()` or
+//! `multi()` until `exec()` — a pipeline may hold transactions (`pipeline()->multi()->...
+//! ->exec()->exec()`) — and phpredis's error model: a server's error reply is `false`, the
+//! message kept for `getLastError()`.
+
+use cluster_core::{Cluster, ClusterError, Value};
+use ext_php_rs::exception::PhpException;
+use ext_php_rs::types::{ZendHashTable, Zval};
+
+use crate::convert::{Shape, array_zval, push, reply};
+use crate::errors::{Failure, failure};
+use crate::options::Options;
+
+/// One queued command and the shape of its reply.
+pub type Queued = (Vec<Vec<u8>>, Shape);
+
+/// What `exec()` of a pipeline runs, in order.
+pub enum Step {
+    One(Queued),
+    Transaction(Vec<Queued>),
+}
+
+/// Commands waiting for `exec()`.
+pub struct Queue {
+    /// `pipeline()` (or `multi(Redis::PIPELINE)`) started it: `exec()` sends everything.
+    pub pipeline: bool,
+    pub steps: Vec<Step>,
+    /// The transaction being queued (`multi()`), if one is open.
+    pub transaction: Option<Vec<Queued>>,
+}
+
+impl Queue {
+    pub fn push(&mut self, command: Queued) {
+        match self.transaction.as_mut() {
+            Some(transaction) => transaction.push(command),
+            None => self.steps.push(Step::One(command)),
+        }
+    }
+}
+
+/// The outcome of one command: its value, or the error phpredis turns into `false`.
+pub fn shaped(
+    result: Result<Value, ClusterError>,
+    shape: Shape,
+    options: &Options,
+    last_error: &mut Option<String>,
+) -> Result<Zval, PhpException> {
+    match result {
+        Ok(Value::ServerError(error)) => {
+            let message = ClusterError::Server {
+                node: String::new(),
+                error,
+            }
+            .to_string();
+            *last_error = Some(message);
+            Ok(false_zval())
+        }
+        Ok(value) => reply(value, shape, options),
+        Err(error) => match failure(error, options.throw_errors) {
+            Failure::Reply(message) => {
+                *last_error = Some(message);
+                Ok(false_zval())
+            }
+            Failure::Throw(exception) => Err(exception),
+        },
+    }
+}
+
+pub fn false_zval() -> Zval {
+    let mut zval = Zval::new();
+    zval.set_bool(false);
+    zval
+}
+
+/// Runs a pipeline's steps: runs of single commands as one engine pipeline (batched per
+/// master), each transaction as MULTI/EXEC on its master; one reply per step, in order.
+pub fn run_steps(
+    cluster: &Cluster,
+    steps: Vec<Step>,
+    options: &Options,
+    last_error: &mut Option<String>,
+) -> Result<Zval, PhpException> {
+    let mut out = ZendHashTable::with_capacity(steps.len() as u32);
+    let mut batch: Vec<Queued> = Vec::new();
+    for step in steps {
+        match step {
+            Step::One(command) => batch.push(command),
+            Step::Transaction(commands) => {
+                flush_batch(cluster, &mut batch, options, last_error, &mut out)?;
+                let replies = run_transaction(cluster, commands, options, last_error)?;
+                push(&mut out, replies)?;
+            }
+        }
+    }
+    flush_batch(cluster, &mut batch, options, last_error, &mut out)?;
+    Ok(array_zval(out))
+}
+
+fn flush_batch(
+    cluster: &Cluster,
+    batch: &mut Vec<Queued>,
+    options: &Options,
+    last_error: &mut Option<String>,
+    out: &mut ZendHashTable,
+) -> Result<(), PhpException> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let (commands, shapes): (Vec<Vec<Vec<u8>>>, Vec<Shape>) =
+        std::mem::take(batch).into_iter().unzip();
+    let results = match cluster.pipeline(&commands) {
+        Ok(results) => results,
+        Err(error) => return Err(crate::errors::exception(error)),
+    };
+    for (result, shape) in results.into_iter().zip(shapes) {
+        // A node that failed is an exception, as in phpredis (its commands' fate is unknown);
+        // an error reply is `false` in its place.
+        let value = match result {
+            Ok(value) => reply_or_false(value, shape, options, last_error)?,
+            Err(error @ (ClusterError::Server { .. } | ClusterError::Command(_))) => {
+                *last_error = Some(error.to_string());
+                false_zval()
+            }
+            Err(error) => return Err(crate::errors::exception(error)),
+        };
+        push(out, value)?;
+    }
+    Ok(())
+}
+
+/// MULTI/EXEC of the queued commands on their one master: the replies, `false` in place of a
+/// command the server refused; `false` for the whole when EXEC was aborted.
+pub fn run_transaction(
+    cluster: &Cluster,
+    commands: Vec<Queued>,
+    options: &Options,
+    last_error: &mut Option<String>,
+) -> Result<Zval, PhpException> {
+    if commands.is_empty() {
+        return Ok(array_zval(ZendHashTable::new()));
+    }
+    let (commands, shapes): (Vec<Vec<Vec<u8>>>, Vec<Shape>) = commands.into_iter().unzip();
+    transaction_replies(cluster.transaction(&commands), shapes, options, last_error)
+}
+
+/// The PHP value of an EXEC's outcome.
+pub fn transaction_replies(
+    result: Result<Value, ClusterError>,
+    shapes: Vec<Shape>,
+    options: &Options,
+    last_error: &mut Option<String>,
+) -> Result<Zval, PhpException> {
+    match result {
+        Ok(Value::Array(items)) => {
+            let mut out = ZendHashTable::with_capacity(items.len() as u32);
+            for (value, shape) in items.into_iter().zip(shapes) {
+                push(&mut out, reply_or_false(value, shape, options, last_error)?)?;
+            }
+            Ok(array_zval(out))
+        }
+        // EXEC answered nil: a watched key changed.
+        Ok(_) => Ok(false_zval()),
+        Err(error) => shaped(Err(error), Shape::Raw, options, last_error),
+    }
+}
+
+fn reply_or_false(
+    value: Value,
+    shape: Shape,
+    options: &Options,
+    last_error: &mut Option<String>,
+) -> Result<Zval, PhpException> {
+    shaped(Ok(value), shape, options, last_error)
+}
