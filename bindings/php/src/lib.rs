@@ -8,6 +8,9 @@ use ext_php_rs::prelude::*;
 
 mod array;
 mod client;
+// OPT_COMPRESSION's codecs: not wired into the options yet.
+#[allow(dead_code, unused_imports)]
+mod compress;
 mod config;
 mod convert;
 mod errors;
