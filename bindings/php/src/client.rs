@@ -279,12 +279,17 @@ impl RedisCluster {
         Ok(out)
     }
 
+    /// The value decompressed; an exception where phpredis throws (data that does not
+    /// decompress).
     #[php(name = "_uncompress")]
     pub fn uncompress_value(&self, value: &Zval) -> PhpResult<Zval> {
+        let bytes = arg(value)?;
+        let Some(plain) = crate::compress::try_uncompress(self.options.codec.compression, &bytes)
+        else {
+            return Err(invalid("Invalid compressed data or uncompression error"));
+        };
         let mut out = Zval::new();
-        out.set_binary(
-            crate::compress::uncompress(self.options.codec.compression, &arg(value)?).into_owned(),
-        );
+        out.set_binary(plain.into_owned());
         Ok(out)
     }
 

@@ -1,27 +1,12 @@
-//! Value compression as phpredis does it (`OPT_COMPRESSION`). Interim: only "none" until the
-//! phpredis-compatible codecs land; `from_php` refuses the others, so `setOption` says false.
+//! phpredis's `OPT_COMPRESSION` / `OPT_COMPRESSION_LEVEL` codecs (LZF, ZSTD, LZ4), byte-
+//! compatible with phpredis 5.3.7 both ways. The codecs live in `crates/php-codecs`, where
+//! their tests run against vectors made by phpredis itself (this crate has `test = false`).
+//!
+//! * [`compress`]: what phpredis sends for a value at a level (the value itself where it does
+//!   not compress: no codec, or an empty value with LZF or LZ4).
+//! * [`uncompress`]: what its reply path (GET, MGET, ...) returns: decompressed, or the value
+//!   as it is when it does not decompress.
+//! * [`try_uncompress`]: `_uncompress`, `None` where phpredis throws
+//!   "Invalid compressed data or uncompression error".
 
-use std::borrow::Cow;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compression {
-    None,
-}
-
-impl Compression {
-    pub fn from_php(code: i64) -> Option<Compression> {
-        (code == 0).then_some(Compression::None)
-    }
-
-    pub fn php_code(self) -> i64 {
-        0
-    }
-}
-
-pub fn compress(_kind: Compression, _level: i64, value: &[u8]) -> Cow<'_, [u8]> {
-    Cow::Borrowed(value)
-}
-
-pub fn uncompress(_kind: Compression, value: &[u8]) -> Cow<'_, [u8]> {
-    Cow::Borrowed(value)
-}
+pub use php_codecs::{Compression, compress, try_uncompress, uncompress};
