@@ -34,14 +34,14 @@ pub struct RedisCluster {
     last_error: Option<String>,
 }
 
-type This = ZendClassObject<RedisCluster>;
+pub(crate) type This = ZendClassObject<RedisCluster>;
 
 fn zval_of(value: impl IntoZval) -> PhpResult<Zval> {
     value.into_zval(false).map_err(|e| invalid(e.to_string()))
 }
 
 impl RedisCluster {
-    fn this(self_: &mut This) -> Result<&mut RedisCluster, PhpException> {
+    pub(crate) fn this(self_: &mut This) -> Result<&mut RedisCluster, PhpException> {
         self_
             .obj
             .as_mut()
@@ -49,7 +49,7 @@ impl RedisCluster {
     }
 
     /// Runs one command, or queues it (then `$this` comes back, for chaining).
-    fn run<A: AsRef<[u8]> + Into<Vec<u8>>>(
+    pub(crate) fn run<A: AsRef<[u8]> + Into<Vec<u8>>>(
         self_: &mut This,
         args: Vec<A>,
         shape: Shape,
@@ -66,7 +66,7 @@ impl RedisCluster {
 
     /// Runs a command now, even in pipeline mode, giving the engine's value (or phpredis's
     /// `false` on an error reply) for a method to shape itself.
-    fn value_now(self_: &mut This, args: Vec<Vec<u8>>) -> PhpResult<Result<Value, Zval>> {
+    pub(crate) fn value_now(self_: &mut This, args: Vec<Vec<u8>>) -> PhpResult<Result<Value, Zval>> {
         let client = Self::this(self_)?;
         if client.queue.is_some() {
             return Err(invalid(
@@ -96,12 +96,12 @@ impl RedisCluster {
         }
     }
 
-    fn options(self_: &mut This) -> Result<Options, PhpException> {
+    pub(crate) fn options(self_: &mut This) -> Result<Options, PhpException> {
         Ok(Self::this(self_)?.options.clone())
     }
 
     /// Builds a command with the client's options and runs it.
-    fn call(
+    pub(crate) fn call(
         self_: &mut This,
         shape: Shape,
         build: impl FnOnce(&mut Command) -> Result<(), PhpException>,
@@ -115,7 +115,7 @@ impl RedisCluster {
     }
 
     /// phpredis returns `false` for a call it refuses before sending, with the reason kept.
-    fn refuse(self_: &mut This, message: &str) -> PhpResult<Zval> {
+    pub(crate) fn refuse(self_: &mut This, message: &str) -> PhpResult<Zval> {
         Self::this(self_)?.last_error = Some(message.to_owned());
         Ok(false_zval())
     }
