@@ -338,6 +338,12 @@ impl<'c, A: AsRef<[u8]>> OneConnection<'c, A> {
         (packed, self.bodies.len() + 2)
     }
 
+    /// The commands as they are (no MULTI), packed for one write, and how many replies come
+    /// back.
+    pub fn pack(&self) -> (Vec<u8>, usize) {
+        (self.bodies.concat(), self.bodies.len())
+    }
+
     /// The caller's answer from the replies to `pack_transaction`'s write: EXEC's array, one
     /// reply per command (the window's misses asked of the old masters, key names put back,
     /// the probes taken out); `Value::Nil` when EXEC aborted (a watched key changed); an error
