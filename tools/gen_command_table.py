@@ -203,7 +203,10 @@ SESSION = {
 # Per-connection state a pooled, sharded client cannot honour: refused.
 CONNECTION_SCOPED = {
     "a transaction needs one connection on one node: use the cluster's transaction pipeline, "
-    "which runs MULTI/EXEC on the node of its keys": "MULTI EXEC DISCARD WATCH UNWATCH",
+    "which runs MULTI/EXEC on the node of its keys": "MULTI EXEC DISCARD",
+    "WATCH needs one connection held until EXEC: use the cluster's watch API (Cluster::watch), "
+    "which holds a connection of the watched keys' node for the commands and the transaction "
+    "that follow, and ends with its transaction or unwatch": "WATCH UNWATCH",
     "pooled connections speak RESP2 and are set up from the config: set `username` and "
     "`password` in the cluster config, or use AUTH": "HELLO",
     "subscriptions need a dedicated connection to each node: use the cluster's pub/sub API": (

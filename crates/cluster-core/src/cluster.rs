@@ -16,6 +16,7 @@ use crate::placement::master_index_for_key;
 use crate::pubsub::Subscription;
 use crate::router::plan;
 use crate::topology::Shard;
+use crate::watch::Watch;
 use crate::wire::request::pack_command;
 
 /// A sharded set of Redis masters (and their replicas).
@@ -189,6 +190,15 @@ impl Cluster {
         pipeline::transaction(&self.executor, commands)
     }
 
+    /// Watches `keys` (optimistic locking): checks out one connection of the master that owns
+    /// them all and sends WATCH on it. The returned `Watch` holds that connection (no other
+    /// caller uses it meanwhile) for commands run under the watch and for the transaction that
+    /// ends it (`Value::Nil` when a watched key changed). Keys on several masters are an error
+    /// naming the nodes, before anything is sent: give them a common hash tag.
+    pub fn watch<A: AsRef<[u8]>>(&self, keys: &[A]) -> Result<Watch, ClusterError> {
+        Watch::start(&self.executor, keys)
+    }
+
     /// A new, empty pub/sub subscription over this cluster's masters.
     pub fn subscription(&self) -> Subscription {
         Subscription::new(self.masters().into_iter().cloned().collect())
@@ -215,5 +225,8 @@ mod tests {
         fn shared<T: Send + Sync>() {}
         shared::<super::Cluster>();
         shared::<crate::handle::ClusterConnection>();
+        // A binding keeps a `Watch` in an object another thread may use or drop.
+        fn sent<T: Send>() {}
+        sent::<crate::watch::Watch>();
     }
 }

@@ -32,6 +32,7 @@ pub mod placement;
 pub mod pubsub;
 pub mod router;
 mod topology;
+mod watch;
 // Public only for `benches/resp_reader.rs`: not part of the API.
 #[doc(hidden)]
 pub mod wire;
@@ -44,3 +45,4 @@ pub use handle::ClusterConnection;
 pub use node::direct::NodeConnection;
 pub use pubsub::{PubSubMessage, Subscription};
 pub use redis::{ServerError, Value};
+pub use watch::Watch;

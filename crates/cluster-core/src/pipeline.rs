@@ -4,7 +4,9 @@
 //! sent. Consecutive single-node commands are batched per master and every master's batch is
 //! written before any reply is read; a command over several nodes (split, fan-out, emulated)
 //! runs at its place in the sequence, so each key sees the commands in the caller's order.
-//! A transaction is MULTI/EXEC on the one master that owns all its keys.
+//! A transaction is MULTI/EXEC on the one master that owns all its keys; `OneConnection` plans,
+//! packs and settles it, and also serves the commands and the transaction run on the connection
+//! a WATCH holds (`watch.rs`).
 //!
 //! In a reshard's online window, a read of a key that may still be on its old master carries an
 //! `EXISTS` probe in its batch; when the new master did not have the key, the old master is
@@ -174,127 +176,215 @@ pub fn transaction<A: AsRef<[u8]>>(
     executor: &Executor,
     commands: &[Vec<A>],
 ) -> Result<Value, ClusterError> {
-    let masters = executor.master_count();
-    let mut shard = None;
-    let mut nodes = Vec::new();
-    // One body per reply of EXEC (window probes included), and what some replies need after.
-    let mut bodies = Vec::with_capacity(commands.len());
-    let mut fixups: Vec<Fixup<'_, A>> = Vec::new();
-    let mut probes = Vec::new();
-    for args in commands {
-        match plan(args, masters)? {
-            Plan::Single {
-                shard: this,
-                read,
-                stored_keys,
-                keyed,
-                first_key,
-                names_key,
-                ..
-            } => {
-                if keyed {
-                    shard.get_or_insert(this);
-                    if !nodes.contains(&this) {
-                        nodes.push(this);
-                    }
-                }
-                let window = executor.moving_key(args, first_key, read).map(|key| {
-                    let mut probe = Vec::new();
-                    pack_exists(key.stored, &mut probe);
-                    probes.push(bodies.len());
-                    bodies.push(probe);
-                    let mut packed = Vec::new();
-                    pack_command(args, &stored_keys, &mut packed);
-                    (bodies.len() - 1, key, packed)
-                });
-                let mut body = Vec::new();
-                pack_command(args, &stored_keys, &mut body);
-                if window.is_some() || names_key {
-                    fixups.push(Fixup {
-                        reply_at: bodies.len(),
-                        window,
-                        names_key: names_key.then_some((args.as_slice(), stored_keys)),
-                    });
-                }
-                bodies.push(body);
-            }
-            Plan::Split { groups, .. } => nodes.extend(groups.iter().map(|g| g.shard)),
-            Plan::Emulated { keys, .. } if keys.iter().any(|k| k.1 != keys[0].1) => {
-                nodes.extend(keys.iter().map(|(_, s)| *s))
-            }
-            // On one node, only SORT with BY/GET patterns is composed: its pattern keys
-            // may live anywhere.
-            Plan::Emulated { .. } => {
-                return Err(refused(
-                    args,
-                    "SORT with BY/GET patterns reads keys on any node, so it cannot run inside a transaction on one node",
-                ));
-            }
-            Plan::Session(_) => {
-                return Err(refused(
-                    args,
-                    "connection settings apply to the whole client, not inside a transaction",
-                ));
-            }
-            Plan::FanOut { .. } | Plan::Walk => {
-                return Err(refused(
-                    args,
-                    "a server-wide command cannot run inside a transaction on one node",
-                ));
-            }
-        }
-    }
-    nodes.sort_unstable();
-    nodes.dedup();
-    if nodes.len() > 1 {
-        return Err(ClusterError::CrossNode {
-            command: "multi".to_owned(),
-            nodes: nodes.into_iter().map(node_name).collect(),
-            reason: "a transaction runs on one server, so all its keys must share a node: give them a common hash tag (a{t}, b{t})",
-        });
-    }
-    let shard = shard.unwrap_or(DEFAULT_SHARD);
-    let mut batch = MasterBatches::default();
-    pack_command(&["MULTI"], &[], batch.next_for(shard));
-    for body in &bodies {
-        batch.next_for(shard).extend_from_slice(body);
-    }
-    pack_command(&["EXEC"], &[], batch.next_for(shard));
-    let node = node_name(shard);
-    let results = match executor.run_batches(batch).pop() {
-        Some(Ok(Value::Array(results))) => results,
-        Some(Ok(Value::ServerError(error))) => return Err(ClusterError::Server { node, error }),
-        Some(reply) => return reply,
-        None => {
-            return Err(ClusterError::Command(
-                "ERR empty transaction batch".to_owned(),
-            ));
-        }
-    };
-    if results.len() != bodies.len() {
-        return Ok(Value::Array(results)); // not EXEC's usual shape: as the server sent it
-    }
-    Ok(Value::Array(settle_exec(
-        executor, results, &fixups, probes,
-    )))
+    let queued = OneConnection::plan(executor, commands.iter().map(Vec::as_slice), None, "multi")?;
+    let (packed, count) = queued.pack_transaction();
+    let replies = executor
+        .master(queued.shard)
+        .send(&packed)
+        .and_then(|sent| sent.receive_many(count));
+    queued.settle_exec(executor, replies)
 }
 
-/// EXEC's replies, one per command of the caller's: the online window's misses asked of the
-/// old masters, key names put back, the probes taken out.
-fn settle_exec<A: AsRef<[u8]>>(
-    executor: &Executor,
-    mut results: Vec<Value>,
-    fixups: &[Fixup<'_, A>],
+/// Commands bound for one connection to one master: a transaction's (MULTI/EXEC on the master
+/// of its keys), or those run under WATCH on the connection it holds (`watch.rs`). Planned and
+/// checked before anything is sent, packed with the online window's probes, and their replies
+/// settled afterwards (the window's misses asked of the old masters, key names put back): one
+/// code path for both, so a transaction answers the same shapes with or without WATCH.
+pub struct OneConnection<'c, A> {
+    /// The master they run on: the one of their keys (`DEFAULT_SHARD` when none has keys), or
+    /// the held connection's.
+    pub shard: usize,
+    /// One packed body per reply (window probes included).
+    bodies: Vec<Vec<u8>>,
+    fixups: Vec<Fixup<'c, A>>,
+    /// The bodies' places that hold a window probe, not a command's reply (ascending).
     probes: Vec<usize>,
-) -> Vec<Value> {
-    let found = found_on_old_masters(executor, fixups, |probe| results[probe] == Value::Int(0));
-    for (at, value) in found {
-        results[at] = value;
+}
+
+impl<'c, A: AsRef<[u8]>> OneConnection<'c, A> {
+    /// Plans `commands` for one connection. Their keys must share a master, and with `held`
+    /// (the master a WATCH holds a connection to) be on that one; otherwise, and for what
+    /// cannot run on one connection (a server-wide command, a connection setting, SORT with
+    /// BY/GET patterns), an error before anything is sent. `command` names the action in a
+    /// cross-node error (`multi`, or the command run under WATCH).
+    pub fn plan(
+        executor: &Executor,
+        commands: impl IntoIterator<Item = &'c [A]>,
+        held: Option<usize>,
+        command: &str,
+    ) -> Result<Self, ClusterError> {
+        let masters = executor.master_count();
+        let mut shard = None;
+        let mut nodes = Vec::new();
+        let mut bodies = Vec::new();
+        let mut fixups: Vec<Fixup<'c, A>> = Vec::new();
+        let mut probes = Vec::new();
+        for args in commands {
+            match plan(args, masters)? {
+                Plan::Single {
+                    shard: this,
+                    read,
+                    stored_keys,
+                    keyed,
+                    first_key,
+                    names_key,
+                    ..
+                } => {
+                    if keyed {
+                        shard.get_or_insert(this);
+                        if !nodes.contains(&this) {
+                            nodes.push(this);
+                        }
+                    }
+                    let window = executor.moving_key(args, first_key, read).map(|key| {
+                        let mut probe = Vec::new();
+                        pack_exists(key.stored, &mut probe);
+                        probes.push(bodies.len());
+                        bodies.push(probe);
+                        let mut packed = Vec::new();
+                        pack_command(args, &stored_keys, &mut packed);
+                        (bodies.len() - 1, key, packed)
+                    });
+                    let mut body = Vec::new();
+                    pack_command(args, &stored_keys, &mut body);
+                    if window.is_some() || names_key {
+                        fixups.push(Fixup {
+                            reply_at: bodies.len(),
+                            window,
+                            names_key: names_key.then_some((args, stored_keys)),
+                        });
+                    }
+                    bodies.push(body);
+                }
+                Plan::Split { groups, .. } => nodes.extend(groups.iter().map(|g| g.shard)),
+                Plan::Emulated { keys, .. } if keys.iter().any(|k| k.1 != keys[0].1) => {
+                    nodes.extend(keys.iter().map(|(_, s)| *s))
+                }
+                // On one node, only SORT with BY/GET patterns is composed: its pattern keys
+                // may live anywhere.
+                Plan::Emulated { .. } => {
+                    return Err(refused(
+                        args,
+                        match held {
+                            None => {
+                                "SORT with BY/GET patterns reads keys on any node, so it cannot run inside a transaction on one node"
+                            }
+                            Some(_) => {
+                                "SORT with BY/GET patterns reads keys on any node, so it cannot run on the one connection a WATCH holds"
+                            }
+                        },
+                    ));
+                }
+                Plan::Session(_) => {
+                    return Err(refused(
+                        args,
+                        match held {
+                            None => {
+                                "connection settings apply to the whole client, not inside a transaction"
+                            }
+                            Some(_) => {
+                                "connection settings apply to the whole client, not to the one connection a WATCH holds"
+                            }
+                        },
+                    ));
+                }
+                Plan::FanOut { .. } | Plan::Walk => {
+                    return Err(refused(
+                        args,
+                        match held {
+                            None => {
+                                "a server-wide command cannot run inside a transaction on one node"
+                            }
+                            Some(_) => {
+                                "a server-wide command cannot run on the one connection a WATCH holds"
+                            }
+                        },
+                    ));
+                }
+            }
+        }
+        nodes.extend(held);
+        nodes.sort_unstable();
+        nodes.dedup();
+        if nodes.len() > 1 {
+            return Err(ClusterError::CrossNode {
+                command: command.to_owned(),
+                nodes: nodes.into_iter().map(node_name).collect(),
+                reason: match held {
+                    None => {
+                        "a transaction runs on one server, so all its keys must share a node: give them a common hash tag (a{t}, b{t})"
+                    }
+                    Some(_) => {
+                        "under WATCH, commands and the transaction run on the one connection holding it, so their keys must share the watched keys' node: give them the same hash tag"
+                    }
+                },
+            });
+        }
+        Ok(OneConnection {
+            shard: held.or(shard).unwrap_or(DEFAULT_SHARD),
+            bodies,
+            fixups,
+            probes,
+        })
     }
-    for fixup in fixups {
-        fixup.name_the_key(&mut results[fixup.reply_at]);
+
+    /// MULTI, the commands, EXEC, packed for one write, and how many replies come back (EXEC's
+    /// is the last).
+    pub fn pack_transaction(&self) -> (Vec<u8>, usize) {
+        let mut packed = Vec::with_capacity(self.bodies.iter().map(Vec::len).sum::<usize>() + 32);
+        pack_command(&["MULTI"], &[], &mut packed);
+        self.bodies.iter().for_each(|b| packed.extend_from_slice(b));
+        pack_command(&["EXEC"], &[], &mut packed);
+        (packed, self.bodies.len() + 2)
     }
-    without_probes(results, probes)
+
+    /// The commands as they are (no MULTI), packed for one write, and how many replies come
+    /// back.
+    pub fn pack(&self) -> (Vec<u8>, usize) {
+        (self.bodies.concat(), self.bodies.len())
+    }
+
+    /// The caller's answer from the replies to `pack_transaction`'s write: EXEC's array, one
+    /// reply per command (the window's misses asked of the old masters, key names put back,
+    /// the probes taken out); `Value::Nil` when EXEC aborted (a watched key changed); an error
+    /// reply to EXEC (EXECABORT) as `ClusterError::Server`.
+    pub fn settle_exec(
+        self,
+        executor: &Executor,
+        replies: Result<Vec<Value>, ClusterError>,
+    ) -> Result<Value, ClusterError> {
+        let node = executor.master_name(self.shard).to_owned();
+        let results = match replies?.pop() {
+            Some(Value::Array(results)) => results,
+            Some(Value::ServerError(error)) => return Err(ClusterError::Server { node, error }),
+            Some(reply) => return Ok(reply),
+            None => {
+                return Err(ClusterError::Command(
+                    "ERR empty transaction batch".to_owned(),
+                ));
+            }
+        };
+        if results.len() != self.bodies.len() {
+            return Ok(Value::Array(results)); // not EXEC's usual shape: as the server sent it
+        }
+        Ok(Value::Array(self.settle(executor, results)))
+    }
+
+    /// The commands' replies (from `pack`'s write, or EXEC's array), one per command: the
+    /// online window's misses asked of the old masters, key names put back, the probes taken
+    /// out. Error replies stay values.
+    pub fn settle(self, executor: &Executor, mut results: Vec<Value>) -> Vec<Value> {
+        let found = found_on_old_masters(executor, &self.fixups, |probe| {
+            results[probe] == Value::Int(0)
+        });
+        for (at, value) in found {
+            results[at] = value;
+        }
+        for fixup in &self.fixups {
+            fixup.name_the_key(&mut results[fixup.reply_at]);
+        }
+        without_probes(results, self.probes)
+    }
 }
 
 /// For the fix-ups whose probe says the new master lacks the key (`missing(probe place)`), the

@@ -1,8 +1,12 @@
 //! Pipelines and transactions: per-master batches sent at once, replies in the caller's order
 //! with errors in place, split and emulated commands at their place in the sequence, and
-//! MULTI/EXEC on the keys' one node. The tests share the slot's three ports, one at a time.
+//! MULTI/EXEC on the keys' one node, with or without WATCH (`pipelines/watch.rs`). The tests
+//! share the slot's three ports, one at a time.
 
 mod support;
+// Not `tests/watch.rs`: that would be a test binary of its own, without a port slot.
+#[path = "pipelines/watch.rs"]
+mod watch;
 
 use cluster_core::{ClusterError, Value};
 use support::{cluster_of, key_on, slot, start_masters, take_turns};

@@ -2,7 +2,9 @@
 //! (`connection.rs`), the client's settings (db, name, ...; `session.rs`) taken by each
 //! connection before it is used, idle connections reused (unless the server closed one while it
 //! was idle: dropped before anything is written to it), a broken one dropped and replaced by
-//! the next call. Thread-safe; a connection is used by one caller at a time.
+//! the next call. Thread-safe; a connection is used by one caller at a time. A caller that needs
+//! one connection across several exchanges (WATCH ... EXEC) pins one (`NodePool::pin`): nobody
+//! else uses it meanwhile, and it comes back only when released.
 
 use std::sync::{Arc, Mutex};
 
@@ -84,6 +86,16 @@ impl NodePool {
         let pooled = self.checkout()?;
         self.checkin(pooled);
         Ok(())
+    }
+
+    /// Checks out one connection for a single caller across several exchanges (WATCH ...
+    /// EXEC): it carries the client's settings as they are now, and no other caller gets it
+    /// until `Pinned::release` gives it back. A `Pinned` dropped without `release` is closed,
+    /// never returned: whatever state it carries (a WATCH) ends with it.
+    pub fn pin(&self) -> Result<Pinned, ClusterError> {
+        Ok(Pinned {
+            pooled: self.checkout()?,
+        })
     }
 
     /// Is the server considered down (calls to it fail at once)?
@@ -203,6 +215,42 @@ impl NodePool {
             self.backoff.check_liveness();
         }
         ClusterError::from_redis(&self.config.name, &self.addr, e)
+    }
+}
+
+/// A connection checked out by one caller for several exchanges (see `NodePool::pin`). It
+/// keeps the settings it had when pinned (a SELECT meanwhile reaches it after its release).
+pub struct Pinned {
+    pooled: Pooled,
+}
+
+impl Pinned {
+    /// Writes packed commands in one go and reads `count` replies (error replies are values).
+    /// After an I/O error or a timeout the connection's state is unknown: the error says so,
+    /// and the caller drops this `Pinned` (closing the connection).
+    pub fn exchange(
+        &mut self,
+        pool: &NodePool,
+        packed: &[u8],
+        count: usize,
+    ) -> Result<Vec<Value>, ClusterError> {
+        let connection = &mut self.pooled.connection;
+        connection.send(packed).map_err(|e| pool.broken(e.into()))?;
+        let mut replies = Vec::with_capacity(count);
+        for _ in 0..count {
+            match connection.receive() {
+                Ok(value) => replies.push(value),
+                Err(e) => return Err(pool.broken(e.into())),
+            }
+        }
+        pool.backoff.clear();
+        Ok(replies)
+    }
+
+    /// Gives the connection back to `pool` (the one it was pinned from) for any caller: only
+    /// once it carries no state of its own caller's (after EXEC or UNWATCH).
+    pub fn release(self, pool: &NodePool) {
+        pool.checkin(self.pooled);
     }
 }
 
