@@ -49,7 +49,11 @@ impl<'o> Command<'o> {
     }
 
     pub fn value(&mut self, value: &Zval) -> Result<&mut Self, PhpException> {
-        let bytes = if self.options.codec.is_plain() && !value.dereference().is_array() {
+        let plain_scalar = {
+            let v = value.dereference();
+            !(v.is_array() || v.is_object())
+        };
+        let bytes = if self.options.codec.is_plain() && plain_scalar {
             arg(value)?
         } else {
             self.options.codec.pack(value)?
@@ -80,7 +84,9 @@ impl<'o> Command<'o> {
     pub fn each(&mut self, role: u8, values: &[&Zval]) -> Result<&mut Self, PhpException> {
         for value in values {
             let value = value.dereference();
-            match value.array() {
+            // `V`: each argument is one value, an array too (serialized, or "Array").
+            let array = if role == b'V' { None } else { value.array() };
+            match array {
                 Some(array) => {
                     for item in crate::array::values(array) {
                         self.one(role, item)?;
@@ -106,7 +112,7 @@ impl<'o> Command<'o> {
     fn one(&mut self, role: u8, value: &Zval) -> Result<&mut Self, PhpException> {
         match role.to_ascii_lowercase() {
             b'k' => self.key(value),
-            b'v' => self.value(value),
+            b'v' | b'w' => self.value(value),
             b'i' => Ok(self.int(value)),
             b'f' => self.float(value),
             _ => self.text(value),

@@ -4,7 +4,7 @@
 //! shapes the reply as phpredis would. `__call` takes the methods of the table in `methods.rs`;
 //! `pipeline()` / `multi()` queue commands until `exec()` (see `run.rs`).
 
-use cluster_core::{Cluster, ClusterConfig, ClusterError, Value};
+use cluster_core::{Cluster, ClusterConfig, ClusterError, Value, Watch};
 use ext_php_rs::convert::IntoZval;
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::prelude::*;
@@ -13,11 +13,13 @@ use ext_php_rs::types::{PhpRef, ZendClassObject, ZendHashTable, Zval};
 use crate::args::{Command, flatten, integer, list_or_one};
 use crate::array::{Key, entries, raw_entries, values};
 use crate::config::{apply_options, to_json};
-use crate::convert::{Arg, Shape, arg, arg_ref, array_zval, insert_keyed, reply, text};
-use crate::errors::{exception, invalid};
+use crate::convert::{Arg, Shape, arg, arg_ref, reply, text};
+use crate::errors::{exception, invalid, server_exception};
 use crate::methods::generic_method;
 use crate::options::{self, Options};
-use crate::run::{Queue, Step, false_zval, run_steps, run_transaction, shaped};
+use crate::run::{
+    Queue, Step, false_zval, run_steps, run_transaction, shaped, transaction_replies,
+};
 
 /// phpredis's `Redis::ATOMIC`, `Redis::MULTI`, `Redis::PIPELINE`.
 const ATOMIC: i64 = 0;
@@ -32,6 +34,9 @@ pub struct RedisCluster {
     options: Options,
     queue: Option<Queue>,
     last_error: Option<String>,
+    /// `watch()`: a connection of the watched keys' master, held until `exec()`,
+    /// `unwatch()` or `discard()`.
+    watch: Option<Watch>,
 }
 
 pub(crate) type This = ZendClassObject<RedisCluster>;
@@ -61,7 +66,7 @@ impl RedisCluster {
             return self_.into_zval(false).map_err(|e| invalid(e.to_string()));
         }
         let result = client.cluster.execute(&args);
-        shaped(result, shape, &client.options, &mut client.last_error)
+        shaped(&args, result, shape, &client.options, &mut client.last_error)
     }
 
     /// Runs a command now, even in pipeline mode, giving the engine's value (or phpredis's
@@ -80,6 +85,7 @@ impl RedisCluster {
                     error,
                 };
                 Ok(Err(shaped(
+                    &args,
                     Err(error),
                     Shape::Raw,
                     &client.options,
@@ -88,6 +94,7 @@ impl RedisCluster {
             }
             Ok(value) => Ok(Ok(value)),
             Err(error) => Ok(Err(shaped(
+                &args,
                 Err(error),
                 Shape::Raw,
                 &client.options,
@@ -207,6 +214,7 @@ impl RedisCluster {
             options,
             queue: None,
             last_error: None,
+            watch: None,
         })
     }
 
@@ -350,6 +358,8 @@ impl RedisCluster {
             Some(array) if array.is_array() => {
                 for (key, item) in array.array().map(entries).unwrap_or_default() {
                     let word = match key {
+                        // phpredis skips flags that are not strings ([NULL, 'nx']).
+                        Key::Index(_) if !item.dereference().is_string() => continue,
                         Key::Index(_) => arg(item)?,
                         Key::Name(name) => name,
                     };
@@ -363,14 +373,14 @@ impl RedisCluster {
                             command.word(upper);
                         }
                         b"EX" | b"PX" | b"EXAT" | b"PXAT" => {
-                            command.word(upper).int(item);
+                            let ttl = item.dereference();
+                            if !(ttl.is_long() || ttl.is_double() || ttl.is_string()) {
+                                return Self::refuse(self_, "SET: a TTL must be a number");
+                            }
+                            command.word(upper).int(ttl);
                         }
-                        _ => {
-                            return Self::refuse(
-                                self_,
-                                &format!("unknown SET option '{}'", String::from_utf8_lossy(&word)),
-                            );
-                        }
+                        // phpredis skips what it does not know.
+                        _ => {}
                     }
                 }
             }
@@ -487,6 +497,9 @@ impl RedisCluster {
         let mut store = false;
         if let Some(options) = options {
             for (name, value) in entries(options) {
+                if value.dereference().is_null() {
+                    continue; // phpredis: an option set to null is not given
+                }
                 let name = String::from_utf8_lossy(&name.into_bytes()).to_ascii_lowercase();
                 match name.as_str() {
                     "by" => {
@@ -602,35 +615,33 @@ impl RedisCluster {
     }
 
     /// `[field => value]`, `false` for a missing field. Fields that are not strings or
-    /// numbers are skipped, as phpredis does; with none left, `false`.
+    /// numbers, and empty ones, are skipped, as phpredis does; with none left, `false`.
     pub fn h_m_get(self_: &mut This, key: &Zval, fields: &ZendHashTable) -> PhpResult<Zval> {
-        let fields: Vec<Vec<u8>> = values(fields)
-            .into_iter()
-            .filter(|f| {
-                let f = f.dereference();
-                f.is_string() || f.is_long() || f.is_double()
-            })
-            .map(arg)
-            .collect::<Result<_, _>>()?;
-        if fields.is_empty() {
+        let mut names = Vec::with_capacity(fields.len());
+        for field in values(fields) {
+            let field = field.dereference();
+            if field.is_string() || field.is_long() || field.is_double() {
+                let name = arg(field)?;
+                if !name.is_empty() {
+                    names.push(name);
+                }
+            }
+        }
+        if names.is_empty() {
             return Self::refuse(self_, "hMGet needs at least one field");
         }
-        let options = Self::options(self_)?;
-        let mut command = Command::new("HMGET", &options);
-        command.key(key)?;
-        for field in &fields {
-            command.word(field.clone());
-        }
-        let values = match Self::value_now(self_, command.args)? {
-            Ok(Value::Array(values)) => values,
-            Ok(_) => return Err(invalid("HMGET answered something else than a list")),
-            Err(failed) => return Ok(failed),
-        };
-        let mut out = ZendHashTable::new();
-        for (field, value) in fields.into_iter().zip(values) {
-            insert_keyed(&mut out, &field, reply(value, Shape::Value, &options)?)?;
-        }
-        Ok(array_zval(out))
+        Self::call(
+            self_,
+            Shape::HashFields,
+            |c| {
+                c.key(key)?;
+                for name in names {
+                    c.word(name);
+                }
+                Ok(())
+            },
+            "HMGET",
+        )
     }
 
     // ---- lists -----------------------------------------------------------------------------
@@ -809,9 +820,15 @@ impl RedisCluster {
 
     /// `script('load' | 'exists' | 'flush' | 'kill', ...$args)`, on every master.
     pub fn script(self_: &mut This, command: &Zval, args: &[&Zval]) -> PhpResult<Zval> {
-        let mut all = vec![b"SCRIPT".to_vec(), arg(command)?];
+        let subcommand = arg(command)?.to_ascii_uppercase();
+        let shape = match subcommand.as_slice() {
+            b"EXISTS" => Shape::NodesAllExist,
+            b"FLUSH" | b"KILL" => Shape::NodesAllOk,
+            _ => Shape::Raw,
+        };
+        let mut all = vec![b"SCRIPT".to_vec(), subcommand];
         flatten(args, &mut all)?;
-        Self::run(self_, all, Shape::Raw)
+        Self::run(self_, all, shape)
     }
 
     // ---- server ----------------------------------------------------------------------------
@@ -821,6 +838,29 @@ impl RedisCluster {
         match message.map(Zval::dereference).filter(|m| !m.is_null()) {
             None => Self::run(self_, vec![b"PING".to_vec()], Shape::Raw),
             Some(message) => Self::run(self_, vec![b"PING".to_vec(), arg(message)?], Shape::Raw),
+        }
+    }
+
+    /// `auth($password)` or `auth([$username, $password])`: every connection of this client
+    /// authenticates so. A refused login throws, as phpredis does.
+    pub fn auth(self_: &mut This, credentials: &Zval) -> PhpResult<Zval> {
+        let mut args = vec![b"AUTH".to_vec()];
+        for part in list_or_one(credentials) {
+            if !part.dereference().is_null() {
+                args.push(arg(part)?);
+            }
+        }
+        let client = Self::this(self_)?;
+        match client.cluster.execute(&args) {
+            Ok(Value::ServerError(error)) => Err(server_exception(ClusterError::Server {
+                node: String::new(),
+                error,
+            })),
+            Ok(_) => zval_of(true),
+            Err(error @ (ClusterError::Server { .. } | ClusterError::Command(_))) => {
+                Err(server_exception(error))
+            }
+            Err(error) => Err(exception(error)),
         }
     }
 
@@ -845,37 +885,63 @@ impl RedisCluster {
 
     /// `slowlog('get' [, $count]) | slowlog('len') | slowlog('reset')`, on every master.
     pub fn slowlog(self_: &mut This, command: &Zval, args: &[&Zval]) -> PhpResult<Zval> {
-        let mut all = vec![b"SLOWLOG".to_vec(), arg(command)?];
+        let subcommand = arg(command)?.to_ascii_uppercase();
+        let shape = match subcommand.as_slice() {
+            b"GET" => Shape::NodesConcat,
+            b"LEN" => Shape::NodesSum,
+            b"RESET" => Shape::NodesAllOk,
+            _ => Shape::Raw,
+        };
+        let mut all = vec![b"SLOWLOG".to_vec(), subcommand];
         flatten(args, &mut all)?;
-        Self::run(self_, all, Shape::Raw)
+        Self::run(self_, all, shape)
     }
 
     /// `client('list' | 'getname' | 'setname' | 'kill' | ..., ...$args)`.
     pub fn client(self_: &mut This, command: &Zval, args: &[&Zval]) -> PhpResult<Zval> {
-        let mut all = vec![b"CLIENT".to_vec(), arg(command)?];
+        let subcommand = arg(command)?.to_ascii_uppercase();
+        let shape = match subcommand.as_slice() {
+            b"LIST" => Shape::ClientList,
+            _ => Shape::Raw,
+        };
+        let mut all = vec![b"CLIENT".to_vec(), subcommand];
         flatten(args, &mut all)?;
-        Self::run(self_, all, Shape::Raw)
+        Self::run(self_, all, shape)
     }
 
     /// `acl($subcommand, ...$args)`, on every master.
     pub fn acl(self_: &mut This, command: &Zval, args: &[&Zval]) -> PhpResult<Zval> {
-        let mut all = vec![b"ACL".to_vec(), arg(command)?];
+        let subcommand = arg(command)?.to_ascii_uppercase();
+        let reset = args
+            .first()
+            .is_some_and(|a| arg(a).is_ok_and(|a| a.eq_ignore_ascii_case(b"RESET")));
+        let shape = match subcommand.as_slice() {
+            b"GETUSER" => Shape::Pairs,
+            b"LOG" if !reset => Shape::PairsEach,
+            b"LOG" => Shape::NodesAllOk,
+            _ => Shape::Raw,
+        };
+        let mut all = vec![b"ACL".to_vec(), subcommand];
         flatten(args, &mut all)?;
-        Self::run(self_, all, Shape::Raw)
+        Self::run(self_, all, shape)
     }
 
     /// `pubsub('channels' [, $pattern]) | pubsub('numsub', $channels) | pubsub('numpat')`;
     /// NUMSUB gives `[channel => count]`, as phpredis.
     pub fn pubsub(self_: &mut This, command: &Zval, argument: Option<&Zval>) -> PhpResult<Zval> {
         let command = arg(command)?.to_ascii_uppercase();
+        if command == b"NUMSUB" && !argument.is_some_and(|a| a.dereference().is_array()) {
+            return Self::refuse(self_, "pubsub('numsub', $channels): $channels is an array");
+        }
         let mut all = vec![b"PUBSUB".to_vec(), command.clone()];
         if let Some(argument) = argument {
             flatten(&[argument], &mut all)?;
         }
-        let shape = if command == b"NUMSUB" {
-            Shape::Pairs
-        } else {
-            Shape::Raw
+        let shape = match command.as_slice() {
+            b"CHANNELS" => Shape::NodesUnion,
+            b"NUMSUB" => Shape::NodesSumPairs,
+            b"NUMPAT" => Shape::NodesSum,
+            _ => Shape::Raw,
         };
         Self::run(self_, all, shape)
     }
@@ -1050,6 +1116,18 @@ impl RedisCluster {
             );
         }
         let commands = queue.transaction.unwrap_or_default();
+        if let Some(watch) = client.watch.take() {
+            // On the watched connection: EXEC aborts (false) if a watched key changed.
+            let (commands, shapes): (Vec<Vec<Vec<u8>>>, Vec<Shape>) =
+                commands.into_iter().unzip();
+            return transaction_replies(
+                watch.transaction(&commands),
+                &commands,
+                shapes,
+                &client.options,
+                &mut client.last_error,
+            );
+        }
         run_transaction(
             &client.cluster,
             commands,
@@ -1058,9 +1136,46 @@ impl RedisCluster {
         )
     }
 
-    /// Drops what was queued: `true`, or `false` when nothing was.
+    /// Drops what was queued (and, like Redis's DISCARD, what was watched): `true`, or
+    /// `false` when nothing was queued.
     pub fn discard(&mut self) -> bool {
+        if let Some(watch) = self.watch.take() {
+            // A failed UNWATCH closes the connection: nothing stays watched either way.
+            let _ = watch.unwatch();
+        }
         self.queue.take().is_some()
+    }
+
+    /// `watch($key, ...$keys)`: optimistic locking. The keys must live on one master (give
+    /// them one hash tag); its connection is held until `exec()`, `unwatch()` or
+    /// `discard()`, and `exec()` of the next `multi()` returns `false` if one of them changed.
+    pub fn watch(self_: &mut This, keys: &[&Zval]) -> PhpResult<Zval> {
+        let options = Self::options(self_)?;
+        let mut command = Command::new("WATCH", &options);
+        command.each(b'k', keys)?;
+        let keys = &command.args[1..];
+        let client = Self::this(self_)?;
+        let result = match client.watch.as_mut() {
+            Some(watch) => watch.watch_more(keys),
+            None => client.cluster.watch(keys).map(|watch| {
+                client.watch = Some(watch);
+            }),
+        };
+        shaped(
+            &[b"WATCH"],
+            result.map(|()| Value::Okay),
+            Shape::Bool,
+            &client.options,
+            &mut client.last_error,
+        )
+    }
+
+    /// Forgets the watched keys and gives their connection back.
+    pub fn unwatch(&mut self) -> PhpResult<bool> {
+        match self.watch.take() {
+            Some(watch) => watch.unwatch().map(|()| true).map_err(exception),
+            None => Ok(true),
+        }
     }
 
     /// The mode: `Redis::ATOMIC`, `Redis::MULTI` or `Redis::PIPELINE`.

@@ -104,6 +104,26 @@ pub enum Shape {
     KeyValue,
     /// `[key, member, score]` of BZPOPMIN/MAX, the member read back; a timeout is `[]`/`null`.
     KeyMemberScore,
+    /// HMGET: `[field => value]`, the fields being the command's own arguments after the key.
+    HashFields,
+    /// A flat [name, value, ...] list per element → a list of `[name => value]` (ACL LOG).
+    PairsEach,
+    /// CLIENT LIST's text → a list of `[field => value]`, one per client.
+    ClientList,
+    // Commands the engine asks of every master, one reply each, given as phpredis gives the
+    // one server's reply:
+    /// every master's list, without repeats (PUBSUB CHANNELS);
+    NodesUnion,
+    /// the integers added up (PUBSUB NUMPAT, SLOWLOG LEN);
+    NodesSum,
+    /// `[channel => count]` added up (PUBSUB NUMSUB);
+    NodesSumPairs,
+    /// the lists concatenated (SLOWLOG GET);
+    NodesConcat,
+    /// `true` when every master said OK (SLOWLOG RESET, SCRIPT FLUSH);
+    NodesAllOk,
+    /// 1 where every master has it, element by element (SCRIPT EXISTS).
+    NodesAllExist,
 }
 
 fn bytes_zval(bytes: &[u8]) -> Zval {
@@ -193,9 +213,155 @@ fn float_of(value: &Value) -> Option<f64> {
     }
 }
 
+/// A reply in the shape of its command (`args`, as sent): HMGET pairs its fields with the
+/// values; everything else is `reply`.
+pub fn reply_to<A: AsRef<[u8]>>(
+    args: &[A],
+    value: Value,
+    shape: Shape,
+    options: &Options,
+) -> Result<Zval, PhpException> {
+    match (shape, value) {
+        (Shape::HashFields, Value::Array(values)) => {
+            let mut table = ZendHashTable::with_capacity(values.len() as u32);
+            for (field, value) in args.iter().skip(2).zip(values) {
+                insert_keyed(&mut table, field.as_ref(), stored(value, options)?)?;
+            }
+            Ok(array_zval(table))
+        }
+        (_, value) => reply(value, shape, options),
+    }
+}
+
+fn int_of(value: &Value) -> i64 {
+    match value {
+        Value::Int(n) => *n,
+        other => text(other)
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0),
+    }
+}
+
+/// The replies of every master to one command, merged as the one server's reply would be.
+fn merge_nodes(
+    shape: Shape,
+    replies: Vec<Value>,
+    options: &Options,
+) -> Result<Option<Zval>, PhpException> {
+    let lists = || {
+        replies.iter().flat_map(|reply| match reply {
+            Value::Array(items) | Value::Set(items) => items.clone(),
+            _ => Vec::new(),
+        })
+    };
+    Ok(Some(match shape {
+        Shape::NodesSum => {
+            let mut zval = Zval::new();
+            zval.set_long(replies.iter().map(int_of).sum::<i64>());
+            zval
+        }
+        Shape::NodesUnion => {
+            let mut seen = std::collections::HashSet::new();
+            let union: Vec<Value> = lists()
+                .filter(|item| seen.insert(text(item).map(<[u8]>::to_vec)))
+                .collect();
+            raw(Value::Array(union), options)?
+        }
+        Shape::NodesConcat => raw(Value::Array(lists().collect()), options)?,
+        // ACL LOG: every master's entries.
+        Shape::PairsEach => reply(Value::Array(lists().collect()), Shape::PairsEach, options)?,
+        Shape::NodesSumPairs => {
+            let mut order: Vec<Vec<u8>> = Vec::new();
+            let mut sums: std::collections::HashMap<Vec<u8>, i64> = Default::default();
+            for reply in &replies {
+                if let Value::Array(items) = reply {
+                    for pair in items.chunks(2) {
+                        let name = text(&pair[0]).map(<[u8]>::to_vec).unwrap_or_default();
+                        let count = pair.get(1).map_or(0, int_of);
+                        if !sums.contains_key(&name) {
+                            order.push(name.clone());
+                        }
+                        *sums.entry(name).or_default() += count;
+                    }
+                }
+            }
+            let mut table = ZendHashTable::new();
+            for name in order {
+                let mut count = Zval::new();
+                count.set_long(sums[&name]);
+                insert_keyed(&mut table, &name, count)?;
+            }
+            array_zval(table)
+        }
+        Shape::NodesAllOk => bool_zval(replies.iter().all(|reply| {
+            matches!(reply, Value::Okay) || matches!(reply, Value::SimpleString(s) if s == "OK")
+        })),
+        Shape::NodesAllExist => {
+            let mut all: Option<Vec<i64>> = None;
+            for reply in &replies {
+                let Value::Array(items) = reply else { continue };
+                let these: Vec<i64> = items.iter().map(int_of).collect();
+                all = Some(match all {
+                    None => these,
+                    Some(all) => all.iter().zip(&these).map(|(a, b)| (*a).min(*b)).collect(),
+                });
+            }
+            raw(
+                Value::Array(all.unwrap_or_default().into_iter().map(Value::Int).collect()),
+                options,
+            )?
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// CLIENT LIST's lines: `id=3 addr=127.0.0.1:5000 name= ...` → `['id' => 3, 'addr' => ...]`.
+fn client_list(bytes: &[u8]) -> Result<Zval, PhpException> {
+    let mut clients = ZendHashTable::new();
+    for line in String::from_utf8_lossy(bytes).lines() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut client = ZendHashTable::new();
+        for field in line.split(' ') {
+            let Some((name, value)) = field.split_once('=') else {
+                continue;
+            };
+            let mut zval = Zval::new();
+            match value.parse::<i64>() {
+                Ok(number) if !value.starts_with('+') => zval.set_long(number),
+                _ => zval.set_binary(value.as_bytes().to_vec()),
+            }
+            insert_keyed(&mut client, name.as_bytes(), zval)?;
+        }
+        push(&mut clients, array_zval(client))?;
+    }
+    Ok(array_zval(clients))
+}
+
 /// A reply in the given shape. A per-node answer (a map) gives [node => shaped reply].
 pub fn reply(value: Value, shape: Shape, options: &Options) -> Result<Zval, PhpException> {
+    let value = match value {
+        Value::Map(pairs) => {
+            let replies: Vec<Value> = pairs.iter().map(|(_, reply)| reply.clone()).collect();
+            if let Some(merged) = merge_nodes(shape, replies, options)? {
+                return Ok(merged);
+            }
+            Value::Map(pairs)
+        }
+        other => other,
+    };
     match (shape, value) {
+        (Shape::ClientList, Value::BulkString(bytes)) => client_list(&bytes),
+        (Shape::ClientList, Value::VerbatimString { text, .. }) => client_list(text.as_bytes()),
+        (Shape::PairsEach, Value::Array(items)) => {
+            let mut table = ZendHashTable::with_capacity(items.len() as u32);
+            for item in items {
+                push(&mut table, reply(item, Shape::Pairs, options)?)?;
+            }
+            Ok(array_zval(table))
+        }
         (_, Value::Map(pairs)) => {
             let mut table = ZendHashTable::new();
             for (node, reply_of_node) in pairs {
@@ -240,7 +406,8 @@ pub fn reply(value: Value, shape: Shape, options: &Options) -> Result<Zval, PhpE
             let mut table = ZendHashTable::new();
             push(&mut table, raw(key, options)?)?;
             push(&mut table, stored(member, options)?)?;
-            push(&mut table, reply(score, Shape::Float, options)?)?;
+            // The score as the server wrote it ("0"), as phpredis gives it.
+            push(&mut table, raw(score, options)?)?;
             Ok(array_zval(table))
         }
         (Shape::Pairs | Shape::Scores, Value::Array(items)) => {

@@ -97,7 +97,9 @@ pub enum Failure {
 /// caller asked for exceptions; everything else throws.
 pub fn failure(error: ClusterError, throw_errors: bool) -> Failure {
     match error {
-        ClusterError::Server { .. } | ClusterError::Command(_) if !throw_errors => {
+        ClusterError::Server { .. } | ClusterError::Command(_)
+            if !throw_errors && !phpredis_throws(&error.to_string()) =>
+        {
             Failure::Reply(error.to_string())
         }
         ClusterError::Server { .. } | ClusterError::Command(_) => Failure::Throw(
@@ -105,6 +107,30 @@ pub fn failure(error: ClusterError, throw_errors: bool) -> Failure {
         ),
         other => Failure::Throw(exception(other)),
     }
+}
+
+/// A server's error reply as `RedisCluster\ServerException`.
+pub fn server_exception(error: ClusterError) -> PhpException {
+    PhpException::new(error.to_string(), 0, server_exception_class())
+}
+
+/// The error replies phpredis throws for even without being asked to: everything but a
+/// command's own failure (`ERR ...`, WRONGTYPE, NOSCRIPT, BUSYGROUP, NOGROUP, NOQUORUM,
+/// NOGOODSLAVE) — an authentication or permission failure (`ERR AUTH`, NOAUTH, WRONGPASS,
+/// NOPERM), a server LOADING or MASTERDOWN, OOM, ... (phpredis 5.3.7's `redis_error_throw`).
+fn phpredis_throws(message: &str) -> bool {
+    const RETURNED: &[&str] = &[
+        "NOSCRIPT",
+        "NOQUORUM",
+        "NOGOODSLAVE",
+        "WRONGTYPE",
+        "BUSYGROUP",
+        "NOGROUP",
+    ];
+    if message.starts_with("ERR") {
+        return message.starts_with("ERR AUTH");
+    }
+    !RETURNED.iter().any(|code| message.starts_with(code))
 }
 
 /// The exception for an engine error.

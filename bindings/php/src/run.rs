@@ -7,7 +7,7 @@ use cluster_core::{Cluster, ClusterError, Value};
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
-use crate::convert::{Shape, array_zval, push, reply};
+use crate::convert::{Shape, array_zval, push, reply_to};
 use crate::errors::{Failure, failure};
 use crate::options::Options;
 
@@ -39,7 +39,8 @@ impl Queue {
 }
 
 /// The outcome of one command: its value, or the error phpredis turns into `false`.
-pub fn shaped(
+pub fn shaped<A: AsRef<[u8]>>(
+    args: &[A],
     result: Result<Value, ClusterError>,
     shape: Shape,
     options: &Options,
@@ -55,7 +56,7 @@ pub fn shaped(
             *last_error = Some(message);
             Ok(false_zval())
         }
-        Ok(value) => reply(value, shape, options),
+        Ok(value) => reply_to(args, value, shape, options),
         Err(error) => match failure(error, options.throw_errors) {
             Failure::Reply(message) => {
                 *last_error = Some(message);
@@ -112,11 +113,11 @@ fn flush_batch(
         Ok(results) => results,
         Err(error) => return Err(crate::errors::exception(error)),
     };
-    for (result, shape) in results.into_iter().zip(shapes) {
+    for ((result, shape), args) in results.into_iter().zip(shapes).zip(&commands) {
         // A node that failed is an exception, as in phpredis (its commands' fate is unknown);
         // an error reply is `false` in its place.
         let value = match result {
-            Ok(value) => reply_or_false(value, shape, options, last_error)?,
+            Ok(value) => shaped(args, Ok(value), shape, options, last_error)?,
             Err(error @ (ClusterError::Server { .. } | ClusterError::Command(_))) => {
                 *last_error = Some(error.to_string());
                 false_zval()
@@ -140,12 +141,19 @@ pub fn run_transaction(
         return Ok(array_zval(ZendHashTable::new()));
     }
     let (commands, shapes): (Vec<Vec<Vec<u8>>>, Vec<Shape>) = commands.into_iter().unzip();
-    transaction_replies(cluster.transaction(&commands), shapes, options, last_error)
+    transaction_replies(
+        cluster.transaction(&commands),
+        &commands,
+        shapes,
+        options,
+        last_error,
+    )
 }
 
 /// The PHP value of an EXEC's outcome.
 pub fn transaction_replies(
     result: Result<Value, ClusterError>,
+    commands: &[Vec<Vec<u8>>],
     shapes: Vec<Shape>,
     options: &Options,
     last_error: &mut Option<String>,
@@ -153,22 +161,13 @@ pub fn transaction_replies(
     match result {
         Ok(Value::Array(items)) => {
             let mut out = ZendHashTable::with_capacity(items.len() as u32);
-            for (value, shape) in items.into_iter().zip(shapes) {
-                push(&mut out, reply_or_false(value, shape, options, last_error)?)?;
+            for ((value, shape), args) in items.into_iter().zip(shapes).zip(commands) {
+                push(&mut out, shaped(args, Ok(value), shape, options, last_error)?)?;
             }
             Ok(array_zval(out))
         }
         // EXEC answered nil: a watched key changed.
         Ok(_) => Ok(false_zval()),
-        Err(error) => shaped(Err(error), Shape::Raw, options, last_error),
+        Err(error) => shaped(&[b"EXEC"], Err(error), Shape::Raw, options, last_error),
     }
-}
-
-fn reply_or_false(
-    value: Value,
-    shape: Shape,
-    options: &Options,
-    last_error: &mut Option<String>,
-) -> Result<Zval, PhpException> {
-    shaped(Ok(value), shape, options, last_error)
 }

@@ -16,6 +16,7 @@
 
 use redis::Value;
 
+use crate::commands::FanOutMerge;
 use crate::dispatch;
 use crate::error::ClusterError;
 use crate::executor::Executor;
@@ -287,6 +288,16 @@ impl<'c, A: AsRef<[u8]>> OneConnection<'c, A> {
                             }
                         },
                     ));
+                }
+                // A server asked about itself (PING, INFO, CONFIG GET, SCRIPT LOAD): inside a
+                // transaction the only server is the transaction's, so it answers alone. A
+                // merge over every master (DBSIZE's sum, FLUSHDB) would be wrong from one.
+                Plan::FanOut {
+                    merge: FanOutMerge::Same | FanOutMerge::PerNode,
+                } => {
+                    let mut body = Vec::new();
+                    pack_command(args, &[], &mut body);
+                    bodies.push(body);
                 }
                 Plan::FanOut { .. } | Plan::Walk => {
                     return Err(refused(

@@ -100,6 +100,27 @@ fn pipelines_keep_order_and_errors_in_place_and_transactions_stay_on_one_node() 
     );
     let err = cluster.transaction(&[command(&["FLUSHALL"])]).unwrap_err();
     assert!(matches!(err, ClusterError::Refused { .. }), "{err:?}");
+    let err = cluster.transaction(&[command(&["DBSIZE"])]).unwrap_err();
+    assert!(matches!(err, ClusterError::Refused { .. }), "{err:?}");
+    // A server asked about itself (PING, INFO) answers for the transaction's node alone.
+    let replies = cluster
+        .transaction(&[
+            command(&["SET", &a, "1"]),
+            command(&["PING"]),
+            command(&["INFO", "server"]),
+        ])
+        .unwrap();
+    let Value::Array(replies) = replies else {
+        panic!("{replies:?}")
+    };
+    assert_eq!(replies[..2], [Value::Okay, Value::SimpleString("PONG".into())]);
+    let port = format!("tcp_port:{}", servers[0].port);
+    assert!(
+        matches!(&replies[2], Value::BulkString(info) if String::from_utf8_lossy(info).contains(&port)),
+        "INFO of node_1 (the node of {a}): {:?}",
+        replies[2]
+    );
+    cluster.execute(&["DEL", a.as_str()]).unwrap();
 
     // A node that is down fails its own commands, in place; the others still answer.
     servers[1].stop();
