@@ -23,8 +23,10 @@ namespace RedisCluster {
 
         /**
          * `new RedisCluster(['nodes' => [...], 'master_of' => [...]], $db, $mastersOnly,
-         * ['timeout' => 1.5, 'read_timeout' => 1.5, 'password' => ..., 'username' => ...])`.
-         * The whole config is validated before anything connects.
+         * ['timeout' => 1.5, 'read_timeout' => 1.5, 'password' => ..., 'username' => ...,
+         * 'persistent' => true])`. The whole config is validated before anything connects;
+         * `persistent` (true or an id) reuses the process's engine for that config
+         * (`persistent.rs`).
          *
          * @param mixed $cluster
          * @param int|null $db

@@ -3,7 +3,7 @@
 //! (which decides where), and shapes the reply as phpredis would. `__call` and `rawCommand`
 //! take every other command; `pipeline()` / `multi()` queue commands until `exec()`.
 
-use cluster_core::{Cluster, ClusterConfig, ClusterError, Value};
+use cluster_core::{ClusterConfig, ClusterError, Value};
 use ext_php_rs::convert::IntoZval;
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::prelude::*;
@@ -14,6 +14,7 @@ use crate::config::{apply_options, to_json};
 use crate::convert::{Arg, Shape, arg, arg_ref, reply};
 use crate::errors::{exception, invalid};
 use crate::methods::generic_method;
+use crate::persistent::{self, Engine};
 
 /// Commands queued by `pipeline()` (or `multi()`: a transaction), each with its reply shape.
 struct Queue {
@@ -24,7 +25,7 @@ struct Queue {
 #[php_class]
 #[php(name = "RedisCluster\\RedisCluster")]
 pub struct RedisCluster {
-    cluster: Cluster,
+    cluster: Engine,
     queue: Option<Queue>,
 }
 
@@ -98,8 +99,10 @@ impl RedisCluster {
 #[php_impl]
 impl RedisCluster {
     /// `new RedisCluster(['nodes' => [...], 'master_of' => [...]], $db, $mastersOnly,
-    /// ['timeout' => 1.5, 'read_timeout' => 1.5, 'password' => ..., 'username' => ...])`.
-    /// The whole config is validated before anything connects.
+    /// ['timeout' => 1.5, 'read_timeout' => 1.5, 'password' => ..., 'username' => ...,
+    /// 'persistent' => true])`. The whole config is validated before anything connects;
+    /// `persistent` (true or an id) reuses the process's engine for that config
+    /// (`persistent.rs`).
     #[php(optional = db)]
     pub fn __construct(
         cluster: &Zval,
@@ -121,12 +124,14 @@ impl RedisCluster {
         if let Some(masters_only) = masters_only {
             config.insert("mastersonly".to_owned(), masters_only.into());
         }
+        let mut persistent = None;
         if let Some(options) = options {
             apply_options(&mut config, options)?;
+            persistent = persistent::option(options)?;
         }
         let config = ClusterConfig::from_value(&serde_json::Value::Object(config))
             .map_err(|e| exception(ClusterError::Config(e)))?;
-        let cluster = Cluster::new(config).map_err(exception)?;
+        let cluster = persistent::engine(config, persistent).map_err(exception)?;
         Ok(RedisCluster {
             cluster,
             queue: None,

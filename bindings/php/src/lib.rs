@@ -12,6 +12,7 @@ mod config;
 mod convert;
 mod errors;
 mod methods;
+mod persistent;
 
 #[php_module]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
