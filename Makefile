@@ -22,7 +22,7 @@ PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=
 	"mypy==2.4.1"
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
-	python-test php-build php-test php-stubs bench-php bench-migrate cross-language conformance cluster-start \
+	python-test php-build php-test php-stubs bench-php bench-php-request bench-migrate cross-language conformance cluster-start \
 	cluster-stop fault-suite soak refresh-commands
 
 all: test
@@ -124,6 +124,12 @@ bench-migrate: python-install
 ## bench-php: our extension vs phpredis RedisArray (same masters) vs phpredis on one server.
 bench-php: php-build
 	$(PHP) bench/php_bench.php
+
+## bench-php-request: a PHP-FPM-style request (new client + one GET) over 3 masters + 3
+## replicas: ours persistent, with replica reads, mastersOnly, vs phpredis pconnect, connect and
+## RedisArray.
+bench-php-request: php-build
+	$(PHP) bench/php_request_bench.php
 
 lint: python-env
 	$(CARGO) fmt --all -- --check

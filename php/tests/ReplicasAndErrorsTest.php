@@ -29,6 +29,24 @@ final class ReplicasAndErrorsTest extends TestCase
         }
     }
 
+    /**
+     * A client checks its replicas in the background, shortly after it is built (reads go to
+     * the masters until then): reads until one is answered by the replica (at most 5 s).
+     */
+    private static function replicasChecked(RedisCluster $r, string $key): RedisCluster
+    {
+        $deadline = microtime(true) + 5;
+        do {
+            $before = self::getCalls(Servers::replicas()[0]);
+            $r->get($key);
+            if (self::getCalls(Servers::replicas()[0]) > $before) {
+                break;
+            }
+            usleep(10000);
+        } while (microtime(true) < $deadline);
+        return $r;
+    }
+
     private function readsBy(RedisCluster $r, string $key): array
     {
         [$master, $replica] = [Servers::masters()[0], Servers::replicas()[0]];
@@ -42,7 +60,8 @@ final class ReplicasAndErrorsTest extends TestCase
     public function testDiscoveredReplicasAnswerReadsAndMastersOnlyKeepsThemOnMasters(): void
     {
         $key = self::placedKey();
-        $this->assertSame([0, 20], $this->readsBy(new RedisCluster(Servers::config()), $key));
+        $r = self::replicasChecked(new RedisCluster(Servers::config()), $key);
+        $this->assertSame([0, 20], $this->readsBy($r, $key));
         $this->assertSame([20, 0], $this->readsBy(new RedisCluster(Servers::config(), 0, true), $key));
     }
 
@@ -54,7 +73,7 @@ final class ReplicasAndErrorsTest extends TestCase
             $config['nodes']['replica_' . ($i + 1)] = ['host' => '127.0.0.1', 'port' => $port];
             $config['master_of']['node_' . ($i + 1)] = 'replica_' . ($i + 1);
         }
-        $r = new RedisCluster($config);
+        $r = self::replicasChecked(new RedisCluster($config), $key);
         $this->assertSame(['node_1'], array_keys($r->getNodeFor($key)));
         $this->assertSame([0, 20], $this->readsBy($r, $key));
     }

@@ -4,7 +4,7 @@
 //! shapes the reply as phpredis would. `__call` takes the methods of the table in `methods.rs`;
 //! `pipeline()` / `multi()` queue commands until `exec()` (see `run.rs`).
 
-use cluster_core::{Cluster, ClusterConfig, ClusterError, Value, Watch};
+use cluster_core::{ClusterConfig, ClusterError, Value, Watch};
 use ext_php_rs::convert::IntoZval;
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::prelude::*;
@@ -17,6 +17,7 @@ use crate::convert::{Arg, Shape, arg, arg_ref, reply, text};
 use crate::errors::{exception, invalid, server_exception};
 use crate::methods::generic_method;
 use crate::options::{self, Options};
+use crate::persistent::{self, Engine};
 use crate::run::{
     Queue, Step, false_zval, run_steps, run_transaction, shaped, transaction_replies,
 };
@@ -29,8 +30,10 @@ const PIPELINE: i64 = 2;
 #[php_class]
 #[php(name = "RedisCluster\\RedisCluster")]
 pub struct RedisCluster {
-    cluster: Cluster,
+    cluster: Engine,
     config: ClusterConfig,
+    /// `Some(id)` for a persistent engine (`persistent.rs`).
+    persistent: Option<String>,
     options: Options,
     queue: Option<Queue>,
     last_error: Option<String>,
@@ -172,7 +175,9 @@ impl RedisCluster {
 
     /// `new RedisCluster(['nodes' => [...], 'master_of' => [...]], $db, $mastersOnly,
     /// ['timeout' => 1.5, 'read_timeout' => 1.5, 'password' => ..., 'username' => ...,
-    /// 'exceptions' => true])`. The whole config is validated before anything connects.
+    /// 'persistent' => true, 'exceptions' => true])`. The whole config is validated before
+    /// anything connects; `persistent` (true or an id) reuses the process's engine for that
+    /// config (`persistent.rs`); `exceptions` makes error replies throw.
     #[php(optional = db)]
     pub fn __construct(
         cluster: &Zval,
@@ -195,12 +200,14 @@ impl RedisCluster {
             config.insert("mastersonly".to_owned(), masters_only.into());
         }
         let mut throw_errors = false;
+        let mut persistent = None;
         if let Some(options) = options {
             throw_errors = apply_options(&mut config, options)?;
+            persistent = persistent::option(options)?;
         }
         let config = ClusterConfig::from_value(&serde_json::Value::Object(config))
             .map_err(|e| exception(ClusterError::Config(e)))?;
-        let cluster = Cluster::new(config.clone()).map_err(exception)?;
+        let cluster = persistent::engine(config.clone(), persistent.clone()).map_err(exception)?;
         let read_timeout = config
             .masters
             .first()
@@ -211,6 +218,7 @@ impl RedisCluster {
         Ok(RedisCluster {
             cluster,
             config,
+            persistent,
             options,
             queue: None,
             last_error: None,
@@ -237,7 +245,8 @@ impl RedisCluster {
                 {
                     node.read_timeout = timeout;
                 }
-                self.cluster = Cluster::new(config.clone()).map_err(exception)?;
+                self.cluster =
+                    persistent::engine(config.clone(), self.persistent.clone()).map_err(exception)?;
                 self.config = config;
                 Ok(true)
             }

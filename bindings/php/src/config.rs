@@ -72,6 +72,10 @@ pub fn apply_options(
             apply_tls_context(config, &name, to_json(value)?)?;
             continue;
         }
+        // Not the engine's: which engine (`persistent.rs`).
+        if name == "persistent" {
+            continue;
+        }
         let target = match name.as_str() {
             "timeout" | "connect_timeout" => "socket_connect_timeout",
             "read_timeout" => "socket_timeout",
@@ -80,7 +84,7 @@ pub fn apply_options(
             "db" | "database" => "db",
             other => {
                 return Err(invalid(format!(
-                    "unknown option '{other}' (known: timeout, read_timeout, password, username, db, ssl, stream, exceptions)"
+                    "unknown option '{other}' (known: timeout, read_timeout, password, username, db, ssl, stream, persistent, exceptions)"
                 )));
             }
         };

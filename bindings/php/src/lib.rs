@@ -16,6 +16,7 @@ mod convert;
 mod errors;
 mod methods;
 mod options;
+mod persistent;
 mod run;
 
 /// MINIT: the exception classes (see `errors.rs` for why they are not `#[php_class]`).

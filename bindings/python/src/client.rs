@@ -15,20 +15,30 @@ pub struct Core {
     cluster: Cluster,
 }
 
+/// How long a new client waits for its first replica check (a check that takes longer goes on
+/// in the background; until it ends, reads go to the masters).
+const FIRST_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// `(name, host, port)` of a node.
 type NodeAddress = (String, String, u16);
 
 #[pymethods]
 impl Core {
     /// Validates the whole config (the seed's dict shape) before anything connects, then asks
-    /// each master for its replicas unless `master_of` or `mastersonly` says otherwise.
+    /// each master for its replicas unless `master_of` or `mastersonly` says otherwise. The
+    /// engine checks replicas in the background; a Python client is long-lived, so it waits
+    /// for that first check (as it always did) and reads from replicas from its first call.
     #[new]
     fn new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Core> {
         let json = to_json(config)?;
         let config =
             ClusterConfig::from_value(&json).map_err(|e| to_pyerr(py, ClusterError::Config(e)))?;
         let cluster = py
-            .detach(|| Cluster::new(config))
+            .detach(|| {
+                let cluster = Cluster::new(config)?;
+                cluster.wait_for_replica_check(FIRST_CHECK_WAIT);
+                Ok(cluster)
+            })
             .map_err(|e| to_pyerr(py, e))?;
         Ok(Core { cluster })
     }

@@ -25,9 +25,14 @@ pub struct Topology {
     pub explicit_replicas: bool,
 }
 
+/// How long the tools wait for a client's first replica check (it discovers the replicas).
+const FIRST_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The masters in placement order with the replicas the client would read from.
 pub fn info(config: &ClusterConfig) -> Result<Topology, ToolError> {
     let cluster = Cluster::new(config.clone()).map_err(|e| ToolError::Config(e.to_string()))?;
+    // Discovered replicas are known once the first check has run.
+    cluster.wait_for_replica_check(FIRST_CHECK_WAIT);
     Ok(Topology {
         masters: config
             .masters
@@ -85,6 +90,9 @@ fn info_field(info: &str, name: &str) -> Option<String> {
 pub fn check(config: &ClusterConfig, scan: bool) -> Vec<NodeReport> {
     let masters = config.masters.len();
     let cluster = Cluster::new(config.clone()).ok();
+    if let Some(cluster) = &cluster {
+        cluster.wait_for_replica_check(FIRST_CHECK_WAIT);
+    }
     config
         .masters
         .iter()

@@ -36,11 +36,13 @@ impl std::fmt::Debug for Cluster {
 }
 
 impl Cluster {
-    /// Builds the cluster from a validated config. Unless reads go to masters only, each
-    /// master is asked for its replicas (unless `master_of` names them) and each replica for
-    /// its link and lag, before this returns; then a background thread repeats that every
-    /// `replica_check_interval` (see `health/`). A node that cannot be reached now does not
-    /// stop the client: its keys fail until it answers.
+    /// Builds the cluster from a validated config, connecting nothing and waiting for nothing.
+    /// Unless reads go to masters only, a background thread asks each master for its replicas
+    /// (unless `master_of` names them) and each replica for its link and lag, shortly after
+    /// (`health::FIRST_CHECK_DELAY`), then every `replica_check_interval` (see `health/`);
+    /// until a check has vouched for a replica, its master answers the reads
+    /// (`wait_for_replica_check` waits for the first check). A node that cannot be reached
+    /// now does not stop the client: its keys fail until it answers.
     pub fn new(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         Ok(Cluster {
             executor: Arc::new(Executor::new(&config)),
@@ -126,6 +128,14 @@ impl Cluster {
             return Ok(());
         }
         checked
+    }
+
+    /// Waits until the replicas have been checked once (starting that check now if it has not
+    /// started), at most `timeout`; true when they have, or when reads go to masters only.
+    /// Until then reads go to the masters, so nothing needs this to be correct; it is for a
+    /// caller that wants replica reads from its first read on (a long-lived client, a test).
+    pub fn wait_for_replica_check(&self, timeout: std::time::Duration) -> bool {
+        self.executor.wait_replicas_checked(timeout)
     }
 
     /// Closes every idle pooled connection (redis-py's `close()`); the cluster stays usable and

@@ -1,6 +1,7 @@
 //! Replicas against real servers: discovered through INFO replication or named in
 //! `master_of`; reads answered by a replica (seen in the replica's own INFO commandstats),
-//! writes by the master, `mastersonly`, and a dead replica falling back to its master.
+//! writes by the master, `mastersonly`, and a dead replica falling back to its master. (That a
+//! client is built without waiting for its replicas is in resilience/replica_health.rs.)
 
 mod support;
 
@@ -9,6 +10,10 @@ use std::time::{Duration, Instant};
 use cluster_core::{Cluster, ClusterConfig};
 use redis::Commands;
 use support::{RedisServer, config_of, key_on, port, slot};
+
+/// Building a client does not wait for its replica check; these tests want replica reads
+/// from the first read on, so they wait for it.
+const CHECKED_WITHIN: Duration = Duration::from_secs(5);
 
 /// Two masters (`slot + 0, 1`), each with one replica (`slot + 2, 3`).
 fn two_masters_with_replicas(offset: u16) -> (Vec<RedisServer>, Vec<RedisServer>) {
@@ -41,6 +46,7 @@ fn wait_replicated(replica: &RedisServer, key: &str) {
 fn discovered_replicas_answer_reads_and_masters_take_writes() {
     let (masters, replicas) = two_masters_with_replicas(slot::REPLICAS);
     let cluster = Cluster::new(ClusterConfig::from_value(&config_of(&masters)).unwrap()).unwrap();
+    assert!(cluster.wait_for_replica_check(CHECKED_WITHIN));
     for (i, replica) in replicas.iter().enumerate() {
         let found = cluster.replicas_of(&format!("node_{}", i + 1));
         assert_eq!(found.len(), 1, "node_{} has one replica", i + 1);
@@ -104,6 +110,7 @@ fn master_of_names_replicas_that_do_not_count_for_placement() {
         "master_of": {"node_1": "replica_a", "node_2": ["replica_b"]},
     });
     let cluster = Cluster::new(ClusterConfig::from_value(&config).unwrap()).unwrap();
+    assert!(cluster.wait_for_replica_check(CHECKED_WITHIN));
     assert_eq!(cluster.masters().len(), 2, "replicas are not masters");
     assert_eq!(
         cluster.node_for("foo"),
@@ -124,6 +131,7 @@ fn master_of_names_replicas_that_do_not_count_for_placement() {
 fn a_dead_replica_sends_reads_back_to_its_master() {
     let (masters, mut replicas) = two_masters_with_replicas(slot::REPLICAS + 12);
     let cluster = Cluster::new(ClusterConfig::from_value(&config_of(&masters)).unwrap()).unwrap();
+    assert!(cluster.wait_for_replica_check(CHECKED_WITHIN));
     let mut con = cluster.handle();
     let keys: Vec<String> = (0..20).map(|i| format!("key{i}")).collect();
     for key in &keys {
@@ -173,6 +181,7 @@ fn a_replica_added_later_is_found_by_discovering_again() {
 fn a_split_read_is_answered_by_each_masters_replica() {
     let (masters, replicas) = two_masters_with_replicas(slot::REPLICAS + 18);
     let cluster = Cluster::new(ClusterConfig::from_value(&config_of(&masters)).unwrap()).unwrap();
+    assert!(cluster.wait_for_replica_check(CHECKED_WITHIN));
     let on = |node: &str| key_on(&cluster, node);
     let (a, b) = (on("node_1"), on("node_2"));
     let mut con = cluster.handle();

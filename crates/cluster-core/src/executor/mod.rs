@@ -32,7 +32,7 @@ pub type NodeReplies<'a> = Vec<(&'a str, Result<Value, ClusterError>)>;
 
 impl Executor {
     /// Pools for every server of a validated config (nothing connected yet), and the replica
-    /// checks (a first round before this returns, unless reads go to masters only).
+    /// checks (in the background, unless reads go to masters only).
     pub fn new(config: &ClusterConfig) -> Executor {
         let topology = Arc::new(Topology::new(config));
         let health = Health::start(&topology);
@@ -58,6 +58,11 @@ impl Executor {
     /// Checks the replicas now (see `Health::check`).
     pub fn check_replicas(&self) -> Result<(), ClusterError> {
         self.health.check(&self.topology)
+    }
+
+    /// Waits for the first replica check (see `Health::wait_checked`).
+    pub fn wait_replicas_checked(&self, timeout: std::time::Duration) -> bool {
+        self.health.wait_checked(timeout)
     }
 
     /// The database the connections to master `shard` are in now.

@@ -5,13 +5,19 @@
 //! which also re-discovers replicas from the master's `INFO replication` (`discovery.rs`)
 //! unless `master_of` names them. The checks own their state (probe connections, offset
 //! history, the thread and its signal); what they conclude is written into the topology.
+//!
+//! Building a client never waits for a check: replicas start out unhealthy (reads go to the
+//! masters) and serve reads once a check has vouched for them. The first check runs in the
+//! background thread `FIRST_CHECK_DELAY` after the client is built (at once when asked to), so
+//! a client that lives only for a short request (PHP builds one per request) does not pay for
+//! checks it would not live to use.
 
 mod discovery;
 mod lag;
 mod probe;
 mod signal;
 
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -28,6 +34,10 @@ use signal::Signal;
 const STARTUP_RETRIES: u32 = 5;
 const STARTUP_RETRY_PAUSE: Duration = Duration::from_millis(10);
 
+/// How long after a client is built its first replica check starts (unless asked sooner:
+/// `check_soon`, `wait_checked`). Until then reads go to the masters.
+pub const FIRST_CHECK_DELAY: Duration = Duration::from_millis(20);
+
 /// A client's replica checks. Dropping it ends the background thread at once.
 pub struct Health {
     checks: Arc<Checks>,
@@ -36,9 +46,16 @@ pub struct Health {
 /// What the checks keep between rounds.
 struct Checks {
     settings: ReplicaHealth,
+    masters_only: bool,
     discover: bool,
     shards: Vec<ShardChecks>,
     signal: Signal,
+    /// One check at a time: the background thread's and a caller's (`check`) never interleave
+    /// (an older view of the replicas must not overwrite a newer one).
+    running: Mutex<()>,
+    /// Whether a check has completed yet, and a wake-up for those waiting for one.
+    checked: Mutex<bool>,
+    checked_wake: Condvar,
 }
 
 /// One shard's checks: the master's probe and offset history, a probe per replica.
@@ -50,14 +67,17 @@ struct ShardChecks {
 }
 
 impl Health {
-    /// Checks every replica once before returning (so a client reads from its replicas from
-    /// its first call), then every `replica_check_interval` in a background thread that holds
-    /// the topology weakly. Nothing at all when reads go to masters only. A node that cannot
-    /// be reached now does not stop the client: its replicas wait for a later check.
+    /// Starts the background thread, which holds the topology weakly and checks every replica
+    /// `FIRST_CHECK_DELAY` from now (with the startup's retries), then every
+    /// `replica_check_interval`; returns at once, nothing connected. Until the first check,
+    /// every replica is unhealthy: reads go to the masters. Nothing at all when reads go to
+    /// masters only. A node that cannot be reached does not stop the client: its replicas wait
+    /// for a later check.
     pub fn start(topology: &Arc<Topology>) -> Health {
         let config = &topology.config;
         let checks = Arc::new(Checks {
             settings: config.replica_health,
+            masters_only: config.masters_only,
             discover: !config.explicit_replicas,
             shards: topology
                 .shards
@@ -69,27 +89,36 @@ impl Health {
                 })
                 .collect(),
             signal: Signal::default(),
+            running: Mutex::new(()),
+            checked: Mutex::new(false),
+            checked_wake: Condvar::new(),
         });
         let health = Health { checks };
         if config.masters_only {
             return health;
         }
-        // Best effort: an unreachable master must not stop the others from serving.
-        let _ = health.checks.run(topology, true);
         let weak: Weak<Topology> = Arc::downgrade(topology);
         let checks = Arc::clone(&health.checks);
-        // Best effort too: without the thread, replicas keep their state from startup.
-        let _ = thread::Builder::new()
+        let spawned = thread::Builder::new()
             .name("rediscluster-replica-health".to_owned())
             .spawn(move || {
-                while !checks.signal.wait(checks.settings.check_interval) {
+                let mut pause = FIRST_CHECK_DELAY;
+                let mut startup = true;
+                // Ends as soon as the client is dropped, before its first check if it is
+                // dropped that soon.
+                while !checks.signal.wait(pause) {
                     let Some(topology) = weak.upgrade() else {
                         return;
                     };
                     // A master that cannot be asked now is asked again next time.
-                    let _ = checks.run(&topology, false);
+                    let _ = checks.run(&topology, startup);
+                    (pause, startup) = (checks.settings.check_interval, false);
                 }
             });
+        if spawned.is_err() {
+            // Without the thread, one check now; replicas keep its verdict.
+            let _ = health.checks.run(topology, true);
+        }
         health
     }
 
@@ -107,6 +136,27 @@ impl Health {
     pub fn check_soon(&self) {
         self.checks.signal.check_now();
     }
+
+    /// Waits until a check has completed (asking the background thread to start its first one
+    /// now), at most `timeout`; true when one has (or when reads go to masters only: nothing
+    /// to check).
+    pub fn wait_checked(&self, timeout: Duration) -> bool {
+        if self.checks.masters_only {
+            return true;
+        }
+        self.check_soon();
+        let checked = self
+            .checks
+            .checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let (checked, _) = self
+            .checks
+            .checked_wake
+            .wait_timeout_while(checked, timeout, |done| !*done)
+            .unwrap_or_else(|p| p.into_inner());
+        *checked
+    }
 }
 
 impl Drop for Health {
@@ -116,8 +166,17 @@ impl Drop for Health {
 }
 
 impl Checks {
-    /// Every shard at once (a slow node delays only its own shard's check).
+    /// Every shard at once (a slow node delays only its own shard's check); then a check has
+    /// completed, for `wait_checked`.
     fn run(&self, topology: &Topology, startup: bool) -> Result<(), ClusterError> {
+        let _one_at_a_time = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let result = self.run_shards(topology, startup);
+        *self.checked.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.checked_wake.notify_all();
+        result
+    }
+
+    fn run_shards(&self, topology: &Topology, startup: bool) -> Result<(), ClusterError> {
         thread::scope(|scope| {
             let running: Vec<_> = topology
                 .shards

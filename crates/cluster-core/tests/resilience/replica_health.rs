@@ -225,3 +225,43 @@ fn a_replica_that_fails_a_read_is_checked_again_at_once() {
         cluster.replicas_of("node_1").is_empty()
     });
 }
+
+#[test]
+fn a_client_is_built_without_waiting_for_its_replica_check() {
+    let _turn = take_turns();
+    let master = RedisServer::start(port(slot::SHARED));
+    let replica = RedisServer::start_replica(port(slot::SHARED + 1), master.port);
+    let _: () = master.connect().set("k", "v").unwrap();
+    wait_replicated(&replica, "k");
+    // The replica answers nothing for 600 ms: a check of it waits that long.
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(600)
+        .arg("ALL")
+        .query(&mut replica.connect())
+        .unwrap();
+    let started = Instant::now();
+    let cluster = Cluster::new(
+        ClusterConfig::from_value(&serde_json::json!({
+            "nodes": {"node_1": node(&master), "replica": node(&replica)},
+            "master_of": {"node_1": "replica"},
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    // Not vouched for yet: the master answers, at once.
+    let before = master.calls("get");
+    assert_eq!(replica_answers_or_master(&cluster), "v");
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "built and read in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(master.calls("get"), before + 1, "the master answered");
+    assert!(!cluster.replica_health_of("node_1")[0].1);
+    // Once checked, the replica serves reads.
+    assert!(cluster.wait_for_replica_check(Duration::from_secs(5)));
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    assert!(cluster.replica_health_of("node_1")[0].1);
+    assert!(replica_answers(&cluster, &replica, "k"));
+}
