@@ -123,13 +123,20 @@ final class ReplicasAndErrorsTest extends TestCase
             $this->assertStringContainsString("unknown option 'colour'", $e->getMessage());
         }
         $r = new RedisCluster(Servers::config(), 0, true);
+        $before = $r->dbSize();
         try {
-            $r->set('k', ['an', 'array']);
-            $this->fail('an array value must be refused');
+            $r->set(['an', 'array'], 'v');
+            $this->fail('an array key must be refused');
         } catch (\RedisCluster\Exception $e) {
             $this->assertStringContainsString('cannot be sent', $e->getMessage());
         }
-        $this->assertFalse($r->get('k'), 'a refused argument sends nothing');
+        $this->assertSame($before, $r->dbSize(), 'a refused argument sends nothing');
+        // A value that is an array or an object, without a serializer, is stored as phpredis
+        // stores it: PHP's own name for it.
+        $this->assertTrue($r->set('k', ['an', 'array']));
+        $this->assertSame('Array', $r->get('k'));
+        $this->assertTrue($r->set('k', new \stdClass()));
+        $this->assertSame('Object', $r->get('k'));
     }
 
     public function testADeadNodeFailsFastNamingItselfAndTheOthersKeepWorking(): void

@@ -69,12 +69,21 @@ impl RedisCluster {
             return self_.into_zval(false).map_err(|e| invalid(e.to_string()));
         }
         let result = client.cluster.execute(&args);
-        shaped(&args, result, shape, &client.options, &mut client.last_error)
+        shaped(
+            &args,
+            result,
+            shape,
+            &client.options,
+            &mut client.last_error,
+        )
     }
 
     /// Runs a command now, even in pipeline mode, giving the engine's value (or phpredis's
     /// `false` on an error reply) for a method to shape itself.
-    pub(crate) fn value_now(self_: &mut This, args: Vec<Vec<u8>>) -> PhpResult<Result<Value, Zval>> {
+    pub(crate) fn value_now(
+        self_: &mut This,
+        args: Vec<Vec<u8>>,
+    ) -> PhpResult<Result<Value, Zval>> {
         let client = Self::this(self_)?;
         if client.queue.is_some() {
             return Err(invalid(
@@ -245,8 +254,8 @@ impl RedisCluster {
                 {
                     node.read_timeout = timeout;
                 }
-                self.cluster =
-                    persistent::engine(config.clone(), self.persistent.clone()).map_err(exception)?;
+                self.cluster = persistent::engine(config.clone(), self.persistent.clone())
+                    .map_err(exception)?;
                 self.config = config;
                 Ok(true)
             }
@@ -1127,8 +1136,7 @@ impl RedisCluster {
         let commands = queue.transaction.unwrap_or_default();
         if let Some(watch) = client.watch.take() {
             // On the watched connection: EXEC aborts (false) if a watched key changed.
-            let (commands, shapes): (Vec<Vec<Vec<u8>>>, Vec<Shape>) =
-                commands.into_iter().unzip();
+            let (commands, shapes): (Vec<Vec<Vec<u8>>>, Vec<Shape>) = commands.into_iter().unzip();
             return transaction_replies(
                 watch.transaction(&commands),
                 &commands,

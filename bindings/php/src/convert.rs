@@ -308,7 +308,12 @@ fn merge_nodes(
                 });
             }
             raw(
-                Value::Array(all.unwrap_or_default().into_iter().map(Value::Int).collect()),
+                Value::Array(
+                    all.unwrap_or_default()
+                        .into_iter()
+                        .map(Value::Int)
+                        .collect(),
+                ),
                 options,
             )?
         }

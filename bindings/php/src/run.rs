@@ -162,7 +162,10 @@ pub fn transaction_replies(
         Ok(Value::Array(items)) => {
             let mut out = ZendHashTable::with_capacity(items.len() as u32);
             for ((value, shape), args) in items.into_iter().zip(shapes).zip(commands) {
-                push(&mut out, shaped(args, Ok(value), shape, options, last_error)?)?;
+                push(
+                    &mut out,
+                    shaped(args, Ok(value), shape, options, last_error)?,
+                )?;
             }
             Ok(array_zval(out))
         }

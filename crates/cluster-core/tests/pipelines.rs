@@ -113,7 +113,10 @@ fn pipelines_keep_order_and_errors_in_place_and_transactions_stay_on_one_node() 
     let Value::Array(replies) = replies else {
         panic!("{replies:?}")
     };
-    assert_eq!(replies[..2], [Value::Okay, Value::SimpleString("PONG".into())]);
+    assert_eq!(
+        replies[..2],
+        [Value::Okay, Value::SimpleString("PONG".into())]
+    );
     let port = format!("tcp_port:{}", servers[0].port);
     assert!(
         matches!(&replies[2], Value::BulkString(info) if String::from_utf8_lossy(info).contains(&port)),
