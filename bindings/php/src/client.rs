@@ -1203,6 +1203,306 @@ impl RedisCluster {
             Some(_) => MULTI,
         }
     }
+
+    // ---- streams and geo (streams.rs, geo.rs) ----
+
+    /// `xAdd($key, $id, [$field => $value], $maxlen = 0, $approx = false, $nomkstream = false)`:
+    /// the entry's ID; values serialized.
+    pub fn x_add(
+        self_: &mut This,
+        key: &Zval,
+        id: &Zval,
+        values: &ZendHashTable,
+        maxlen: Option<i64>,
+        approx: Option<bool>,
+        nomkstream: Option<bool>,
+    ) -> PhpResult<Zval> {
+        Self::x_add_impl(self_, key, id, values, maxlen, approx, nomkstream)
+    }
+
+    /// `xRange($key, $start, $end, $count = -1)`: `[id => [field => value]]`.
+    pub fn x_range(
+        self_: &mut This,
+        key: &Zval,
+        start: &Zval,
+        end: &Zval,
+        count: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::x_range_impl(self_, "XRANGE", key, start, end, count)
+    }
+
+    /// `xRevRange($key, $end, $start, $count = -1)`: `[id => [field => value]]`, newest first.
+    pub fn x_rev_range(
+        self_: &mut This,
+        key: &Zval,
+        end: &Zval,
+        start: &Zval,
+        count: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::x_range_impl(self_, "XREVRANGE", key, end, start, count)
+    }
+
+    /// `xDel($key, $ids)`: how many entries were deleted (`false` for no IDs).
+    pub fn x_del(self_: &mut This, key: &Zval, ids: &ZendHashTable) -> PhpResult<Zval> {
+        Self::x_del_impl(self_, key, ids)
+    }
+
+    /// `xTrim($key, $threshold, $approx = false, $minid = false, $limit = -1)`: how many
+    /// entries were removed.
+    pub fn x_trim(
+        self_: &mut This,
+        key: &Zval,
+        threshold: &Zval,
+        approx: Option<bool>,
+        minid: Option<bool>,
+        limit: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::x_trim_impl(self_, key, threshold, approx, minid, limit)
+    }
+
+    /// `xAck($key, $group, $ids)`: how many entries were acknowledged (`false` for no IDs).
+    pub fn x_ack(
+        self_: &mut This,
+        key: &Zval,
+        group: &Zval,
+        ids: &ZendHashTable,
+    ) -> PhpResult<Zval> {
+        Self::x_ack_impl(self_, key, group, ids)
+    }
+
+    /// `xGroup($operation, $key = null, $group = null, $id_or_consumer = null,
+    /// $mkstream = false, $entries_read = -2)`: CREATE, SETID, DESTROY, CREATECONSUMER,
+    /// DELCONSUMER, HELP.
+    pub fn x_group(
+        self_: &mut This,
+        operation: &Zval,
+        key: Option<&Zval>,
+        group: Option<&Zval>,
+        id_or_consumer: Option<&Zval>,
+        mkstream: Option<&Zval>,
+        entries_read: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::x_group_impl(
+            self_,
+            operation,
+            key,
+            group,
+            id_or_consumer,
+            mkstream,
+            entries_read,
+        )
+    }
+
+    /// `xInfo('STREAM' | 'GROUPS' | 'CONSUMERS', $key, $arg = null, $count = -1)`: phpredis's
+    /// nested arrays (`xInfo('STREAM', $key, 'FULL', $count)` for the full form).
+    pub fn x_info(
+        self_: &mut This,
+        operation: &Zval,
+        arg1: Option<&Zval>,
+        arg2: Option<&Zval>,
+        count: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::x_info_impl(self_, operation, arg1, arg2, count)
+    }
+
+    /// `xPending($key, $group, $start = null, $end = null, $count = -1, $consumer = null,
+    /// $idle = 0)`: the summary, or the pending entries of the range.
+    #[allow(clippy::too_many_arguments)]
+    pub fn x_pending(
+        self_: &mut This,
+        key: &Zval,
+        group: &Zval,
+        start: Option<&Zval>,
+        end: Option<&Zval>,
+        count: Option<i64>,
+        consumer: Option<&Zval>,
+        idle: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::x_pending_impl(self_, key, group, start, end, count, consumer, idle)
+    }
+
+    /// `xRead([$stream => $id], $count = -1, $block = -1)`: `[stream => [id => fields]]`; the
+    /// streams of one call must share a master (give them a hash tag).
+    pub fn x_read(
+        self_: &mut This,
+        streams: &ZendHashTable,
+        count: Option<&Zval>,
+        block: Option<&Zval>,
+    ) -> PhpResult<Zval> {
+        Self::x_read_impl(self_, streams, count, block)
+    }
+
+    /// `xReadGroup($group, $consumer, [$stream => $id], $count = null, $block = null)`.
+    pub fn x_read_group(
+        self_: &mut This,
+        group: &Zval,
+        consumer: &Zval,
+        streams: &ZendHashTable,
+        count: Option<&Zval>,
+        block: Option<&Zval>,
+    ) -> PhpResult<Zval> {
+        Self::x_read_group_impl(self_, group, consumer, streams, count, block)
+    }
+
+    /// `xClaim($key, $group, $consumer, $min_idle, $ids, $options)`: `[id => fields]`, or the
+    /// IDs with `'JUSTID'`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn x_claim(
+        self_: &mut This,
+        key: &Zval,
+        group: &Zval,
+        consumer: &Zval,
+        min_idle: i64,
+        ids: &ZendHashTable,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Zval> {
+        Self::x_claim_impl(self_, key, group, consumer, min_idle, ids, options)
+    }
+
+    /// `xAutoClaim($key, $group, $consumer, $min_idle, $start, $count = -1, $justid = false)`:
+    /// `[next start, claimed, deleted IDs]`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn x_auto_claim(
+        self_: &mut This,
+        key: &Zval,
+        group: &Zval,
+        consumer: &Zval,
+        min_idle: i64,
+        start: &Zval,
+        count: Option<i64>,
+        justid: Option<bool>,
+    ) -> PhpResult<Zval> {
+        Self::x_auto_claim_impl(self_, key, group, consumer, min_idle, start, count, justid)
+    }
+
+    /// `geoAdd($key, $lng, $lat, $member, ...$more [, $options])`: how many were added.
+    pub fn geo_add(self_: &mut This, key: &Zval, args: &[&Zval]) -> PhpResult<Zval> {
+        Self::geo_add_impl(self_, key, args)
+    }
+
+    /// `geoPos($key, $member, ...)`: `[[lng, lat], ...]`, `[]` for a missing member.
+    pub fn geo_pos(self_: &mut This, key: &Zval, members: &[&Zval]) -> PhpResult<Zval> {
+        Self::geo_members_impl(self_, "GEOPOS", key, members, Shape::GeoPositions)
+    }
+
+    /// `geoHash($key, $member, ...)`: geohash strings, `false` for a missing member.
+    pub fn geo_hash(self_: &mut This, key: &Zval, members: &[&Zval]) -> PhpResult<Zval> {
+        Self::geo_members_impl(self_, "GEOHASH", key, members, Shape::Raw)
+    }
+
+    /// `geoDist($key, $src, $dst, $unit = null)`: a float, `false` for a missing member.
+    pub fn geo_dist(
+        self_: &mut This,
+        key: &Zval,
+        src: &Zval,
+        dst: &Zval,
+        unit: Option<&Zval>,
+    ) -> PhpResult<Zval> {
+        Self::geo_dist_impl(self_, key, src, dst, unit)
+    }
+
+    /// `geoRadius($key, $lng, $lat, $radius, $unit, $options = [])`.
+    pub fn geo_radius(
+        self_: &mut This,
+        key: &Zval,
+        lng: &Zval,
+        lat: &Zval,
+        radius: &Zval,
+        unit: &Zval,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Zval> {
+        Self::geo_radius_impl(self_, "GEORADIUS", key, &[lng, lat], radius, unit, options)
+    }
+
+    /// `geoRadius_ro($key, $lng, $lat, $radius, $unit, $options = [])`.
+    #[php(name = "geoRadius_ro")]
+    pub fn geo_radius_ro(
+        self_: &mut This,
+        key: &Zval,
+        lng: &Zval,
+        lat: &Zval,
+        radius: &Zval,
+        unit: &Zval,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Zval> {
+        Self::geo_radius_impl(
+            self_,
+            "GEORADIUS_RO",
+            key,
+            &[lng, lat],
+            radius,
+            unit,
+            options,
+        )
+    }
+
+    /// `geoRadiusByMember($key, $member, $radius, $unit, $options = [])`.
+    pub fn geo_radius_by_member(
+        self_: &mut This,
+        key: &Zval,
+        member: &Zval,
+        radius: &Zval,
+        unit: &Zval,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Zval> {
+        Self::geo_radius_impl(
+            self_,
+            "GEORADIUSBYMEMBER",
+            key,
+            &[member],
+            radius,
+            unit,
+            options,
+        )
+    }
+
+    /// `geoRadiusByMember_ro($key, $member, $radius, $unit, $options = [])`.
+    #[php(name = "geoRadiusByMember_ro")]
+    pub fn geo_radius_by_member_ro(
+        self_: &mut This,
+        key: &Zval,
+        member: &Zval,
+        radius: &Zval,
+        unit: &Zval,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Zval> {
+        Self::geo_radius_impl(
+            self_,
+            "GEORADIUSBYMEMBER_RO",
+            key,
+            &[member],
+            radius,
+            unit,
+            options,
+        )
+    }
+
+    /// `geoSearch($key, $member | [$lng, $lat], $radius | [$width, $height], $unit,
+    /// $options = [])`.
+    pub fn geo_search(
+        self_: &mut This,
+        key: &Zval,
+        position: &Zval,
+        shape: &Zval,
+        unit: &Zval,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Zval> {
+        Self::geo_search_impl(self_, key, position, shape, unit, options)
+    }
+
+    /// `geoSearchStore($dst, $src, $member | [$lng, $lat], $radius | [$width, $height], $unit,
+    /// $options = [])`: how many members were stored.
+    pub fn geo_search_store(
+        self_: &mut This,
+        dst: &Zval,
+        src: &Zval,
+        position: &Zval,
+        shape: &Zval,
+        unit: &Zval,
+        options: Option<&ZendHashTable>,
+    ) -> PhpResult<Zval> {
+        Self::geo_search_store_impl(self_, dst, src, position, shape, unit, options)
+    }
 }
 
 /// Commands whose nil reply is a nil list (`*-1`): phpredis gives `[]` (or `null`).

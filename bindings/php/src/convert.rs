@@ -124,6 +124,20 @@ pub enum Shape {
     NodesAllOk,
     /// 1 where every master has it, element by element (SCRIPT EXISTS).
     NodesAllExist,
+    /// XRANGE/XREVRANGE: `[id => [field => value]]`, values read back (streams.rs).
+    StreamMessages,
+    /// XREAD/XREADGROUP: `[stream => [id => [field => value]]]`; nil is `[]`/`null` (streams.rs).
+    Streams,
+    /// XCLAIM: `[id => [field => value]]`, or the IDs with JUSTID (streams.rs).
+    Claimed,
+    /// XAUTOCLAIM: `[next start, claimed, deleted IDs]` (streams.rs).
+    AutoClaimed,
+    /// XINFO: phpredis's nested `[name => value]` arrays (streams.rs).
+    StreamInfo,
+    /// GEOPOS: `[[lng, lat], ...]`, a missing member `[]`/`null` (geo.rs).
+    GeoPositions,
+    /// GEOSEARCH with WITH*: `[member => [dist, hash, [lng, lat]]]` (geo.rs).
+    GeoSearch,
 }
 
 fn bytes_zval(bytes: &[u8]) -> Zval {
@@ -376,6 +390,13 @@ pub fn reply(value: Value, shape: Shape, options: &Options) -> Result<Zval, PhpE
             Ok(array_zval(table))
         }
         (_, Value::ServerError(_)) => Ok(bool_zval(false)),
+        (Shape::StreamMessages, value) => crate::streams::messages(value, options),
+        (Shape::Streams, value) => crate::streams::streams(value, options),
+        (Shape::Claimed, value) => crate::streams::claimed(value, options),
+        (Shape::AutoClaimed, value) => crate::streams::auto_claimed(value, options),
+        (Shape::StreamInfo, value) => crate::streams::info(value, options),
+        (Shape::GeoPositions, value) => crate::geo::positions(value, options),
+        (Shape::GeoSearch, value) => crate::geo::search(value, options),
         (Shape::Bool, value) => Ok(bool_zval(match value {
             Value::Int(n) => n != 0,
             Value::Okay => true,

@@ -14,10 +14,12 @@ mod compress;
 mod config;
 mod convert;
 mod errors;
+mod geo;
 mod methods;
 mod options;
 mod persistent;
 mod run;
+mod streams;
 
 /// MINIT: the exception classes (see `errors.rs` for why they are not `#[php_class]`).
 unsafe extern "C" fn startup(_type: i32, _module_number: i32) -> i32 {

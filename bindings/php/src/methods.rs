@@ -127,6 +127,7 @@ const METHODS: &[(&str, Method)] = &[
     ("touch", m("TOUCH", "K", Raw)),
     ("ttl", m("TTL", "k", Raw)),
     ("type", m("TYPE", "k", Type)),
+    ("xlen", m("XLEN", "k", Raw)),
     ("zcard", m("ZCARD", "k", Raw)),
     ("zcount", m("ZCOUNT", "kaa", Raw)),
     ("zincrby", m("ZINCRBY", "kfv", Float)),
