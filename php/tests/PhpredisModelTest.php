@@ -207,6 +207,65 @@ final class PhpredisModelTest extends TestCase
         $this->same(fn ($c) => $c->getMode());
     }
 
+    /**
+     * Publishes `[channel, message]` pairs from a child process after a moment. The child ends
+     * with SIGKILL so that it runs none of the parent's shutdown functions (they stop the
+     * suite's servers). Returns its pid.
+     */
+    private function publishSoon(array $messages): int
+    {
+        $pid = pcntl_fork();
+        if ($pid === 0) {
+            usleep(300000);
+            $publisher = new RedisCluster(Servers::config());
+            foreach ($messages as [$channel, $message]) {
+                $publisher->publish($channel, $message);
+            }
+            posix_kill(getmypid(), SIGKILL);
+        }
+        return $pid;
+    }
+
+    public function testSubscribeCallsTheCallbackUntilItUnsubscribes(): void
+    {
+        $child = $this->publishSoon([
+            ['ch1', 'a'], ['news.x', 'pa'], ['ch2', 'b'], ['ch1', 'c'], ['ch2', 'stop'],
+        ]);
+        $r = new RedisCluster(Servers::config(), 0, true, ['read_timeout' => 5]);
+        $got = [];
+        $r->subscribe(['ch1', 'ch2'], function ($redis, $channel, $message) use (&$got) {
+            $got[] = "$channel:$message";
+            if ($message === 'stop') {
+                $this->assertSame(['ch1' => true, 'ch2' => true], $redis->unsubscribe(['ch1', 'ch2']));
+            }
+        });
+        pcntl_waitpid($child, $status);
+        $this->assertSame(['ch1:a', 'ch2:b', 'ch1:c', 'ch2:stop'], $got);
+        $this->assertFalse($r->unsubscribe(['ch1']), 'outside a callback');
+        $this->assertTrue($r->set('after', 'v'), 'usable after');
+
+        $child = $this->publishSoon([['news.x', 'hello']]);
+        $seen = [];
+        $r->psubscribe(['news.*'], function ($redis, $pattern, $channel, $message) use (&$seen) {
+            $seen[] = [$pattern, $channel, $message];
+            $redis->punsubscribe();
+        });
+        pcntl_waitpid($child, $status);
+        $this->assertSame([['news.*', 'news.x', 'hello']], $seen);
+
+        // A callback that throws ends the loop with its exception.
+        $child = $this->publishSoon([['boom', 'x']]);
+        try {
+            $r->subscribe(['boom'], function () {
+                throw new LogicException('from the callback');
+            });
+            $this->fail('the exception must come out');
+        } catch (LogicException $e) {
+            $this->assertSame('from the callback', $e->getMessage());
+        }
+        pcntl_waitpid($child, $status);
+    }
+
     public function testWatchAbortsTheTransactionWhenAWatchedKeyChanged(): void
     {
         $other = new RedisCluster(Servers::config(), 0, true);

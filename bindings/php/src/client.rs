@@ -4,7 +4,7 @@
 //! shapes the reply as phpredis would. `__call` takes the methods of the table in `methods.rs`;
 //! `pipeline()` / `multi()` queue commands until `exec()` (see `run.rs`).
 
-use cluster_core::{ClusterConfig, ClusterError, Value, Watch};
+use cluster_core::{ClusterConfig, ClusterError, Subscription, Value, Watch};
 use ext_php_rs::convert::IntoZval;
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::prelude::*;
@@ -21,6 +21,7 @@ use crate::persistent::{self, Engine};
 use crate::run::{
     Queue, Step, false_zval, run_steps, run_transaction, shaped, transaction_replies,
 };
+use crate::subscribe::Kind;
 
 /// phpredis's `Redis::ATOMIC`, `Redis::MULTI`, `Redis::PIPELINE`.
 const ATOMIC: i64 = 0;
@@ -30,16 +31,18 @@ const PIPELINE: i64 = 2;
 #[php_class]
 #[php(name = "RedisCluster\\RedisCluster")]
 pub struct RedisCluster {
-    cluster: Engine,
+    pub(crate) cluster: Engine,
     config: ClusterConfig,
     /// `Some(id)` for a persistent engine (`persistent.rs`).
     persistent: Option<String>,
-    options: Options,
+    pub(crate) options: Options,
     queue: Option<Queue>,
     last_error: Option<String>,
     /// `watch()`: a connection of the watched keys' master, held until `exec()`,
     /// `unwatch()` or `discard()`.
     watch: Option<Watch>,
+    /// The subscription of a running `subscribe()` callback loop (`subscribe.rs`).
+    pub(crate) subscription: Option<Subscription>,
 }
 
 pub(crate) type This = ZendClassObject<RedisCluster>;
@@ -232,6 +235,7 @@ impl RedisCluster {
             queue: None,
             last_error: None,
             watch: None,
+            subscription: None,
         })
     }
 
@@ -350,6 +354,176 @@ impl RedisCluster {
     pub fn close(&self) -> bool {
         self.cluster.disconnect();
         true
+    }
+
+    // ---- connection --------------------------------------------------------------------------
+    // The cluster config given to the constructor says where every master is; connections are
+    // made from it as commands need them. phpredis's connect methods, which code replacing
+    // `new Redis()` still calls, are accepted and connect nothing more.
+
+    /// `connect($host, $port, ...)`: `true`; the masters come from the cluster config.
+    pub fn connect(&self, args: &[&Zval]) -> bool {
+        let _ = args; // host, port, timeouts: the config's
+        true
+    }
+
+    pub fn open(&self, args: &[&Zval]) -> bool {
+        self.connect(args)
+    }
+
+    /// `pconnect($host, $port, $timeout, $persistentId)`: this client's engine becomes the
+    /// process's persistent engine for its config (and `$persistentId`), as with the
+    /// constructor's `persistent` option.
+    pub fn pconnect(&mut self, args: &[&Zval]) -> PhpResult<bool> {
+        let id = match args.get(3).map(|z| z.dereference()) {
+            Some(id) if !id.is_null() => String::from_utf8_lossy(&arg(id)?).into_owned(),
+            _ => String::new(),
+        };
+        if self.persistent.as_deref() != Some(id.as_str()) {
+            self.cluster =
+                persistent::engine(self.config.clone(), Some(id.clone())).map_err(exception)?;
+            self.persistent = Some(id);
+        }
+        Ok(true)
+    }
+
+    pub fn popen(&mut self, args: &[&Zval]) -> PhpResult<bool> {
+        self.pconnect(args)
+    }
+
+    /// Always `true`: a master that cannot be reached fails its own commands.
+    pub fn is_connected(&self) -> bool {
+        true
+    }
+
+    pub fn get_db_num(&self) -> i64 {
+        self.config.masters.first().map_or(0, |m| m.db)
+    }
+
+    /// The connect timeout, in seconds.
+    pub fn get_timeout(&self) -> f64 {
+        self.config
+            .masters
+            .first()
+            .and_then(|m| m.connect_timeout)
+            .map_or(0.0, |t| t.as_secs_f64())
+    }
+
+    pub fn get_read_timeout(&self) -> f64 {
+        self.options.read_timeout
+    }
+
+    /// The persistent id (`''` for `persistent => true`), or `null` for an engine of its own.
+    #[php(name = "getPersistentID")]
+    pub fn get_persistent_id(&self) -> Option<String> {
+        self.persistent.clone()
+    }
+
+    // ---- phpredis's older names ----------------------------------------------------------------
+
+    pub fn evaluate(
+        self_: &mut This,
+        script: &Zval,
+        args: Option<&ZendHashTable>,
+        num_keys: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::script_call(self_, "EVAL", script, args, num_keys)
+    }
+
+    #[php(name = "evaluateSha")]
+    pub fn evaluate_sha(
+        self_: &mut This,
+        sha: &Zval,
+        args: Option<&ZendHashTable>,
+        num_keys: Option<i64>,
+    ) -> PhpResult<Zval> {
+        Self::script_call(self_, "EVALSHA", sha, args, num_keys)
+    }
+
+    pub fn get_multiple(self_: &mut This, keys: &ZendHashTable) -> PhpResult<Zval> {
+        Self::m_get(self_, keys)
+    }
+
+    pub fn l_remove(
+        self_: &mut This,
+        key: &Zval,
+        value: &Zval,
+        count: Option<&Zval>,
+    ) -> PhpResult<Zval> {
+        Self::l_rem(self_, key, value, count)
+    }
+
+    pub fn z_reverse_range(
+        self_: &mut This,
+        key: &Zval,
+        start: &Zval,
+        end: &Zval,
+        with_scores: Option<&Zval>,
+    ) -> PhpResult<Zval> {
+        Self::range(self_, "ZREVRANGE", key, start, end, with_scores)
+    }
+
+    pub fn z_inter(
+        self_: &mut This,
+        destination: &Zval,
+        keys: &ZendHashTable,
+        weights: Option<&Zval>,
+        aggregate: Option<&Zval>,
+    ) -> PhpResult<Zval> {
+        Self::combine_store(self_, "ZINTERSTORE", destination, keys, weights, aggregate)
+    }
+
+    pub fn z_union(
+        self_: &mut This,
+        destination: &Zval,
+        keys: &ZendHashTable,
+        weights: Option<&Zval>,
+        aggregate: Option<&Zval>,
+    ) -> PhpResult<Zval> {
+        Self::combine_store(self_, "ZUNIONSTORE", destination, keys, weights, aggregate)
+    }
+
+    /// `config('GET', $pattern)`: `[node => [name => value]]`, every master's; `config('SET',
+    /// $name, $value)`: on every master, `true` when all took it.
+    pub fn config(
+        self_: &mut This,
+        operation: &Zval,
+        key: &Zval,
+        value: Option<&Zval>,
+    ) -> PhpResult<Zval> {
+        let operation = arg(operation)?.to_ascii_uppercase();
+        let shape = if operation == b"GET" {
+            Shape::Pairs
+        } else {
+            Shape::Bool
+        };
+        let mut all = vec![b"CONFIG".to_vec(), operation, arg(key)?];
+        if let Some(value) = value {
+            all.push(arg(value)?);
+        }
+        Self::run(self_, all, shape)
+    }
+
+    // ---- pub/sub -----------------------------------------------------------------------------
+
+    /// `subscribe($channels, $callback)`: calls `$callback($redis, $channel, $message)` for
+    /// every message until the callback unsubscribes from every channel (`subscribe.rs`).
+    pub fn subscribe(self_: &mut This, channels: &Zval, callback: &Zval) -> PhpResult<Zval> {
+        Self::subscribe_loop(self_, Kind::Channels, channels, callback)
+    }
+
+    /// `psubscribe($patterns, $callback)`: `$callback($redis, $pattern, $channel, $message)`.
+    pub fn psubscribe(self_: &mut This, patterns: &Zval, callback: &Zval) -> PhpResult<Zval> {
+        Self::subscribe_loop(self_, Kind::Patterns, patterns, callback)
+    }
+
+    /// Inside a `subscribe()` callback: `[channel => true]`; outside, `false`.
+    pub fn unsubscribe(self_: &mut This, channels: Option<&Zval>) -> PhpResult<Zval> {
+        Self::unsubscribe_from(self_, Kind::Channels, channels)
+    }
+
+    pub fn punsubscribe(self_: &mut This, patterns: Option<&Zval>) -> PhpResult<Zval> {
+        Self::unsubscribe_from(self_, Kind::Patterns, patterns)
     }
 
     // ---- strings ---------------------------------------------------------------------------
@@ -708,7 +882,9 @@ impl RedisCluster {
         }
         let rest: Vec<&Zval> = rest.collect();
         for (i, value) in rest.iter().enumerate() {
-            if let Some(members) = value.array() {
+            // Where a score goes, an array is `[member => score, ...]`; where a member goes,
+            // it is the member (serialized, or "Array"), as phpredis takes it.
+            if let Some(members) = value.array().filter(|_| i % 2 == 0) {
                 for (member, score) in entries(members) {
                     command.float(score)?;
                     let member = member.into_bytes();

@@ -308,9 +308,12 @@ fn merge_nodes(
             }
             array_zval(table)
         }
-        Shape::NodesAllOk => bool_zval(replies.iter().all(|reply| {
-            matches!(reply, Value::Okay) || matches!(reply, Value::SimpleString(s) if s == "OK")
-        })),
+        // Every master answered a status (OK, "Background saving started"), no error.
+        Shape::NodesAllOk => bool_zval(
+            replies
+                .iter()
+                .all(|reply| matches!(reply, Value::Okay | Value::SimpleString(_))),
+        ),
         Shape::NodesAllExist => {
             let mut all: Option<Vec<i64>> = None;
             for reply in &replies {

@@ -20,6 +20,7 @@ mod options;
 mod persistent;
 mod run;
 mod streams;
+mod subscribe;
 
 /// MINIT: the exception classes (see `errors.rs` for why they are not `#[php_class]`).
 unsafe extern "C" fn startup(_type: i32, _module_number: i32) -> i32 {
