@@ -93,13 +93,10 @@ php-build: deps
 php-test: php-build
 	$(PHP) $$(command -v phpunit) -c php/phpunit.xml
 
-## php-stubs: php/stubs/ for IDEs, from the extension itself (needs `cargo install cargo-php`;
-## stubs come from a debug build, where ext-php-rs describes the module).
-php-stubs:
-	$(CARGO) build -p rediscluster-php
-	cargo php stubs target/debug/librediscluster_php.so -o php/stubs/rediscluster.stubs.php
-	@# cargo-php does not mark by-reference parameters: the scan cursors are.
-	sed -i 's/mixed \$$iterator/mixed \&$$iterator/' php/stubs/rediscluster.stubs.php
+## php-stubs: php/stubs/ for IDEs, from the extension itself (reflection for the signatures, the
+## Rust doc comments for the docs, the __call table as @method lines), then checked.
+php-stubs: php-build
+	$(PHP) tools/php_stubs_gen.php > php/stubs/rediscluster.stubs.php
 	$(PHP) tools/php_stubs_check.php php/stubs/rediscluster.stubs.php
 
 ## fault-suite: a shared client under mixed load while a replica is killed, a master killed
