@@ -20,8 +20,13 @@ pub struct Command<'o> {
 impl<'o> Command<'o> {
     pub fn new(name: &str, options: &'o Options) -> Command<'o> {
         let mut args = Vec::with_capacity(4);
-        for word in name.split(' ') {
-            args.push(word.as_bytes().to_vec());
+        match name.split_once(' ') {
+            // A subcommand: `CONFIG GET`.
+            Some((command, sub)) => {
+                args.push(command.as_bytes().to_vec());
+                args.push(sub.as_bytes().to_vec());
+            }
+            None => args.push(name.as_bytes().to_vec()),
         }
         Command { args, options }
     }

@@ -127,9 +127,23 @@ fn find(rows: &'static [CommandSpec], name: &[u8]) -> Option<&'static CommandSpe
     let upper = &mut upper[..name.len()];
     upper.copy_from_slice(name);
     upper.make_ascii_uppercase();
-    rows.binary_search_by(|row| row.name.as_bytes().cmp(upper))
+    rows.binary_search_by(|row| compare_short(row.name.as_bytes(), upper))
         .ok()
         .map(|i| &rows[i])
+}
+
+/// `a.cmp(b)` for names of a few bytes, without a call to `memcmp` per probe: a pipeline of
+/// 10k SETs spent a third of its planning in the table's binary search (callgrind).
+#[inline]
+fn compare_short(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let mut i = 0;
+    while i < a.len() && i < b.len() {
+        if a[i] != b[i] {
+            return a[i].cmp(&b[i]);
+        }
+        i += 1;
+    }
+    a.len().cmp(&b.len())
 }
 
 /// Does `args` have a number of arguments the command accepts (Redis arity rules)?
