@@ -22,7 +22,7 @@ PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=
 	"mypy==2.4.1"
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
-	python-test php-build php-test php-stubs bench-php bench-php-request bench-migrate cross-language conformance cluster-start \
+	python-test php-build php-test php-stubs bench-php bench-php-request bench-migrate cross-language conformance conformance-php cluster-start \
 	cluster-stop fault-suite soak refresh-commands
 
 all: test
@@ -157,6 +157,13 @@ conformance: python-install
 		$(CONFORMANCE_DIR)/run.sh -q -p no:cacheprovider
 	$(PYTHON) $(CONFORMANCE_DIR)/compare.py $(CONFORMANCE_DIR)/baseline/junit-redis_baseline.xml \
 		$${CONFORMANCE_OUT:-$${TMPDIR:-/tmp}/redis-conformance-out}/junit-rediscluster_candidate.xml
+
+## conformance-php: phpredis 5.3.7's own tests/RedisTest.php against RedisCluster\RedisCluster
+## (3 masters), beside phpredis Redis on one server (the harness's ports, 7421-7428; the report
+## is $$SCRATCH/report.md). PHPACC_NOSKIP=1 runs every test (a crash hunt).
+CONFORMANCE_PHP_DIR ?= $(CURDIR)/../shared/conformance-php
+conformance-php: php-build
+	PHP_EXT=$(PHP_EXT) TARGETS="$${TARGETS:-baseline ours}" $(CONFORMANCE_PHP_DIR)/run.sh
 
 ## bench: criterion benchmarks (placement throughput, round trips against redis-rs).
 bench:
