@@ -11,7 +11,7 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::{PhpRef, ZendClassObject, ZendHashTable, Zval};
 
 use crate::args::{Command, flatten, integer, list_or_one};
-use crate::array::{Key, entries, raw_entries, values};
+use crate::array::{Key, KeyRef, entries, entries_ref, values};
 use crate::config::{apply_options, to_json};
 use crate::convert::{Arg, Shape, arg, arg_ref, reply, text};
 use crate::errors::{exception, invalid, server_exception};
@@ -789,7 +789,7 @@ impl RedisCluster {
         }
         let client = Self::this(self_)?;
         if client.options.prefix.is_empty() && client.options.codec.is_plain() {
-            let entries = raw_entries(pairs);
+            let entries = entries_ref(pairs);
             if entries.iter().all(|(_, v)| !v.dereference().is_array()) {
                 let args = pair_args(vec![Arg::Borrowed(b"HSET"), arg_ref(key)?], &entries)?;
                 return Self::run(self_, args, Shape::Bool);
@@ -1735,7 +1735,7 @@ impl RedisCluster {
         }
         let client = Self::this(self_)?;
         if client.options.prefix.is_empty() && client.options.codec.is_plain() {
-            let entries = raw_entries(pairs);
+            let entries = entries_ref(pairs);
             if entries.iter().all(|(_, v)| !v.dereference().is_array()) {
                 let args = pair_args(vec![Arg::Borrowed(name.as_bytes())], &entries)?;
                 return Self::run(self_, args, Shape::Bool);
@@ -2013,11 +2013,14 @@ impl RedisCluster {
 /// PHP turns `'7'` into `7`), strings borrowed.
 fn pair_args<'a>(
     mut head: Vec<Arg<'a>>,
-    entries: &'a [(Zval, &'a Zval)],
+    entries: &[(KeyRef<'a>, &'a Zval)],
 ) -> Result<Vec<Arg<'a>>, PhpException> {
     head.reserve(entries.len() * 2);
     for (key, value) in entries {
-        head.push(arg_ref(key)?);
+        head.push(match key {
+            KeyRef::Name(name) => Arg::Borrowed(name),
+            KeyRef::Index(index) => Arg::Owned(index.to_string().into_bytes()),
+        });
         head.push(arg_ref(value)?);
     }
     Ok(head)
