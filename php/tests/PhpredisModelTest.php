@@ -76,6 +76,35 @@ final class PhpredisModelTest extends TestCase
         $strict->lPush('str', 'a');
     }
 
+    public function testErrorRepliesInsidePipelinesFollowTheSameModel(): void
+    {
+        $this->r->set('str', 'x');
+        $this->assertSame([false, 'x'], $this->r->pipeline()->incr('str')->get('str')->exec());
+        $this->assertStringStartsWith('ERR value is not an integer', $this->r->getLastError());
+        $this->r->clearLastError();
+        $this->r->setOption(RedisCluster::OPT_THROW_ERRORS, true);
+        try {
+            $this->r->pipeline()->incr('str')->get('str')->exec();
+            $this->fail('with OPT_THROW_ERRORS an error reply in a pipeline throws');
+        } catch (\RedisCluster\ServerException $e) {
+            $this->assertStringStartsWith('ERR value is not an integer', $e->getMessage());
+        }
+        $this->assertSame($e->getMessage(), $this->r->getLastError(), 'a thrown error is kept too');
+        $this->assertSame(0, $this->r->getMode(), 'the client is out of pipeline mode');
+        $this->r->setOption(RedisCluster::OPT_THROW_ERRORS, false);
+        // Values that are arrays or objects, in the batch paths too: as phpredis stores them.
+        $this->same(fn ($c) => $c->mSet(['o' => new stdClass(), 'a' => [1]]));
+        $this->same(fn ($c) => $c->mGet(['o', 'a']));
+        $this->same(fn ($c) => $c->hMSet('h', ['o' => new stdClass()]));
+        $this->same(fn ($c) => $c->hGetAll('h'));
+        $this->assertTrue($this->r->setOption(Redis::OPT_READ_TIMEOUT, -1), '-1: wait forever');
+        $this->assertSame(-1.0, $this->r->getOption(Redis::OPT_READ_TIMEOUT));
+        $this->r->sAdd('s1{c}', 'a', 'b', 'c');
+        $this->r->sAdd('s2{c}', 'b', 'c', 'd');
+        $this->assertSame(2, $this->r->sInterCard(['s1{c}', 's2{c}']));
+        $this->assertSame(1, $this->r->sInterCard(['s1{c}', 's2{c}'], 1));
+    }
+
     public function testSerializersAndCompressionReadWhatPhpredisWroteAndTheReverse(): void
     {
         $ours = $this->oursOnOracle();
@@ -125,6 +154,20 @@ final class PhpredisModelTest extends TestCase
         }
     }
 
+    public function testWhatASerializerCannotReadComesBackAsItIsWithoutANotice(): void
+    {
+        foreach ([Redis::SERIALIZER_PHP, Redis::SERIALIZER_JSON] as $serializer) {
+            $this->r->setOption(Redis::OPT_SERIALIZER, $serializer);
+            $this->r->rawCommand('SET', 'junk', 'not serialized {');
+            // PHPUnit turns a notice into a failure: unserialize()'s must not come out.
+            $this->assertSame('not serialized {', $this->r->get('junk'));
+            $this->r->set('no', false);
+            $this->assertFalse($this->r->get('no'));
+            $this->r->set('null', null);
+            $this->assertNull($this->r->get('null'));
+        }
+    }
+
     public function testPrefixIsPartOfTheKeyBeforePlacement(): void
     {
         $this->r->setOption(Redis::OPT_PREFIX, 'app:');
@@ -146,6 +189,13 @@ final class PhpredisModelTest extends TestCase
         sort($found);
         $this->assertSame(['app:a', 'app:b', 'app:k'], $found);
         $this->assertNull((new RedisCluster(Servers::config()))->getOption(Redis::OPT_PREFIX));
+        // What phpredis prefixes and what it sends as written (SORT's patterns, messages).
+        $this->oracle->setOption(Redis::OPT_PREFIX, 'app:');
+        $this->same(fn ($c) => $c->rPush('sk', 3, 1, 2));
+        $this->same(fn ($c) => $c->sort('sk'));
+        $this->same(fn ($c) => $c->sort('sk', ['get' => '#', 'sort' => 'desc']));
+        $this->same(fn ($c) => $c->publish('chan', 'message'));
+        $this->same(fn ($c) => $c->rawCommand('EXISTS', 'app:sk'));
         $this->assertFalse($this->r->setOption(12345, 1), 'an unknown option is refused');
     }
 
@@ -287,6 +337,10 @@ final class PhpredisModelTest extends TestCase
         $other->incr('x');
         $this->assertTrue($this->r->unwatch());
         $this->assertSame(['45'], $this->r->multi()->get('x')->exec(), 'unwatched: applied');
+        // A pipeline's transaction is guarded by a watch made before the pipeline.
+        $this->assertTrue($this->r->watch('x'));
+        $other->incr('x');
+        $this->assertSame([false], $this->r->pipeline()->multi()->get('x')->exec()->exec());
         try {
             $this->r->watch('a', 'b', 'c');
             $this->fail('keys on several masters cannot be watched together');

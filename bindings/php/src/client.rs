@@ -71,14 +71,22 @@ impl RedisCluster {
             queue.push((args.into_iter().map(Into::into).collect(), shape));
             return self_.into_zval(false).map_err(|e| invalid(e.to_string()));
         }
-        let result = client.cluster.execute(&args);
-        shaped(
-            &args,
-            result,
-            shape,
-            &client.options,
-            &mut client.last_error,
-        )
+        // Shaping the reply may run PHP code (a serializer calls `__wakeup`/`__unserialize`),
+        // which may call this client again: the call works on its own handles, never on the
+        // client's fields.
+        let (cluster, options) = (client.cluster.handle(), client.options.clone());
+        let result = cluster.execute(&args);
+        let mut last_error = None;
+        let out = shaped(&args, result, shape, &options, &mut last_error);
+        Self::keep_error(self_, last_error);
+        out
+    }
+
+    /// Records the error a call met (after any PHP code its reply ran).
+    pub(crate) fn keep_error(self_: &mut This, error: Option<String>) {
+        if let (Some(error), Some(client)) = (error, self_.obj.as_mut()) {
+            client.last_error = Some(error);
+        }
     }
 
     /// Runs a command now, even in pipeline mode, giving the engine's value (or phpredis's
@@ -93,29 +101,19 @@ impl RedisCluster {
                 "this method cannot be queued in pipeline() or multi()",
             ));
         }
-        match client.cluster.execute(&args) {
-            Ok(Value::ServerError(error)) => {
-                let error = ClusterError::Server {
-                    node: String::new(),
-                    error,
-                };
-                Ok(Err(shaped(
-                    &args,
-                    Err(error),
-                    Shape::Raw,
-                    &client.options,
-                    &mut client.last_error,
-                )?))
-            }
-            Ok(value) => Ok(Ok(value)),
-            Err(error) => Ok(Err(shaped(
-                &args,
-                Err(error),
-                Shape::Raw,
-                &client.options,
-                &mut client.last_error,
-            )?)),
-        }
+        let (cluster, options) = (client.cluster.handle(), client.options.clone());
+        let error = match cluster.execute(&args) {
+            Ok(Value::ServerError(error)) => ClusterError::Server {
+                node: String::new(),
+                error,
+            },
+            Ok(value) => return Ok(Ok(value)),
+            Err(error) => error,
+        };
+        let mut last_error = None;
+        let failed = shaped(&args, Err(error), Shape::Raw, &options, &mut last_error);
+        Self::keep_error(self_, last_error);
+        Ok(Err(failed?))
     }
 
     pub(crate) fn options(self_: &mut This) -> Result<Options, PhpException> {
@@ -247,9 +245,12 @@ impl RedisCluster {
             Err(()) => Ok(false),
             Ok(None) => Ok(true),
             Ok(Some(read_timeout)) => {
-                // The read timeout belongs to the connections: a new engine with it.
-                let timeout =
-                    (read_timeout > 0.0).then(|| std::time::Duration::from_secs_f64(read_timeout));
+                // The read timeout belongs to the connections: a new engine with it, made
+                // before anything changes (a failure leaves the client as it was). A persistent
+                // client's new engine is its own: the process keeps one persistent engine per
+                // config, not one per timeout a request tried.
+                let timeout = (read_timeout.is_finite() && read_timeout > 0.0)
+                    .then(|| std::time::Duration::from_secs_f64(read_timeout));
                 let mut config = self.config.clone();
                 for node in config
                     .masters
@@ -258,9 +259,13 @@ impl RedisCluster {
                 {
                     node.read_timeout = timeout;
                 }
-                self.cluster = persistent::engine(config.clone(), self.persistent.clone())
-                    .map_err(exception)?;
-                self.config = config;
+                if config.masters != self.config.masters || config.replicas != self.config.replicas
+                {
+                    self.cluster = persistent::engine(config.clone(), None).map_err(exception)?;
+                    self.persistent = None;
+                    self.config = config;
+                }
+                self.options.read_timeout = read_timeout;
                 Ok(true)
             }
         }
@@ -694,8 +699,9 @@ impl RedisCluster {
                 }
                 let name = String::from_utf8_lossy(&name.into_bytes()).to_ascii_lowercase();
                 match name.as_str() {
+                    // phpredis sends BY and GET patterns as written (no prefix).
                     "by" => {
-                        command.word("BY").key(value)?;
+                        command.word("BY").text(value)?;
                     }
                     "limit" => {
                         let limit = list_or_one(value);
@@ -706,14 +712,7 @@ impl RedisCluster {
                     }
                     "get" => {
                         for pattern in list_or_one(value) {
-                            let pattern = arg(pattern)?;
-                            command.word("GET");
-                            // "#" is the element itself, never prefixed.
-                            if pattern == b"#" {
-                                command.word(pattern);
-                            } else {
-                                command.key_bytes(pattern);
-                            }
+                            command.word("GET").text(pattern)?;
                         }
                     }
                     "sort" => {
@@ -736,6 +735,31 @@ impl RedisCluster {
         }
         let args = command.args;
         Self::run(self_, args, if store { Shape::Raw } else { Shape::Values })
+    }
+
+    /// `sInterCard($keys, $limit = -1)`: how many members the sets have in common (SINTERCARD
+    /// numkeys key... [LIMIT limit]).
+    pub fn s_inter_card(
+        self_: &mut This,
+        keys: &ZendHashTable,
+        limit: Option<i64>,
+    ) -> PhpResult<Zval> {
+        let keys = values(keys);
+        Self::call(
+            self_,
+            Shape::Raw,
+            |c| {
+                c.word(keys.len().to_string());
+                for key in &keys {
+                    c.key(key)?;
+                }
+                if let Some(limit) = limit.filter(|l| *l >= 0) {
+                    c.word("LIMIT").word(limit.to_string());
+                }
+                Ok(())
+            },
+            "SINTERCARD",
+        )
     }
 
     // ---- hashes ----------------------------------------------------------------------------
@@ -790,7 +814,10 @@ impl RedisCluster {
         let client = Self::this(self_)?;
         if client.options.prefix.is_empty() && client.options.codec.is_plain() {
             let entries = entries_ref(pairs);
-            if entries.iter().all(|(_, v)| !v.dereference().is_array()) {
+            if entries
+                .iter()
+                .all(|(_, v)| !(v.dereference().is_array() || v.dereference().is_object()))
+            {
                 let args = pair_args(vec![Arg::Borrowed(b"HSET"), arg_ref(key)?], &entries)?;
                 return Self::run(self_, args, Shape::Bool);
             }
@@ -1302,31 +1329,38 @@ impl RedisCluster {
                 client.queue = Some(queue);
                 return self_.into_zval(false).map_err(|e| invalid(e.to_string()));
             }
-            return run_steps(
-                &client.cluster,
-                queue.steps,
-                &client.options,
-                &mut client.last_error,
-            );
+            // As in `run`: own handles, since shaping replies may run PHP code.
+            let (cluster, options) = (client.cluster.handle(), client.options.clone());
+            let mut watch = client.watch.take();
+            let mut last_error = None;
+            let out = run_steps(&cluster, queue.steps, &mut watch, &options, &mut last_error);
+            Self::keep_error(self_, last_error);
+            // A watch no transaction of the pipeline used stays for the next `multi()`.
+            if let (Some(watch), Some(client)) = (watch, self_.obj.as_mut()) {
+                client.watch = Some(watch);
+            }
+            return out;
         }
         let commands = queue.transaction.unwrap_or_default();
-        if let Some(watch) = client.watch.take() {
+        let (cluster, options) = (client.cluster.handle(), client.options.clone());
+        let mut last_error = None;
+        let out = match client.watch.take() {
             // On the watched connection: EXEC aborts (false) if a watched key changed.
-            let (commands, shapes): (Vec<Vec<Vec<u8>>>, Vec<Shape>) = commands.into_iter().unzip();
-            return transaction_replies(
-                watch.transaction(&commands),
-                &commands,
-                shapes,
-                &client.options,
-                &mut client.last_error,
-            );
-        }
-        run_transaction(
-            &client.cluster,
-            commands,
-            &client.options,
-            &mut client.last_error,
-        )
+            Some(watch) => {
+                let (commands, shapes): (Vec<Vec<Vec<u8>>>, Vec<Shape>) =
+                    commands.into_iter().unzip();
+                transaction_replies(
+                    watch.transaction(&commands),
+                    &commands,
+                    shapes,
+                    &options,
+                    &mut last_error,
+                )
+            }
+            None => run_transaction(&cluster, commands, &options, &mut last_error),
+        };
+        Self::keep_error(self_, last_error);
+        out
     }
 
     /// Drops what was queued (and, like Redis's DISCARD, what was watched): `true`, or
@@ -1736,7 +1770,10 @@ impl RedisCluster {
         let client = Self::this(self_)?;
         if client.options.prefix.is_empty() && client.options.codec.is_plain() {
             let entries = entries_ref(pairs);
-            if entries.iter().all(|(_, v)| !v.dereference().is_array()) {
+            if entries
+                .iter()
+                .all(|(_, v)| !(v.dereference().is_array() || v.dereference().is_object()))
+            {
                 let args = pair_args(vec![Arg::Borrowed(name.as_bytes())], &entries)?;
                 return Self::run(self_, args, Shape::Bool);
             }

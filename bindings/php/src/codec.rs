@@ -5,7 +5,7 @@
 
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::types::Zval;
-use ext_php_rs::zend::Function;
+use ext_php_rs::zend::{ExecutorGlobals, Function};
 
 use crate::compress::{self, Compression};
 use crate::convert::arg;
@@ -107,7 +107,7 @@ impl Codec {
         };
         // `unserialize` answers false for what it cannot read, and for the serialized
         // `false` itself ("b:0;"), which must stay false.
-        let unreadable = out.is_false() && !is_serialized_false(self.serializer, bytes);
+        let unreadable = out.is_false() && !self.is_serialized_false(bytes)?;
         let unreadable = unreadable
             || (self.serializer == Serializer::Json && out.is_null() && bytes != b"null");
         Ok(if unreadable { text } else { out })
@@ -129,12 +129,19 @@ impl Codec {
     }
 }
 
-fn is_serialized_false(serializer: Serializer, bytes: &[u8]) -> bool {
-    match serializer {
-        Serializer::Php => bytes == b"b:0;",
-        Serializer::Json => bytes == b"false",
-        // igbinary and msgpack: compare with the serializer's own encoding of false.
-        _ => false,
+impl Codec {
+    /// Whether `bytes` are the serializer's own encoding of `false`.
+    fn is_serialized_false(&self, bytes: &[u8]) -> Result<bool, PhpException> {
+        Ok(match self.serializer {
+            Serializer::None => false,
+            Serializer::Php => bytes == b"b:0;",
+            Serializer::Json => bytes == b"false",
+            Serializer::Igbinary | Serializer::Msgpack => {
+                let mut no = Zval::new();
+                no.set_bool(false);
+                self.serialize(&no)? == bytes
+            }
+        })
     }
 }
 
@@ -151,6 +158,9 @@ fn plain_bytes(value: &Zval) -> Result<Vec<u8>, PhpException> {
     arg(value)
 }
 
+/// Calls a PHP function silently, as `@function(...)`: data a serializer cannot read is
+/// answered as it is (phpredis's behaviour), and the library never prints, so the notice
+/// `unserialize()` raises for it must not reach the page or the log.
 fn call(function: &str, params: &[&Zval]) -> Result<Zval, PhpException> {
     let Some(callable) = Function::try_from_function(function) else {
         return Err(invalid(format!(
@@ -161,7 +171,8 @@ fn call(function: &str, params: &[&Zval]) -> Result<Zval, PhpException> {
         .iter()
         .map(|z| *z as &dyn ext_php_rs::convert::IntoZvalDyn)
         .collect();
-    callable
-        .try_call(params)
-        .map_err(|e| invalid(format!("{function}() failed: {e}")))
+    let saved = std::mem::replace(&mut ExecutorGlobals::get_mut().error_reporting, 0);
+    let result = callable.try_call(params);
+    ExecutorGlobals::get_mut().error_reporting = saved;
+    result.map_err(|e| invalid(format!("{function}() failed: {e}")))
 }

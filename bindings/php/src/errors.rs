@@ -86,8 +86,8 @@ pub fn register() -> ext_php_rs::error::Result<()> {
 
 /// What a failed command becomes in PHP.
 pub enum Failure {
-    /// phpredis's `false`, the message kept for `getLastError()`.
-    Reply(String),
+    /// phpredis's `false` (the caller keeps the message for `getLastError()`).
+    Reply,
     /// An exception to throw.
     Throw(PhpException),
 }
@@ -100,7 +100,7 @@ pub fn failure(error: ClusterError, throw_errors: bool) -> Failure {
         ClusterError::Server { .. } | ClusterError::Command(_)
             if !throw_errors && !phpredis_throws(&error.to_string()) =>
         {
-            Failure::Reply(error.to_string())
+            Failure::Reply
         }
         ClusterError::Server { .. } | ClusterError::Command(_) => Failure::Throw(
             PhpException::new(error.to_string(), 0, server_exception_class()),

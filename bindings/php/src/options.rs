@@ -1,6 +1,8 @@
 //! phpredis's client options (`setOption` / `getOption`), with phpredis's constant values so
 //! code written with `Redis::OPT_*` works unchanged, plus `OPT_THROW_ERRORS`, ours.
 
+use std::sync::Arc;
+
 use ext_php_rs::types::Zval;
 
 use crate::codec::{Codec, Serializer};
@@ -37,7 +39,8 @@ const BACKOFF_ALGORITHMS: std::ops::RangeInclusive<i64> = 0..=6;
 pub struct Options {
     pub codec: Codec,
     /// Put before every key argument, as phpredis does before sending (so before placement).
-    pub prefix: Vec<u8>,
+    /// Shared, so that a call's snapshot of the options costs no copy.
+    pub prefix: Arc<[u8]>,
     /// `SCAN_RETRY`: a SCAN step with no keys is not returned, the walk goes on.
     pub scan_retry: bool,
     /// `SCAN_PREFIX`: `scan()` matches `prefix . pattern`.
@@ -61,7 +64,7 @@ impl Options {
     pub fn new(read_timeout: f64) -> Options {
         Options {
             codec: Codec::default(),
-            prefix: Vec::new(),
+            prefix: Arc::from(&b""[..]),
             scan_retry: false,
             scan_prefix: false,
             reply_literal: false,
@@ -87,8 +90,9 @@ impl Options {
         out
     }
 
-    /// What changes: `Some(new read timeout)` when the engine must be rebuilt with it.
-    /// `Err(())` is phpredis's `false`: an unknown option or a value it refuses.
+    /// What changes: `Some(new read timeout)` when the engine must be rebuilt with it (the
+    /// caller sets `read_timeout` once the engine is). `Err(())` is phpredis's `false`: an
+    /// unknown option or a value it refuses.
     pub fn set(&mut self, option: i64, value: &Zval) -> Result<Option<f64>, ()> {
         let value = value.dereference();
         let int = || integer(value).ok_or(());
@@ -96,7 +100,7 @@ impl Options {
             OPT_SERIALIZER => {
                 self.codec.serializer = Serializer::from_php(int()?).ok_or(())?;
             }
-            OPT_PREFIX => self.prefix = arg(value).map_err(|_| ())?,
+            OPT_PREFIX => self.prefix = arg(value).map_err(|_| ())?.into(),
             OPT_COMPRESSION => {
                 self.codec.compression = Compression::from_php(int()?).ok_or(())?;
             }
@@ -111,12 +115,12 @@ impl Options {
             OPT_REPLY_LITERAL => self.reply_literal = value.coerce_to_bool(),
             OPT_NULL_MULTIBULK_AS_NULL => self.null_multibulk_as_null = value.coerce_to_bool(),
             OPT_THROW_ERRORS => self.throw_errors = value.coerce_to_bool(),
+            // phpredis: 0 or a negative value (-1, the usual one for pub/sub) waits forever.
             OPT_READ_TIMEOUT => {
                 let seconds = float(value).ok_or(())?;
-                if !seconds.is_finite() || seconds < 0.0 {
+                if seconds.is_nan() {
                     return Err(());
                 }
-                self.read_timeout = seconds;
                 return Ok(Some(seconds));
             }
             OPT_TCP_KEEPALIVE => self.tcp_keepalive = int()?,
@@ -144,7 +148,7 @@ impl Options {
                 if self.prefix.is_empty() {
                     out.set_null();
                 } else {
-                    out.set_binary(self.prefix.clone());
+                    out.set_binary(self.prefix.to_vec());
                 }
             }
             OPT_COMPRESSION => out.set_long(self.codec.compression.php_code()),

@@ -44,6 +44,12 @@ impl Deref for Engine {
 }
 
 impl Engine {
+    /// The engine's own handle (a shared pointer): what a call works on, so that PHP code its
+    /// reply runs may do anything to the client meanwhile.
+    pub fn handle(&self) -> Cluster {
+        self.cluster.clone()
+    }
+
     /// `close()`: closes the idle pooled connections of the client's own engine; nothing for a
     /// persistent one (others use it, and keeping it is the point).
     pub fn disconnect(&self) {

@@ -3,7 +3,7 @@
 //! ->exec()->exec()`) — and phpredis's error model: a server's error reply is `false`, the
 //! message kept for `getLastError()`.
 
-use cluster_core::{Cluster, ClusterError, Value};
+use cluster_core::{Cluster, ClusterError, Value, Watch};
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
@@ -38,7 +38,9 @@ impl Queue {
     }
 }
 
-/// The outcome of one command: its value, or the error phpredis turns into `false`.
+/// The outcome of one command (alone, or one reply of a pipeline or a transaction): its value,
+/// or phpredis's model for an error reply — `false`, or an exception for the codes phpredis
+/// throws for and with `OPT_THROW_ERRORS` — the message kept for `getLastError()` either way.
 pub fn shaped<A: AsRef<[u8]>>(
     args: &[A],
     result: Result<Value, ClusterError>,
@@ -46,24 +48,23 @@ pub fn shaped<A: AsRef<[u8]>>(
     options: &Options,
     last_error: &mut Option<String>,
 ) -> Result<Zval, PhpException> {
-    match result {
-        Ok(Value::ServerError(error)) => {
-            let message = ClusterError::Server {
-                node: String::new(),
-                error,
-            }
-            .to_string();
-            *last_error = Some(message);
-            Ok(false_zval())
-        }
-        Ok(value) => reply_to(args, value, shape, options),
-        Err(error) => match failure(error, options.throw_errors) {
-            Failure::Reply(message) => {
-                *last_error = Some(message);
-                Ok(false_zval())
-            }
-            Failure::Throw(exception) => Err(exception),
+    let error = match result {
+        Ok(Value::ServerError(error)) => ClusterError::Server {
+            node: String::new(),
+            error,
         },
+        Ok(value) => return reply_to(args, value, shape, options),
+        Err(error) => error,
+    };
+    if matches!(
+        error,
+        ClusterError::Server { .. } | ClusterError::Command(_)
+    ) {
+        *last_error = Some(error.to_string());
+    }
+    match failure(error, options.throw_errors) {
+        Failure::Reply => Ok(false_zval()),
+        Failure::Throw(exception) => Err(exception),
     }
 }
 
@@ -78,6 +79,7 @@ pub fn false_zval() -> Zval {
 pub fn run_steps(
     cluster: &Cluster,
     steps: Vec<Step>,
+    watch: &mut Option<Watch>,
     options: &Options,
     last_error: &mut Option<String>,
 ) -> Result<Zval, PhpException> {
@@ -88,7 +90,22 @@ pub fn run_steps(
             Step::One(command) => batch.push(command),
             Step::Transaction(commands) => {
                 flush_batch(cluster, &mut batch, options, last_error, &mut out)?;
-                let replies = run_transaction(cluster, commands, options, last_error)?;
+                // A `watch()` before the pipeline guards its first transaction, as on one
+                // connection (the watch is gone after that transaction's EXEC).
+                let replies = match watch.take() {
+                    Some(watch) => {
+                        let (commands, shapes): (Vec<Vec<Vec<u8>>>, Vec<Shape>) =
+                            commands.into_iter().unzip();
+                        transaction_replies(
+                            watch.transaction(&commands),
+                            &commands,
+                            shapes,
+                            options,
+                            last_error,
+                        )?
+                    }
+                    None => run_transaction(cluster, commands, options, last_error)?,
+                };
                 push(&mut out, replies)?;
             }
         }
@@ -117,10 +134,9 @@ fn flush_batch(
         // A node that failed is an exception, as in phpredis (its commands' fate is unknown);
         // an error reply is `false` in its place.
         let value = match result {
-            Ok(value) => shaped(args, Ok(value), shape, options, last_error)?,
+            ok @ Ok(_) => shaped(args, ok, shape, options, last_error)?,
             Err(error @ (ClusterError::Server { .. } | ClusterError::Command(_))) => {
-                *last_error = Some(error.to_string());
-                false_zval()
+                shaped(args, Err(error), shape, options, last_error)?
             }
             Err(error) => return Err(crate::errors::exception(error)),
         };

@@ -36,10 +36,7 @@ impl RedisCluster {
         names: &Zval,
         callback: &Zval,
     ) -> Result<Zval, PhpException> {
-        let names: Vec<Vec<u8>> = list_or_one(names)
-            .into_iter()
-            .map(arg)
-            .collect::<Result<_, _>>()?;
+        let names = prefixed(&Self::this(self_)?.options, names)?;
         if names.is_empty() {
             return Err(invalid("subscribe: give at least one channel"));
         }
@@ -59,6 +56,9 @@ impl RedisCluster {
             client.subscription = Some(subscription);
             read_timeout(&client.options)
         };
+        // The callback's `$redis`, made from `self_`: the callback reaches the client through
+        // a pointer derived from ours, which the compiler must then assume the call may change,
+        // so every read of the client after the call is a fresh one.
         let this_zval = self_.into_zval(false).map_err(|e| invalid(e.to_string()))?;
         loop {
             // Take the next message with the subscription borrowed only for that.
@@ -119,16 +119,14 @@ impl RedisCluster {
         names: Option<&Zval>,
     ) -> Result<Zval, PhpException> {
         let client = Self::this(self_)?;
+        let options = &client.options;
         let Some(subscription) = client.subscription.as_mut() else {
             let mut no = Zval::new();
             no.set_bool(false);
             return Ok(no);
         };
         let names: Vec<Vec<u8>> = match names {
-            Some(names) => list_or_one(names)
-                .into_iter()
-                .map(arg)
-                .collect::<Result<_, _>>()?,
+            Some(names) => prefixed(options, names)?,
             None => match kind {
                 Kind::Channels => subscription.channels(),
                 Kind::Patterns => subscription.patterns(),
@@ -147,6 +145,14 @@ impl RedisCluster {
         }
         Ok(array_zval(out))
     }
+}
+
+/// Channel names or patterns as phpredis sends them: with the client's `OPT_PREFIX`.
+fn prefixed(options: &Options, names: &Zval) -> Result<Vec<Vec<u8>>, PhpException> {
+    list_or_one(names)
+        .into_iter()
+        .map(|name| Ok(options.key(arg(name)?)))
+        .collect()
 }
 
 fn nothing_left(subscription: &Subscription) -> bool {

@@ -16,7 +16,7 @@
 
 use redis::Value;
 
-use crate::commands::FanOutMerge;
+use crate::commands::{self, FanOutMerge, Flags};
 use crate::dispatch;
 use crate::error::ClusterError;
 use crate::executor::Executor;
@@ -202,6 +202,16 @@ pub struct OneConnection<'c, A> {
     probes: Vec<usize>,
 }
 
+/// A command Redis flags neither `write`, `admin` nor `noscript` (the flag of SCRIPT, FUNCTION
+/// and the other commands that change what every server runs): it only reads.
+fn without_effect<A: AsRef<[u8]>>(args: &[A]) -> bool {
+    commands::resolve(args).is_ok_and(|spec| {
+        !(spec.flags.contains(Flags::WRITE)
+            || spec.flags.contains(Flags::ADMIN)
+            || spec.flags.contains(Flags::NOSCRIPT))
+    })
+}
+
 impl<'c, A: AsRef<[u8]>> OneConnection<'c, A> {
     /// Plans `commands` for one connection. Their keys must share a master, and with `held`
     /// (the master a WATCH holds a connection to) be on that one; otherwise, and for what
@@ -289,12 +299,14 @@ impl<'c, A: AsRef<[u8]>> OneConnection<'c, A> {
                         },
                     ));
                 }
-                // A server asked about itself (PING, INFO, CONFIG GET, SCRIPT LOAD): inside a
-                // transaction the only server is the transaction's, so it answers alone. A
-                // merge over every master (DBSIZE's sum, FLUSHDB) would be wrong from one.
+                // A server asked about itself, with no effect (PING, INFO, PUBSUB NUMSUB):
+                // inside a transaction the only server is the transaction's, so it answers
+                // alone. A merge over every master (DBSIZE's sum) would be wrong from one, and
+                // a command with an effect on every master (SCRIPT LOAD, ACL SETUSER, BGSAVE)
+                // applied on one would leave the others behind: both stay refused.
                 Plan::FanOut {
                     merge: FanOutMerge::Same | FanOutMerge::PerNode,
-                } => {
+                } if without_effect(args) => {
                     let mut body = Vec::new();
                     pack_command(args, &[], &mut body);
                     bodies.push(body);

@@ -100,8 +100,21 @@ fn pipelines_keep_order_and_errors_in_place_and_transactions_stay_on_one_node() 
     );
     let err = cluster.transaction(&[command(&["FLUSHALL"])]).unwrap_err();
     assert!(matches!(err, ClusterError::Refused { .. }), "{err:?}");
-    let err = cluster.transaction(&[command(&["DBSIZE"])]).unwrap_err();
-    assert!(matches!(err, ClusterError::Refused { .. }), "{err:?}");
+    // What would act on one master for all of them stays refused.
+    for refused in [
+        command(&["DBSIZE"]),
+        command(&["SCRIPT", "LOAD", "return 1"]),
+        command(&["ACL", "DELUSER", "nobody"]),
+        command(&["BGSAVE"]),
+    ] {
+        let err = cluster
+            .transaction(std::slice::from_ref(&refused))
+            .unwrap_err();
+        assert!(
+            matches!(err, ClusterError::Refused { .. }),
+            "{refused:?}: {err:?}"
+        );
+    }
     // A server asked about itself (PING, INFO) answers for the transaction's node alone.
     let replies = cluster
         .transaction(&[
