@@ -116,7 +116,9 @@ fn in_key_order(
         .copied()
         .unwrap_or(1);
     let count: usize = groups.iter().map(|g| g.positions.len()).sum();
-    let mut values = vec![Value::Nil; count];
+    // Not `vec![Value::Nil; count]`: that clones through `Value::clone`, a call per key
+    // (a twentieth of an MGET of 1000 keys from PHP, perf).
+    let mut values: Vec<Value> = std::iter::repeat_with(|| Value::Nil).take(count).collect();
     for ((node, reply), group) in replies.into_iter().zip(groups) {
         let items = match error_reply_as_err(node, reply?)? {
             Value::Array(items) if items.len() == group.positions.len() => items,
