@@ -83,7 +83,7 @@ namespace RedisCluster {
      * @method mixed pfmerge(mixed ...$keys) PFMERGE
      * @method mixed psetex(mixed $key, int $int, mixed $value) PSETEX
      * @method mixed pttl(mixed $key) PTTL
-     * @method mixed publish(mixed $arg, mixed $value) PUBLISH
+     * @method mixed publish(mixed $key, mixed $arg) PUBLISH
      * @method mixed randomkey() RANDOMKEY
      * @method mixed rename(mixed $key, mixed $key2) RENAME
      * @method mixed renamekey(mixed $key, mixed $key2) RENAME
@@ -109,7 +109,6 @@ namespace RedisCluster {
      * @method mixed settimeout(mixed $key, int $int) EXPIRE
      * @method mixed sgetmembers(mixed $key) SMEMBERS
      * @method mixed sinter(mixed ...$keys) SINTER
-     * @method mixed sintercard(mixed ...$keys) SINTERCARD
      * @method mixed sinterstore(mixed ...$keys) SINTERSTORE
      * @method mixed sismember(mixed $key, mixed $value) SISMEMBER
      * @method mixed slaveof(mixed $arg, mixed $arg2) SLAVEOF
@@ -529,6 +528,12 @@ namespace RedisCluster {
          * in phpredis's generic shape.
          */
         public function rawCommand(mixed $command, mixed ...$args): mixed {}
+
+        /**
+         * `sInterCard($keys, $limit = -1)`: how many members the sets have in common (SINTERCARD
+         * numkeys key... [LIMIT limit]).
+         */
+        public function sInterCard(array $keys, ?int $limit = null): mixed {}
 
         /**
          * `sScan($key, &$iterator, $pattern = null, $count = 0)`: members per step.
