@@ -1,9 +1,11 @@
 //! Planning: from an argument list to where it runs. Pure (no I/O), so every decision about
 //! keys, tags and nodes is made — and every malformed command refused — before anything is sent.
 
+use smallvec::SmallVec;
+
 use crate::commands::{
     self, CommandSpec, Emulation, FanOutMerge, FindKeys, Flags, SessionCommand, SplitMerge,
-    Strategy, display_name, key_positions, sort_reads_patterns,
+    Strategy, display_name, key_positions_inline, sort_reads_patterns,
 };
 use crate::error::ClusterError;
 use crate::placement::{master_index, node_name, split_tag};
@@ -113,9 +115,10 @@ fn plan_with<A: AsRef<[u8]>>(
     // SORT's BY/GET patterns name keys from the sorted data, which may live on any master:
     // the client composes it, wherever the sorted key is.
     let reads_patterns = spec.flags.contains(Flags::DATA_KEYS) && sort_reads_patterns(args);
-    let positions =
-        key_positions(spec, args).map_err(|e| ClusterError::Command(e.message().to_owned()))?;
-    let mut placed = Vec::with_capacity(positions.len());
+    let positions = key_positions_inline(spec, args)
+        .map_err(|e| ClusterError::Command(e.message().to_owned()))?;
+    // Inline for up to four keys: most commands plan without allocating.
+    let mut placed: SmallVec<[(usize, usize); 4]> = SmallVec::with_capacity(positions.len());
     let mut stored_keys = Vec::new();
     for at in positions {
         let key = split_tag(args[at].as_ref());
@@ -131,7 +134,7 @@ fn plan_with<A: AsRef<[u8]>>(
     {
         return Ok(Plan::Emulated {
             emulation,
-            keys: placed,
+            keys: placed.into_vec(),
         });
     }
     if spans_masters {

@@ -1,6 +1,8 @@
 //! Finding a command's key arguments from its key specs, the way Redis's own
 //! `getKeysUsingKeySpecs` does, so that `COMMAND GETKEYS` and we always agree.
 
+use smallvec::SmallVec;
+
 use super::spec::{BeginSearch, CommandSpec, FindKeys, KeySpec};
 
 /// Why the keys of a command could not be found. The messages are Redis's own, so a caller
@@ -31,7 +33,19 @@ pub fn key_positions<A: AsRef<[u8]>>(
     spec: &CommandSpec,
     args: &[A],
 ) -> Result<Vec<usize>, KeyError> {
-    let mut positions = Vec::new();
+    key_positions_inline(spec, args).map(SmallVec::into_vec)
+}
+
+/// Key positions kept inline up to a few keys: what the router plans every command with, so
+/// a command of one key allocates nothing for them.
+pub type Positions = SmallVec<[usize; 4]>;
+
+/// `key_positions`, without an allocation for commands of up to four keys.
+pub fn key_positions_inline<A: AsRef<[u8]>>(
+    spec: &CommandSpec,
+    args: &[A],
+) -> Result<Positions, KeyError> {
+    let mut positions = Positions::new();
     for key_spec in spec.keys {
         push_spec_keys(key_spec, args, &mut positions)?;
     }
@@ -41,7 +55,7 @@ pub fn key_positions<A: AsRef<[u8]>>(
 fn push_spec_keys<A: AsRef<[u8]>>(
     spec: &KeySpec,
     args: &[A],
-    out: &mut Vec<usize>,
+    out: &mut Positions,
 ) -> Result<(), KeyError> {
     let argc = args.len() as i64;
     let Some(first) = begin_search(spec.begin, args) else {

@@ -7,7 +7,7 @@ mod keys;
 mod spec;
 mod table;
 
-pub use keys::{KeyError, key_positions, sort_reads_patterns};
+pub use keys::{KeyError, Positions, key_positions, key_positions_inline, sort_reads_patterns};
 pub use spec::{
     BeginSearch, CommandSpec, Destination, Emulation, End, Extreme, FanOutMerge, FindKeys, Flags,
     KeySpec, Pop, SessionCommand, SetOp, SplitMerge, Strategy, TimeoutAt,
