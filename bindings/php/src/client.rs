@@ -18,9 +18,7 @@ use crate::errors::{exception, invalid, server_exception};
 use crate::methods::generic_method;
 use crate::options::{self, Options};
 use crate::persistent::{self, Engine};
-use crate::run::{
-    Queue, Step, false_zval, run_steps, run_transaction, shaped, transaction_replies,
-};
+use crate::run::{Queue, Step, false_zval, run_steps, run_transaction, shaped};
 use crate::subscribe::Kind;
 
 /// phpredis's `Redis::ATOMIC`, `Redis::MULTI`, `Redis::PIPELINE`.
@@ -1344,21 +1342,8 @@ impl RedisCluster {
         let commands = queue.transaction.unwrap_or_default();
         let (cluster, options) = (client.cluster.handle(), client.options.clone());
         let mut last_error = None;
-        let out = match client.watch.take() {
-            // On the watched connection: EXEC aborts (false) if a watched key changed.
-            Some(watch) => {
-                let (commands, shapes): (Vec<Vec<Vec<u8>>>, Vec<Shape>) =
-                    commands.into_iter().unzip();
-                transaction_replies(
-                    watch.transaction(&commands),
-                    &commands,
-                    shapes,
-                    &options,
-                    &mut last_error,
-                )
-            }
-            None => run_transaction(&cluster, commands, &options, &mut last_error),
-        };
+        let watch = client.watch.take();
+        let out = run_transaction(&cluster, watch, commands, &options, &mut last_error);
         Self::keep_error(self_, last_error);
         out
     }

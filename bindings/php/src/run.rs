@@ -92,20 +92,8 @@ pub fn run_steps(
                 flush_batch(cluster, &mut batch, options, last_error, &mut out)?;
                 // A `watch()` before the pipeline guards its first transaction, as on one
                 // connection (the watch is gone after that transaction's EXEC).
-                let replies = match watch.take() {
-                    Some(watch) => {
-                        let (commands, shapes): (Vec<Vec<Vec<u8>>>, Vec<Shape>) =
-                            commands.into_iter().unzip();
-                        transaction_replies(
-                            watch.transaction(&commands),
-                            &commands,
-                            shapes,
-                            options,
-                            last_error,
-                        )?
-                    }
-                    None => run_transaction(cluster, commands, options, last_error)?,
-                };
+                let replies =
+                    run_transaction(cluster, watch.take(), commands, options, last_error)?;
                 push(&mut out, replies)?;
             }
         }
@@ -145,29 +133,29 @@ fn flush_batch(
     Ok(())
 }
 
-/// MULTI/EXEC of the queued commands on their one master: the replies, `false` in place of a
-/// command the server refused; `false` for the whole when EXEC was aborted.
+/// MULTI/EXEC of the queued commands on their one master — on the connection `watch` holds,
+/// when there is one — the replies, `false` in place of a command the server refused;
+/// `false` for the whole when EXEC was aborted (a watched key changed).
 pub fn run_transaction(
     cluster: &Cluster,
+    watch: Option<Watch>,
     commands: Vec<Queued>,
     options: &Options,
     last_error: &mut Option<String>,
 ) -> Result<Zval, PhpException> {
-    if commands.is_empty() {
+    if commands.is_empty() && watch.is_none() {
         return Ok(array_zval(ZendHashTable::new()));
     }
     let (commands, shapes): (Vec<Vec<Vec<u8>>>, Vec<Shape>) = commands.into_iter().unzip();
-    transaction_replies(
-        cluster.transaction(&commands),
-        &commands,
-        shapes,
-        options,
-        last_error,
-    )
+    let result = match watch {
+        Some(watch) => watch.transaction(&commands),
+        None => cluster.transaction(&commands),
+    };
+    transaction_replies(result, &commands, shapes, options, last_error)
 }
 
 /// The PHP value of an EXEC's outcome.
-pub fn transaction_replies(
+fn transaction_replies(
     result: Result<Value, ClusterError>,
     commands: &[Vec<Vec<u8>>],
     shapes: Vec<Shape>,
