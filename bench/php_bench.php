@@ -18,7 +18,7 @@
 
 declare(strict_types=1);
 
-require_once __DIR__ . '/../tests/server_args.php';
+require_once __DIR__ . '/php_bench_support.php';
 
 $options = getopt('', ['rounds:', 'n:', 'quick']);
 $rounds = (int) ($options['rounds'] ?? 5);
@@ -29,31 +29,6 @@ if (isset($options['quick'])) {
 }
 const BATCH = 1000;
 $targets = ['SET' => 'RedisArray', 'GET' => 'RedisArray', 'MSET x1000' => 'Redis', 'MGET x1000' => 'Redis', 'pipeline 10k SET' => 'RedisArray'];
-
-function basePort(): int
-{
-    foreach (file(__DIR__ . '/../tests/ports.env') as $line) {
-        if (str_starts_with($line, 'BENCH_BASE_PORT=')) {
-            return (int) substr(trim($line), 16);
-        }
-    }
-    throw new RuntimeException('BENCH_BASE_PORT missing from tests/ports.env');
-}
-
-function cpuSeconds(): float
-{
-    $usage = getrusage();
-    return $usage['ru_utime.tv_sec'] + $usage['ru_utime.tv_usec'] / 1e6
-        + $usage['ru_stime.tv_sec'] + $usage['ru_stime.tv_usec'] / 1e6;
-}
-
-function check(bool $ok, string $what): void
-{
-    if (!$ok) {
-        fwrite(STDERR, "benchmark check failed: $what\n");
-        exit(1);
-    }
-}
 
 $base = basePort();
 $masters = [$base, $base + 1, $base + 2];
@@ -167,13 +142,6 @@ for ($round = 0; $round < $rounds; $round++) {
             $samples[$workload][$name][] = [(hrtime(true) - $wall) / 1e9 / $ops, (cpuSeconds() - $cpu) / $ops];
         }
     }
-}
-
-function median(array $values): float
-{
-    sort($values);
-    $count = count($values);
-    return $count % 2 ? $values[intdiv($count, 2)] : ($values[$count / 2 - 1] + $values[$count / 2]) / 2;
 }
 
 printf("rounds: %d; medians; ratio = phpredis Redis (one server) time / this client's time (> 1: faster)\n", $rounds);
