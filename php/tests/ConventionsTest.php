@@ -8,24 +8,7 @@ use RedisCluster\RedisCluster;
 
 final class ConventionsTest extends TestCase
 {
-    private RedisCluster $r;
-    private Redis $oracle;
-
-    protected function setUp(): void
-    {
-        Servers::flush();
-        $this->r = new RedisCluster(Servers::config(), 0, true, ['timeout' => 2, 'read_timeout' => 2]);
-        $this->oracle = Servers::direct(Servers::oraclePort());
-    }
-
-    /** Runs the same call on both and asserts the same PHP value. */
-    private function same(callable $call): mixed
-    {
-        $ours = $call($this->r);
-        $theirs = $call($this->oracle);
-        $this->assertSame($theirs, $ours);
-        return $ours;
-    }
+    use BesidePhpredis;
 
     public function testStringsAndKeys(): void
     {

@@ -10,15 +10,7 @@ use RedisCluster\RedisCluster;
 
 final class PhpredisModelTest extends TestCase
 {
-    private RedisCluster $r;
-    private Redis $oracle;
-
-    protected function setUp(): void
-    {
-        Servers::flush();
-        $this->r = new RedisCluster(Servers::config(), 0, true, ['timeout' => 2, 'read_timeout' => 2]);
-        $this->oracle = Servers::direct(Servers::oraclePort());
-    }
+    use BesidePhpredis;
 
     /** Our client on the oracle's own server: what one writes, the other reads. */
     private function oursOnOracle(): RedisCluster
@@ -29,15 +21,6 @@ final class PhpredisModelTest extends TestCase
             true,
             ['timeout' => 2]
         );
-    }
-
-    /** Runs the same call on both and asserts the same PHP value. */
-    private function same(callable $call): mixed
-    {
-        $ours = $call($this->r);
-        $theirs = $call($this->oracle);
-        $this->assertSame($theirs, $ours);
-        return $ours;
     }
 
     public function testErrorRepliesAreFalseWithTheLastErrorKept(): void

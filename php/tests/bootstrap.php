@@ -132,4 +132,30 @@ final class Servers
     }
 }
 
+/**
+ * A test of ours beside phpredis's `Redis` on the oracle server: both flushed, and `same()`
+ * runs one call on each and asserts the same PHP value.
+ */
+trait BesidePhpredis
+{
+    private RedisCluster\RedisCluster $r;
+    private Redis $oracle;
+
+    protected function setUp(): void
+    {
+        Servers::flush();
+        $this->r = new RedisCluster\RedisCluster(Servers::config(), 0, true, ['timeout' => 2, 'read_timeout' => 2]);
+        $this->oracle = Servers::direct(Servers::oraclePort());
+    }
+
+    /** Runs the same call on both and asserts the same PHP value. */
+    private function same(callable $call): mixed
+    {
+        $ours = $call($this->r);
+        $theirs = $call($this->oracle);
+        $this->assertSame($theirs, $ours);
+        return $ours;
+    }
+}
+
 Servers::start();
