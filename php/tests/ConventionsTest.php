@@ -104,6 +104,25 @@ final class ConventionsTest extends TestCase
         $this->assertSame([7 => 'x', 'y' => 'z'], $this->r->hGetAll('h2'));
     }
 
+    public function testMGetValuesOfEveryShapeAndSize(): void
+    {
+        // MGET's values are made PHP strings straight from the read buffer, element by
+        // element: values larger than the 64 KiB buffer, split across reads, empty, binary,
+        // missing, and numeric keys, over every master, in the caller's order.
+        $values = ['big' => str_repeat('x', 200000), 'empty' => '', 'bin' => "\x00\r\n\xff",
+            'crlf' => "\r\n", 7 => 'seven', 'next' => str_repeat('y', 70000)];
+        for ($i = 0; $i < 300; $i++) {
+            $values["k$i"] = str_repeat((string) ($i % 10), $i);
+        }
+        $this->same(fn ($c) => $c->mSet($values));
+        $keys = array_merge(['missing'], array_map('strval', array_keys($values)), ['big', 'also missing']);
+        $this->same(fn ($c) => $c->mGet($keys));
+        $this->same(fn ($c) => $c->mGet([7, 'missing', 7.0]));
+        // A key of another type is nil for MGET, as on one server.
+        $this->same(fn ($c) => $c->lPush('a list', 'x'));
+        $this->same(fn ($c) => $c->mGet(['a list', 'k5']));
+    }
+
     public function testScanFamilyWalksEverything(): void
     {
         $keys = [];

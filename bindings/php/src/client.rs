@@ -18,7 +18,7 @@ use crate::errors::{exception, invalid, server_exception};
 use crate::methods::generic_method;
 use crate::options::{self, Options};
 use crate::persistent::{self, Engine};
-use crate::run::{Queue, Step, false_zval, run_steps, run_transaction, shaped};
+use crate::run::{Queue, Step, false_zval, plain_values, run_steps, run_transaction, shaped};
 use crate::subscribe::Kind;
 
 /// phpredis's `Redis::ATOMIC`, `Redis::MULTI`, `Redis::PIPELINE`.
@@ -620,13 +620,21 @@ impl RedisCluster {
             return Self::refuse(self_, "mGet needs at least one key");
         }
         let client = Self::this(self_)?;
-        if client.options.prefix.is_empty() {
+        if client.queue.is_none() && client.options.codec.is_plain() {
+            // The common case: values become PHP strings straight from the read buffer.
+            let (cluster, options) = (client.cluster.handle(), client.options.clone());
             let mut args = Vec::with_capacity(keys.len() + 1);
             args.push(Arg::Borrowed(b"MGET"));
             for key in keys {
-                args.push(arg_ref(key)?);
+                args.push(match options.prefix.is_empty() {
+                    true => arg_ref(key)?,
+                    false => Arg::Owned(options.key(arg(key)?)),
+                });
             }
-            return Self::run(self_, args, Shape::Values);
+            let mut last_error = None;
+            let out = plain_values(&cluster, &args, &options, &mut last_error);
+            Self::keep_error(self_, last_error);
+            return out;
         }
         Self::call(
             self_,

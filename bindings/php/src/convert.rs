@@ -140,13 +140,14 @@ pub enum Shape {
     GeoSearch,
 }
 
-fn bytes_zval(bytes: &[u8]) -> Zval {
+/// A PHP string of `bytes`, copied once (straight into the zend_string).
+pub fn bytes_zval(bytes: &[u8]) -> Zval {
     let mut zval = Zval::new();
-    zval.set_binary(bytes.to_vec());
+    zval.set_zend_string(ZendStr::new(bytes, false));
     zval
 }
 
-fn bool_zval(flag: bool) -> Zval {
+pub fn bool_zval(flag: bool) -> Zval {
     let mut zval = Zval::new();
     zval.set_bool(flag);
     zval

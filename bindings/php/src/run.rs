@@ -3,11 +3,11 @@
 //! ->exec()->exec()`) — and phpredis's error model: a server's error reply is `false`, the
 //! message kept for `getLastError()`.
 
-use cluster_core::{Cluster, ClusterError, Value, Watch};
+use cluster_core::{Cluster, ClusterError, Item, Value, Watch};
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
-use crate::convert::{Shape, array_zval, push, reply_to};
+use crate::convert::{Shape, array_zval, bool_zval, bytes_zval, push, reply_to, stored};
 use crate::errors::{Failure, failure};
 use crate::options::Options;
 
@@ -35,6 +35,40 @@ impl Queue {
             Some(transaction) => transaction.push(command),
             None => self.steps.push(Step::One(command)),
         }
+    }
+}
+
+/// MGET's answer (`Shape::Values`, values not serialized), each value made a PHP string
+/// straight from the read buffer as it arrives (`Cluster::execute_items`): one copy per value,
+/// no intermediate `Value`. A reply that took another path is shaped as usual.
+pub fn plain_values<A: AsRef<[u8]>>(
+    cluster: &Cluster,
+    args: &[A],
+    options: &Options,
+    last_error: &mut Option<String>,
+) -> Result<Zval, PhpException> {
+    // MGET key...: one value per key.
+    let count = args.len().saturating_sub(1);
+    let mut values: Vec<Zval> = (0..count).map(|_| bool_zval(false)).collect();
+    let result = cluster.execute_items(args, &mut |at, item| {
+        if let Some(slot) = values.get_mut(at) {
+            *slot = match item {
+                Item::Bytes(bytes) => bytes_zval(bytes),
+                // Nil (a missing key) is false; nothing else comes for MGET.
+                Item::Value(value) => stored(value, options).unwrap_or_else(|_| bool_zval(false)),
+            };
+        }
+    });
+    match result {
+        Ok(None) => {
+            let mut table = ZendHashTable::with_capacity(count as u32);
+            for value in values {
+                push(&mut table, value)?;
+            }
+            Ok(array_zval(table))
+        }
+        Ok(Some(value)) => shaped(args, Ok(value), Shape::Values, options, last_error),
+        Err(error) => shaped(args, Err(error), Shape::Values, options, last_error),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::pubsub::Subscription;
 use crate::router::plan;
 use crate::topology::Shard;
 use crate::watch::Watch;
+use crate::wire::items::Item;
 use crate::wire::request::pack_command;
 
 /// A sharded set of Redis masters (and their replicas).
@@ -149,6 +150,23 @@ impl Cluster {
     pub fn execute<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<Value, ClusterError> {
         let (value, node) = self.run(args)?;
         error_reply_as_err(node, value)
+    }
+
+    /// Runs one command as `execute` does; when it is a read split over several masters that
+    /// answers one element per key (MGET), each element goes to `visit` (its index in the
+    /// answer, the element: bulk strings lent from the read buffer) as it is read, and
+    /// `Ok(None)` is answered. A binding builds its own strings this way, with no `Value` per
+    /// element. Any other command answers `Ok(Some(value))`, as `execute`.
+    pub fn execute_items<A: AsRef<[u8]>>(
+        &self,
+        args: &[A],
+        visit: &mut dyn FnMut(usize, Item<'_>),
+    ) -> Result<Option<Value>, ClusterError> {
+        let planned = plan(args, self.master_count())?;
+        match dispatch::run_items(&self.executor, args, planned, visit)? {
+            Some((value, node)) => error_reply_as_err(node, value).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Runs a command on one named master, as is: no routing, no tag stripping.

@@ -103,18 +103,44 @@ fn successes_of(values: Vec<(&str, Value)>) -> Result<Vec<(&str, Value)>, Cluste
         .collect()
 }
 
+/// Where the key at argument `at` answers in a split read's reply (MGET: the caller's key
+/// order), `first` being the first key's argument index and `unit` the arguments per key.
+pub fn answer_index(at: usize, first: usize, unit: usize) -> usize {
+    (at - first) / unit
+}
+
+/// The first key's argument index of a split command.
+pub fn first_key_at(groups: &[SplitGroup]) -> usize {
+    groups
+        .iter()
+        .flat_map(|g| g.positions.first())
+        .min()
+        .copied()
+        .unwrap_or(1)
+}
+
+/// The outcome of a split read whose elements were visited (`Executor::split_items`): fine
+/// when every master's elements were; else the first master's error reply, or failure, or the
+/// reply it gave instead of one value per key.
+pub fn items_visited(
+    replies: Vec<(&str, Result<Option<Value>, ClusterError>)>,
+) -> Result<(), ClusterError> {
+    for (node, reply) in replies {
+        if let Some(value) = reply? {
+            let value = error_reply_as_err(node, value)?;
+            return Err(unexpected(node, "one value per key", &value));
+        }
+    }
+    Ok(())
+}
+
 /// MGET's answer: every master's values put back at their keys' places in the caller's list.
 fn in_key_order(
     replies: Replies<'_>,
     groups: &[SplitGroup],
     unit: usize,
 ) -> Result<Value, ClusterError> {
-    let first = groups
-        .iter()
-        .flat_map(|g| g.positions.first())
-        .min()
-        .copied()
-        .unwrap_or(1);
+    let first = first_key_at(groups);
     let count: usize = groups.iter().map(|g| g.positions.len()).sum();
     // Not `vec![Value::Nil; count]`: that clones through `Value::clone`, a call per key
     // (a twentieth of an MGET of 1000 keys from PHP, perf).
@@ -125,7 +151,7 @@ fn in_key_order(
             other => return Err(unexpected(node, "one value per key", &other)),
         };
         for (at, value) in group.positions.iter().zip(items) {
-            values[(at - first) / unit] = value;
+            values[answer_index(*at, first, unit)] = value;
         }
     }
     Ok(Value::Array(values))

@@ -7,9 +7,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use cluster_core::{Cluster, ClusterConfig};
+use cluster_core::{Cluster, ClusterConfig, Value};
 use redis::Commands;
-use support::{RedisServer, config_of, key_on, port, slot};
+use support::{RedisServer, config_of, execute_visited, key_on, port, slot};
 
 /// Building a client does not wait for its replica check; these tests want replica reads
 /// from the first read on, so they wait for it.
@@ -145,14 +145,25 @@ fn a_dead_replica_sends_reads_back_to_its_master() {
         };
         wait_replicated(&replicas[index], key);
     }
-    // Use the replica connection once so the pool holds a connection that is about to die.
+    // Use the replica connections once so the pool holds connections that are about to die.
     let _: String = con.get(&keys[0]).unwrap();
+    let mget: Vec<&str> = std::iter::once("MGET")
+        .chain(keys.iter().map(String::as_str))
+        .collect();
+    let every_value = Value::Array(
+        keys.iter()
+            .map(|k| Value::BulkString(k.clone().into_bytes()))
+            .collect(),
+    );
+    assert_eq!(execute_visited(&cluster, &mget).unwrap(), every_value);
     replicas[0].stop();
     replicas[1].stop();
     for key in &keys {
         let value: String = con.get(key).unwrap();
         assert_eq!(&value, key, "reads still right with the replicas gone");
     }
+    // A split read element by element falls back to the masters too.
+    assert_eq!(execute_visited(&cluster, &mget).unwrap(), every_value);
     // Writes never went anywhere else, and still work.
     let n: i64 = con.incr("counter", 1).unwrap();
     assert_eq!(n, 1);
@@ -196,6 +207,19 @@ fn a_split_read_is_answered_by_each_masters_replica() {
     assert_eq!(
         (replicas[0].calls("mget"), replicas[1].calls("mget")),
         (1, 1)
+    );
+    let visited = execute_visited(&cluster, &["MGET", &b, &a]).unwrap();
+    assert_eq!(
+        visited,
+        Value::Array(vec![
+            Value::BulkString(b"2".to_vec()),
+            Value::BulkString(b"1".to_vec())
+        ])
+    );
+    assert_eq!(
+        (replicas[0].calls("mget"), replicas[1].calls("mget")),
+        (2, 2),
+        "read element by element, on the replicas too"
     );
     assert_eq!(masters.iter().map(|m| m.calls("mget")).sum::<u64>(), 0);
 }

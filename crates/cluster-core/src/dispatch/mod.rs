@@ -13,6 +13,7 @@ use crate::executor::{Executor, pack_keys};
 use crate::merge;
 use crate::placement::PlacedKey;
 use crate::router::{self, DEFAULT_SHARD, Plan, SplitGroup};
+use crate::wire::items::Item;
 use crate::wire::request::pack_command;
 use crate::{emulate, emulate::scan};
 
@@ -92,6 +93,38 @@ pub fn run<'e, A: AsRef<[u8]>>(
 
 /// A split read (MGET, EXISTS, TOUCH) in the online window: each key read on its own, where it
 /// is (every master at once, per step), then merged as if each key had been its own group.
+/// Runs `args` as `run` does, except a split read that answers one element per key in the
+/// caller's order (MGET over several masters): each element goes to `visit` (its index in that
+/// answer, the element) as it is read, and `None` is answered. In the online window it takes
+/// `run`'s path (each key read where it is). Any other plan answers as `run`.
+pub fn run_items<'e, A: AsRef<[u8]>>(
+    executor: &'e Executor,
+    args: &[A],
+    plan: Plan<'_>,
+    visit: &mut dyn FnMut(usize, Item<'_>),
+) -> Result<Option<(Value, &'e str)>, ClusterError> {
+    match plan {
+        Plan::Split {
+            merge: SplitMerge::KeyOrder,
+            read,
+            unit,
+            groups,
+        } if !(read && executor.window_open()) => {
+            let first = merge::first_key_at(&groups);
+            let replies =
+                executor.split_items(args, read, unit, &groups, &mut |group, at, item| {
+                    visit(
+                        merge::answer_index(groups[group].positions[at], first, unit),
+                        item,
+                    )
+                });
+            merge::items_visited(replies)?;
+            Ok(None)
+        }
+        other => run(executor, args, other).map(Some),
+    }
+}
+
 fn split_in_window<A: AsRef<[u8]>>(
     executor: &Executor,
     args: &[A],

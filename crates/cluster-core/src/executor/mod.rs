@@ -15,10 +15,11 @@ use redis::Value;
 use crate::config::ClusterConfig;
 use crate::error::ClusterError;
 use crate::health::Health;
-use crate::node::pool::NodePool;
+use crate::node::pool::{InFlight, NodePool};
 use crate::placement::split_tag;
 use crate::router::SplitGroup;
 use crate::topology::{Replica, Shard, Topology};
+use crate::wire::items::Item;
 use crate::wire::request::pack_command;
 use batches::MasterBatches;
 
@@ -125,32 +126,14 @@ impl Executor {
         unit: usize,
         groups: &[SplitGroup],
     ) -> NodeReplies<'_> {
-        let shards = &self.topology.shards;
-        let packed: Vec<Vec<u8>> = groups
-            .iter()
-            .map(|group| pack_keys(args, &group.positions, unit))
-            .collect();
-        let replicas: Vec<Option<Arc<Replica>>> = groups
-            .iter()
-            .map(|group| match read && !self.topology.config.masters_only {
-                true => shards[group.shard].pick_replica(),
-                false => None,
-            })
-            .collect();
-        let sent: Vec<_> = groups
-            .iter()
-            .zip(&replicas)
-            .zip(&packed)
-            .map(|((group, replica), packed)| match replica {
-                Some(replica) => replica.pool.send(packed),
-                None => shards[group.shard].master.send(packed),
-            })
-            .collect();
+        let packed = pack_groups(args, unit, groups);
+        let replicas = self.replicas_for(read, groups);
+        let sent = self.send_groups(groups, &replicas, &packed);
         let mut replies = Vec::with_capacity(groups.len());
-        for (((group, replica), packed), sent) in
-            groups.iter().zip(&replicas).zip(&packed).zip(sent)
+        for (((group, replica), sent), packed) in
+            groups.iter().zip(&replicas).zip(sent).zip(&packed)
         {
-            let shard = &shards[group.shard];
+            let shard = &self.topology.shards[group.shard];
             let received = sent.and_then(|flight| flight.receive());
             let reply = match replica {
                 Some(replica) => self.replica_or_master(shard, replica, received, packed),
@@ -159,6 +142,84 @@ impl Executor {
             replies.push((shard.master.name(), reply));
         }
         replies
+    }
+
+    /// `split` for a command that answers one element per key (MGET): each master's elements
+    /// are handed to `visit` (the group's index, the element's index in the group) as they are
+    /// read, with no `Value` built for them (see `wire::items`). Per group: `None` when its
+    /// elements were visited, else the reply that came instead (an error reply), or the
+    /// failure. A replica that fails is replaced by the master, as in `split`; its elements may
+    /// then be visited twice, the master's last.
+    pub fn split_items<A: AsRef<[u8]>>(
+        &self,
+        args: &[A],
+        read: bool,
+        unit: usize,
+        groups: &[SplitGroup],
+        visit: &mut dyn FnMut(usize, usize, Item<'_>),
+    ) -> Vec<(&str, Result<Option<Value>, ClusterError>)> {
+        let packed = pack_groups(args, unit, groups);
+        let replicas = self.replicas_for(read, groups);
+        let sent = self.send_groups(groups, &replicas, &packed);
+        let mut replies = Vec::with_capacity(groups.len());
+        for (index, (((group, replica), sent), packed)) in groups
+            .iter()
+            .zip(&replicas)
+            .zip(sent)
+            .zip(&packed)
+            .enumerate()
+        {
+            let shard = &self.topology.shards[group.shard];
+            let expected = group.positions.len();
+            let mut visit_group = |at: usize, item: Item<'_>| visit(index, at, item);
+            let received = sent.and_then(|flight| flight.receive_items(expected, &mut visit_group));
+            let replica_failed = match &received {
+                Ok(Some(Value::ServerError(e))) => replica_unready(e),
+                Ok(_) => false,
+                Err(_) => true,
+            };
+            let reply = match replica {
+                Some(replica) if replica_failed => {
+                    self.rest_replica(replica);
+                    master_items(shard, packed, expected, &mut visit_group)
+                }
+                _ => received,
+            };
+            replies.push((shard.master.name(), reply));
+        }
+        replies
+    }
+
+    /// For each group, the replica that serves it when it reads and reads may go to replicas
+    /// (one usable right now), else `None`: its master.
+    fn replicas_for(&self, read: bool, groups: &[SplitGroup]) -> Vec<Option<Arc<Replica>>> {
+        let to_replicas = read && !self.topology.config.masters_only;
+        groups
+            .iter()
+            .map(|group| match to_replicas {
+                true => self.topology.shards[group.shard].pick_replica(),
+                false => None,
+            })
+            .collect()
+    }
+
+    /// Writes every group's packed part to its replica (see `replicas_for`) or master, before
+    /// any reply is read.
+    fn send_groups<'a>(
+        &'a self,
+        groups: &[SplitGroup],
+        replicas: &'a [Option<Arc<Replica>>],
+        packed: &[Vec<u8>],
+    ) -> Vec<Result<InFlight<'a>, ClusterError>> {
+        groups
+            .iter()
+            .zip(replicas)
+            .zip(packed)
+            .map(|((group, replica), packed)| match replica {
+                Some(replica) => replica.pool.send(packed),
+                None => self.topology.shards[group.shard].master.send(packed),
+            })
+            .collect()
     }
 
     /// Writes the command to every master, then reads every reply: the masters work at the
@@ -215,9 +276,14 @@ impl Executor {
             Ok(value) => return Ok(value),
             Err(_) => {}
         }
+        self.rest_replica(replica);
+        ask_master(shard, packed, true)
+    }
+
+    /// A replica that failed rests for a while, and the replicas are checked again soon.
+    fn rest_replica(&self, replica: &Replica) {
         replica.mark_down();
         self.health.check_soon();
-        ask_master(shard, packed, true)
     }
 }
 
@@ -259,6 +325,34 @@ fn ask_master(shard: &Shard, packed: &[u8], is_read: bool) -> Result<Value, Clus
         Err(ClusterError::Connection { .. }) if is_read => shard.master.query(packed),
         other => other,
     }
+}
+
+/// `ask_master` for a reply read element by element (see `Executor::split_items`): a read,
+/// so a broken connection is tried once more.
+fn master_items(
+    shard: &Shard,
+    packed: &[u8],
+    expected: usize,
+    visit: &mut dyn FnMut(usize, Item<'_>),
+) -> Result<Option<Value>, ClusterError> {
+    let mut ask = || {
+        shard
+            .master
+            .send(packed)
+            .and_then(|flight| flight.receive_items(expected, &mut *visit))
+    };
+    match ask() {
+        Err(ClusterError::Connection { .. }) => ask(),
+        other => other,
+    }
+}
+
+/// Every group's sub-command of a split command, packed (see `pack_keys`).
+fn pack_groups<A: AsRef<[u8]>>(args: &[A], unit: usize, groups: &[SplitGroup]) -> Vec<Vec<u8>> {
+    groups
+        .iter()
+        .map(|group| pack_keys(args, &group.positions, unit))
+        .collect()
 }
 
 /// Errors a replica gives when it cannot serve reads right now.

@@ -10,6 +10,7 @@ use redis::Value;
 
 use super::stream::{self, Stream};
 use crate::config::NodeConfig;
+use crate::wire::items::{Item, read_items};
 use crate::wire::reply::read_value;
 use crate::wire::request::pack_command;
 
@@ -71,6 +72,16 @@ impl Connection {
     /// Reads the next reply; an error reply is a `Value::ServerError`, not an `Err`.
     pub fn receive(&mut self) -> io::Result<Value> {
         read_value(&mut self.reader, &mut self.line)
+    }
+
+    /// Reads the next reply element by element when it is an array of `expected` (see
+    /// `wire::items`); any other reply is answered whole.
+    pub fn receive_items(
+        &mut self,
+        expected: usize,
+        visit: &mut dyn FnMut(usize, Item<'_>),
+    ) -> io::Result<Option<Value>> {
+        read_items(&mut self.reader, &mut self.line, expected, visit)
     }
 
     /// Can this idle connection (no command in flight) carry the next command? Not when the

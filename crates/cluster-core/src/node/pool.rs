@@ -15,6 +15,7 @@ use super::connection::Connection;
 use super::session::{Session, SessionState};
 use crate::config::NodeConfig;
 use crate::error::ClusterError;
+use crate::wire::items::Item;
 use crate::wire::request::pack_command;
 
 /// Idle connections kept per server; more callers than this at once still get connections,
@@ -266,6 +267,23 @@ impl InFlight<'_> {
     pub fn receive(self) -> Result<Value, ClusterError> {
         let mut replies = self.receive_many(1)?;
         Ok(replies.pop().expect("one reply"))
+    }
+
+    /// Reads the reply element by element when it is an array of `expected` (see
+    /// `wire::items`): `None` then, else the reply as it came.
+    pub fn receive_items(
+        mut self,
+        expected: usize,
+        visit: &mut dyn FnMut(usize, Item<'_>),
+    ) -> Result<Option<Value>, ClusterError> {
+        match self.pooled.connection.receive_items(expected, visit) {
+            Ok(reply) => {
+                self.pool.backoff.clear();
+                self.pool.checkin(self.pooled);
+                Ok(reply)
+            }
+            Err(e) => Err(self.pool.broken(e.into())),
+        }
     }
 
     /// Reads `count` replies, for a batch of commands written in one go.

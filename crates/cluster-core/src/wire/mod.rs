@@ -2,5 +2,6 @@
 //! `ConnectionLike` handle), replies read from a buffered stream. One reader serves pooled
 //! connections and pub/sub alike.
 
+pub mod items;
 pub mod reply;
 pub mod request;

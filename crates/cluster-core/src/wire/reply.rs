@@ -21,14 +21,18 @@ pub fn read_value<R: BufRead>(reader: &mut R, line: &mut Vec<u8>) -> io::Result<
     read_nested(reader, line, 0)
 }
 
-fn invalid(what: &str) -> io::Error {
+pub(super) fn invalid(what: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
         format!("RESP protocol error: {what}"),
     )
 }
 
-fn read_nested<R: BufRead>(reader: &mut R, line: &mut Vec<u8>, depth: usize) -> io::Result<Value> {
+pub(super) fn read_nested<R: BufRead>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    depth: usize,
+) -> io::Result<Value> {
     if depth > MAX_DEPTH {
         return Err(invalid("replies nested too deeply"));
     }
@@ -36,6 +40,15 @@ fn read_nested<R: BufRead>(reader: &mut R, line: &mut Vec<u8>, depth: usize) -> 
         return Ok(value);
     }
     read_line(reader, line)?;
+    read_after_header(reader, line, depth)
+}
+
+/// The rest of a reply whose header line (without CRLF) is in `line`.
+pub(super) fn read_after_header<R: BufRead>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    depth: usize,
+) -> io::Result<Value> {
     let (&kind, body) = line.split_first().ok_or_else(|| invalid("empty line"))?;
     match kind {
         b'+' if body == b"OK" => Ok(Value::Okay),
@@ -172,7 +185,7 @@ fn read_buffered_scalar<R: BufRead>(reader: &mut R) -> io::Result<Option<Value>>
 }
 
 /// One header line into `line`, without its CRLF.
-fn read_line<R: BufRead>(reader: &mut R, line: &mut Vec<u8>) -> io::Result<()> {
+pub(super) fn read_line<R: BufRead>(reader: &mut R, line: &mut Vec<u8>) -> io::Result<()> {
     line.clear();
     let read = reader.read_until(b'\n', line)?;
     if read == 0 {
@@ -217,13 +230,13 @@ fn read_exact_line<R: BufRead>(reader: &mut R, len: usize) -> io::Result<Vec<u8>
     Ok(bytes)
 }
 
-fn integer(text: &[u8]) -> io::Result<i64> {
+pub(super) fn integer(text: &[u8]) -> io::Result<i64> {
     parse_integer(text).ok_or_else(|| invalid("bad integer"))
 }
 
 /// What `str::parse::<i64>` accepts (an optional sign, then ASCII digits, no overflow), without
 /// its UTF-8 check and generic parser: every element of a large reply has a length to parse.
-fn parse_integer(text: &[u8]) -> Option<i64> {
+pub(super) fn parse_integer(text: &[u8]) -> Option<i64> {
     let (negative, digits) = match text {
         [b'-', rest @ ..] => (true, rest),
         [b'+', rest @ ..] => (false, rest),

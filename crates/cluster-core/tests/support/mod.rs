@@ -156,6 +156,32 @@ pub fn cluster_of(servers: &[RedisServer]) -> Cluster {
 }
 
 /// The first key `k0`, `k1`, ... that lands on `node`.
+/// A command run through `Cluster::execute_items`, its visited elements gathered into the
+/// array `execute` would answer (elements a visit never reached stay `None`, which fails any
+/// comparison with a real reply).
+#[allow(dead_code)] // not every test binary reads element by element
+pub fn execute_visited<A: AsRef<[u8]>>(
+    cluster: &Cluster,
+    args: &[A],
+) -> Result<cluster_core::Value, cluster_core::ClusterError> {
+    use cluster_core::{Item, Value};
+    let mut seen: Vec<Option<Value>> = vec![None; args.len() - 1];
+    let answered = cluster.execute_items(args, &mut |at, item| {
+        seen[at] = Some(match item {
+            Item::Bytes(bytes) => Value::BulkString(bytes.to_vec()),
+            Item::Value(value) => value,
+        });
+    })?;
+    Ok(match answered {
+        Some(value) => value,
+        None => Value::Array(
+            seen.into_iter()
+                .map(|v| v.unwrap_or(Value::SimpleString("never visited".into())))
+                .collect(),
+        ),
+    })
+}
+
 pub fn key_on(cluster: &Cluster, node: &str) -> String {
     (0..)
         .map(|i| format!("k{i}"))
