@@ -2,7 +2,9 @@
 (keys spread over three masters) and on one server give the same replies and the same data."""
 
 import pytest
+import redis
 
+import rediscluster
 from rediscluster import CrossNodeError
 
 # Keys that spread over all three masters (checked below), without tags, so that one server
@@ -48,6 +50,30 @@ def test_split_commands(both):
     same(both, lambda c: c.dbsize())
     same(both, lambda c: sorted(c.keys("*")))
     same(both, lambda c: sorted(c.scan_iter(match="*", count=2)))
+
+
+def test_mget_values_of_every_shape_and_size(both, config):
+    # MGET's values are gathered from the engine's read buffer element by element: values
+    # larger than that 64 KiB buffer and split across reads, empty, binary, missing, a key of
+    # another type (nil for MGET), in the caller's order; bytes, then decoded.
+    values = {"big": b"x" * 200_000, "empty": b"", "bin": b"\x00\r\n\xff", "next": b"y" * 70_000}
+    values.update({f"k{i}": str(i % 10).encode() * i for i in range(300)})
+    same(both, lambda c: c.mset(values))
+    same(both, lambda c: c.rpush("a list", "x"))
+    keys = ["missing", *values, "big", "a list", "also missing"]
+    assert len(same(both, lambda c: c.mget(keys))) == len(keys)
+    oracle_port = both[1].connection_pool.connection_kwargs["port"]
+    decoded = [
+        rediscluster.StrictRedisCluster(cluster=config, mastersonly=True, decode_responses=True),
+        redis.Redis(port=oracle_port, decode_responses=True),
+    ]
+    text_keys = [k for k in keys if k != "bin"]
+    assert decoded[0].mget(text_keys) == decoded[1].mget(text_keys)
+    # A value that is not UTF-8 fails decoding as redis-py's does.
+    for client in decoded:
+        with pytest.raises(UnicodeDecodeError):
+            client.mget(["k5", "bin"])
+        client.close()
 
 
 def test_set_algebra(both):

@@ -7,6 +7,7 @@ use pyo3::types::{PyList, PyTuple};
 
 use crate::config::to_json;
 use crate::convert::{Arg, borrowed_args, command_args, encode, reply};
+use crate::elements::Elements;
 use crate::errors::to_pyerr;
 use crate::subscription::Subscription;
 
@@ -64,10 +65,18 @@ impl Core {
     ) -> PyResult<Py<PyAny>> {
         let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
         let args = borrowed_args(&items)?;
-        let value = py
-            .detach(|| self.cluster.execute(&args))
+        // A split read (MGET) hands its values over one by one, gathered without the GIL.
+        let mut elements = Elements::new(args.len().saturating_sub(1));
+        let answered = py
+            .detach(|| {
+                self.cluster
+                    .execute_items(&args, &mut |at, item| elements.put(at, item))
+            })
             .map_err(|e| to_pyerr(py, e))?;
-        reply(py, value, decode)
+        match answered {
+            Some(value) => reply(py, value, decode),
+            None => elements.into_list(py, decode),
+        }
     }
 
     /// Runs one command on the named master, as is (no routing, no tag stripping).

@@ -137,7 +137,7 @@ fn list(py: Python<'_>, items: Vec<Value>, decode: bool) -> PyResult<Py<PyAny>> 
     Ok(PyList::new(py, converted)?.into_any().unbind())
 }
 
-fn text(py: Python<'_>, bytes: &[u8], decode: bool) -> PyResult<Py<PyAny>> {
+pub fn text(py: Python<'_>, bytes: &[u8], decode: bool) -> PyResult<Py<PyAny>> {
     if !decode {
         return Ok(PyBytes::new(py, bytes).into_any().unbind());
     }
