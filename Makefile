@@ -22,7 +22,7 @@ PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=
 	"mypy==2.4.1"
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
-	python-test php-build php-test php-stubs bench-php bench-php-request bench-migrate cross-language conformance conformance-php cluster-start \
+	python-test php-build php-test php-stubs bench-php bench-php-instructions bench-php-request bench-migrate cross-language conformance conformance-php cluster-start \
 	cluster-stop fault-suite soak refresh-commands
 
 all: test
@@ -121,6 +121,13 @@ bench-migrate: python-install
 ## bench-php: our extension vs phpredis RedisArray (same masters) vs phpredis on one server.
 bench-php: php-build
 	$(PHP) bench/php_bench.php
+
+## bench-php-instructions: each PHP client's own work per call (MGET/MSET x1000, a pipeline,
+## GET, SET) in instructions counted by callgrind: steady on a noisy machine where wall-clock
+## figures are not (needs valgrind, installed here if missing).
+bench-php-instructions: php-build
+	@command -v valgrind >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq valgrind >/dev/null)
+	REDISCLUSTER_PHP_EXT=$(PHP_EXT) $(PHP) bench/php_instructions.php
 
 ## bench-php-request: a PHP-FPM-style request (new client + one GET) over 3 masters + 3
 ## replicas: ours persistent, with replica reads, mastersOnly, vs phpredis pconnect, connect and
