@@ -29,32 +29,23 @@ namespace RedisCluster {
      * @method mixed copy(mixed $key, mixed $key2, mixed ...$args) COPY
      * @method mixed dbsize() DBSIZE
      * @method mixed debug(mixed $arg, mixed $key) DEBUG
-     * @method mixed decrby(mixed $key, int $int) DECRBY
      * @method mixed dump(mixed $key) DUMP
      * @method mixed echo(mixed $arg) ECHO
-     * @method mixed expire(mixed $key, int $int, mixed ...$args) EXPIRE
      * @method mixed expireat(mixed $key, int $int, mixed ...$args) EXPIREAT
      * @method mixed flushall(mixed ...$args) FLUSHALL
      * @method mixed flushdb(mixed ...$args) FLUSHDB
-     * @method mixed get(mixed $key) GET
      * @method mixed getbit(mixed $key, int $int) GETBIT
      * @method mixed getdel(mixed $key) GETDEL
      * @method mixed getex(mixed $key, mixed ...$args) GETEX
      * @method mixed getkeys(mixed $key) KEYS
      * @method mixed getrange(mixed $key, int $int, int $int2) GETRANGE
      * @method mixed getset(mixed $key, mixed $value) GETSET
-     * @method mixed hdel(mixed $key, mixed ...$args) HDEL
-     * @method mixed hexists(mixed $key, mixed $arg) HEXISTS
-     * @method mixed hget(mixed $key, mixed $arg) HGET
-     * @method mixed hincrby(mixed $key, mixed $arg, int $int) HINCRBY
      * @method mixed hincrbyfloat(mixed $key, mixed $arg, float|string $float) HINCRBYFLOAT
      * @method mixed hkeys(mixed $key) HKEYS
-     * @method mixed hlen(mixed $key) HLEN
      * @method mixed hrandfield(mixed $key, mixed ...$args) HRANDFIELD
      * @method mixed hsetnx(mixed $key, mixed $arg, mixed $value) HSETNX
      * @method mixed hstrlen(mixed $key, mixed $arg) HSTRLEN
      * @method mixed hvals(mixed $key) HVALS
-     * @method mixed incrby(mixed $key, int $int) INCRBY
      * @method mixed incrbyfloat(mixed $key, float|string $float) INCRBYFLOAT
      * @method mixed keys(mixed $key) KEYS
      * @method mixed lastsave() LASTSAVE
@@ -63,13 +54,9 @@ namespace RedisCluster {
      * @method mixed lindex(mixed $key, int $int) LINDEX
      * @method mixed linsert(mixed $key, mixed $arg, mixed $value, mixed $value2) LINSERT
      * @method mixed listtrim(mixed $key, int $int, int $int2) LTRIM
-     * @method mixed llen(mixed $key) LLEN
      * @method mixed lmove(mixed $key, mixed $key2, mixed $arg, mixed $arg2) LMOVE
-     * @method mixed lpop(mixed $key, mixed ...$args) LPOP
      * @method mixed lpos(mixed $key, mixed $value, mixed ...$args) LPOS
-     * @method mixed lpush(mixed $key, mixed ...$values) LPUSH
      * @method mixed lpushx(mixed $key, mixed ...$values) LPUSHX
-     * @method mixed lrange(mixed $key, int $int, int $int2) LRANGE
      * @method mixed lset(mixed $key, int $int, mixed $value) LSET
      * @method mixed lsize(mixed $key) LLEN
      * @method mixed ltrim(mixed $key, int $int, int $int2) LTRIM
@@ -83,7 +70,6 @@ namespace RedisCluster {
      * @method mixed pfmerge(mixed ...$keys) PFMERGE
      * @method mixed psetex(mixed $key, int $int, mixed $value) PSETEX
      * @method mixed pttl(mixed $key) PTTL
-     * @method mixed publish(mixed $key, mixed $arg) PUBLISH
      * @method mixed randomkey() RANDOMKEY
      * @method mixed rename(mixed $key, mixed $key2) RENAME
      * @method mixed renamekey(mixed $key, mixed $key2) RENAME
@@ -91,33 +77,24 @@ namespace RedisCluster {
      * @method mixed replicaof(mixed $arg, mixed $arg2) REPLICAOF
      * @method mixed restore(mixed $key, int $int, mixed $arg, mixed ...$args) RESTORE
      * @method mixed role() ROLE
-     * @method mixed rpop(mixed $key, mixed ...$args) RPOP
      * @method mixed rpoplpush(mixed $key, mixed $key2) RPOPLPUSH
-     * @method mixed rpush(mixed $key, mixed ...$values) RPUSH
      * @method mixed rpushx(mixed $key, mixed ...$values) RPUSHX
-     * @method mixed sadd(mixed $key, mixed ...$values) SADD
      * @method mixed saddarray(mixed $key, mixed ...$valuess) SADD
      * @method mixed save() SAVE
-     * @method mixed scard(mixed $key) SCARD
      * @method mixed scontains(mixed $key, mixed $value) SISMEMBER
      * @method mixed sdiff(mixed ...$keys) SDIFF
      * @method mixed sdiffstore(mixed ...$keys) SDIFFSTORE
      * @method mixed sendecho(mixed $arg) ECHO
-     * @method mixed setex(mixed $key, int $int, mixed $value) SETEX
-     * @method mixed setnx(mixed $key, mixed $value) SETNX
      * @method mixed setrange(mixed $key, int $int, mixed $arg) SETRANGE
      * @method mixed settimeout(mixed $key, int $int) EXPIRE
      * @method mixed sgetmembers(mixed $key) SMEMBERS
      * @method mixed sinter(mixed ...$keys) SINTER
      * @method mixed sinterstore(mixed ...$keys) SINTERSTORE
-     * @method mixed sismember(mixed $key, mixed $value) SISMEMBER
      * @method mixed slaveof(mixed $arg, mixed $arg2) SLAVEOF
-     * @method mixed smembers(mixed $key) SMEMBERS
      * @method mixed smismember(mixed $key, mixed ...$values) SMISMEMBER
      * @method mixed smove(mixed $key, mixed $key2, mixed $value) SMOVE
      * @method mixed spop(mixed $key, mixed ...$args) SPOP
      * @method mixed srandmember(mixed $key, mixed ...$args) SRANDMEMBER
-     * @method mixed srem(mixed $key, mixed ...$values) SREM
      * @method mixed sremove(mixed $key, mixed ...$values) SREM
      * @method mixed ssize(mixed $key) SCARD
      * @method mixed strlen(mixed $key) STRLEN
@@ -127,11 +104,9 @@ namespace RedisCluster {
      * @method mixed swapdb(int $int, int $int2) SWAPDB
      * @method mixed time() TIME
      * @method mixed touch(mixed ...$keys) TOUCH
-     * @method mixed ttl(mixed $key) TTL
      * @method mixed type(mixed $key) TYPE
      * @method mixed wait(int $int, int $int2) WAIT
      * @method mixed xlen(mixed $key) XLEN
-     * @method mixed zcard(mixed $key) ZCARD
      * @method mixed zcount(mixed $key, mixed $arg, mixed $arg2) ZCOUNT
      * @method mixed zdelete(mixed $key, mixed ...$values) ZREM
      * @method mixed zdeleterangebyrank(mixed $key, int $int, int $int2) ZREMRANGEBYRANK
@@ -149,7 +124,6 @@ namespace RedisCluster {
      * @method mixed zremrangebyrank(mixed $key, int $int, int $int2) ZREMRANGEBYRANK
      * @method mixed zremrangebyscore(mixed $key, mixed $arg, mixed $arg2) ZREMRANGEBYSCORE
      * @method mixed zrevrank(mixed $key, mixed $value) ZREVRANK
-     * @method mixed zscore(mixed $key, mixed $value) ZSCORE
      * @method mixed zsize(mixed $key) ZCARD
      */
     class RedisCluster {
@@ -299,6 +273,8 @@ namespace RedisCluster {
 
         public function decr(mixed $key, mixed $by = null): mixed {}
 
+        public function decrBy(mixed $key, mixed $value): mixed {}
+
         /**
          * DEL of keys given one by one or as an array: how many existed.
          */
@@ -335,6 +311,11 @@ namespace RedisCluster {
          * How many of the keys exist (an int, as phpredis 4+).
          */
         public function exists(mixed ...$keys): mixed {}
+
+        /**
+         * `EXPIRE`, with Redis 7's `NX`/`XX`/`GT`/`LT` as `$mode`.
+         */
+        public function expire(mixed $key, mixed $timeout, mixed $mode = null): mixed {}
 
         /**
          * `geoAdd($key, $lng, $lat, $member, ...$more [, $options])`: how many were added.
@@ -388,6 +369,13 @@ namespace RedisCluster {
          */
         public function geoSearchStore(mixed $dst, mixed $src, mixed $position, mixed $shape, mixed $unit, ?array $options = null): mixed {}
 
+        /**
+         * The value of a key (through the serializer, if one is set), `false` when it has none.
+         * A method of its own rather than a `__call` row: the commonest call skips PHP's
+         * `__call` trampoline and the table lookup.
+         */
+        public function get(mixed $key): mixed {}
+
         public function getDbNum(): int {}
 
         /**
@@ -422,7 +410,17 @@ namespace RedisCluster {
          */
         public function getTimeout(): float {}
 
+        public function hDel(mixed $key, mixed $member, mixed ...$other_members): mixed {}
+
+        public function hExists(mixed $key, mixed $member): mixed {}
+
+        public function hGet(mixed $key, mixed $member): mixed {}
+
         public function hGetAll(mixed $key): mixed {}
+
+        public function hIncrBy(mixed $key, mixed $member, mixed $value): mixed {}
+
+        public function hLen(mixed $key): mixed {}
 
         /**
          * `[field => value]`, `false` for a missing field. Fields that are not strings or
@@ -447,6 +445,8 @@ namespace RedisCluster {
          */
         public function incr(mixed $key, mixed $by = null): mixed {}
 
+        public function incrBy(mixed $key, mixed $value): mixed {}
+
         /**
          * INFO of every master: `['node_1' => [...], ...]`.
          */
@@ -456,6 +456,14 @@ namespace RedisCluster {
          * Always `true`: a master that cannot be reached fails its own commands.
          */
         public function isConnected(): bool {}
+
+        public function lLen(mixed $key): mixed {}
+
+        public function lPop(mixed $key, mixed $count = null): mixed {}
+
+        public function lPush(mixed $key, mixed ...$elements): mixed {}
+
+        public function lRange(mixed $key, mixed $start, mixed $end): mixed {}
 
         /**
          * `lRem($key, $value, $count = 0)`: phpredis's order, sent as LREM key count value.
@@ -515,6 +523,8 @@ namespace RedisCluster {
          */
         public function psubscribe(mixed $patterns, mixed $callback): mixed {}
 
+        public function publish(mixed $channel, mixed $message): mixed {}
+
         /**
          * `pubsub('channels' [, $pattern]) | pubsub('numsub', $channels) | pubsub('numpat')`;
          * NUMSUB gives `[channel => count]`, as phpredis.
@@ -523,17 +533,31 @@ namespace RedisCluster {
 
         public function punsubscribe(mixed $patterns = null): mixed {}
 
+        public function rPop(mixed $key, mixed $count = null): mixed {}
+
+        public function rPush(mixed $key, mixed ...$elements): mixed {}
+
         /**
          * Any command as written (no prefix, no serializer: phpredis's `rawCommand`), its reply
          * in phpredis's generic shape.
          */
         public function rawCommand(mixed $command, mixed ...$args): mixed {}
 
+        public function sAdd(mixed $key, mixed $value, mixed ...$other_values): mixed {}
+
+        public function sCard(mixed $key): mixed {}
+
         /**
          * `sInterCard($keys, $limit = -1)`: how many members the sets have in common (SINTERCARD
          * numkeys key... [LIMIT limit]).
          */
         public function sInterCard(array $keys, ?int $limit = null): mixed {}
+
+        public function sIsMember(mixed $key, mixed $value): mixed {}
+
+        public function sMembers(mixed $key): mixed {}
+
+        public function sRem(mixed $key, mixed $value, mixed ...$other_values): mixed {}
 
         /**
          * `sScan($key, &$iterator, $pattern = null, $count = 0)`: members per step.
@@ -574,6 +598,10 @@ namespace RedisCluster {
          */
         public function setOption(int $option, mixed $value): bool {}
 
+        public function setex(mixed $key, mixed $expire, mixed $value): mixed {}
+
+        public function setnx(mixed $key, mixed $value): mixed {}
+
         /**
          * `slowlog('get' [, $count]) | slowlog('len') | slowlog('reset')`, on every master.
          */
@@ -590,6 +618,11 @@ namespace RedisCluster {
          * every message until the callback unsubscribes from every channel (`subscribe.rs`).
          */
         public function subscribe(mixed $channels, mixed $callback): mixed {}
+
+        /**
+         * Seconds to live, `-1` without a TTL, `-2` for a missing key.
+         */
+        public function ttl(mixed $key): mixed {}
 
         public function unlink(mixed ...$keys): mixed {}
 
@@ -689,6 +722,8 @@ namespace RedisCluster {
          */
         public function zAdd(mixed $key, mixed ...$rest): mixed {}
 
+        public function zCard(mixed $key): mixed {}
+
         public function zInter(mixed $destination, array $keys, mixed $weights = null, mixed $aggregate = null): mixed {}
 
         public function zInterStore(mixed $destination, array $keys, mixed $weights = null, mixed $aggregate = null): mixed {}
@@ -720,6 +755,8 @@ namespace RedisCluster {
          * `zScan($key, &$iterator, $pattern = null, $count = 0)`: `[member => score]` per step.
          */
         public function zScan(mixed $key, mixed &$iterator, mixed $pattern = null, ?int $count = null): mixed {}
+
+        public function zScore(mixed $key, mixed $member): mixed {}
 
         public function zUnion(mixed $destination, array $keys, mixed $weights = null, mixed $aggregate = null): mixed {}
 

@@ -531,6 +531,21 @@ impl RedisCluster {
 
     // ---- strings ---------------------------------------------------------------------------
 
+    /// The value of a key (through the serializer, if one is set), `false` when it has none.
+    /// A method of its own rather than a `__call` row: the commonest call skips PHP's
+    /// `__call` trampoline and the table lookup.
+    pub fn get(self_: &mut This, key: &Zval) -> PhpResult<Zval> {
+        Self::call(
+            self_,
+            Shape::Value,
+            |c| {
+                c.key(key)?;
+                Ok(())
+            },
+            "GET",
+        )
+    }
+
     /// `SET`; `$options` is a TTL in seconds (a float is cut to whole seconds, as phpredis)
     /// or phpredis's array (`['nx', 'ex' => 10]`, `'xx'`, `'px' => ms`, `'exat'`, `'pxat'`,
     /// `'keepttl'`, `'get'`).
@@ -1276,6 +1291,151 @@ impl RedisCluster {
         )
     }
 
+    // ---- the commonest table rows, as methods of their own -------------------------------
+    // Each runs its `methods.rs` row, as `__call` would; being a method skips PHP's `__call`
+    // trampoline and the name's conversion and lookup (for GET, 1,700 of 5,800 instructions).
+
+    /// Seconds to live, `-1` without a TTL, `-2` for a missing key.
+    pub fn ttl(self_: &mut This, key: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "ttl", &[key])
+    }
+
+    /// `EXPIRE`, with Redis 7's `NX`/`XX`/`GT`/`LT` as `$mode`.
+    #[php(optional = mode)]
+    pub fn expire(
+        self_: &mut This,
+        key: &Zval,
+        timeout: &Zval,
+        mode: Option<&Zval>,
+    ) -> PhpResult<Zval> {
+        let mut given = vec![key, timeout];
+        given.extend(mode);
+        Self::row(self_, "expire", &given)
+    }
+
+    pub fn incr_by(self_: &mut This, key: &Zval, value: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "incrby", &[key, value])
+    }
+
+    pub fn decr_by(self_: &mut This, key: &Zval, value: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "decrby", &[key, value])
+    }
+
+    pub fn setex(self_: &mut This, key: &Zval, expire: &Zval, value: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "setex", &[key, expire, value])
+    }
+
+    pub fn setnx(self_: &mut This, key: &Zval, value: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "setnx", &[key, value])
+    }
+
+    pub fn h_get(self_: &mut This, key: &Zval, member: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "hget", &[key, member])
+    }
+
+    pub fn h_exists(self_: &mut This, key: &Zval, member: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "hexists", &[key, member])
+    }
+
+    pub fn h_incr_by(self_: &mut This, key: &Zval, member: &Zval, value: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "hincrby", &[key, member, value])
+    }
+
+    pub fn h_len(self_: &mut This, key: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "hlen", &[key])
+    }
+
+    pub fn h_del(
+        self_: &mut This,
+        key: &Zval,
+        member: &Zval,
+        other_members: &[&Zval],
+    ) -> PhpResult<Zval> {
+        let mut given = vec![key, member];
+        given.extend_from_slice(other_members);
+        Self::row(self_, "hdel", &given)
+    }
+
+    pub fn l_push(self_: &mut This, key: &Zval, elements: &[&Zval]) -> PhpResult<Zval> {
+        let mut given = vec![key];
+        given.extend_from_slice(elements);
+        Self::row(self_, "lpush", &given)
+    }
+
+    pub fn r_push(self_: &mut This, key: &Zval, elements: &[&Zval]) -> PhpResult<Zval> {
+        let mut given = vec![key];
+        given.extend_from_slice(elements);
+        Self::row(self_, "rpush", &given)
+    }
+
+    #[php(optional = count)]
+    pub fn l_pop(self_: &mut This, key: &Zval, count: Option<&Zval>) -> PhpResult<Zval> {
+        let mut given = vec![key];
+        given.extend(count);
+        Self::row(self_, "lpop", &given)
+    }
+
+    #[php(optional = count)]
+    pub fn r_pop(self_: &mut This, key: &Zval, count: Option<&Zval>) -> PhpResult<Zval> {
+        let mut given = vec![key];
+        given.extend(count);
+        Self::row(self_, "rpop", &given)
+    }
+
+    pub fn l_len(self_: &mut This, key: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "llen", &[key])
+    }
+
+    pub fn l_range(self_: &mut This, key: &Zval, start: &Zval, end: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "lrange", &[key, start, end])
+    }
+
+    pub fn s_add(
+        self_: &mut This,
+        key: &Zval,
+        value: &Zval,
+        other_values: &[&Zval],
+    ) -> PhpResult<Zval> {
+        let mut given = vec![key, value];
+        given.extend_from_slice(other_values);
+        Self::row(self_, "sadd", &given)
+    }
+
+    pub fn s_rem(
+        self_: &mut This,
+        key: &Zval,
+        value: &Zval,
+        other_values: &[&Zval],
+    ) -> PhpResult<Zval> {
+        let mut given = vec![key, value];
+        given.extend_from_slice(other_values);
+        Self::row(self_, "srem", &given)
+    }
+
+    pub fn s_is_member(self_: &mut This, key: &Zval, value: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "sismember", &[key, value])
+    }
+
+    pub fn s_members(self_: &mut This, key: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "smembers", &[key])
+    }
+
+    pub fn s_card(self_: &mut This, key: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "scard", &[key])
+    }
+
+    pub fn z_score(self_: &mut This, key: &Zval, member: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "zscore", &[key, member])
+    }
+
+    pub fn z_card(self_: &mut This, key: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "zcard", &[key])
+    }
+
+    pub fn publish(self_: &mut This, channel: &Zval, message: &Zval) -> PhpResult<Zval> {
+        Self::row(self_, "publish", &[channel, message])
+    }
+
     // ---- pipelines and transactions --------------------------------------------------------
 
     /// Starts queueing: commands return `$this` until `exec()` sends them, per master in one
@@ -1781,6 +1941,21 @@ impl RedisCluster {
                 Ok(())
             },
             name,
+        )
+    }
+
+    /// Runs the `methods.rs` row `name` with the given arguments, as `__call` does.
+    fn row(self_: &mut This, name: &str, given: &[&Zval]) -> PhpResult<Zval> {
+        let method =
+            generic_method(name).ok_or_else(|| invalid(format!("no __call row named {name}")))?;
+        Self::call(
+            self_,
+            method.shape,
+            |c| {
+                c.pattern(method, given)?;
+                Ok(())
+            },
+            method.command,
         )
     }
 

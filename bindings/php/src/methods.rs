@@ -53,7 +53,6 @@ const METHODS: &[(&str, Method)] = &[
     ("expireat", m("EXPIREAT", "kiA", Bool)),
     ("flushall", m("FLUSHALL", "A", Bool)),
     ("flushdb", m("FLUSHDB", "A", Bool)),
-    ("get", m("GET", "k", Value)),
     ("getbit", m("GETBIT", "ki", Raw)),
     ("getdel", m("GETDEL", "k", Value)),
     ("getex", m("GETEX", "kA", Value)),
