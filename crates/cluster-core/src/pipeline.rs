@@ -2,8 +2,10 @@
 //!
 //! A pipeline's commands are planned first, so a malformed one stops the pipeline with nothing
 //! sent. Consecutive single-node commands are batched per master and every master's batch is
-//! written before any reply is read; a command over several nodes (split, fan-out, emulated)
-//! runs at its place in the sequence, so each key sees the commands in the caller's order.
+//! written before any reply is read (a long batch in 32 KiB writes as it is packed, so the
+//! masters start early: `executor/eager.rs`); a command over several nodes (split, fan-out,
+//! emulated) runs at its place in the sequence, so each key sees the commands in the caller's
+//! order.
 //! A transaction is MULTI/EXEC on the one master that owns all its keys; `OneConnection` plans,
 //! packs and settles it, and also serves the commands and the transaction run on the connection
 //! a WATCH holds (`watch.rs`).
@@ -20,7 +22,7 @@ use crate::commands::{self, FanOutMerge, Flags};
 use crate::dispatch;
 use crate::error::ClusterError;
 use crate::executor::Executor;
-use crate::executor::batches::MasterBatches;
+use crate::executor::eager::EagerBatches;
 use crate::executor::window::pack_exists;
 use crate::merge::caller_key_name;
 use crate::placement::{PlacedKey, node_name};
@@ -51,25 +53,24 @@ impl<A: AsRef<[u8]>> Fixup<'_, A> {
     }
 }
 
-/// Single-node commands batched per master, with what their replies need afterwards.
-struct Pending<'c, A> {
-    batch: MasterBatches,
+/// Single-node commands batched per master (written as they fill a write, see
+/// `EagerBatches`), with what their replies need afterwards.
+struct Pending<'c, 'e, A> {
+    batch: EagerBatches<'e>,
     fixups: Vec<Fixup<'c, A>>,
     /// The batch's places that hold a window probe, not a command's reply (ascending).
     probes: Vec<usize>,
 }
 
-impl<A> Default for Pending<'_, A> {
-    fn default() -> Self {
+impl<'c, 'e, A: AsRef<[u8]>> Pending<'c, 'e, A> {
+    fn new(executor: &'e Executor) -> Self {
         Pending {
-            batch: MasterBatches::default(),
+            batch: EagerBatches::new(executor),
             fixups: Vec::new(),
             probes: Vec::new(),
         }
     }
-}
 
-impl<'c, A: AsRef<[u8]>> Pending<'c, A> {
     /// Packs a single-node command (and, for a read of a key that may still be on its old
     /// master, an `EXISTS` probe before it).
     fn add(
@@ -92,6 +93,7 @@ impl<'c, A: AsRef<[u8]>> Pending<'c, A> {
             Some((_, _, packed)) => self.batch.next_for(shard).extend_from_slice(packed),
             None => pack_command(args, &stored_keys, self.batch.next_for(shard)),
         }
+        self.batch.packed(shard);
         if window.is_some() || names_key {
             self.fixups.push(Fixup {
                 reply_at: self.batch.len() - 1,
@@ -109,7 +111,7 @@ impl<'c, A: AsRef<[u8]>> Pending<'c, A> {
             fixups,
             probes,
         } = self;
-        let mut results = executor.run_batches(batch);
+        let mut results = batch.run();
         let found = found_on_old_masters(executor, &fixups, |probe| {
             matches!(results[probe], Ok(Value::Int(0)))
         });
@@ -138,7 +140,7 @@ pub fn pipeline<A: AsRef<[u8]>>(
         .map(|args| plan(args, masters))
         .collect::<Result<Vec<_>, _>>()?;
     let mut replies = Vec::with_capacity(commands.len());
-    let mut pending = Pending::default();
+    let mut pending = Pending::new(executor);
     for (args, planned) in commands.iter().zip(plans) {
         match planned {
             Plan::Single {
@@ -146,7 +148,8 @@ pub fn pipeline<A: AsRef<[u8]>>(
                 composable: true,
                 ..
             } if executor.window_open() => {
-                replies.extend(std::mem::take(&mut pending).run(executor));
+                replies
+                    .extend(std::mem::replace(&mut pending, Pending::new(executor)).run(executor));
                 replies.push(dispatch::run(executor, args, planned).map(|(value, _)| value));
             }
             Plan::Single {
@@ -161,7 +164,8 @@ pub fn pipeline<A: AsRef<[u8]>>(
                 pending.add(args, shard, stored_keys, window, names_key);
             }
             other => {
-                replies.extend(std::mem::take(&mut pending).run(executor));
+                replies
+                    .extend(std::mem::replace(&mut pending, Pending::new(executor)).run(executor));
                 replies.push(dispatch::run(executor, args, other).map(|(value, _)| value));
             }
         }

@@ -152,6 +152,58 @@ fn pipelines_keep_order_and_errors_in_place_and_transactions_stay_on_one_node() 
     assert_eq!(replies[2].as_ref().unwrap(), &Value::Okay);
 }
 
+/// A pipeline longer than one write per master (its batches go out while the rest is still
+/// being packed, `executor/eager.rs`): every reply in the caller's order, a split command in
+/// the middle, and a master that is down failing exactly its own commands, however many
+/// writes it would have taken.
+#[test]
+fn long_pipelines_written_while_packed_keep_every_reply_in_place() {
+    let _turn = take_turns();
+    let mut servers = start_masters(slot::PIPELINES, 3);
+    let cluster = cluster_of(&servers);
+    let value = "v".repeat(100);
+    let keys: Vec<String> = (0..6000).map(|i| format!("long:{i}")).collect();
+    let mut commands: Vec<Vec<Vec<u8>>> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        commands.push(command(&["SET", key, &format!("{i}{value}")]));
+        commands.push(command(&["APPEND", key, "!"]));
+        if i == 3000 {
+            commands.push(command(&["MGET", &keys[0], &keys[1], &keys[2999]]));
+        }
+    }
+    commands.extend(keys.iter().map(|key| command(&["GET", key])));
+    let replies = cluster.pipeline(&commands).unwrap();
+    assert_eq!(replies.len(), commands.len());
+    let get = |i: usize| Value::BulkString(format!("{i}{value}!").into_bytes());
+    let appended = |i: usize| Value::Int(format!("{i}{value}!").len() as i64);
+    for i in 0..3001 {
+        assert_eq!(replies[2 * i].as_ref().unwrap(), &Value::Okay);
+        assert_eq!(replies[2 * i + 1].as_ref().unwrap(), &appended(i));
+    }
+    assert_eq!(
+        replies[6002].as_ref().unwrap(),
+        &Value::Array(vec![get(0), get(1), get(2999)])
+    );
+    let gets = &replies[replies.len() - keys.len()..];
+    for (i, reply) in gets.iter().enumerate() {
+        assert_eq!(reply.as_ref().unwrap(), &get(i), "GET {}", keys[i]);
+    }
+
+    // node_2 down: its commands fail in place, every other master's are applied.
+    servers[1].stop();
+    let sets: Vec<Vec<Vec<u8>>> = keys
+        .iter()
+        .map(|key| command(&["SET", key, "after"]))
+        .collect();
+    let replies = cluster.pipeline(&sets).unwrap();
+    for (key, reply) in keys.iter().zip(&replies) {
+        match cluster.node_for(key) {
+            "node_2" => assert_eq!(reply.as_ref().unwrap_err().node(), Some("node_2")),
+            _ => assert_eq!(reply.as_ref().unwrap(), &Value::Okay, "{key}"),
+        }
+    }
+}
+
 /// A pop from the first non-empty key answers which key: the caller's name for it, tag
 /// included, in a pipeline and a transaction as in a single call (they answered the stored
 /// name before).

@@ -37,6 +37,14 @@ impl MasterBatches {
         &mut batch.packed
     }
 
+    /// The bytes packed for `shard` and not taken yet (see `EagerBatches`), if it has a batch.
+    pub(crate) fn packed_mut(&mut self, shard: usize) -> Option<&mut Vec<u8>> {
+        self.batches
+            .iter_mut()
+            .find(|b| b.shard == shard)
+            .map(|b| &mut b.packed)
+    }
+
     /// How many commands were packed.
     pub(crate) fn len(&self) -> usize {
         self.count

@@ -6,6 +6,7 @@
 //! router plans, `dispatch` picks the primitive); nothing here knows a command by name.
 
 pub mod batches;
+pub mod eager;
 pub mod window;
 
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use crate::router::SplitGroup;
 use crate::topology::{Replica, Shard, Topology};
 use crate::wire::items::Item;
 use crate::wire::request::pack_command;
-use batches::MasterBatches;
+use batches::{Batch, MasterBatches};
 
 pub struct Executor {
     topology: Arc<Topology>,
@@ -292,13 +293,25 @@ fn exchange<'p>(
     batches: MasterBatches,
     pool_of: impl Fn(usize) -> &'p NodePool,
 ) -> Vec<Result<Value, ClusterError>> {
-    let mut replies: Vec<Result<Value, ClusterError>> =
-        (0..batches.len()).map(|_| Ok(Value::Nil)).collect();
+    let count = batches.len();
     let batches = batches.into_batches();
     let sent: Vec<_> = batches
         .iter()
         .map(|batch| pool_of(batch.shard).send(&batch.packed))
         .collect();
+    gather(count, &batches, sent)
+}
+
+/// Reads every batch's replies (`count` in all) from the connection it went out on (`sent[i]`
+/// for `batches[i]`), each to its command's place in the caller's order. A master that failed
+/// fails each of its commands, in place.
+fn gather(
+    count: usize,
+    batches: &[Batch],
+    sent: Vec<Result<InFlight<'_>, ClusterError>>,
+) -> Vec<Result<Value, ClusterError>> {
+    let mut replies: Vec<Result<Value, ClusterError>> =
+        (0..count).map(|_| Ok(Value::Nil)).collect();
     for (batch, sent) in batches.iter().zip(sent) {
         // Every batch is read, even after another failed, so no connection is left mid-reply.
         match sent.and_then(|flight| flight.receive_many(batch.places.len())) {

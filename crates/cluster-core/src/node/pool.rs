@@ -269,6 +269,16 @@ impl InFlight<'_> {
         Ok(replies.pop().expect("one reply"))
     }
 
+    /// Writes more packed commands on the same connection, after those already sent (their
+    /// replies come after theirs). After a failed write the connection's state is unknown: the
+    /// caller drops this `InFlight`, which closes it.
+    pub fn send_more(&mut self, packed: &[u8]) -> Result<(), ClusterError> {
+        self.pooled
+            .connection
+            .send(packed)
+            .map_err(|e| self.pool.broken(e.into()))
+    }
+
     /// Reads the reply element by element when it is an array of `expected` (see
     /// `wire::items`): `None` then, else the reply as it came.
     pub fn receive_items(
