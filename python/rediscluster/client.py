@@ -433,7 +433,8 @@ class StrictRedisCluster(FastCommands, redis.Redis):
         """Every master's INFO, ``{'node_1': {...}, ...}``, which also answers a server field
         (``info('server')['redis_version']``, ``info()['used_memory']``) as the first master
         reports it: see ``rediscluster.server_info``."""
-        return ServerInfo(CoreCommands.info(self, section, *args, **kwargs))
+        reply = CoreCommands.info(self, section, *args, **kwargs)
+        return ServerInfo(reply) if type(reply) is dict else reply
 
     def register_script(self, script):
         """redis-py's ``Script``, loaded (on NOSCRIPT) on the master that runs it; keys on

@@ -121,3 +121,12 @@ def test_python_redis_lock_accepts_the_client(r):
         assert lock.locked()
     assert not redis_lock.Lock(r, "name{tag}").locked()
     assert isinstance(r, redis.StrictRedis)
+
+
+def test_eval_over_masters_says_the_ways_out(r):
+    (first, first_node), (second, second_node) = _keys_on(r, 2)
+    with pytest.raises(CrossNodeError) as raised:
+        r.eval("return 1", 2, first, second)
+    message = str(raised.value)
+    assert first_node in message and second_node in message
+    assert "hash tag" in message and "routing rule" in message
