@@ -132,6 +132,14 @@ class StrictRedisCluster(FastCommands, redis.Redis):
     def __init__(self, cluster=None, db=None, mastersonly=None, connection_pool=None, **kwargs):
         if connection_pool is not None:
             return self._init_from_view(connection_pool, cluster, db, mastersonly, kwargs)
+        if cluster is None:
+            # Code that rebuilds a client from another's connection_kwargs lands here.
+            raise ClusterConfigError(
+                "StrictRedisCluster needs `cluster` (its masters: {'nodes': {'node_1': {'host': "
+                "..., 'port': ...}}}); connection options alone name no server. To rebuild a "
+                "client, use StrictRedisCluster(connection_pool=client.connection_pool) or "
+                "StrictRedisCluster.from_url('redis://host1:port1,host2:port2/0')"
+            )
         if not isinstance(cluster, dict):
             raise ClusterConfigError(
                 "`cluster` must be a dict like {'nodes': {'node_1': {'host': ..., 'port': ...}}}"

@@ -79,10 +79,9 @@ def _inherited_checks(r):
         assert r.shout() == "loaded"
 
     def keyspace_notifications():
-        try:
-            notifications = r.keyspace_notifications()
-        except CommandNotSupportedError:
-            return
+        # Built on the client's own pubsub() (channels on their master, patterns on all).
+        notifications = r.keyspace_notifications()
+        assert notifications._pubsub.__class__ is rediscluster.ClusterPubSub
         notifications.close()
 
     return {
@@ -221,6 +220,11 @@ def test_from_url_names_every_master(dev_cluster, master_clients):
     assert client.get("url") == "v"
     assert master_clients[next(iter(client.getnodefor("url")))].get("url") == b"v"
     assert type(client)(connection_pool=client.connection_pool).get("url") == "v"
+
+
+def test_rebuilt_from_connection_kwargs_alone_says_how(r):
+    with pytest.raises(ClusterConfigError, match="connection_pool=client.connection_pool"):
+        type(r)(**r.connection_pool.connection_kwargs)
 
 
 def test_from_url_refuses_clearly():

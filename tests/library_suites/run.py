@@ -156,6 +156,8 @@ def run_suite(name, suite, source, mode, masters, plain, extra_args):
     for key, value in suite["env"].items():
         env[key] = value.format(src=source)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
+    # The suites run their libraries' commands (rq's `rqworker`) from the virtualenv.
+    env["PATH"] = os.pathsep.join([str(VENV / "bin"), env.get("PATH", "")])
     env.update(
         LIBRARY_SUITES_MODE=mode,
         LIBRARY_SUITES_PORTS=",".join(str(p) for p in (*masters, plain)),

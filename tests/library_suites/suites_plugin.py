@@ -4,6 +4,7 @@ server of the run is flushed before each test, as each suite's tests expect an e
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 
 import pytest
@@ -28,3 +29,15 @@ def _empty_servers():
         client.flushall()
         client.close()
     yield
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Processes a failed test left running (an rq worker pool's non-burst worker, stopped by
+    the test only when it passes) are stopped through their own handles: otherwise
+    multiprocessing's exit handler waits for them and the run never ends."""
+    for child in multiprocessing.active_children():
+        child.terminate()
+        child.join(5)
+        if child.is_alive():
+            child.kill()
+            child.join()

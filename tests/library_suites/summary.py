@@ -16,7 +16,18 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-_VARIABLE = re.compile(r"0x[0-9a-f]+|\b[0-9a-f]{32}\b|[0-9a-f-]{36}|\d+(\.\d+)?")
+# Blanked in a reason so that one cause is one group: quoted names (keys, job ids), addresses,
+# hex and decimal numbers.
+_VARIABLE = re.compile(r"'[^']*'|0x[0-9a-f]+|\b[0-9a-f]{32}\b|[0-9a-f-]{36}|\d+(\.\d+)?")
+
+
+def _group(reason):
+    """A failure's reason without what varies from test to test (junit cuts messages at
+    different lengths, so only the start counts)."""
+    reason = _VARIABLE.sub("_", reason)
+    reason = re.sub(r"(_ on node__(, )?)+", "<keys on their nodes> ", reason)
+    reason = re.sub(r"node__(, node__)*", "<nodes>", reason)
+    return reason[:110]
 
 
 def outcomes(junit):
@@ -56,7 +67,7 @@ def report(results_dir, suite):
     groups = defaultdict(list)
     for test in regressions:
         outcome, reason = ours.get(test, ("missing", "not run on ours"))
-        key = _VARIABLE.sub("N", reason) if outcome == "failed" else f"({outcome} on ours)"
+        key = _group(reason) if outcome == "failed" else f"({outcome} on ours)"
         groups[key].append(test)
     for reason, tests in sorted(groups.items(), key=lambda item: -len(item[1])):
         print(f"  {len(tests):4d}  {reason}")
