@@ -34,7 +34,7 @@ class ClusterScript(Script):
         # A cluster pipeline runs the queued EVALSHA later: load the script on the master of
         # its keys now (its own client), as redis-py's pipeline loads its scripts first.
         queued = getattr(client, "command_stack", None) is not None
-        runner = client._client if queued else client
+        runner = getattr(client, "_client", self.registered_client) if queued else client
         if queued:
             nodes = {_node_of(runner, key) for key in keys}
             if len(nodes) > 1:
