@@ -22,8 +22,9 @@ PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=
 	"mypy==2.4.1"
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
-	python-test php-build php-test php-stubs bench-php bench-php-instructions bench-php-request bench-migrate cross-language conformance conformance-php cluster-start \
-	cluster-stop fault-suite soak refresh-commands
+	python-test php-build php-test php-stubs bench-php bench-php-instructions bench-php-request \
+	bench-migrate cross-language conformance conformance-php cluster-start cluster-stop fault-suite \
+	soak refresh-commands library-suites
 
 all: test
 
@@ -179,6 +180,14 @@ bench:
 ## bench-python: our client vs redis-py + hiredis, one server and sharded by hand.
 bench-python: python-install
 	$(PY) bench/python_bench.py
+
+## library-suites: rq's and python-redis-lock's own test suites (pinned PyPI sdists, in their own
+## virtualenv under target/library-suites), each on one plain redis.Redis and with the client
+## swapped for StrictRedisCluster over 3 masters; pass counts side by side. Not part of `test`.
+## Settings for the swapped client: LIBRARY_SUITES_SETTINGS (default
+## tests/library_suites/settings.json).
+library-suites: python-install
+	$(PY) tests/library_suites/run.py
 
 cluster-start: deps
 	tests/cluster.sh start

@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import codecs
 import inspect
-import weakref
 
 import redis
 from redis._parsers.encoders import Encoder
 from redis._parsers.helpers import get_response_callbacks
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE, CaseInsensitiveDict
-from redis.commands import CoreCommands, RedisModuleCommands
+from redis.commands import CoreCommands
 from redis.exceptions import ResponseError
 
 from . import _core, after_fork
 from .exceptions import ClusterConfigError, CommandNotSupportedError
 from .fast_commands import FastCommands
 from .pipeline import ClusterPipeline
+from .pool_view import PoolView
 from .pubsub import ClusterPubSub
+from .scripts import ClusterScript
+from .server_info import ServerInfo
+from .urls import cluster_from_url
 
 __all__ = ["StrictRedisCluster", "RedisCluster"]
 
@@ -67,7 +70,6 @@ _POOL_TUNING = (
 _UNSUPPORTED = {
     "host": "the nodes come from `cluster`",
     "port": "the nodes come from `cluster`",
-    "connection_pool": "the engine owns its connections",
     "unix_socket_path": "nodes are host:port addresses",
     "client_name": "the engine's pooled connections carry no per-client state",
     "credential_provider": "give `username`/`password` (for all nodes or per node)",
@@ -77,6 +79,10 @@ _UNSUPPORTED = {
     "protocol": "replies are RESP2-shaped (protocol 2)",
     "legacy_responses": "replies are redis-py's legacy (RESP2) shapes",
 }
+_NO_HIMPORT = (
+    "HIMPORT fieldsets are prepared per connection, and the engine's pooled connections carry "
+    "no per-client state"
+)
 _SIGNATURE = inspect.signature(redis.Redis.__init__).parameters
 _DEFAULTS = {name: p.default for name, p in _SIGNATURE.items() if name != "self"}
 # A value that means "not set", whatever redis-py's default for it is.
@@ -99,34 +105,12 @@ def _cert_reqs_name(value):
     return value
 
 
-class _PoolView:
-    """What redis-py code reads from ``client.connection_pool``: the connection options
-    (never the password) and the encoder. It reaches the engine through the client, whose
-    engine is replaced in a forked child."""
-
-    def __init__(self, connection_kwargs, encoder, client):
-        self.connection_kwargs = connection_kwargs
-        self._encoder = encoder
-        self._client = weakref.ref(client)
-
-    def get_encoder(self):
-        return self._encoder
-
-    def disconnect(self, inuse_connections=True):
-        client = self._client()
-        if client is not None:
-            client._core.disconnect()
-
-    reset = disconnect
-    close = disconnect
-
-    def __repr__(self):
-        client = self._client()
-        engine = client._core if client is not None else None
-        return f"<{type(self).__module__}.{type(self).__name__}({engine!r})>"
-
-
-class StrictRedisCluster(FastCommands, RedisModuleCommands, CoreCommands):
+# redis.Redis comes last: ``isinstance(r, redis.Redis)`` (and ``redis.StrictRedis``, the same
+# class) holds for libraries that check it (python-redis-lock), while every method this class
+# or FastCommands defines comes first in the MRO. redis.Redis.__init__ is never called: no
+# redis-py pool is built; its non-command methods are overridden here or work through the
+# client (tests/test_redis_subclass.py checks each).
+class StrictRedisCluster(FastCommands, redis.Redis):
     """A Redis client over several independent masters: each key lives on
     ``node_{crc32(key) % N + 1}`` (``name{tag}`` keys by their tag, stored as ``name``).
 
@@ -138,9 +122,24 @@ class StrictRedisCluster(FastCommands, RedisModuleCommands, CoreCommands):
     ``ssl_check_hostname``, ``decode_responses``, ``encoding``, ``encoding_errors``, ...).
     Replica health is tuned in the dict: ``max_replica_lag`` and ``replica_check_interval``
     (seconds).
+
+    It is a ``redis.Redis`` (so a ``redis.StrictRedis``) for libraries that check, without
+    redis-py's connection pool: ``connection_pool`` is a view answering what libraries read
+    from one, and ``StrictRedisCluster(connection_pool=r.connection_pool)`` is a client on
+    ``r``'s engine (as redis-py clients share a pool).
     """
 
-    def __init__(self, cluster, db=None, mastersonly=None, **kwargs):
+    def __init__(self, cluster=None, db=None, mastersonly=None, connection_pool=None, **kwargs):
+        if connection_pool is not None:
+            return self._init_from_view(connection_pool, cluster, db, mastersonly, kwargs)
+        if cluster is None:
+            # Code that rebuilds a client from another's connection_kwargs lands here.
+            raise ClusterConfigError(
+                "StrictRedisCluster needs `cluster` (its masters: {'nodes': {'node_1': {'host': "
+                "..., 'port': ...}}}); connection options alone name no server. To rebuild a "
+                "client, use StrictRedisCluster(connection_pool=client.connection_pool) or "
+                "StrictRedisCluster.from_url('redis://host1:port1,host2:port2/0')"
+            )
         if not isinstance(cluster, dict):
             raise ClusterConfigError(
                 "`cluster` must be a dict like {'nodes': {'node_1': {'host': ..., 'port': ...}}}"
@@ -180,11 +179,15 @@ class StrictRedisCluster(FastCommands, RedisModuleCommands, CoreCommands):
         encoding_errors = python_options.get("encoding_errors", "strict")
         decode_responses = bool(python_options.get("decode_responses", False))
         try:
-            codec = codecs.lookup(encoding).name
+            codecs.lookup(encoding)
             codecs.lookup_error(encoding_errors)
         except LookupError as error:
             raise ClusterConfigError(str(error)) from None
-        self._core = _core.Core(config)
+        self._build(_core.Core(config), config, encoding, encoding_errors, decode_responses)
+
+    def _build(self, engine, config, encoding, encoding_errors, decode_responses):
+        codec = codecs.lookup(encoding).name
+        self._core = engine
         self._decode = decode_responses
         # The engine encodes str as UTF-8 and decodes UTF-8 itself; other codecs go through
         # redis-py's encoder here.
@@ -204,11 +207,50 @@ class StrictRedisCluster(FastCommands, RedisModuleCommands, CoreCommands):
             # The engine speaks RESP2; the callbacks below are redis-py's for RESP2 replies.
             "protocol": 2,
         }
-        self.connection_pool = _PoolView(connection_kwargs, self._encoder, self)
+        self.connection_pool = PoolView(connection_kwargs, self._encoder, self, config)
         self.response_callbacks = CaseInsensitiveDict(
             get_response_callbacks(user_protocol=2, legacy_responses=True)
         )
         after_fork.track(self)
+
+    def _init_from_view(self, view, cluster, db, mastersonly, kwargs):
+        """A client on the engine of the client whose ``connection_pool`` this is (a new engine
+        from the same config once that client is gone); ``decode_responses`` / ``encoding``
+        may differ, as with a shared redis-py pool."""
+        if not isinstance(view, PoolView):
+            raise ClusterConfigError(
+                "connection_pool must be a StrictRedisCluster's connection_pool (a redis-py "
+                f"{type(view).__name__} holds one server's connections; the engine owns its "
+                "own): give `cluster`, or use StrictRedisCluster.from_url"
+            )
+        unexpected = [
+            name
+            for name, value in (("cluster", cluster), ("db", db), ("mastersonly", mastersonly))
+            if value is not None
+        ]
+        unexpected += [name for name in kwargs if name not in _PYTHON_OPTIONS + _POOL_TUNING]
+        if unexpected:
+            raise ClusterConfigError(
+                f"options {', '.join(unexpected)} cannot be given with connection_pool: the "
+                "client shares that pool's engine and its settings"
+            )
+        shown = view.connection_kwargs
+        options = {name: kwargs.get(name, shown[name]) for name in _PYTHON_OPTIONS}
+        engine = view.engine()
+        if engine is None:
+            engine = _core.Core(view._config)
+            view.adopt(self)
+        self._build(engine, view._config, *(options[name] for name in _PYTHON_OPTIONS))
+        # One view per engine, as redis-py clients built on a pool share that pool.
+        self.connection_pool = view
+
+    @classmethod
+    def from_url(cls, url, **kwargs):
+        """A client from a redis-py URL naming every master in order:
+        ``redis://[[user]:password@]host1:port1,host2:port2[/db][?option=value]`` (``rediss://``
+        for TLS); the URL's query options win over ``kwargs``, as in redis-py."""
+        cluster, options = cluster_from_url(url, kwargs)
+        return cls(cluster=cluster, **options)
 
     def _after_fork_in_child(self):
         self._core = after_fork.EngineAfterFork(self, self._core)
@@ -385,7 +427,52 @@ class StrictRedisCluster(FastCommands, RedisModuleCommands, CoreCommands):
 
     def close(self):
         """Closes the idle connections; the client reconnects if used again (as redis-py)."""
-        self._core.disconnect()
+        # A client whose construction failed has no engine (redis-py's close allows it too).
+        core = getattr(self, "_core", None)
+        if core is not None:
+            core.disconnect()
+
+    def __del__(self):
+        # redis.Redis.__del__ closes its pool; the engine closes its connections when the last
+        # client using it is dropped, and clients built on one view share it.
+        pass
+
+    def info(self, section=None, *args, **kwargs):
+        """Every master's INFO, ``{'node_1': {...}, ...}``, which also answers a server field
+        (``info('server')['redis_version']``, ``info()['used_memory']``) as the first master
+        reports it: see ``rediscluster.server_info``."""
+        reply = CoreCommands.info(self, section, *args, **kwargs)
+        return ServerInfo(reply) if type(reply) is dict else reply
+
+    def register_script(self, script):
+        """redis-py's ``Script``, loaded (on NOSCRIPT) on the master that runs it; keys on
+        several masters raise ``CrossNodeError`` naming each key's master."""
+        return ClusterScript(self, script)
+
+    def parse_response(self, connection, command_name, **options):
+        raise CommandNotSupportedError(
+            "parse_response reads a reply from a redis-py connection, and StrictRedisCluster has "
+            "none: execute_command sends a command and returns its parsed reply"
+        )
+
+    def monitor(self):
+        raise CommandNotSupportedError(
+            "MONITOR streams one server's commands on a dedicated connection: run it on a "
+            f"master itself (redis.Redis(host, port).monitor()); the masters are {self.nodes}"
+        )
+
+    @property
+    def himport_registry(self):
+        raise CommandNotSupportedError(_NO_HIMPORT)
+
+    def himport_prepare(self, fieldset_name, fields):
+        raise CommandNotSupportedError(_NO_HIMPORT)
+
+    def himport_discard(self, fieldset_name):
+        raise CommandNotSupportedError(_NO_HIMPORT)
+
+    def himport_discard_all(self):
+        raise CommandNotSupportedError(_NO_HIMPORT)
 
     def __enter__(self):
         return self

@@ -147,7 +147,7 @@ fn plan_with<A: AsRef<[u8]>>(
         return Err(ClusterError::CrossNode {
             command: display_name(args),
             nodes: shards.into_iter().map(node_name).collect(),
-            reason: "Redis runs this command on one server, so its keys must share a node: give them a common hash tag (a{t}, b{t})",
+            reason: "Redis runs this command (a script too: EVAL, EVALSHA, FCALL) on one server, so its keys must share a node: give them a common hash tag (a{t}, b{t}), or place them together with a routing rule in the cluster config; per-node transactions do not apply here",
         });
     }
     // Key specs list keys spec by spec, not always in argument order, and two specs may name
