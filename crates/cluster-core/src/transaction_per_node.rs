@@ -135,7 +135,17 @@ pub fn run<A: AsRef<[u8]>>(
             // Broken or refused: the others are discarded, and its error is the answer.
             _ => {
                 end_all(executor, &mut parts, "DISCARD");
-                return exec;
+                return Err(match exec {
+                    Ok(Value::ServerError(error)) => ClusterError::Server {
+                        node: executor.master_name(shard).to_owned(),
+                        error,
+                    },
+                    Ok(other) => ClusterError::Command(format!(
+                        "ERR {} answered EXEC with {other:?}",
+                        executor.master_name(shard)
+                    )),
+                    Err(error) => error,
+                });
             }
         }
         execs.insert(shard, exec);
