@@ -203,3 +203,37 @@ def test_watch_with_another_codec_and_decoded_replies(config):
     assert plain.get("é".encode("latin-1")) == "ö".encode("latin-1")
     plain.close()
     client.close()
+
+
+def _increment_in_child(r, increments, done):
+    def increment(pipe):
+        value = int(pipe.get("counter{p}") or 0)
+        pipe.multi()
+        pipe.set("counter{p}", value + 1)
+
+    for _ in range(increments):
+        r.transaction(increment, "counter{p}")
+    done.put(True)
+
+
+def test_concurrent_processes_and_threads_count_exactly(r):
+    """Forked workers (each builds its own connections on first use) and the parent's thread
+    race on one WATCHed counter: it ends at exactly the sum."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    processes, increments = 3, 25
+    done = context.Queue()
+    r.set("counter{p}", 0)
+    children = [
+        context.Process(target=_increment_in_child, args=(r, increments, done))
+        for _ in range(processes)
+    ]
+    for child in children:
+        child.start()
+    _increment_in_child(r, increments, done)
+    for child in children:
+        child.join(60)
+        assert child.exitcode == 0
+    assert done.qsize() == processes + 1
+    assert int(r.get("counter{p}")) == (processes + 1) * increments
