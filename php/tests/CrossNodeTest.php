@@ -73,6 +73,35 @@ final class CrossNodeTest extends TestCase
         $this->same(fn ($c) => $c->blPop(['none', 'f'], 1));
     }
 
+    public function testPerNodeTransactionsWhenTheConfigAllowsThem(): void
+    {
+        $nodes = $this->r->getNodeFor('a') + $this->r->getNodeFor('b') + $this->r->getNodeFor('c');
+        $this->assertGreaterThan(1, count($nodes), 'a, b and c are on several masters');
+        try {
+            $this->r->multi()->set('a', '1')->set('b', '1')->set('c', '1')->exec();
+            $this->fail('the default refuses a transaction over several masters');
+        } catch (\RedisCluster\Exception $refused) {
+            $this->assertStringContainsString('hash tag', $refused->getMessage());
+        }
+        $this->assertSame(0, $this->r->exists('a', 'b', 'c'));
+
+        // The option in the cluster array: one MULTI/EXEC per master, replies in order.
+        $r = new RedisCluster(Servers::config() + ['cross_node_transactions' => 'per_node'], 0, true);
+        $this->assertSame([true, 1, true, '1'], $r->multi()->set('a', '1')->incr('b')->set('c', '3')->get('b')->exec());
+        $this->assertSame(['1', '1', '3'], $r->mGet(['a', 'b', 'c']));
+
+        // Under watch(), a watched key changed by another client: exec() is false, and no
+        // master applied its part.
+        $owner = Servers::direct(array_values($r->getNodeFor('a'))[0]['port']);
+        $r->watch('a');
+        $owner->set('a', 'changed');
+        $this->assertFalse($r->multi()->set('a', 'mine')->set('b', 'x')->set('c', 'x')->exec());
+        $this->assertSame(['changed', '1', '3'], $r->mGet(['a', 'b', 'c']));
+        $r->watch('a');
+        $this->assertSame([true, true], $r->multi()->set('a', 'mine')->set('b', 'x')->exec());
+        $this->assertSame(['mine', 'x'], $r->mGet(['a', 'b']));
+    }
+
     public function testCommandsWhoseKeysMustShareANodeAreRefusedNamingTheNodes(): void
     {
         try {

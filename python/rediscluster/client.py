@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import codecs
 import inspect
+import time
 
 import redis
 from redis._parsers.encoders import Encoder
 from redis._parsers.helpers import get_response_callbacks
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE, CaseInsensitiveDict
 from redis.commands import CoreCommands
-from redis.exceptions import ResponseError
+from redis.exceptions import ResponseError, WatchError
 
 from . import _core, after_fork
 from .exceptions import ClusterConfigError, CommandNotSupportedError
@@ -381,19 +382,26 @@ class StrictRedisCluster(FastCommands, redis.Redis):
         every key on one master (give them one hash tag)."""
         return ClusterPipeline(self, transaction)
 
-    def transaction(self, func, *watches, **kwargs):
-        """redis-py's ``transaction`` helper without WATCH: ``func(pipe)`` fills a transaction
-        pipeline, which is executed. WATCH needs one pinned connection and is refused."""
-        if watches:
-            raise CommandNotSupportedError(
-                "WATCH is not supported by rediscluster: use a transaction pipeline whose keys "
-                "share a hash tag"
-            )
-        value_from_callable = kwargs.pop("value_from_callable", False)
-        with self.pipeline(True) as pipe:
-            result = func(pipe)
-            exec_value = pipe.execute()
-            return result if value_from_callable else exec_value
+    def transaction(
+        self, func, *watches, shard_hint=None, value_from_callable=False, watch_delay=None
+    ):
+        """redis-py's ``transaction`` helper: ``func(pipe)`` runs with ``watches`` watched on
+        one held connection (they must share a master: one hash tag), reads at once, calls
+        ``pipe.multi()`` and queues the writes; the transaction then runs, and when a watched
+        key changed meanwhile (``WatchError``) it all starts again, after ``watch_delay``
+        seconds if given. Returns EXEC's replies, or ``func``'s value with
+        ``value_from_callable=True``."""
+        with self.pipeline(True, shard_hint) as pipe:
+            while True:
+                try:
+                    if watches:
+                        pipe.watch(*watches)
+                    func_value = func(pipe)
+                    exec_value = pipe.execute()
+                    return func_value if value_from_callable else exec_value
+                except WatchError:
+                    if watch_delay is not None and watch_delay > 0:
+                        time.sleep(watch_delay)
 
     def pubsub(self, **kwargs):
         """A pub/sub object: channels are listened to on the master their name hashes to

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
 from redis.commands import CoreCommands, RedisModuleCommands
-from redis.exceptions import RedisError, ResponseError, WatchError
+from redis.exceptions import (
+    ConnectionError,
+    RedisError,
+    ResponseError,
+    TimeoutError,
+    WatchError,
+)
 from redis.utils import safe_str, truncate_text
 
-from .exceptions import CommandNotSupportedError
 from .fast_commands import FastCommands
 
 __all__ = ["ClusterPipeline"]
@@ -21,7 +26,15 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
     Without a transaction, consecutive commands are sent to their masters in one batch per
     master and answered in order (a command over several nodes runs at its place). With
     ``transaction=True`` the commands run in MULTI/EXEC on the one master that owns all
-    their keys (hash tags); keys on several masters are refused before anything is sent.
+    their keys (hash tags); keys on several masters are refused before anything is sent,
+    unless the cluster config says ``"cross_node_transactions": "per_node"`` (one MULTI/EXEC
+    per master: atomic on each master, not across them).
+
+    ``watch(*keys)`` works as redis-py's: it holds one connection of the master that owns
+    every watched key (keys on several masters: ``CrossNodeError``, nothing sent); commands
+    run at once on it until ``multi()``, after which they are queued; ``execute()`` runs
+    MULTI/EXEC on it and raises ``WatchError`` when a watched key changed (nothing applied).
+    ``unwatch()`` and ``reset()`` give the connection back.
     """
 
     def __init__(self, client, transaction=True):
@@ -30,6 +43,14 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
         self.response_callbacks = client.response_callbacks
         self.command_stack = []
         self.explicit_transaction = False
+        # The engine's watch (`_core.Watch`: one held connection) between watch() and the
+        # end of the transaction, unwatch() or reset().
+        self._watch = None
+
+    @property
+    def watching(self):
+        """Whether a WATCH holds a connection (redis-py's attribute; libraries read it)."""
+        return self._watch is not None
 
     def __enter__(self):
         return self
@@ -44,13 +65,30 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
         return True
 
     def reset(self):
+        """Forgets the queued commands and ends a watch (UNWATCH; the connection goes back to
+        the pool, or is closed when UNWATCH fails)."""
         self.command_stack = []
         self.explicit_transaction = False
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            try:
+                watch.unwatch()
+            except RedisError:
+                # The engine closed the connection, and the server forgot the watch with it.
+                watch.close()
 
     close = reset
 
+    def __del__(self):
+        # A pipeline dropped while watching: close the held connection now rather than when
+        # the garbage collector gets to the engine's object (no round trip in a finalizer).
+        watch = getattr(self, "_watch", None)
+        if watch is not None:
+            watch.close()
+
     def multi(self):
-        """Starts the transaction block explicitly (as redis-py, before any command)."""
+        """Starts the transaction block explicitly (as redis-py: before any queued command;
+        after ``watch()``, the commands that follow are queued instead of run at once)."""
         if self.explicit_transaction:
             raise RedisError("Cannot issue nested calls to MULTI")
         if self.command_stack:
@@ -58,17 +96,65 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
         self.explicit_transaction = True
 
     def watch(self, *names):
-        raise CommandNotSupportedError(
-            "WATCH is not supported by rediscluster: a pooled, sharded client has no pinned "
-            "connection to watch on; use a transaction whose keys share a hash tag"
-        )
+        """Watches ``names`` on one held connection of the master that owns them all (keys on
+        several masters raise ``CrossNodeError`` before anything is sent). Watching again
+        adds keys, which must be on the same master."""
+        if self.explicit_transaction:
+            raise RedisError("Cannot issue a WATCH after a MULTI")
+        keys = self._encoded(names)
+        if self._watch is None:
+            self._watch = self._client._core.watch(keys)
+        else:
+            self._immediately(lambda: self._watch.watch_more(keys))
+        return True
 
     def unwatch(self):
+        """Ends the watch (UNWATCH); the connection goes back to the pool."""
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.unwatch()
         return True
 
     def execute_command(self, *args, **options):
+        if self._watch is not None and not self.explicit_transaction:
+            return self._immediate_execute(args, options)
         self.command_stack.append((args, options))
         return self
+
+    def _immediate_execute(self, args, options):
+        """redis-py's immediate mode: between watch() and multi(), a command runs at once on
+        the held connection and answers its reply."""
+        client = self._client
+        decode = client._decode and NEVER_DECODE not in options
+        watch = self._watch
+        try:
+            if client._native:
+                response = self._immediately(lambda: watch.execute(args, decode))
+            else:
+                encoded = client._encoded(args)
+                response = self._immediately(lambda: watch.execute(encoded, False))
+                response = client._decoded(response, decode)
+        except ResponseError:
+            if EMPTY_RESPONSE in options:
+                return options[EMPTY_RESPONSE]
+            raise
+        return client._parse(args[0], response, dict(options))
+
+    def _immediately(self, call):
+        """Runs a call on the held connection. When the connection broke, the watch is over
+        (the server dropped it with the connection): as redis-py, the pipeline is reset and
+        ``WatchError`` raised, so a retry loop starts again from WATCH."""
+        try:
+            return call()
+        except (ConnectionError, TimeoutError) as error:
+            self.reset()
+            raise WatchError(
+                f"A {type(error).__name__} occurred while watching one or more keys"
+            ) from error
+
+    def _encoded(self, names):
+        client = self._client
+        return names if client._native else client._encoded(("WATCH", *names))[1:]
 
     pipeline_execute_command = execute_command
 
@@ -83,12 +169,26 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
         raised (the first one, naming its command) unless ``raise_on_error=False``, which
         leaves each error in its place."""
         stack = self.command_stack
-        self.reset()
-        if not stack:
-            return []
-        if self.transaction or self.explicit_transaction:
-            return self._execute_transaction(stack, raise_on_error)
-        return self._execute_pipeline(stack, raise_on_error)
+        watch = self._watch
+        # The watch ends with this call whatever happens: its EXEC ends it on the server, and
+        # the engine closes a connection whose exchange failed.
+        self._watch = None
+        try:
+            if watch is not None:
+                return self._execute_transaction(stack, raise_on_error, watch)
+            if not stack:
+                return []
+            if self.transaction or self.explicit_transaction:
+                return self._execute_transaction(stack, raise_on_error)
+            return self._execute_pipeline(stack, raise_on_error)
+        finally:
+            self.reset()
+            if watch is not None:
+                # Planning errors leave the engine's watch open: end it (UNWATCH).
+                try:
+                    watch.unwatch()
+                except RedisError:
+                    watch.close()
 
     def _execute_pipeline(self, stack, raise_on_error):
         client = self._client
@@ -121,10 +221,23 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
             self._raise_first_error(stack, results)
         return results
 
-    def _execute_transaction(self, stack, raise_on_error):
+    def _execute_transaction(self, stack, raise_on_error, watch=None):
+        """MULTI/EXEC of the queued commands: on the connection ``watch`` holds when there is
+        one, else on their master (or one per master, when the config allows that)."""
         client = self._client
         sent = [(args, options) for args, options in stack if EMPTY_RESPONSE not in options]
-        replies = client._core_transaction([args for args, _ in sent], self._decode_flags(sent))
+        commands = [args for args, _ in sent]
+        decode_flags = self._decode_flags(sent)
+        if watch is None:
+            replies = client._core_transaction(commands, decode_flags)
+        elif client._native:
+            replies = watch.transaction(commands, decode_flags)
+        else:
+            replies = watch.transaction([client._encoded(a) for a in commands], [False] * len(sent))
+            if replies is not None:
+                replies = [
+                    client._decoded(r, d) for r, d in zip(replies, decode_flags, strict=True)
+                ]
         if replies is None:
             raise WatchError("Watched variable changed.")
         replies = iter(replies)

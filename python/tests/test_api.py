@@ -9,7 +9,7 @@ import pytest
 import redis
 
 import rediscluster
-from rediscluster import CommandNotSupportedError, CrossNodeError
+from rediscluster import CrossNodeError
 
 
 def test_dict_like_access(r):
@@ -156,8 +156,6 @@ def test_transactions_run_on_the_node_of_their_tag(r):
         pipe.execute()
     assert r.exists("a", "b", "c") == 0, "a refused transaction sends nothing"
     assert r.transaction(lambda p: p.incr("n{x}").incr("n{x}")) == [1, 2]
-    with pytest.raises(CommandNotSupportedError):
-        r.transaction(lambda p: None, "watched")
 
 
 def test_pubsub_channels_patterns_and_handlers(r):

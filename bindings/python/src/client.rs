@@ -10,6 +10,7 @@ use crate::convert::{Arg, borrowed_args, command_args, encode, reply};
 use crate::elements::Elements;
 use crate::errors::to_pyerr;
 use crate::subscription::Subscription;
+use crate::watch::Watch;
 
 #[pyclass(module = "rediscluster._core", frozen)]
 pub struct Core {
@@ -130,6 +131,16 @@ impl Core {
         }
     }
 
+    /// WATCH on one held connection of the master that owns every key (keys on several
+    /// masters: CrossNodeError, nothing sent), for a pipeline's optimistic transaction.
+    fn watch(&self, py: Python<'_>, keys: &Bound<'_, PyTuple>) -> PyResult<Watch> {
+        let items: Vec<Bound<'_, PyAny>> = keys.iter().collect();
+        let keys = borrowed_args(&items)?;
+        py.detach(|| self.cluster.watch(&keys))
+            .map(Watch::new)
+            .map_err(|e| to_pyerr(py, e))
+    }
+
     /// The master a key belongs to (`node_k`), hash tags honoured; the key is encoded as a
     /// command argument would be.
     fn node_for(&self, key: &Bound<'_, PyAny>) -> PyResult<String> {
@@ -194,7 +205,7 @@ fn address(node: impl std::borrow::Borrow<cluster_core::NodeConfig>) -> NodeAddr
 
 /// Each command's argument objects, checked against one decode flag per command. They are
 /// kept alive here so that their bytes can be borrowed, not copied, while the GIL is released.
-fn command_items<'py>(
+pub(crate) fn command_items<'py>(
     commands: &Bound<'py, PyList>,
     decode: &[bool],
 ) -> PyResult<Vec<Vec<Bound<'py, PyAny>>>> {
@@ -211,13 +222,15 @@ fn command_items<'py>(
         .collect()
 }
 
-fn borrowed_commands<'a>(items: &'a [Vec<Bound<'_, PyAny>>]) -> PyResult<Vec<Vec<Arg<'a>>>> {
+pub(crate) fn borrowed_commands<'a>(
+    items: &'a [Vec<Bound<'_, PyAny>>],
+) -> PyResult<Vec<Vec<Arg<'a>>>> {
     items.iter().map(|args| borrowed_args(args)).collect()
 }
 
 /// Replies in order as a list, reply i decoded if `decode[i]` (not past the flags), a
 /// command's failure in its place as an exception instance.
-fn replies_list(
+pub(crate) fn replies_list(
     py: Python<'_>,
     replies: impl IntoIterator<Item = Result<Value, ClusterError>>,
     decode: Vec<bool>,

@@ -11,11 +11,13 @@ mod elements;
 mod errors;
 mod subscription;
 mod tools;
+mod watch;
 
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<client::Core>()?;
     module.add_class::<subscription::Subscription>()?;
+    module.add_class::<watch::Watch>()?;
     module.add_function(wrap_pyfunction!(client::node_index, module)?)?;
     module.add_function(wrap_pyfunction!(tools::run_tool, module)?)?;
     module.add_function(wrap_pyfunction!(tools::tool_copy, module)?)?;

@@ -16,6 +16,7 @@ use crate::placement::master_index_for_key;
 use crate::pubsub::Subscription;
 use crate::router::plan;
 use crate::topology::Shard;
+use crate::transaction_per_node;
 use crate::watch::Watch;
 use crate::wire::items::Item;
 use crate::wire::request::pack_command;
@@ -213,9 +214,17 @@ impl Cluster {
     }
 
     /// Runs `commands` in MULTI/EXEC on the one master that owns all their keys and answers
-    /// EXEC's reply; keys on several masters are refused before anything is sent.
+    /// EXEC's reply; keys on several masters are refused before anything is sent, unless the
+    /// config says `cross_node_transactions: "per_node"`: then one MULTI/EXEC per master runs,
+    /// atomic on each master and not across them, and the replies come back in order (see
+    /// `transaction_per_node.rs` for what a failure on one master answers).
     pub fn transaction<A: AsRef<[u8]>>(&self, commands: &[Vec<A>]) -> Result<Value, ClusterError> {
-        pipeline::transaction(&self.executor, commands)
+        match pipeline::transaction(&self.executor, commands) {
+            Err(ClusterError::CrossNode { .. }) if self.executor.per_node_transactions() => {
+                transaction_per_node::run(&self.executor, commands, None)
+            }
+            answer => answer,
+        }
     }
 
     /// Watches `keys` (optimistic locking): checks out one connection of the master that owns
@@ -225,6 +234,36 @@ impl Cluster {
     /// naming the nodes, before anything is sent: give them a common hash tag.
     pub fn watch<A: AsRef<[u8]>>(&self, keys: &[A]) -> Result<Watch, ClusterError> {
         Watch::start(&self.executor, keys)
+    }
+
+    /// An optimistic transaction, retried until it applies (redis-py's `transaction()`,
+    /// redis-rs's `redis::transaction`): watches `keys`, lets `build` read through the watch
+    /// (`Watch::execute`) and return the commands to run in MULTI/EXEC, and runs them on the
+    /// held connection. When EXEC aborts because a watched key changed meanwhile, nothing was
+    /// applied, and it starts again from WATCH with a fresh read; the answer is the EXEC array
+    /// of the attempt that applied. An error (from `build` or the cluster) ends it at once.
+    ///
+    /// Like redis-py and redis-rs it retries for as long as other writers keep winning: under
+    /// heavy contention on one key, bound the work in `build` (it may return an error).
+    pub fn transaction_with_watch<A, C, F>(
+        &self,
+        keys: &[A],
+        mut build: F,
+    ) -> Result<Value, ClusterError>
+    where
+        A: AsRef<[u8]>,
+        C: AsRef<[u8]>,
+        F: FnMut(&mut Watch) -> Result<Vec<Vec<C>>, ClusterError>,
+    {
+        loop {
+            let mut watch = self.watch(keys)?;
+            // On an error the watch is dropped, and its connection closed with it.
+            let commands = build(&mut watch)?;
+            match watch.transaction(&commands)? {
+                Value::Nil => continue,
+                applied => return Ok(applied),
+            }
+        }
     }
 
     /// A new, empty pub/sub subscription over this cluster's masters.

@@ -32,6 +32,7 @@ pub mod placement;
 pub mod pubsub;
 pub mod router;
 mod topology;
+mod transaction_per_node;
 mod watch;
 // Public only for `benches/resp_reader.rs`: not part of the API.
 #[doc(hidden)]
@@ -39,7 +40,9 @@ pub mod wire;
 
 pub use cluster::Cluster;
 pub use config::{CertReqs, TlsOptions, TlsSettings};
-pub use config::{ClusterConfig, ConfigError, NodeConfig, ReplicaHealth, Secret};
+pub use config::{
+    ClusterConfig, ConfigError, CrossNodeTransactions, NodeConfig, ReplicaHealth, Secret,
+};
 pub use error::ClusterError;
 pub use handle::ClusterConnection;
 pub use node::direct::NodeConnection;

@@ -365,6 +365,16 @@ impl<'c, A: AsRef<[u8]>> OneConnection<'c, A> {
         (packed, self.bodies.len() + 2)
     }
 
+    /// MULTI and the commands, without EXEC (for a transaction whose EXEC waits on other
+    /// masters, `transaction_per_node.rs`), and how many replies come back (MULTI's OK, then
+    /// one QUEUED or error reply per body).
+    pub fn pack_queued(&self) -> (Vec<u8>, usize) {
+        let mut packed = Vec::with_capacity(self.bodies.iter().map(Vec::len).sum::<usize>() + 16);
+        pack_command(&["MULTI"], &[], &mut packed);
+        self.bodies.iter().for_each(|b| packed.extend_from_slice(b));
+        (packed, self.bodies.len() + 1)
+    }
+
     /// The commands as they are (no MULTI), packed for one write, and how many replies come
     /// back.
     pub fn pack(&self) -> (Vec<u8>, usize) {

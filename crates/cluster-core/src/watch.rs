@@ -19,6 +19,7 @@ use crate::merge::error_reply_as_err;
 use crate::node::pool::{NodePool, Pinned};
 use crate::pipeline::OneConnection;
 use crate::placement::{PlacedKey, node_name};
+use crate::transaction_per_node;
 use crate::wire::request::pack_command;
 
 /// Keys watched on one master's connection, held until `transaction` or `unwatch`. The held
@@ -117,6 +118,15 @@ impl Watch {
             "multi",
         ) {
             Ok(queued) => queued,
+            // Commands on other masters too, and the config allows one MULTI/EXEC per master:
+            // this master's runs on the held connection and decides first (see
+            // `transaction_per_node.rs`).
+            Err(ClusterError::CrossNode { .. }) if executor.per_node_transactions() => {
+                let Some(pinned) = self.pinned.take() else {
+                    return Err(connection_lost(self.pool()));
+                };
+                return transaction_per_node::run(&executor, commands, Some((self.shard, pinned)));
+            }
             Err(error) => {
                 // Not for the caller: the planning error is the one to report.
                 let _ = self.unwatch();
@@ -157,15 +167,7 @@ impl Watch {
         let executor = Arc::clone(&self.executor);
         let pool = executor.master(self.shard);
         let Some(pinned) = self.pinned.as_mut() else {
-            return Err(ClusterError::from_redis(
-                pool.name(),
-                &pool.config().addr(),
-                std::io::Error::new(
-                    std::io::ErrorKind::NotConnected,
-                    "the connection holding the WATCH broke: the watch is over, start again",
-                )
-                .into(),
-            ));
+            return Err(connection_lost(pool));
         };
         pinned.exchange(pool, packed, count).inspect_err(|_| {
             self.pinned = None;
@@ -178,6 +180,19 @@ impl Watch {
             pinned.release(self.pool());
         }
     }
+}
+
+/// The error of a watch whose connection broke earlier.
+fn connection_lost(pool: &NodePool) -> ClusterError {
+    ClusterError::from_redis(
+        pool.name(),
+        &pool.config().addr(),
+        std::io::Error::new(
+            std::io::ErrorKind::NotConnected,
+            "the connection holding the WATCH broke: the watch is over, start again",
+        )
+        .into(),
+    )
 }
 
 /// WATCH with every key's stored name (tags stripped), and the master all `keys` are on (with

@@ -251,3 +251,48 @@ fn previous_is_a_whole_config_validated_with_the_rest() {
     let not_a_map = serde_json::json!({"nodes": nodes(7000, 2), "previous": [1, 2]});
     assert!(!error_of(not_a_map).is_empty());
 }
+
+/// `cross_node_transactions`: absent, null or `"refuse"` keep the default refusal;
+/// `"per_node"` opts in; anything else is refused with a message that says what per-node
+/// means (atomic on each master, not across them).
+#[test]
+fn cross_node_transactions_takes_refuse_or_per_node_and_says_what_per_node_means() {
+    use cluster_core::CrossNodeTransactions;
+    let with = |value: serde_json::Value| json!({"nodes": {"node_1": node(json!(7000))}, "cross_node_transactions": value});
+    let parsed = |value| ClusterConfig::from_value(&with(value)).map(|c| c.cross_node_transactions);
+    assert_eq!(parsed(json!(null)).unwrap(), CrossNodeTransactions::Refuse);
+    assert_eq!(
+        parsed(json!("refuse")).unwrap(),
+        CrossNodeTransactions::Refuse
+    );
+    assert_eq!(
+        parsed(json!("per_node")).unwrap(),
+        CrossNodeTransactions::PerNode
+    );
+    let default = ClusterConfig::from_value(&json!({"nodes": {"node_1": node(json!(7000))}}));
+    assert_eq!(
+        default.unwrap().cross_node_transactions,
+        CrossNodeTransactions::Refuse
+    );
+    for bad in [
+        json!("per-node"),
+        json!("PER_NODE"),
+        json!(true),
+        json!(1),
+        json!(["per_node"]),
+    ] {
+        let message = error_of(with(bad.clone()));
+        assert!(
+            message.contains("'cross_node_transactions'"),
+            "{bad}: {message}"
+        );
+        assert!(
+            message.contains("not across masters") && message.contains("'per_node'"),
+            "{bad}: {message}"
+        );
+    }
+    // Only the top level takes it.
+    let message = error_of(json!({"nodes": {"node_1": {
+        "host": "127.0.0.1", "port": 7000, "cross_node_transactions": "per_node"}}}));
+    assert!(message.contains("cross_node_transactions"), "{message}");
+}

@@ -5,6 +5,8 @@
 
 mod support;
 // Not `tests/watch.rs`: that would be a test binary of its own, without a port slot.
+#[path = "pipelines/per_node.rs"]
+mod per_node;
 #[path = "pipelines/watch.rs"]
 mod watch;
 

@@ -11,11 +11,13 @@ use serde_json::{Map, Value};
 use super::checks::{order_masters, port_number, unique_addresses};
 use super::error::ConfigError;
 use super::tls::{CertReqs, TlsCache, TlsOptions, TlsSettings};
+use super::transactions;
 use super::types::{ClusterConfig, DEFAULT_CONNECT_TIMEOUT, NodeConfig, ReplicaHealth, Secret};
 
 /// Options only the top level takes; it takes the inherited ones too.
-const TOP_LEVEL_OPTIONS: [&str; 6] = [
+const TOP_LEVEL_OPTIONS: [&str; 7] = [
     "nodes",
+    transactions::OPTION,
     "master_of",
     "mastersonly",
     "max_replica_lag",
@@ -159,6 +161,15 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
         }
     };
     let replica_health = parse_replica_health(top)?;
+    let cross_node_transactions =
+        transactions::parse(top.get(transactions::OPTION)).ok_or_else(|| {
+            let given = &top[transactions::OPTION];
+            wrong_type(
+                &format!("'{}'", transactions::OPTION),
+                transactions::EXPECTED,
+                given,
+            )
+        })?;
     let config = ClusterConfig {
         masters,
         replicas,
@@ -166,6 +177,7 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
         masters_only,
         previous,
         replica_health,
+        cross_node_transactions,
     };
     unique_addresses(&config)?;
     Ok(config)

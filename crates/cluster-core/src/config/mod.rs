@@ -6,11 +6,13 @@ mod checks;
 mod dict;
 mod error;
 mod tls;
+mod transactions;
 mod types;
 mod url;
 
 pub use error::ConfigError;
 pub use tls::{CertReqs, TlsOptions, TlsSettings};
+pub use transactions::CrossNodeTransactions;
 pub use types::{
     ClusterConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_REPLICA_LAG,
     DEFAULT_REPLICA_CHECK_INTERVAL, NodeConfig, ReplicaHealth, Secret,

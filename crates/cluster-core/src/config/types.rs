@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::tls::TlsSettings;
+use super::transactions::CrossNodeTransactions;
 
 /// Connect timeout when the config gives none: long enough for a loaded server, short enough
 /// that a dead node is noticed.
@@ -118,6 +119,8 @@ pub struct ClusterConfig {
     pub previous: Option<Vec<NodeConfig>>,
     /// When replicas may serve reads, and how often that is checked.
     pub replica_health: ReplicaHealth,
+    /// What a transaction over keys on several masters does (`cross_node_transactions`).
+    pub cross_node_transactions: CrossNodeTransactions,
 }
 
 impl ClusterConfig {
@@ -130,7 +133,15 @@ impl ClusterConfig {
             masters_only: false,
             previous: None,
             replica_health: ReplicaHealth::default(),
+            cross_node_transactions: CrossNodeTransactions::default(),
         }
+    }
+
+    /// What a transaction over keys on several masters does: refused (the default), or one
+    /// MULTI/EXEC per master, atomic on each master and not across them.
+    pub fn cross_node_transactions(mut self, mode: CrossNodeTransactions) -> ClusterConfig {
+        self.cross_node_transactions = mode;
+        self
     }
 
     /// Uses masters for reads too.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use redis::Value;
 
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, CrossNodeTransactions};
 use crate::error::ClusterError;
 use crate::health::Health;
 use crate::node::pool::{InFlight, NodePool};
@@ -55,6 +55,12 @@ impl Executor {
 
     pub fn master_name(&self, shard: usize) -> &str {
         self.master(shard).name()
+    }
+
+    /// Whether a transaction over several masters runs as one MULTI/EXEC per master (the
+    /// config's `cross_node_transactions: "per_node"`) rather than being refused.
+    pub fn per_node_transactions(&self) -> bool {
+        self.topology.config.cross_node_transactions == CrossNodeTransactions::PerNode
     }
 
     /// Checks the replicas now (see `Health::check`).

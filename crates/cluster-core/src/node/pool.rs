@@ -235,8 +235,20 @@ impl Pinned {
         packed: &[u8],
         count: usize,
     ) -> Result<Vec<Value>, ClusterError> {
+        self.send(pool, packed)?;
+        self.receive(pool, count)
+    }
+
+    /// Writes packed commands without reading (so that several servers work at once: write
+    /// to each, then `receive` from each). An error leaves the connection in doubt, as above.
+    pub fn send(&mut self, pool: &NodePool, packed: &[u8]) -> Result<(), ClusterError> {
         let connection = &mut self.pooled.connection;
-        connection.send(packed).map_err(|e| pool.broken(e.into()))?;
+        connection.send(packed).map_err(|e| pool.broken(e.into()))
+    }
+
+    /// Reads `count` replies to what `send` wrote (error replies are values).
+    pub fn receive(&mut self, pool: &NodePool, count: usize) -> Result<Vec<Value>, ClusterError> {
+        let connection = &mut self.pooled.connection;
         let mut replies = Vec::with_capacity(count);
         for _ in 0..count {
             match connection.receive() {

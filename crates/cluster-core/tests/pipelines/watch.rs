@@ -344,3 +344,75 @@ fn a_dropped_watch_leaves_no_watching_connection_in_the_pool() {
     }
     assert_ne!(client_id(cluster.execute(&["CLIENT", "ID"]).unwrap()), held);
 }
+
+/// `Cluster::transaction_with_watch`: a counter incremented by WATCH/GET/MULTI/SET from several
+/// threads at once ends at exactly the number of increments (each EXEC aborted by another
+/// thread's write starts again), and a write made between a first read and its EXEC makes that
+/// attempt start again from a fresh read.
+#[test]
+fn transaction_with_watch_retries_until_it_applies_under_concurrent_writers() {
+    let _turn = take_turns();
+    let servers = start_masters(slot::PIPELINES, 3);
+    let cluster = cluster_of(&servers);
+    let (workers, increments) = (6, 30);
+    let attempts = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                for _ in 0..increments {
+                    let exec = cluster
+                        .transaction_with_watch(&["counter{c}"], |watch| {
+                            attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let now = match watch.execute(&["GET", "counter{c}"])? {
+                                Value::BulkString(text) => {
+                                    String::from_utf8(text).unwrap().parse::<i64>().unwrap()
+                                }
+                                _ => 0,
+                            };
+                            Ok(vec![command(&[
+                                "SET",
+                                "counter{c}",
+                                &(now + 1).to_string(),
+                            ])])
+                        })
+                        .unwrap();
+                    assert_eq!(exec, Value::Array(vec![Value::Okay]));
+                }
+            });
+        }
+    });
+    assert_eq!(
+        cluster.execute(&["GET", "counter{c}"]).unwrap(),
+        bulk(&(workers * increments).to_string())
+    );
+    assert!(attempts.into_inner() >= workers * increments);
+
+    // A write by another client after the read: that attempt aborts, the next one applies.
+    let owner = server_of(&cluster, &servers, "stock{item}");
+    cluster.execute(&["SET", "stock{item}", "10"]).unwrap();
+    let mut reads = Vec::new();
+    let exec = cluster
+        .transaction_with_watch(&["stock{item}"], |watch| {
+            let stock = watch.execute(&["GET", "stock{item}"])?;
+            reads.push(stock.clone());
+            if reads.len() == 1 {
+                let _: () = redis::cmd("DECR")
+                    .arg("stock")
+                    .query(&mut owner.connect())
+                    .unwrap();
+            }
+            Ok(vec![command(&["DECR", "stock{item}"])])
+        })
+        .unwrap();
+    assert_eq!(reads, vec![bulk("10"), bulk("9")]);
+    assert_eq!(exec, Value::Array(vec![Value::Int(8)]));
+
+    // An error from the closure ends it at once, nothing applied.
+    let err = cluster
+        .transaction_with_watch(&["stock{item}"], |_| -> Result<Vec<Vec<Vec<u8>>>, _> {
+            Err(ClusterError::Command("ERR given up".to_owned()))
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("given up"));
+    assert_eq!(cluster.execute(&["GET", "stock{item}"]).unwrap(), bulk("8"));
+}
