@@ -149,6 +149,7 @@ lint: python-env
 ## module by python-test, which installs it).
 check-generated: php-build
 	$(PYTHON) tools/gen_placement_vectors.py --check
+	$(PYTHON) tools/gen_placement_modes_vectors.py --check
 	$(PYTHON) tools/gen_command_table.py --check
 	$(PHP) tools/php_stubs_check.php php/stubs/rediscluster.stubs.php
 

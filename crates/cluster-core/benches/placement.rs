@@ -1,10 +1,11 @@
 //! Placement throughput (keys/s) for 16-byte, 64-byte and tagged keys, beside the bare CRC-32
 //! of the same bytes (the floor: what any crc32 % N client must pay), and the planning cost of
-//! a whole command (table lookup, arity, key positions, tags).
+//! a whole command (table lookup, arity, key positions, tags), in the default placement and in
+//! the opt-in ones (tags kept, routing rules), which the default must not pay for.
 
 use std::hint::black_box;
 
-use cluster_core::placement::{crc32, master_index_for_key};
+use cluster_core::placement::{Placement, RoutingRules, TagMode, crc32, master_index_for_key};
 use cluster_core::router::plan;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -57,14 +58,31 @@ fn planning(c: &mut Criterion) {
     let get: [&[u8]; 2] = [b"GET", b"user:00001234:profile"];
     let hset_tagged: [&[u8]; 4] = [b"hset", b"profile{user:1234}", b"name", b"ann"];
     let mset_one_node: [&[u8]; 5] = [b"MSET", b"a{t}", b"1", b"b{t}", b"2"];
+    let lock: [&[u8]; 2] = [b"GET", b"lock:job-0000001234"];
+    let default = Placement::default();
+    let keep = Placement::new(TagMode::Keep, RoutingRules::default());
+    let lock_rule = RoutingRules::new(&[r"^lock(?:-signal)?:(.+)$"]).unwrap();
+    let ruled = Placement::new(TagMode::Strip, lock_rule);
     group.bench_function("GET", |b| {
-        b.iter(|| black_box(plan(black_box(&get), 16).is_ok()))
+        b.iter(|| black_box(plan(black_box(&get), &default, 16).is_ok()))
     });
     group.bench_function("HSET tagged", |b| {
-        b.iter(|| black_box(plan(black_box(&hset_tagged), 16).is_ok()))
+        b.iter(|| black_box(plan(black_box(&hset_tagged), &default, 16).is_ok()))
     });
     group.bench_function("MSET two tagged keys", |b| {
-        b.iter(|| black_box(plan(black_box(&mset_one_node), 16).is_ok()))
+        b.iter(|| black_box(plan(black_box(&mset_one_node), &default, 16).is_ok()))
+    });
+    group.bench_function("GET tags keep", |b| {
+        b.iter(|| black_box(plan(black_box(&get), &keep, 16).is_ok()))
+    });
+    group.bench_function("HSET tagged, tags keep", |b| {
+        b.iter(|| black_box(plan(black_box(&hset_tagged), &keep, 16).is_ok()))
+    });
+    group.bench_function("GET one rule, no match", |b| {
+        b.iter(|| black_box(plan(black_box(&get), &ruled, 16).is_ok()))
+    });
+    group.bench_function("GET one rule, match", |b| {
+        b.iter(|| black_box(plan(black_box(&lock), &ruled, 16).is_ok()))
     });
     group.finish();
 }

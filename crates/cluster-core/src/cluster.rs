@@ -12,7 +12,7 @@ use crate::error::ClusterError;
 use crate::executor::Executor;
 use crate::merge::error_reply_as_err;
 use crate::pipeline;
-use crate::placement::master_index_for_key;
+use crate::placement::Placement;
 use crate::pubsub::Subscription;
 use crate::router::plan;
 use crate::topology::Shard;
@@ -81,14 +81,17 @@ impl Cluster {
         Cluster::new(ClusterConfig::from_urls(urls)?)
     }
 
-    /// The name of the master a key lands on, tags honoured (`bar{foo}` → foo's node).
+    /// The name of the master a key lands on, placed by the config's placement (routing rules,
+    /// then tags: by default `bar{foo}` → foo's node).
     pub fn node_for(&self, key: impl AsRef<[u8]>) -> &str {
         self.node_config_for(key).name.as_str()
     }
 
     /// The settings of the master a key lands on.
     pub fn node_config_for(&self, key: impl AsRef<[u8]>) -> &NodeConfig {
-        let shard = master_index_for_key(key.as_ref(), self.master_count());
+        let shard = self
+            .placement()
+            .master_index(key.as_ref(), self.master_count());
         self.executor.master(shard).config()
     }
 
@@ -96,6 +99,11 @@ impl Cluster {
     pub fn masters(&self) -> Vec<&NodeConfig> {
         let shards = &self.executor.topology().shards;
         shards.iter().map(|s| s.master.config()).collect()
+    }
+
+    /// How keys are placed (`tags`, `routing_rules` in the config).
+    pub fn placement(&self) -> &Placement {
+        self.executor.placement()
     }
 
     /// How many masters there are (N in `crc32 % N`).
@@ -163,7 +171,7 @@ impl Cluster {
         args: &[A],
         visit: &mut dyn FnMut(usize, Item<'_>),
     ) -> Result<Option<Value>, ClusterError> {
-        let planned = plan(args, self.master_count())?;
+        let planned = plan(args, self.placement(), self.master_count())?;
         match dispatch::run_items(&self.executor, args, planned, visit)? {
             Some((value, node)) => error_reply_as_err(node, value).map(Some),
             None => Ok(None),
@@ -275,7 +283,7 @@ impl Cluster {
     /// pipelines and the `redis::ConnectionLike` handle report it in place). Also returns the
     /// node that answered, for errors.
     pub(crate) fn run<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<(Value, &str), ClusterError> {
-        let planned = plan(args, self.master_count())?;
+        let planned = plan(args, self.placement(), self.master_count())?;
         dispatch::run(&self.executor, args, planned)
     }
 

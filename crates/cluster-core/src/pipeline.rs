@@ -137,7 +137,7 @@ pub fn pipeline<A: AsRef<[u8]>>(
     let masters = executor.master_count();
     let plans = commands
         .iter()
-        .map(|args| plan(args, masters))
+        .map(|args| plan(args, executor.placement(), masters))
         .collect::<Result<Vec<_>, _>>()?;
     let mut replies = Vec::with_capacity(commands.len());
     let mut pending = Pending::new(executor);
@@ -235,7 +235,7 @@ impl<'c, A: AsRef<[u8]>> OneConnection<'c, A> {
         let mut fixups: Vec<Fixup<'c, A>> = Vec::new();
         let mut probes = Vec::new();
         for args in commands {
-            match plan(args, masters)? {
+            match plan(args, executor.placement(), masters)? {
                 Plan::Single {
                     shard: this,
                     read,

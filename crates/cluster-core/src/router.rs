@@ -8,7 +8,7 @@ use crate::commands::{
     Strategy, display_name, key_positions_inline, sort_reads_patterns,
 };
 use crate::error::ClusterError;
-use crate::placement::{master_index, node_name, split_tag};
+use crate::placement::{Placement, master_index, node_name};
 
 /// Where a command runs.
 #[derive(Debug, PartialEq, Eq)]
@@ -70,23 +70,32 @@ pub fn channel_shard(channel: &[u8], masters: usize) -> usize {
 /// The master a keyless command goes to.
 pub const DEFAULT_SHARD: usize = 0;
 
-/// Decides where `args` runs among `masters` masters.
-pub fn plan<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, ClusterError> {
-    plan_with(args, masters, false)
+/// Decides where `args` runs among `masters` masters placed by `placement`.
+pub fn plan<'a, A: AsRef<[u8]>>(
+    args: &'a [A],
+    placement: &Placement,
+    masters: usize,
+) -> Result<Plan<'a>, ClusterError> {
+    plan_with(args, placement, masters, false)
 }
 
 /// The same, but a command with an emulation is composed key by key even when its keys share
 /// a master (`Plan::Emulated`): how the online window reads keys that may sit on different
 /// old masters.
-pub fn plan_composed<A: AsRef<[u8]>>(args: &[A], masters: usize) -> Result<Plan<'_>, ClusterError> {
-    plan_with(args, masters, true)
+pub fn plan_composed<'a, A: AsRef<[u8]>>(
+    args: &'a [A],
+    placement: &Placement,
+    masters: usize,
+) -> Result<Plan<'a>, ClusterError> {
+    plan_with(args, placement, masters, true)
 }
 
-fn plan_with<A: AsRef<[u8]>>(
-    args: &[A],
+fn plan_with<'a, A: AsRef<[u8]>>(
+    args: &'a [A],
+    placement: &Placement,
     masters: usize,
     compose: bool,
-) -> Result<Plan<'_>, ClusterError> {
+) -> Result<Plan<'a>, ClusterError> {
     let spec = commands::resolve(args).map_err(|e| ClusterError::Command(e.message()))?;
     let emulation = match spec.strategy {
         Strategy::Refused(reason) => {
@@ -121,8 +130,11 @@ fn plan_with<A: AsRef<[u8]>>(
     let mut placed: SmallVec<[(usize, usize); 4]> = SmallVec::with_capacity(positions.len());
     let mut stored_keys = Vec::new();
     for at in positions {
-        let key = split_tag(args[at].as_ref());
-        if key.is_tagged() {
+        let arg = args[at].as_ref();
+        let key = placement.split(arg);
+        // Only the default tag mode renames (`bar{foo}` is sent as `bar`); a rule's key and a
+        // kept tag are stored under the caller's name.
+        if key.stored.len() != arg.len() {
             stored_keys.push((at, key.stored));
         }
         placed.push((at, master_index(key.route, masters)));

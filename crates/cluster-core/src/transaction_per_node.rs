@@ -233,7 +233,7 @@ fn group_by_master<A: AsRef<[u8]>>(
     let masters = executor.master_count();
     let mut shards = Vec::with_capacity(commands.len());
     for args in commands {
-        shards.push(match plan(args, masters)? {
+        shards.push(match plan(args, executor.placement(), masters)? {
             Plan::Single {
                 shard, keyed: true, ..
             } => Some(shard),

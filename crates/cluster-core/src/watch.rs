@@ -210,7 +210,7 @@ fn pack_watch<A: AsRef<[u8]>>(
     let masters = executor.master_count();
     let placed: Vec<PlacedKey<'_>> = keys
         .iter()
-        .map(|key| PlacedKey::new(key.as_ref(), masters))
+        .map(|key| executor.placement().place(key.as_ref(), masters))
         .collect();
     let mut nodes: Vec<usize> = placed.iter().map(|key| key.shard).chain(held).collect();
     nodes.sort_unstable();

@@ -296,3 +296,58 @@ fn cross_node_transactions_takes_refuse_or_per_node_and_says_what_per_node_means
         "host": "127.0.0.1", "port": 7000, "cross_node_transactions": "per_node"}}}));
     assert!(message.contains("cross_node_transactions"), "{message}");
 }
+
+#[test]
+fn placement_options_are_validated_whole_and_named() {
+    let with = |extra: serde_json::Value| {
+        let mut config = json!({"nodes": {"node_1": node(json!(7000))}});
+        for (k, v) in extra.as_object().unwrap() {
+            config[k] = v.clone();
+        }
+        config
+    };
+    let bad_regex = error_of(with(json!({"routing_rules": ["^lock:(.+)$", "^lock:(.+"]})));
+    assert!(
+        bad_regex.contains("routing rule 2") && bad_regex.contains("^lock:(.+"),
+        "{bad_regex}"
+    );
+    assert!(
+        bad_regex.contains("not a valid regular expression"),
+        "{bad_regex}"
+    );
+    let no_group = error_of(with(json!({"routing_rules": ["^lock:.+$"]})));
+    assert!(
+        no_group.contains("routing rule 1") && no_group.contains("no capture group"),
+        "{no_group}"
+    );
+    let empty = error_of(with(json!({"routing_rules": ["^lock:()$"]})));
+    assert!(empty.contains("empty route"), "{empty}");
+    assert!(error_of(with(json!({"routing_rules": [""]}))).contains("empty rule"));
+    assert!(
+        error_of(with(json!({"routing_rules": "^lock:(.+)$"})))
+            .contains("a list of regular expressions")
+    );
+    assert!(error_of(with(json!({"routing_rules": [7]}))).contains("rule 1"));
+    let tags = error_of(with(json!({"tags": "kept"})));
+    assert!(
+        tags.contains("'tags'") && tags.contains("\"keep\"") && tags.contains("kept"),
+        "{tags}"
+    );
+    assert!(error_of(with(json!({"tags": true}))).contains("'tags'"));
+    let previous = error_of(with(json!({
+        "tags": "keep",
+        "previous": {"nodes": {"node_1": node(json!(7001))}, "tags": "keep"},
+    })));
+    assert!(
+        previous.contains("'previous'") && previous.contains("'tags'"),
+        "{previous}"
+    );
+    // The good ones, and null as the default.
+    let good = ClusterConfig::from_value(&with(
+        json!({"tags": "keep", "routing_rules": ["^lock(?:-signal)?:(.+)$"]}),
+    ));
+    assert!(good.is_ok());
+    let defaults =
+        ClusterConfig::from_value(&with(json!({"tags": null, "routing_rules": null}))).unwrap();
+    assert!(defaults.placement.is_default());
+}

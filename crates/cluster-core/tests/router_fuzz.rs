@@ -5,6 +5,7 @@
 mod support;
 
 use cluster_core::commands::{COMMANDS, Emulation};
+use cluster_core::placement::Placement;
 use cluster_core::placement::split_tag;
 use cluster_core::router::{Plan, plan};
 use support::{Rng, config_of, slot, start_masters};
@@ -60,7 +61,7 @@ fn random_commands_never_panic_and_plans_are_sound() {
             args.push(random_arg(&mut rng));
         }
         let masters = 1 + rng.below(16);
-        match plan(&args, masters) {
+        match plan(&args, &Placement::default(), masters) {
             Ok(Plan::Single {
                 shard, stored_keys, ..
             }) => {

@@ -10,12 +10,15 @@ use serde_json::{Map, Value};
 
 use super::checks::{order_masters, port_number, unique_addresses};
 use super::error::ConfigError;
+use super::placement::{self, PLACEMENT_OPTIONS};
 use super::tls::{CertReqs, TlsCache, TlsOptions, TlsSettings};
 use super::transactions;
 use super::types::{ClusterConfig, DEFAULT_CONNECT_TIMEOUT, NodeConfig, ReplicaHealth, Secret};
 
 /// Options only the top level takes; it takes the inherited ones too.
-const TOP_LEVEL_OPTIONS: [&str; 7] = [
+const TOP_LEVEL_OPTIONS: [&str; 7 + PLACEMENT_OPTIONS.len()] = [
+    PLACEMENT_OPTIONS[0],
+    PLACEMENT_OPTIONS[1],
     "nodes",
     transactions::OPTION,
     "master_of",
@@ -133,6 +136,7 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
     let previous = match top.get("previous") {
         None | Some(Value::Null) => None,
         Some(old) => {
+            placement::refuse_in_previous(old)?;
             if old.get("previous").is_some_and(|p| !p.is_null()) {
                 return Err(wrong_type(
                     "'previous'",
@@ -170,6 +174,7 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
                 given,
             )
         })?;
+    let placement = placement::parse(top)?;
     let config = ClusterConfig {
         masters,
         replicas,
@@ -178,6 +183,7 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
         previous,
         replica_health,
         cross_node_transactions,
+        placement,
     };
     unique_addresses(&config)?;
     Ok(config)

@@ -5,6 +5,7 @@
 mod checks;
 mod dict;
 mod error;
+mod placement;
 mod tls;
 mod transactions;
 mod types;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::tls::TlsSettings;
 use super::transactions::CrossNodeTransactions;
+use crate::placement::Placement;
 
 /// Connect timeout when the config gives none: long enough for a loaded server, short enough
 /// that a dead node is noticed.
@@ -121,6 +122,8 @@ pub struct ClusterConfig {
     pub replica_health: ReplicaHealth,
     /// What a transaction over keys on several masters does (`cross_node_transactions`).
     pub cross_node_transactions: CrossNodeTransactions,
+    /// How keys are placed (`tags`, `routing_rules`; see `config/placement.rs`).
+    pub placement: Placement,
 }
 
 impl ClusterConfig {
@@ -134,6 +137,7 @@ impl ClusterConfig {
             previous: None,
             replica_health: ReplicaHealth::default(),
             cross_node_transactions: CrossNodeTransactions::default(),
+            placement: Placement::default(),
         }
     }
 

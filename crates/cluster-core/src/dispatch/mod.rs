@@ -11,7 +11,6 @@ use crate::error::ClusterError;
 use crate::executor::window::KeyRead;
 use crate::executor::{Executor, pack_keys};
 use crate::merge;
-use crate::placement::PlacedKey;
 use crate::router::{self, DEFAULT_SHARD, Plan, SplitGroup};
 use crate::wire::items::Item;
 use crate::wire::request::pack_command;
@@ -34,7 +33,7 @@ pub fn run<'e, A: AsRef<[u8]>>(
             run(
                 executor,
                 args,
-                router::plan_composed(args, executor.master_count())?,
+                router::plan_composed(args, executor.placement(), executor.master_count())?,
             )
         }
         Plan::Single {
@@ -132,7 +131,7 @@ fn split_in_window<A: AsRef<[u8]>>(
     unit: usize,
     groups: &[SplitGroup],
 ) -> Result<Value, ClusterError> {
-    let masters = executor.master_count();
+    let (placement, masters) = (executor.placement(), executor.master_count());
     let per_key: Vec<SplitGroup> = groups
         .iter()
         .flat_map(|group| {
@@ -145,8 +144,8 @@ fn split_in_window<A: AsRef<[u8]>>(
     let reads: Vec<KeyRead<'_>> = per_key
         .iter()
         .map(|group| {
-            let key = PlacedKey::new(args[group.positions[0]].as_ref(), masters);
-            let packed = pack_keys(args, &group.positions, unit);
+            let key = placement.place(args[group.positions[0]].as_ref(), masters);
+            let packed = pack_keys(placement, args, &group.positions, unit);
             KeyRead { key, packed }
         })
         .collect();

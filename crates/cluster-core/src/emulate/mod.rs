@@ -21,7 +21,6 @@ use redis::Value;
 use crate::commands::{Destination, Emulation};
 use crate::error::ClusterError;
 use crate::executor::Executor;
-use crate::placement::PlacedKey;
 use common::Key;
 use lists::Ends;
 
@@ -36,7 +35,7 @@ pub fn run<A: AsRef<[u8]>>(
     let masters = executor.master_count();
     let keys: Vec<Key<'_>> = positions
         .iter()
-        .map(|&at| PlacedKey::new(args[at].as_ref(), masters))
+        .map(|&at| executor.placement().place(args[at].as_ref(), masters))
         .collect();
     match emulation {
         Emulation::SetAlgebra(op) => sets::algebra(executor, op, &keys),

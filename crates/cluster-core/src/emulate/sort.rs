@@ -13,7 +13,6 @@ use redis::Value;
 use super::common::{Key, WRONGTYPE, error_reply, read_key, read_keys, replace_key};
 use crate::error::ClusterError;
 use crate::executor::Executor;
-use crate::placement::PlacedKey;
 
 /// The options of one SORT call.
 struct Options<'a> {
@@ -118,7 +117,7 @@ fn lookup(
         .iter()
         .flatten()
         .map(|(key, field)| {
-            let key = PlacedKey::new(key, masters);
+            let key = executor.placement().place(key, masters);
             match field {
                 Some(field) => (key, vec![&b"HGET"[..], key.stored, field]),
                 None => (key, vec![&b"GET"[..], key.stored]),

@@ -17,7 +17,7 @@ use crate::config::{ClusterConfig, CrossNodeTransactions};
 use crate::error::ClusterError;
 use crate::health::Health;
 use crate::node::pool::{InFlight, NodePool};
-use crate::placement::split_tag;
+use crate::placement::Placement;
 use crate::router::SplitGroup;
 use crate::topology::{Replica, Shard, Topology};
 use crate::wire::items::Item;
@@ -43,6 +43,11 @@ impl Executor {
 
     pub fn topology(&self) -> &Topology {
         &self.topology
+    }
+
+    /// How the config places keys.
+    pub fn placement(&self) -> &Placement {
+        &self.topology.config.placement
     }
 
     pub fn master_count(&self) -> usize {
@@ -133,7 +138,7 @@ impl Executor {
         unit: usize,
         groups: &[SplitGroup],
     ) -> NodeReplies<'_> {
-        let packed = pack_groups(args, unit, groups);
+        let packed = pack_groups(self.placement(), args, unit, groups);
         let replicas = self.replicas_for(read, groups);
         let sent = self.send_groups(groups, &replicas, &packed);
         let mut replies = Vec::with_capacity(groups.len());
@@ -165,7 +170,7 @@ impl Executor {
         groups: &[SplitGroup],
         visit: &mut dyn FnMut(usize, usize, Item<'_>),
     ) -> Vec<(&str, Result<Option<Value>, ClusterError>)> {
-        let packed = pack_groups(args, unit, groups);
+        let packed = pack_groups(self.placement(), args, unit, groups);
         let replicas = self.replicas_for(read, groups);
         let sent = self.send_groups(groups, &replicas, &packed);
         let mut replies = Vec::with_capacity(groups.len());
@@ -367,10 +372,15 @@ fn master_items(
 }
 
 /// Every group's sub-command of a split command, packed (see `pack_keys`).
-fn pack_groups<A: AsRef<[u8]>>(args: &[A], unit: usize, groups: &[SplitGroup]) -> Vec<Vec<u8>> {
+fn pack_groups<A: AsRef<[u8]>>(
+    placement: &Placement,
+    args: &[A],
+    unit: usize,
+    groups: &[SplitGroup],
+) -> Vec<Vec<u8>> {
     groups
         .iter()
-        .map(|group| pack_keys(args, &group.positions, unit))
+        .map(|group| pack_keys(placement, args, &group.positions, unit))
         .collect()
 }
 
@@ -379,13 +389,18 @@ fn replica_unready(error: &redis::ServerError) -> bool {
     matches!(error.code(), "LOADING" | "MASTERDOWN")
 }
 
-/// One split sub-command: the command name, then each key (tag stripped) with the arguments
-/// that belong to it (MSET's value).
-pub fn pack_keys<A: AsRef<[u8]>>(args: &[A], positions: &[usize], unit: usize) -> Vec<u8> {
+/// One split sub-command: the command name, then each key (under its stored name) with the
+/// arguments that belong to it (MSET's value).
+pub fn pack_keys<A: AsRef<[u8]>>(
+    placement: &Placement,
+    args: &[A],
+    positions: &[usize],
+    unit: usize,
+) -> Vec<u8> {
     let mut parts: Vec<&[u8]> = Vec::with_capacity(1 + positions.len() * unit);
     parts.push(args[0].as_ref());
     for &at in positions {
-        parts.push(split_tag(args[at].as_ref()).stored);
+        parts.push(placement.split(args[at].as_ref()).stored);
         parts.extend(args[at + 1..at + unit].iter().map(AsRef::as_ref));
     }
     let mut packed = Vec::new();

@@ -49,7 +49,10 @@ impl Executor {
     ) -> Option<PlacedKey<'a>> {
         first_key
             .filter(|_| read && self.window_open())
-            .map(|at| PlacedKey::new(args[at].as_ref(), self.master_count()))
+            .map(|at| {
+                self.placement()
+                    .place(args[at].as_ref(), self.master_count())
+            })
             .filter(|key| self.old_master(key).is_some())
     }
 

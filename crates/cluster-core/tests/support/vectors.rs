@@ -49,3 +49,62 @@ pub fn load() -> Vec<Vector> {
         })
         .collect()
 }
+
+/// One opt-in placement of `tests/vectors/placement_modes.json`: the config fragment that
+/// chooses it and its vectors.
+pub struct Mode {
+    pub name: String,
+    pub config: serde_json::Value,
+    pub vectors: Vec<ModeVector>,
+}
+
+pub struct ModeVector {
+    pub kind: String,
+    pub key: Vec<u8>,
+    pub route: Vec<u8>,
+    pub stored: Vec<u8>,
+    /// The 0-based index of the routing rule that placed the key, if one did.
+    pub rule: Option<usize>,
+    pub nodes: Vec<usize>,
+}
+
+pub fn load_modes() -> Vec<Mode> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/vectors/placement_modes.json"
+    );
+    let text = std::fs::read_to_string(path).expect("read tests/vectors/placement_modes.json");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("placement_modes.json");
+    let b64 = |row: &serde_json::Value, field: &str| {
+        STANDARD
+            .decode(row[field].as_str().expect("base64 field"))
+            .expect("base64")
+    };
+    json["modes"]
+        .as_array()
+        .expect("modes")
+        .iter()
+        .map(|mode| Mode {
+            name: mode["name"].as_str().expect("name").to_owned(),
+            config: mode["config"].clone(),
+            vectors: mode["vectors"]
+                .as_array()
+                .expect("vectors")
+                .iter()
+                .map(|row| ModeVector {
+                    kind: row["kind"].as_str().expect("kind").to_owned(),
+                    key: b64(row, "key_b64"),
+                    route: b64(row, "route_b64"),
+                    stored: b64(row, "stored_b64"),
+                    rule: row["rule"].as_u64().map(|r| r as usize),
+                    nodes: row["nodes"]
+                        .as_array()
+                        .expect("nodes")
+                        .iter()
+                        .map(|n| n.as_u64().expect("node number") as usize)
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect()
+}
