@@ -5,7 +5,9 @@
 //! router has its own random-command test in router_fuzz.rs; the RESP reader's and the request
 //! parser's properties live next to them in src/wire/.)
 
-use cluster_core::placement::{master_index_for_key, split_tag};
+use cluster_core::placement::{
+    Placement, RoutingRules, TagMode, cluster_tag, master_index_for_key, split_tag,
+};
 use cluster_core::{ClusterConfig, ConfigError};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -203,6 +205,36 @@ proptest! {
             prop_assert_eq!(split.stored, key.as_slice());
         }
         prop_assert!(master_index_for_key(&key, masters) < masters);
+    }
+
+    #[test]
+    fn the_opt_in_placements_never_rename_and_route_by_a_part_of_the_key(key in proptest::collection::vec(
+        prop_oneof![Just(b'{'), Just(b'}'), Just(b'l'), Just(b':'), Just(b'\n'), any::<u8>()], 0..16),
+        masters in 1usize..64,
+    ) {
+        let rules = RoutingRules::new(&[r"^l(?:l)?:(.+)$", r"(?P<route>\{[^}]*)"]).unwrap();
+        for placement in [
+            Placement::new(TagMode::Keep, RoutingRules::default()),
+            Placement::new(TagMode::Strip, rules.clone()),
+            Placement::new(TagMode::Keep, rules.clone()),
+        ] {
+            let placed = placement.place(&key, masters);
+            prop_assert!(placed.shard < masters);
+            let route_inside = key.windows(placed.route.len().max(1)).any(|w| w == placed.route)
+                || placed.route == key.as_slice();
+            prop_assert!(route_inside, "the route is a part of the key");
+            match placement.rules.first_match(&key) {
+                Some((_, route)) => {
+                    prop_assert!(!route.is_empty());
+                    prop_assert_eq!(placed.stored, key.as_slice(), "a rule never renames");
+                }
+                None if placement.tags == TagMode::Keep => {
+                    prop_assert_eq!(placed.stored, key.as_slice());
+                    prop_assert_eq!(placed.route, cluster_tag(&key));
+                }
+                None => prop_assert_eq!(placed.stored, split_tag(&key).stored),
+            }
+        }
     }
 
     /// `req_packed_command` is public: whatever bytes it is given, malformed frames included

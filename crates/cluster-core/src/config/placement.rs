@@ -58,7 +58,7 @@ impl ClusterConfig {
     }
 
     /// `routing_rules`: these rules, in order, instead of any given before; a rule that cannot
-    /// route is the error (naming it) and the config is unchanged.
+    /// route is the error, naming it by number and text.
     pub fn routing_rules<S: AsRef<str>>(
         mut self,
         rules: &[S],
