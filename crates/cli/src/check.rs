@@ -1,9 +1,20 @@
 //! `rediscluster info` (the topology as the client sees it) and `rediscluster check` (every
-//! node reachable, replicas and their link and lag, keys per node, and keys that sit on a node
-//! their stored name does not hash to: misplaced, or placed there by a hash tag).
+//! node reachable, replicas and their link and lag, keys per node, keys that sit on a node
+//! their stored name does not place them on (misplaced, or placed there by a hash tag), and
+//! stored names that exist on more than one master).
+//!
+//! What the servers show of the default mode's hazard (`tags: "strip"`: `LIMITS:{a}` and
+//! `LIMITS:{b}` are both stored as `LIMITS:`): a stored name on several masters was written by
+//! keys with different tags (or is a stale copy): a certain collision of names, each copy a
+//! different key. Two tagged keys whose tags share a master leave one key behind, which no
+//! server can tell apart from one key: the `not placed` count (names sitting where their own
+//! name does not hash, which in strip mode means placed by a tag) says how many names a tag
+//! placed, and so how many could be such a collision.
 
-use cluster_core::placement::master_index;
-use cluster_core::{Cluster, ClusterConfig, NodeConfig};
+use std::collections::BTreeSet;
+
+use cluster_core::placement::{Placement, TagMode, master_index};
+use cluster_core::{Cluster, ClusterConfig, NodeConfig, NodeConnection};
 use serde::Serialize;
 
 use crate::error::ToolError;
@@ -69,8 +80,13 @@ pub struct NodeReport {
     pub reachable: bool,
     pub error: Option<String>,
     pub keys: Option<u64>,
-    /// Keys whose stored name hashes to another master (misplaced, or placed by a tag).
+    /// Keys whose stored name places them on another master (misplaced, or placed by a tag).
     pub foreign_keys: Option<u64>,
+    /// Of those, stored names that also exist on another master: keys with different tags
+    /// stored under one name (or a stale copy).
+    pub shared_names: Option<u64>,
+    /// A few of them, as text.
+    pub shared_examples: Vec<String>,
     pub replicas: Vec<ReplicaReport>,
 }
 
@@ -86,9 +102,60 @@ fn info_field(info: &str, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The master a stored name belongs on under `placement`. A name the client stored under the
+/// key itself (a routing rule's key, or any key with tags kept) is placed as the client
+/// places it; a name in the default mode is either a key without a tag or the part before a
+/// stripped tag, so its own hash is all it shows.
+fn home_of(placement: &Placement, stored: &[u8], masters: usize) -> usize {
+    if placement.tags == TagMode::Keep || placement.rules.first_match(stored).is_some() {
+        placement.master_index(stored, masters)
+    } else {
+        master_index(stored, masters)
+    }
+}
+
+/// How many shared names a report lists.
+const SHARED_EXAMPLES: usize = 5;
+
+/// Which of `names` (keys on master `index`) also exist on another master.
+fn on_other_masters(
+    names: &[Vec<u8>],
+    index: usize,
+    others: &mut [Option<NodeConnection>],
+) -> BTreeSet<Vec<u8>> {
+    let mut shared = BTreeSet::new();
+    if names.is_empty() {
+        return shared;
+    }
+    for (other, connection) in others.iter_mut().enumerate() {
+        let Some(connection) = connection.as_mut().filter(|_| other != index) else {
+            continue;
+        };
+        let mut pipe = redis::pipe();
+        for name in names {
+            pipe.cmd("EXISTS").arg(name);
+        }
+        if let Ok(found) = pipe.query::<Vec<bool>>(connection) {
+            shared.extend(
+                names
+                    .iter()
+                    .zip(found)
+                    .filter(|(_, f)| *f)
+                    .map(|(n, _)| n.clone()),
+            );
+        }
+    }
+    shared
+}
+
 /// Checks every master of `config` (and, with `scan`, every key's placement).
 pub fn check(config: &ClusterConfig, scan: bool) -> Vec<NodeReport> {
     let masters = config.masters.len();
+    // A second connection to every master, asked whether a name found elsewhere is there too.
+    let mut others: Vec<Option<NodeConnection>> = match scan {
+        true => config.masters.iter().map(|m| connect(m).ok()).collect(),
+        false => Vec::new(),
+    };
     let cluster = Cluster::new(config.clone()).ok();
     if let Some(cluster) = &cluster {
         cluster.wait_for_replica_check(FIRST_CHECK_WAIT);
@@ -105,6 +172,8 @@ pub fn check(config: &ClusterConfig, scan: bool) -> Vec<NodeReport> {
                 error: None,
                 keys: None,
                 foreign_keys: None,
+                shared_names: None,
+                shared_examples: Vec::new(),
                 replicas: Vec::new(),
             };
             let mut connection = match connect(master) {
@@ -148,6 +217,7 @@ pub fn check(config: &ClusterConfig, scan: bool) -> Vec<NodeReport> {
             }
             if scan {
                 let mut foreign = 0u64;
+                let mut shared = BTreeSet::new();
                 let mut cursor = 0u64;
                 loop {
                     let Ok((next, keys)) = redis::cmd("SCAN")
@@ -158,13 +228,23 @@ pub fn check(config: &ClusterConfig, scan: bool) -> Vec<NodeReport> {
                     else {
                         break;
                     };
-                    foreign += keys
-                        .iter()
-                        .filter(|k| master_index(k, masters) != index)
-                        .count() as u64;
+                    // A name on two masters is foreign on at least one of them: asking about
+                    // the foreign ones finds every shared name.
+                    let away: Vec<Vec<u8>> = keys
+                        .into_iter()
+                        .filter(|k| home_of(&config.placement, k, masters) != index)
+                        .collect();
+                    foreign += away.len() as u64;
+                    shared.extend(on_other_masters(&away, index, &mut others));
                     cursor = next;
                     if cursor == 0 {
                         report.foreign_keys = Some(foreign);
+                        report.shared_names = Some(shared.len() as u64);
+                        report.shared_examples = shared
+                            .iter()
+                            .take(SHARED_EXAMPLES)
+                            .map(|n| String::from_utf8_lossy(n).into_owned())
+                            .collect();
                         break;
                     }
                 }

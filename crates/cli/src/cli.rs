@@ -12,7 +12,6 @@ use crate::copy::{CopyOptions, copy, verify};
 use crate::reshard::{ReshardOptions, reshard};
 use crate::{ToolError, cfg, check};
 use clap::{Parser, Subcommand};
-use cluster_core::placement::{master_index, split_tag};
 
 /// A process exit status (`std::process::ExitCode` cannot be read back as a number, and the
 /// Python console script needs the number).
@@ -199,13 +198,19 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
             let rows: Vec<serde_json::Value> = keys
                 .iter()
                 .map(|key| {
-                    let tagged = split_tag(key.as_bytes());
-                    let node = &config.masters[master_index(tagged.route, config.masters.len())];
+                    // Placed as the client with this config places it: its routing rules,
+                    // then its tag mode.
+                    let placement = &config.placement;
+                    let placed = placement.place(key.as_bytes(), config.masters.len());
+                    let node = &config.masters[placed.shard];
+                    let rule = placement.rules.first_match(key.as_bytes());
                     serde_json::json!({
                         "key": key,
-                        "stored": String::from_utf8_lossy(tagged.stored),
+                        "stored": String::from_utf8_lossy(placed.stored),
                         "node": node.name,
                         "addr": node.addr(),
+                        "route": String::from_utf8_lossy(placed.route),
+                        "rule": rule.map(|(at, _)| at + 1),
                     })
                 })
                 .collect();
@@ -260,8 +265,8 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
                 print_json(&reports);
             } else {
                 println!(
-                    "{:<8} {:<22} {:<10} {:>10} {:>12}  replicas",
-                    "node", "addr", "reachable", "keys", "not hashed"
+                    "{:<8} {:<22} {:<10} {:>10} {:>12} {:>8}  replicas",
+                    "node", "addr", "reachable", "keys", "not placed", "shared"
                 );
                 for r in &reports {
                     let replicas: Vec<String> = r
@@ -277,20 +282,27 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
                         })
                         .collect();
                     println!(
-                        "{:<8} {:<22} {:<10} {:>10} {:>12}  {}",
+                        "{:<8} {:<22} {:<10} {:>10} {:>12} {:>8}  {}",
                         r.name,
                         r.addr,
                         if r.reachable { "yes" } else { "NO" },
                         r.keys.map_or("-".to_owned(), |k| k.to_string()),
                         r.foreign_keys.map_or("-".to_owned(), |k| k.to_string()),
+                        r.shared_names.map_or("-".to_owned(), |k| k.to_string()),
                         replicas.join("; ")
                     );
+                    if !r.shared_examples.is_empty() {
+                        println!("         shared names: {}", r.shared_examples.join(", "));
+                    }
                     if let Some(error) = &r.error {
                         println!("         {error}");
                     }
                 }
                 println!(
-                    "(not hashed: keys whose stored name hashes to another master: misplaced, or placed by a hash tag)"
+                    "(not placed: keys whose stored name places them on another master: misplaced, or placed by a hash tag)"
+                );
+                println!(
+                    "(shared: of those, names that also exist on another master: keys with different tags stored under one name, as tags: \"strip\" does (LIMITS:{{a}} and LIMITS:{{b}} are both LIMITS:), or a stale copy; see the README on 'tags')"
                 );
             }
             Ok(if healthy {

@@ -1,6 +1,7 @@
 //! `rediscluster copy`: every key of a source (one server, or every master of a cluster) into a
-//! destination cluster, placed by the contract (a key named `bar{foo}` goes to foo's node as
-//! `bar`, exactly where the client will look for it). Per source node, in parallel: SCAN a
+//! destination cluster, placed as the destination's config places keys (by default the
+//! contract: a key named `bar{foo}` goes to foo's node as `bar`; with its routing rules or
+//! `tags: "keep"`, under the key's own name), exactly where the client will look for it. Per source node, in parallel: SCAN a
 //! batch, DUMP + PEXPIRETIME it in one pipeline, RESTORE ... REPLACE ABSTTL it on the
 //! destination masters in one pipeline each (the expiry instant kept to the millisecond), then
 //! record the cursor. Keys that expire meanwhile are skipped and counted. Needs Redis 7
@@ -9,7 +10,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use cluster_core::placement::{master_index, split_tag};
 use cluster_core::{ClusterConfig, NodeConfig};
 use redis::Value;
 use serde::Serialize;
@@ -122,8 +122,8 @@ fn copy_source(
             for (key, pair) in keys.iter().zip(dumped.chunks(2)) {
                 match pair {
                     [Value::BulkString(payload), Value::Int(expire_at)] if *expire_at != -2 => {
-                        let tagged = split_tag(key);
-                        let shard = master_index(tagged.route, masters);
+                        let tagged = to.placement.place(key, masters);
+                        let shard = tagged.shard;
                         queued[shard] += 1;
                         let restore = writes[shard]
                             .cmd("RESTORE")
@@ -205,8 +205,8 @@ pub fn verify(
                 .query(&mut reader)
                 .map_err(|e| ToolError::node(source, &e))?;
             for key in keys {
-                let tagged = split_tag(&key);
-                let shard = master_index(tagged.route, masters);
+                let tagged = to.placement.place(&key, masters);
+                let shard = tagged.shard;
                 let theirs: (Option<Vec<u8>>, i64) = redis::pipe()
                     .cmd("DUMP")
                     .arg(&key)

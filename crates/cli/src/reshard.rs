@@ -2,6 +2,8 @@
 //! master, a key is placed under the new config by the route it was placed by:
 //!
 //! * a stored name that `--tag-rule` matches is routed by the rule's first group (its tag);
+//! * a stored name that one of the config's `routing_rules` matches, and any name under
+//!   `tags: "keep"`, is the key itself (neither renames): placed as the client places it;
 //! * otherwise, a name that hashes to the node it sits on is routed by its name;
 //! * otherwise the key was placed by a hash tag the stored name no longer shows (or it is
 //!   misplaced): it cannot be placed from its name alone. Such keys are counted and left where
@@ -18,7 +20,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use cluster_core::ClusterConfig;
-use cluster_core::placement::{master_index, split_tag};
+use cluster_core::placement::{Placement, TagMode, master_index, split_tag};
 use redis::Value;
 use regex::bytes::Regex;
 use serde::Serialize;
@@ -81,12 +83,17 @@ fn destination(
     here: Option<usize>,
     old_masters: usize,
     new_masters: usize,
+    placement: &Placement,
     options: &ReshardOptions,
 ) -> Option<usize> {
     if let Some(rule) = &options.tag_rule
         && let Some(tag) = rule.captures(key).and_then(|c| c.get(1))
     {
         return Some(master_index(tag.as_bytes(), new_masters));
+    }
+    // Where the stored name is the key the client wrote, the client's placement applies to it.
+    if placement.tags == TagMode::Keep || placement.rules.first_match(key).is_some() {
+        return Some(placement.master_index(key, new_masters));
     }
     // A stored name that looks tagged (`x{y}`) cannot have been written by name: the client
     // would have stripped it. A plain one was written by name if its name hashes here.
@@ -113,6 +120,11 @@ pub fn reshard(
         addresses(to).join(","),
         options.tag_rule.as_ref().map_or("-", |r| r.as_str())
     );
+    if from.placement != to.placement {
+        return Err(ToolError::Config(
+            "the two configs place keys differently ('tags' or 'routing_rules'): reshard moves keys between master lists under one placement".to_owned(),
+        ));
+    }
     let job = Job::open(name, from, to, options.batch, options.state.as_deref())?;
     let started = Instant::now();
     let totals = Mutex::new(ReshardSummary {
@@ -161,7 +173,15 @@ fn reshard_node(
         // Keys that leave this node, with their new master.
         let mut leaving: Vec<(Vec<u8>, usize)> = Vec::new();
         for key in keys {
-            match destination(&key, index, here, old_masters, new_masters, options) {
+            match destination(
+                &key,
+                index,
+                here,
+                old_masters,
+                new_masters,
+                &to.placement,
+                options,
+            ) {
                 None => batch.unplaceable += 1,
                 Some(target) if to.masters[target].addr() == addr => batch.stayed += 1,
                 Some(target) => leaving.push((key, target)),

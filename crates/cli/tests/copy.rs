@@ -140,6 +140,48 @@ fn copy_places_every_type_with_its_expiry_and_verifies() {
     .unwrap();
     assert!(again.copied > 0 && again.copied < 2100);
     assert_eq!(verify(&from, &to, None, 0).unwrap().different, 0);
+
+    // Into a cluster that keeps tags and has a routing rule: each key where that client looks
+    // for it, under its full name (rule first, then Redis Cluster's tag).
+    for connection in connections.iter_mut() {
+        redis::cmd("FLUSHALL").query::<()>(connection).unwrap();
+    }
+    let mut keeping = config_of(&servers);
+    keeping["tags"] = "keep".into();
+    keeping["routing_rules"] = serde_json::json!(["^lock(?:-signal)?:(.+)$"]);
+    let keeping = ClusterConfig::from_value(&keeping).unwrap();
+    let mut named = source.connect();
+    let extra = [
+        "lock:a{x}",
+        "lock-signal:a{x}",
+        "LIMITS:{u1}",
+        "LIMITS:{u2}",
+        "{u1}:followers",
+    ];
+    for name in extra {
+        redis::cmd("SET")
+            .arg(name)
+            .arg(name)
+            .query::<()>(&mut named)
+            .unwrap();
+    }
+    let summary = copy(&from, &keeping, &CopyOptions::default(), &|_| {}).unwrap();
+    assert_eq!(summary.copied, 2100 + extra.len() as u64);
+    let report = verify(&from, &keeping, None, 0).unwrap();
+    assert_eq!((report.missing, report.different), (0, 0), "{report:?}");
+    let client = cluster_core::Cluster::new(keeping.clone()).unwrap();
+    for name in names.iter().step_by(13).map(String::as_str).chain(extra) {
+        let node = keeping.placement.master_index(name.as_bytes(), 3);
+        assert_eq!(client.node_for(name), format!("node_{}", node + 1));
+        for (i, connection) in connections.iter_mut().enumerate() {
+            let exists: i64 = redis::cmd("EXISTS").arg(name).query(connection).unwrap();
+            assert_eq!(exists, i64::from(i == node), "{name} on node_{}", i + 1);
+        }
+    }
+    // The rule routes `lock:a{x}` by `a{x}` as a whole, not by the tag `x`.
+    let by_rule = format!("node_{}", master_index(b"a{x}", 3) + 1);
+    assert_eq!(client.node_for("lock:a{x}"), by_rule);
+    assert_eq!(client.node_for("LIMITS:{u1}"), client.node_for("u1"));
 }
 
 #[test]
@@ -227,6 +269,69 @@ fn bad_input_is_refused_and_changes_nothing() {
         text.contains("foo\tnode_2") && text.contains("bar{foo}\tnode_2\t127.0.0.1:7001\tbar"),
         "{text}"
     );
+    // nodefor with a config's placement: the rule that placed a key, and full stored names.
+    let dir = std::env::temp_dir().join(format!("rediscluster-nodefor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cluster.json");
+    let nodes = serde_json::json!({
+        "node_1": {"host": "127.0.0.1", "port": 7000},
+        "node_2": {"host": "127.0.0.1", "port": 7001},
+        "node_3": {"host": "127.0.0.1", "port": 7002},
+    });
+    let config = serde_json::json!({
+        "nodes": nodes,
+        "tags": "keep",
+        "routing_rules": ["^lock(?:-signal)?:(.+)$"],
+    });
+    std::fs::write(&file, config.to_string()).unwrap();
+    let out = std::process::Command::new(bin)
+        .arg("--json")
+        .args(["nodefor", "--cluster"])
+        .arg(&file)
+        .args(["lock:job", "lock-signal:job", "job", "LIMITS:{u1}", "u1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let placement = ClusterConfig::from_value(&config).unwrap().placement;
+    for row in &rows {
+        let key = row["key"].as_str().unwrap();
+        let node = placement.master_index(key.as_bytes(), 3) + 1;
+        assert_eq!(row["node"], format!("node_{node}"), "{row}");
+        assert_eq!(row["stored"], key, "nothing renamed: {row}");
+    }
+    assert_eq!(rows[0]["node"], rows[2]["node"], "lock:job routed by job");
+    assert_eq!(
+        rows[1]["node"], rows[2]["node"],
+        "lock-signal:job routed by job"
+    );
+    assert_eq!(
+        (rows[0]["rule"].as_u64(), rows[0]["route"].as_str()),
+        (Some(1), Some("job"))
+    );
+    assert_eq!(
+        (rows[3]["node"].clone(), rows[3]["rule"].clone()),
+        (rows[4]["node"].clone(), serde_json::Value::Null)
+    );
+    let bad = serde_json::json!({"nodes": nodes, "routing_rules": ["^lock:.+$"]});
+    std::fs::write(&file, bad.to_string()).unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["nodefor", "--cluster"])
+        .arg(&file)
+        .arg("lock:job")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        error.contains("routing rule 1") && error.contains("no capture group"),
+        "{error}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     // An unreachable source: an error naming it, before anything is written.
     let servers = vec![RedisServer::start(port(slot::MIGRATE + 8))];
     let to = ClusterConfig::from_value(&config_of(&servers)).unwrap();

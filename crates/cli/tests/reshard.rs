@@ -7,6 +7,7 @@
 mod support;
 
 use cluster_core::{Cluster, ClusterConfig, Value};
+use rediscluster_tools::check::check;
 use rediscluster_tools::reshard::{ReshardOptions, reshard};
 use support::{config_of, slot, start_masters};
 
@@ -269,4 +270,140 @@ fn reshard_three_to_five_and_back() {
         "every key once, none lost, none left behind"
     );
     let _ = std::fs::remove_dir_all(&dir);
+
+    placed_by_the_configs_placement(&servers);
+    check_reports_names_that_several_tags_share(&servers);
+}
+
+/// With `tags: "keep"` and a routing rule in both configs, every key the client wrote is
+/// placeable from its stored name (the name is the key): a reshard 3 -> 5 with no
+/// `--tag-rule` moves each where the grown client looks for it, and leaves nothing behind.
+/// Configs that place keys differently are refused before anything moves.
+fn placed_by_the_configs_placement(servers: &[support::RedisServer]) {
+    for server in servers {
+        redis::cmd("FLUSHALL")
+            .query::<()>(&mut server.connect())
+            .unwrap();
+    }
+    let placed = |n: usize| {
+        let mut config = config_of(&servers[..n]);
+        config["tags"] = "keep".into();
+        config["routing_rules"] = serde_json::json!(["^lock(?:-signal)?:(.+)$"]);
+        ClusterConfig::from_value(&config)
+            .unwrap()
+            .masters_only(true)
+    };
+    let (three, five) = (placed(3), placed(5));
+    let before = Cluster::new(three.clone()).unwrap();
+    let keys: Vec<String> = (0..200)
+        .flat_map(|i| {
+            [
+                format!("lock:job{i}"),
+                format!("lock-signal:job{i}"),
+                format!("LIMITS:{{user{i}}}"),
+                format!("{{user{i}}}:followers"),
+            ]
+        })
+        .collect();
+    for key in &keys {
+        before.execute(&["SET", key, key]).unwrap();
+    }
+    let refused = reshard(
+        &three,
+        &config(servers),
+        &ReshardOptions::default(),
+        &|_| {},
+    );
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains("place keys differently"),
+        "a change of placement is not a reshard"
+    );
+    let summary = reshard(&three, &five, &ReshardOptions::default(), &|_| {}).unwrap();
+    assert_eq!(summary.unplaceable, 0, "{summary:?}");
+    assert!(
+        summary.moved > 0 && summary.moved < keys.len() as u64,
+        "{summary:?}"
+    );
+    let after = Cluster::new(five).unwrap();
+    for key in &keys {
+        assert_eq!(
+            get(&after, key),
+            Value::BulkString(key.clone().into_bytes()),
+            "{key}"
+        );
+    }
+    let total: i64 = servers
+        .iter()
+        .map(|s| redis::cmd("DBSIZE").query::<i64>(&mut s.connect()).unwrap())
+        .sum();
+    assert_eq!(total, keys.len() as i64, "each key once");
+    for i in 0..200 {
+        assert_eq!(
+            after.node_for(format!("lock:job{i}")),
+            after.node_for(format!("lock-signal:job{i}"))
+        );
+    }
+}
+
+/// `check` shows the default mode's hazard from the servers: `LIMITS:{a}` and `LIMITS:{b}` on
+/// different masters are both stored as `LIMITS:`, a name on two masters; with tags kept the
+/// same keys are four names, each on its own tag's master.
+fn check_reports_names_that_several_tags_share(servers: &[support::RedisServer]) {
+    for server in servers {
+        redis::cmd("FLUSHALL")
+            .query::<()>(&mut server.connect())
+            .unwrap();
+    }
+    let stripping = config(&servers[..3]);
+    let client = Cluster::new(stripping.clone()).unwrap();
+    let tags: Vec<String> = (0..)
+        .map(|i| format!("user{i}"))
+        .scan(Vec::new(), |seen: &mut Vec<String>, tag| {
+            let node = client.node_for(&tag).to_owned();
+            let new = !seen.contains(&node);
+            seen.push(node);
+            Some(new.then_some(tag))
+        })
+        .flatten()
+        .take(2)
+        .collect();
+    let limits: Vec<String> = tags.iter().map(|t| format!("LIMITS:{{{t}}}")).collect();
+    for key in &limits {
+        client.execute(&["SET", key, key]).unwrap();
+    }
+    let reports = check(&stripping, true);
+    let shared: u64 = reports.iter().map(|r| r.shared_names.unwrap()).sum();
+    assert!(shared >= 1, "{reports:?}");
+    assert!(
+        reports.iter().any(|r| r.shared_examples == ["LIMITS:"]),
+        "{reports:?}"
+    );
+    let foreign: u64 = reports.iter().map(|r| r.foreign_keys.unwrap()).sum();
+    assert!(foreign >= 1, "placed by a tag: {reports:?}");
+
+    for server in servers {
+        redis::cmd("FLUSHALL")
+            .query::<()>(&mut server.connect())
+            .unwrap();
+    }
+    let mut keeping = config_of(&servers[..3]);
+    keeping["tags"] = "keep".into();
+    let keeping = ClusterConfig::from_value(&keeping).unwrap();
+    let client = Cluster::new(keeping.clone()).unwrap();
+    for key in &limits {
+        client.execute(&["SET", key, key]).unwrap();
+    }
+    let reports = check(&keeping, true);
+    for report in &reports {
+        assert_eq!(
+            (report.foreign_keys, report.shared_names),
+            (Some(0), Some(0)),
+            "{report:?}"
+        );
+    }
+    let keys: i64 = reports.iter().map(|r| r.keys.unwrap() as i64).sum();
+    assert_eq!(keys, 2, "two keys, under their own names");
 }
