@@ -3,9 +3,11 @@
 
 import base64
 import json
+import re
 
 import pytest
 
+import rediscluster
 from conftest import ROOT
 from rediscluster import _core
 
@@ -63,3 +65,115 @@ def test_getnodefor_and_the_server_that_holds_each_key(r, master_clients):
 )
 def test_tags_follow_the_contract(r, key, route):
     assert r.getnodefor(key) == r.getnodefor(route)
+
+
+# --------------------------------------------------------------------------------------------
+# The opt-in modes (tests/vectors/placement_modes.json): tags kept, routing rules, both.
+# --------------------------------------------------------------------------------------------
+
+MODES = json.loads((ROOT / "tests" / "vectors" / "placement_modes.json").read_text())["modes"]
+
+
+def offline_cluster(masters, mode_config):
+    """A client over `masters` nodes nobody listens on: placement needs only their number."""
+    nodes = {f"node_{i}": {"host": "127.0.0.1", "port": 1000 + i} for i in range(1, masters + 1)}
+    return rediscluster.StrictRedisCluster(
+        cluster={"nodes": nodes, **mode_config}, mastersonly=True
+    )
+
+
+def test_the_modes_file_covers_each_mode():
+    assert [mode["name"] for mode in MODES] == ["keep", "rules", "rules-keep"]
+    for mode in MODES:
+        assert len(mode["vectors"]) >= 1000
+        ruled = [row for row in mode["vectors"] if row["rule"] is not None]
+        assert bool(ruled) == ("routing_rules" in mode["config"])
+
+
+@pytest.mark.parametrize("mode", MODES, ids=[mode["name"] for mode in MODES])
+def test_every_mode_vector_through_getnodefor(mode):
+    for masters in range(1, 17):
+        client = offline_cluster(masters, mode["config"])
+        for row in mode["vectors"]:
+            expected = f"node_{row['nodes'][masters - 1]}"
+            assert list(client.getnodefor(key_of(row))) == [expected], (row["key_b64"], masters)
+        client.close()
+
+
+@pytest.mark.parametrize("mode", MODES, ids=[mode["name"] for mode in MODES])
+def test_every_mode_vector_is_stored_on_its_master_under_its_stored_name(
+    config, master_clients, mode
+):
+    client = rediscluster.StrictRedisCluster(cluster={**config, **mode["config"]}, mastersonly=True)
+    pipe = client.pipeline(transaction=False)
+    for row in mode["vectors"]:
+        pipe.set(key_of(row), row["kind"])
+    assert all(pipe.execute())
+    for row in mode["vectors"]:
+        stored = base64.b64decode(row["stored_b64"])
+        expected = f"node_{row['nodes'][2]}"
+        assert master_clients[expected].exists(stored), (mode["name"], row["key_b64"])
+    client.close()
+
+
+def test_kept_tags_keep_limits_keys_apart(config, master_clients):
+    # The `limits` library's keys: with the default stripping, two of them whose tags share a
+    # master are the one key `LIMITS:` there.
+    stripping = rediscluster.StrictRedisCluster(cluster=config, mastersonly=True)
+    first = "LIMITS:{LIMITER/user1/5/1/minute}"
+    second = next(
+        key
+        for key in (f"LIMITS:{{LIMITER/user{i}/5/1/minute}}" for i in range(2, 1000))
+        if stripping.getnodefor(key) == stripping.getnodefor(first)
+    )
+    stripping.set(first, "1")
+    stripping.set(second, "2")
+    assert stripping.get(first) == b"2", "stripped: one key"
+    stripping.flushall()
+    keeping = rediscluster.StrictRedisCluster(cluster={**config, "tags": "keep"}, mastersonly=True)
+    keeping.set(first, "1")
+    keeping.set(second, "2")
+    assert keeping.mget(first, second) == [b"1", b"2"]
+    assert sorted(keeping.keys("LIMITS:*")) == sorted([first.encode(), second.encode()])
+    node = next(iter(keeping.getnodefor(first)))
+    assert node == next(iter(keeping.getnodefor("LIMITER/user1/5/1/minute")))
+    assert master_clients[node].exists(first), "stored under its full name"
+    assert keeping.getnodefor("{user1}:followers") == keeping.getnodefor("user1")
+    stripping.close()
+    keeping.close()
+
+
+def test_a_routing_rule_keeps_a_locks_keys_together(config):
+    plain = rediscluster.StrictRedisCluster(cluster=config, mastersonly=True)
+    name = next(
+        f"job{i}"
+        for i in range(1000)
+        if plain.getnodefor(f"lock:job{i}") != plain.getnodefor(f"lock-signal:job{i}")
+    )
+    ruled = rediscluster.StrictRedisCluster(
+        cluster={**config, "routing_rules": [r"^lock(?:-signal)?:(.+)$"]}, mastersonly=True
+    )
+    assert ruled.getnodefor(f"lock:{name}") == ruled.getnodefor(f"lock-signal:{name}")
+    assert ruled.getnodefor(f"lock:{name}") == plain.getnodefor(name)
+    # A script over both keys runs on their master.
+    ruled.rpush(f"lock-signal:{name}", 1)
+    script = "return redis.call('SET', KEYS[1], 'held') and redis.call('LLEN', KEYS[2])"
+    assert ruled.eval(script, 2, f"lock:{name}", f"lock-signal:{name}") == 1
+    assert ruled.get(f"lock:{name}") == b"held"
+    plain.close()
+    ruled.close()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"routing_rules": ["^lock:(.+)$", "^lock:(.+"]}, "routing rule 2"),
+        ({"routing_rules": ["^lock:.+$"]}, "no capture group"),
+        ({"routing_rules": ["^lock:()$"]}, "empty route"),
+        ({"routing_rules": "^lock:(.+)$"}, "a list of regular expressions"),
+        ({"tags": "kept"}, "'tags'"),
+    ],
+)
+def test_bad_placement_options_are_refused_before_connecting(config, extra, message):
+    with pytest.raises(rediscluster.ClusterConfigError, match=re.escape(message)):
+        rediscluster.StrictRedisCluster(cluster={**config, **extra})
