@@ -307,3 +307,63 @@ fn emulated_writes_read_their_sources_where_they_are() {
         Value::Int(0)
     );
 }
+
+/// The window with tags kept and a routing rule: stored names are the keys, routes are the tag
+/// or the rule's group, under the old masters and the new alike (`previous` has no placement
+/// of its own). Every key not moved yet is found on its old master, alone, split and piped.
+#[test]
+fn the_window_finds_kept_names_and_rule_placed_keys_where_they_were() {
+    let _turn = support::take_turns();
+    let servers = start_masters(slot::WINDOW, 5);
+    let placed = |mut config: serde_json::Value| {
+        config["mastersonly"] = true.into();
+        config["tags"] = "keep".into();
+        config["routing_rules"] = serde_json::json!(["^lock(?:-signal)?:(.+)$"]);
+        Cluster::new(ClusterConfig::from_value(&config).unwrap()).unwrap()
+    };
+    let old = placed(config_of(&servers[..3]));
+    let mut with_previous = config_of(&servers);
+    with_previous["previous"] = config_of(&servers[..3]);
+    let window = placed(with_previous);
+    let plain = placed(config_of(&servers));
+    // Keys whose server changes from three masters to five (`node_i` is the same server).
+    let keys: Vec<String> = (0..)
+        .flat_map(|i| [format!("LIMITS:{{user{i}}}"), format!("lock:job{i}")])
+        .filter(|k| old.node_for(k) != plain.node_for(k))
+        .take(20)
+        .collect();
+    assert!(
+        keys.iter().any(|k| k.starts_with("lock:"))
+            && keys.iter().any(|k| k.starts_with("LIMITS:"))
+    );
+    for key in &keys {
+        old.execute(&["SET", key, &format!("v:{key}")]).unwrap();
+    }
+    let value = |key: &str| Value::BulkString(format!("v:{key}").into_bytes());
+    for key in &keys {
+        assert_eq!(
+            plain.execute(&["GET", key]).unwrap(),
+            Value::Nil,
+            "{key} not moved yet"
+        );
+        assert_eq!(window.execute(&["GET", key]).unwrap(), value(key), "{key}");
+    }
+    let mut mget = vec!["MGET".to_owned()];
+    mget.extend(keys.iter().cloned());
+    let expected: Vec<Value> = keys.iter().map(|k| value(k)).collect();
+    assert_eq!(
+        window.execute(&mget).unwrap(),
+        Value::Array(expected.clone())
+    );
+    let piped: Vec<Vec<String>> = keys
+        .iter()
+        .map(|k| vec!["GET".to_owned(), k.clone()])
+        .collect();
+    let replies: Vec<Value> = window
+        .pipeline(&piped)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(replies, expected);
+}
