@@ -271,7 +271,8 @@ def render(data: dict) -> str:
         lines.append(f"  {dump(field)}: {dump(data[field])},")
     lines.append('  "modes": [')
     for m, mode in enumerate(data["modes"]):
-        lines.append(f'    {{"name": {dump(mode["name"])}, "config": {dump(mode["config"])}, "vectors": [')
+        head = f'"name": {dump(mode["name"])}, "config": {dump(mode["config"])}'
+        lines.append(f'    {{{head}, "vectors": [')
         rows = [f"      {dump(row)}" for row in mode["vectors"]]
         lines.append(",\n".join(rows))
         lines.append("    ]}" + ("," if m < len(data["modes"]) - 1 else ""))
