@@ -239,9 +239,9 @@ class StrictRedisCluster(FastCommands, redis.Redis):
         options = {name: kwargs.get(name, shown[name]) for name in _PYTHON_OPTIONS}
         engine = view.engine()
         if engine is None:
-            engine = _core.Core(view._config)
+            engine = _core.Core(view._cluster_config)
             view.adopt(self)
-        self._build(engine, view._config, *(options[name] for name in _PYTHON_OPTIONS))
+        self._build(engine, view._cluster_config, *(options[name] for name in _PYTHON_OPTIONS))
         # One view per engine, as redis-py clients built on a pool share that pool.
         self.connection_pool = view
 

@@ -184,7 +184,8 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
         finally:
             self.reset()
             if watch is not None:
-                # Planning errors leave the engine's watch open: end it (UNWATCH).
+                # An argument that could not be converted leaves the engine's watch open (a
+                # planning error ends it itself): end it (UNWATCH).
                 try:
                     watch.unwatch()
                 except RedisError:

@@ -25,6 +25,18 @@ _NO_CONNECTION = (
 )
 
 
+class _Hidden:
+    """A value that no repr or ``vars()`` dump shows (a config holds passwords)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return "<hidden>"
+
+
 class PoolView:
     """What redis-py code reads from ``client.connection_pool``.
 
@@ -43,9 +55,14 @@ class PoolView:
         self.connection_class = SSLConnection if config.get("ssl") else Connection
         self._encoder = encoder
         self._client = weakref.ref(client)
-        # The whole validated config (passwords included, never shown): a client built from
-        # this view when its first client is gone gets a new engine from it.
-        self._config = config
+        # The whole validated config: a client built from this view when its first client is
+        # gone gets a new engine from it. It holds passwords: kept out of reprs and vars().
+        self._config = _Hidden(config)
+
+    @property
+    def _cluster_config(self):
+        """The validated cluster config this view's engine was built from."""
+        return self._config.value
 
     def get_encoder(self):
         return self._encoder

@@ -174,15 +174,26 @@ def test_pool_view_answers_what_libraries_read(r):
 
 def test_pool_view_never_shows_the_password(config):
     config = dict(config, password="hunter2-secret")
-    try:
-        client = StrictRedisCluster(cluster=config)
-        client.ping()
-    except redis.RedisError as error:
-        # The servers have no password: AUTH fails, and its error must not show it either.
-        assert "hunter2" not in str(error)
-        return
-    shown = f"{client!r} {client.connection_pool!r} {client.connection_pool.connection_kwargs!r}"
+    # Reads on masters: nothing connects before the first call.
+    client = StrictRedisCluster(cluster=config, mastersonly=True)
+    view = client.connection_pool
+    shown = f"{client!r} {view!r} {view.connection_kwargs!r} {vars(view)!r}"
     assert "hunter2" not in shown
+    # The servers have no password: AUTH fails, and its error must not show it either.
+    with pytest.raises(redis.RedisError) as error:
+        client.ping()
+    assert "hunter2" not in str(error.value)
+    # A client rebuilt from the view still carries the password (the engine was built with it).
+    rebuilt = type(client)(connection_pool=view)
+    assert rebuilt._core is client._core
+
+
+def test_client_is_a_client_on_the_same_engine(r):
+    # redis-py's Redis.client(): a client on the same pool, for one connection's work.
+    other = r.client()
+    assert other._core is r._core
+    other.set("from-client", "1")
+    assert r.get("from-client") == b"1"
 
 
 def test_rebuilt_from_its_pool_shares_the_engine(r):

@@ -3,7 +3,7 @@
 //! ->exec()->exec()`) — and phpredis's error model: a server's error reply is `false`, the
 //! message kept for `getLastError()`.
 
-use cluster_core::{Cluster, ClusterError, Item, Value, Watch};
+use cluster_core::{Cluster, ClusterError, Element, Elements, Value, Watch};
 use ext_php_rs::exception::PhpException;
 use ext_php_rs::types::{ZendHashTable, Zval};
 
@@ -38,9 +38,12 @@ impl Queue {
     }
 }
 
-/// MGET's answer (`Shape::Values`, values not serialized), each value made a PHP string
-/// straight from the read buffer as it arrives (`Cluster::execute_items`): one copy per value,
-/// no intermediate `Value`. A reply that took another path is shaped as usual.
+/// MGET's answer (`Shape::Values`, values not serialized): the values gathered in one buffer
+/// while the replies are read (`Cluster::execute_items`), then each made a PHP string: one
+/// copy into the buffer and one into the string, no `Value` or `Vec` per value. The PHP strings
+/// are made only once every connection is back: PHP's allocator may end the request (memory
+/// limit) without returning, which must not happen while a connection is mid-reply. A reply
+/// that took another path is shaped as usual.
 pub fn plain_values<A: AsRef<[u8]>>(
     cluster: &Cluster,
     args: &[A],
@@ -49,22 +52,20 @@ pub fn plain_values<A: AsRef<[u8]>>(
 ) -> Result<Zval, PhpException> {
     // MGET key...: one value per key.
     let count = args.len().saturating_sub(1);
-    let mut values: Vec<Zval> = (0..count).map(|_| bool_zval(false)).collect();
-    let result = cluster.execute_items(args, &mut |at, item| {
-        if let Some(slot) = values.get_mut(at) {
-            *slot = match item {
-                Item::Bytes(bytes) => bytes_zval(bytes),
-                // Nil (a missing key) is false; nothing else comes for MGET.
-                Item::Value(value) => stored(value, options).unwrap_or_else(|_| bool_zval(false)),
-            };
-        }
-    });
+    let mut elements = Elements::new(count);
+    let result = cluster.execute_items(args, &mut |at, item| elements.put(at, item));
     match result {
         Ok(None) => {
             let mut table = ZendHashTable::with_capacity(count as u32);
-            for value in values {
-                push(&mut table, value)?;
-            }
+            elements.each(|element| {
+                let value = match element {
+                    Element::Bytes(bytes) => bytes_zval(bytes),
+                    // Nil (a missing key) is false; nothing else comes for MGET.
+                    Element::Value(value) => stored(value, options)?,
+                    Element::Missing => bool_zval(false),
+                };
+                push(&mut table, value)
+            })?;
             Ok(array_zval(table))
         }
         Ok(Some(value)) => shaped(args, Ok(value), Shape::Values, options, last_error),

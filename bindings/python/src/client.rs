@@ -1,13 +1,12 @@
 //! `Core`: one cluster, shared by every thread of the Python client. Each call converts its
 //! arguments under the GIL, releases the GIL for all network I/O, and converts the reply back.
 
-use cluster_core::{Cluster, ClusterConfig, ClusterError, Value};
+use cluster_core::{Cluster, ClusterConfig, ClusterError, Elements, Value};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::config::to_json;
-use crate::convert::{Arg, borrowed_args, command_args, encode, reply};
-use crate::elements::Elements;
+use crate::convert::{Arg, borrowed_args, command_args, elements_list, encode, reply};
 use crate::errors::to_pyerr;
 use crate::subscription::Subscription;
 use crate::watch::Watch;
@@ -76,7 +75,7 @@ impl Core {
             .map_err(|e| to_pyerr(py, e))?;
         match answered {
             Some(value) => reply(py, value, decode),
-            None => elements.into_list(py, decode),
+            None => elements_list(py, elements, decode),
         }
     }
 

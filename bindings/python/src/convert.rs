@@ -7,7 +7,7 @@
 //! arrays `list`, an error reply inside an array is the exception redis-py would put there,
 //! and a per-node answer (a map; RESP2 servers never send one) is a `dict` keyed by node name.
 
-use cluster_core::Value;
+use cluster_core::{Element, Elements, Value};
 use pyo3::exceptions::PyUnicodeDecodeError;
 use pyo3::prelude::*;
 use pyo3::types::{
@@ -129,6 +129,22 @@ pub fn reply(py: Python<'_>, value: Value, decode: bool) -> PyResult<Py<PyAny>> 
     })
 }
 
+/// A split read's elements, gathered while the GIL was released (`Cluster::execute_items`), as
+/// the list redis-py's parser would build: one Python object per value, made from the gathered
+/// bytes, with no `Vec` or `Value` of its own.
+pub fn elements_list(py: Python<'_>, elements: Elements, decode: bool) -> PyResult<Py<PyAny>> {
+    let mut objects = Vec::new();
+    elements.each(|element| {
+        objects.push(match element {
+            Element::Missing => py.None(),
+            Element::Bytes(bytes) => text(py, bytes, decode)?,
+            Element::Value(value) => reply(py, value, decode)?,
+        });
+        Ok::<_, PyErr>(())
+    })?;
+    Ok(PyList::new(py, objects)?.into_any().unbind())
+}
+
 fn list(py: Python<'_>, items: Vec<Value>, decode: bool) -> PyResult<Py<PyAny>> {
     let converted = items
         .into_iter()
@@ -137,7 +153,7 @@ fn list(py: Python<'_>, items: Vec<Value>, decode: bool) -> PyResult<Py<PyAny>> 
     Ok(PyList::new(py, converted)?.into_any().unbind())
 }
 
-pub fn text(py: Python<'_>, bytes: &[u8], decode: bool) -> PyResult<Py<PyAny>> {
+fn text(py: Python<'_>, bytes: &[u8], decode: bool) -> PyResult<Py<PyAny>> {
     if !decode {
         return Ok(PyBytes::new(py, bytes).into_any().unbind());
     }

@@ -7,7 +7,6 @@ use pyo3::prelude::*;
 mod client;
 mod config;
 mod convert;
-mod elements;
 mod errors;
 mod subscription;
 mod tools;

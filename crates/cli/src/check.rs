@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 
-use cluster_core::placement::{Placement, TagMode, master_index};
+use cluster_core::placement::{Placement, master_index};
 use cluster_core::{Cluster, ClusterConfig, NodeConfig, NodeConnection};
 use serde::Serialize;
 
@@ -107,7 +107,7 @@ fn info_field(info: &str, name: &str) -> Option<String> {
 /// places it; a name in the default mode is either a key without a tag or the part before a
 /// stripped tag, so its own hash is all it shows.
 fn home_of(placement: &Placement, stored: &[u8], masters: usize) -> usize {
-    if placement.tags == TagMode::Keep || placement.rules.first_match(stored).is_some() {
+    if placement.stores_as_written(stored) {
         placement.master_index(stored, masters)
     } else {
         master_index(stored, masters)
@@ -117,35 +117,43 @@ fn home_of(placement: &Placement, stored: &[u8], masters: usize) -> usize {
 /// How many shared names a report lists.
 const SHARED_EXAMPLES: usize = 5;
 
-/// Which of `names` (keys on master `index`) also exist on another master.
+/// Which of `names` (keys on master `index`) also exist on another master; `None` when a master
+/// could not be asked (never reached, or its answer lost: its connection is dropped), since a
+/// partial answer would read as "no shared names".
 fn on_other_masters(
     names: &[Vec<u8>],
     index: usize,
     others: &mut [Option<NodeConnection>],
-) -> BTreeSet<Vec<u8>> {
+) -> Option<BTreeSet<Vec<u8>>> {
     let mut shared = BTreeSet::new();
     if names.is_empty() {
-        return shared;
+        return Some(shared);
     }
-    for (other, connection) in others.iter_mut().enumerate() {
-        let Some(connection) = connection.as_mut().filter(|_| other != index) else {
+    for (other, slot) in others.iter_mut().enumerate() {
+        if other == index {
             continue;
-        };
+        }
+        let connection = slot.as_mut()?;
         let mut pipe = redis::pipe();
         for name in names {
             pipe.cmd("EXISTS").arg(name);
         }
-        if let Ok(found) = pipe.query::<Vec<bool>>(connection) {
-            shared.extend(
+        match pipe.query::<Vec<bool>>(connection) {
+            Ok(found) => shared.extend(
                 names
                     .iter()
                     .zip(found)
                     .filter(|(_, f)| *f)
                     .map(|(n, _)| n.clone()),
-            );
+            ),
+            Err(_) => {
+                // Its replies may still be on the way: not to be read as the next batch's.
+                *slot = None;
+                return None;
+            }
         }
     }
-    shared
+    Some(shared)
 }
 
 /// Checks every master of `config` (and, with `scan`, every key's placement).
@@ -217,7 +225,8 @@ pub fn check(config: &ClusterConfig, scan: bool) -> Vec<NodeReport> {
             }
             if scan {
                 let mut foreign = 0u64;
-                let mut shared = BTreeSet::new();
+                // `None` once another master could not be asked: the count would be partial.
+                let mut shared = Some(BTreeSet::new());
                 let mut cursor = 0u64;
                 loop {
                     let Ok((next, keys)) = redis::cmd("SCAN")
@@ -235,13 +244,19 @@ pub fn check(config: &ClusterConfig, scan: bool) -> Vec<NodeReport> {
                         .filter(|k| home_of(&config.placement, k, masters) != index)
                         .collect();
                     foreign += away.len() as u64;
-                    shared.extend(on_other_masters(&away, index, &mut others));
+                    if let Some(found) = shared.as_mut() {
+                        match on_other_masters(&away, index, &mut others) {
+                            Some(more) => found.extend(more),
+                            None => shared = None,
+                        }
+                    }
                     cursor = next;
                     if cursor == 0 {
                         report.foreign_keys = Some(foreign);
-                        report.shared_names = Some(shared.len() as u64);
+                        report.shared_names = shared.as_ref().map(|s| s.len() as u64);
                         report.shared_examples = shared
                             .iter()
+                            .flatten()
                             .take(SHARED_EXAMPLES)
                             .map(|n| String::from_utf8_lossy(n).into_owned())
                             .collect();

@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use cluster_core::ClusterConfig;
-use cluster_core::placement::{Placement, TagMode, master_index, split_tag};
+use cluster_core::placement::{Placement, master_index, split_tag};
 use redis::Value;
 use regex::bytes::Regex;
 use serde::Serialize;
@@ -92,7 +92,7 @@ fn destination(
         return Some(master_index(tag.as_bytes(), new_masters));
     }
     // Where the stored name is the key the client wrote, the client's placement applies to it.
-    if placement.tags == TagMode::Keep || placement.rules.first_match(key).is_some() {
+    if placement.stores_as_written(key) {
         return Some(placement.master_index(key, new_masters));
     }
     // A stored name that looks tagged (`x{y}`) cannot have been written by name: the client

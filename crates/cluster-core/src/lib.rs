@@ -49,4 +49,4 @@ pub use node::direct::NodeConnection;
 pub use pubsub::{PubSubMessage, Subscription};
 pub use redis::{ServerError, Value};
 pub use watch::Watch;
-pub use wire::items::Item;
+pub use wire::items::{Element, Elements, Item};

@@ -90,8 +90,6 @@ pub fn run<'e, A: AsRef<[u8]>>(
     }
 }
 
-/// A split read (MGET, EXISTS, TOUCH) in the online window: each key read on its own, where it
-/// is (every master at once, per step), then merged as if each key had been its own group.
 /// Runs `args` as `run` does, except a split read that answers one element per key in the
 /// caller's order (MGET over several masters): each element goes to `visit` (its index in that
 /// answer, the element) as it is read, and `None` is answered. In the online window it takes
@@ -124,6 +122,8 @@ pub fn run_items<'e, A: AsRef<[u8]>>(
     }
 }
 
+/// A split read (MGET, EXISTS, TOUCH) in the online window: each key read on its own, where it
+/// is (every master at once, per step), then merged as if each key had been its own group.
 fn split_in_window<A: AsRef<[u8]>>(
     executor: &Executor,
     args: &[A],

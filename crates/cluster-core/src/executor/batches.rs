@@ -16,8 +16,9 @@ pub(crate) struct MasterBatches {
 }
 
 impl MasterBatches {
-    /// The buffer the next command for `shard` is packed onto (appended, never cleared): the
-    /// command is packed once, straight into its master's write.
+    /// The buffer the next command for `shard` is packed onto (appended to; only
+    /// `EagerBatches` takes what it holds, once written): the command is packed once, straight
+    /// into its master's write.
     pub(crate) fn next_for(&mut self, shard: usize) -> &mut Vec<u8> {
         // A handful of masters: a linear search beats hashing.
         let at = match self.batches.iter().position(|b| b.shard == shard) {

@@ -25,10 +25,11 @@ impl Placement {
         self.tags == TagMode::Strip && self.rules.is_empty()
     }
 
-    /// Whether a key may be stored under another name than the caller's (only the default
-    /// mode strips tags); when not, nothing that answers with key names needs to rename them.
-    pub fn renames(&self) -> bool {
-        self.tags == TagMode::Strip
+    /// Whether a name found on a server is one a client with this placement stores as the
+    /// key it was given (a routing rule's key, or any key with tags kept), so that placing the
+    /// name places the key: the tools ask this of the names they scan.
+    pub fn stores_as_written(&self, name: &[u8]) -> bool {
+        self.tags == TagMode::Keep || self.rules.first_match(name).is_some()
     }
 
     /// The bytes that route a key and the name it is stored under. A rule's match is stored

@@ -9,7 +9,7 @@ use std::io::{self, BufRead};
 
 use redis::Value;
 
-use super::reply::{invalid, parse_integer, read_after_header, read_line, read_nested};
+use super::reply::{parse_integer, read_after_header, read_line, read_nested};
 
 /// One element of an array reply, as a visitor sees it.
 pub enum Item<'a> {
@@ -83,9 +83,76 @@ fn visit_buffered_bulk<R: BufRead>(
     Ok(true)
 }
 
-/// A reply that should have been an array of `expected` elements and was not.
-pub fn not_items(expected: usize) -> io::Error {
-    invalid(&format!("expected an array of {expected} elements"))
+/// Where a gathered element is.
+enum Slot {
+    Missing,
+    /// `bytes[start..end]`.
+    Bytes(usize, usize),
+    Value(Value),
+}
+
+/// One gathered element, as `Elements::each` hands it over.
+pub enum Element<'a> {
+    /// Never visited (not the case once a read answered by visiting).
+    Missing,
+    Bytes(&'a [u8]),
+    Value(Value),
+}
+
+/// The elements of one reply gathered by index while it is read (the visitor of
+/// `Cluster::execute_items`): bulk strings back to back in one buffer, so a value is copied
+/// once into it with no allocation of its own. A binding makes its language's values from them
+/// afterwards, when no connection is checked out any more: its allocator may fail without
+/// returning (a PHP fatal error, Python holding the GIL), and must not do so mid-read.
+pub struct Elements {
+    expected: usize,
+    bytes: Vec<u8>,
+    slots: Vec<Slot>,
+}
+
+impl Elements {
+    /// For a reply of at most `expected` elements (room is taken at the first element only:
+    /// a command that is not split never visits).
+    pub fn new(expected: usize) -> Elements {
+        Elements {
+            expected,
+            bytes: Vec::new(),
+            slots: Vec::new(),
+        }
+    }
+
+    /// Keeps the element at `at`. A later visit of the same place replaces it: a replica's
+    /// elements are read again from its master when the replica fails partway.
+    pub fn put(&mut self, at: usize, item: Item<'_>) {
+        if self.slots.is_empty() {
+            self.slots.resize_with(self.expected, || Slot::Missing);
+        }
+        let Some(slot) = self.slots.get_mut(at) else {
+            return;
+        };
+        *slot = match item {
+            Item::Bytes(bytes) => {
+                let start = self.bytes.len();
+                self.bytes.extend_from_slice(bytes);
+                Slot::Bytes(start, self.bytes.len())
+            }
+            Item::Value(value) => Slot::Value(value),
+        };
+    }
+
+    /// Every element in order (`expected` of them once a read answered by visiting); the
+    /// first error `each` returns stops the walk.
+    pub fn each<E>(self, mut each: impl FnMut(Element<'_>) -> Result<(), E>) -> Result<(), E> {
+        let Elements { bytes, slots, .. } = self;
+        for slot in slots {
+            each(match slot {
+                Slot::Missing => Element::Missing,
+                Slot::Bytes(start, end) => Element::Bytes(&bytes[start..end]),
+                Slot::Value(value) => Element::Value(value),
+            })?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +208,41 @@ mod tests {
             Some(Value::Array(vec![Value::BulkString(b"a".to_vec())]))
         );
         assert_eq!(seen, vec![None, None]);
+    }
+
+    #[test]
+    fn elements_gathered_twice_keep_the_last_visit() {
+        // A replica failing partway: its elements, then the master's for the same places.
+        let mut elements = Elements::new(3);
+        let replica = b"*3\r\n$1\r\na\r\n$1\r\nb\r\n$1";
+        let master = b"*3\r\n$1\r\nA\r\n$-1\r\n$2\r\nCC\r\n";
+        let mut visit = |at: usize, item: Item<'_>| elements.put(at, item);
+        let failed = read_items(
+            &mut BufReader::new(&replica[..]),
+            &mut Vec::new(),
+            3,
+            &mut visit,
+        );
+        assert!(failed.is_err());
+        let answered = read_items(
+            &mut BufReader::new(&master[..]),
+            &mut Vec::new(),
+            3,
+            &mut visit,
+        );
+        assert_eq!(answered.unwrap(), None);
+        let mut seen = Vec::new();
+        elements
+            .each(|element| {
+                seen.push(match element {
+                    Element::Missing => "missing".to_owned(),
+                    Element::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                    Element::Value(value) => format!("{value:?}"),
+                });
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        assert_eq!(seen, ["A", "nil", "CC"]);
     }
 
     #[test]

@@ -155,10 +155,9 @@ pub fn cluster_of(servers: &[RedisServer]) -> Cluster {
     Cluster::new(ClusterConfig::from_value(&config).unwrap()).unwrap()
 }
 
-/// The first key `k0`, `k1`, ... that lands on `node`.
 /// A command run through `Cluster::execute_items`, its visited elements gathered into the
-/// array `execute` would answer (elements a visit never reached stay `None`, which fails any
-/// comparison with a real reply).
+/// array `execute` would answer (an element a visit never reached shows as a status text no
+/// real reply has).
 #[allow(dead_code)] // not every test binary reads element by element
 pub fn execute_visited<A: AsRef<[u8]>>(
     cluster: &Cluster,
@@ -182,6 +181,7 @@ pub fn execute_visited<A: AsRef<[u8]>>(
     })
 }
 
+/// The first key `k0`, `k1`, ... that lands on `node`.
 pub fn key_on(cluster: &Cluster, node: &str) -> String {
     (0..)
         .map(|i| format!("k{i}"))
