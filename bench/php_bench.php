@@ -33,32 +33,7 @@ $targets = ['SET' => 'RedisArray', 'GET' => 'RedisArray', 'MSET x1000' => 'Redis
 $base = basePort();
 $masters = [$base, $base + 1, $base + 2];
 $single = $base + 3;
-$dir = sys_get_temp_dir() . '/rediscluster-php-bench-' . getmypid();
-@mkdir($dir);
-$servers = [];
-foreach ([...$masters, $single] as $port) {
-    $probe = @fsockopen('127.0.0.1', $port, $errno, $error, 0.2);
-    check($probe === false, "port $port is already in use");
-    $servers[] = proc_open(
-        ['redis-server', ...rediscluster_server_args(), '--port', (string) $port, '--dir', $dir],
-        [1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']],
-        $pipes
-    );
-}
-register_shutdown_function(function () use (&$servers, $dir) {
-    foreach ($servers as $server) {
-        proc_terminate($server);
-        proc_close($server);
-    }
-    @rmdir($dir);
-});
-foreach ([...$masters, $single] as $port) {
-    $deadline = microtime(true) + 10;
-    while (@fsockopen('127.0.0.1', $port) === false) {
-        check(microtime(true) < $deadline, "redis-server on $port did not start");
-        usleep(20000);
-    }
-}
+startServers([...$masters, $single], 'php-bench');
 
 $nodes = [];
 foreach ($masters as $i => $port) {

@@ -1,6 +1,6 @@
 <?php
-// What bench/php_bench.php and bench/php_request_bench.php share: their servers' port, the
-// process's CPU time, a check that ends the run, the median of a round's figures.
+// What the PHP benches share: their servers' port, plain servers started and stopped with the
+// run, the process's CPU time, a check that ends the run, the median of a round's figures.
 
 declare(strict_types=1);
 
@@ -36,4 +36,35 @@ function median(array $values): float
     sort($values);
     $count = count($values);
     return $count % 2 ? $values[intdiv($count, 2)] : ($values[$count / 2 - 1] + $values[$count / 2]) / 2;
+}
+
+/** Plain redis-server processes on `$ports`, ready when this returns, stopped at exit. */
+function startServers(array $ports, string $name): void
+{
+    $dir = sys_get_temp_dir() . "/rediscluster-$name-" . getmypid();
+    @mkdir($dir);
+    $servers = [];
+    foreach ($ports as $port) {
+        $probe = @fsockopen('127.0.0.1', $port, $errno, $error, 0.2);
+        check($probe === false, "port $port is already in use");
+        $servers[] = proc_open(
+            ['redis-server', ...rediscluster_server_args(), '--port', (string) $port, '--dir', $dir],
+            [1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']],
+            $pipes
+        );
+    }
+    register_shutdown_function(function () use ($servers, $dir) {
+        foreach ($servers as $server) {
+            proc_terminate($server);
+            proc_close($server);
+        }
+        @rmdir($dir);
+    });
+    foreach ($ports as $port) {
+        $deadline = microtime(true) + 10;
+        while (@fsockopen('127.0.0.1', $port) === false) {
+            check(microtime(true) < $deadline, "redis-server on $port did not start");
+            usleep(20000);
+        }
+    }
 }

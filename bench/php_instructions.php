@@ -37,13 +37,7 @@ if (isset($options['child'])) {
 
 $calls = (int) ($options['calls'] ?? 20);
 check(trim((string) shell_exec('command -v valgrind')) !== '', 'valgrind is installed');
-$servers = startServers([...$masters, $single]);
-register_shutdown_function(function () use (&$servers) {
-    foreach ($servers as $server) {
-        proc_terminate($server);
-        proc_close($server);
-    }
-});
+startServers([...$masters, $single], 'php-instructions');
 
 $self = [PHP_BINARY, '-d', 'extension=' . extensionPath(), __FILE__];
 printf("calls: %d per run; instructions per call (callgrind, user space of the PHP process)\n", $calls);
@@ -84,30 +78,6 @@ function instructions(array $command): int
     check(proc_close($process) === 0, "the child run succeeded:\n$log");
     check(preg_match('/Collected : (\d+)/', $log, $match) === 1, "callgrind reported a total:\n$log");
     return (int) $match[1];
-}
-
-function startServers(array $ports): array
-{
-    $dir = sys_get_temp_dir() . '/rediscluster-php-instructions-' . getmypid();
-    @mkdir($dir);
-    $servers = [];
-    foreach ($ports as $port) {
-        $probe = @fsockopen('127.0.0.1', $port, $errno, $error, 0.2);
-        check($probe === false, "port $port is already in use");
-        $servers[] = proc_open(
-            ['redis-server', ...rediscluster_server_args(), '--port', (string) $port, '--dir', $dir],
-            [1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']],
-            $pipes
-        );
-    }
-    foreach ($ports as $port) {
-        $deadline = microtime(true) + 10;
-        while (@fsockopen('127.0.0.1', $port) === false) {
-            check(microtime(true) < $deadline, "redis-server on $port did not start");
-            usleep(20000);
-        }
-    }
-    return $servers;
 }
 
 /** One client running `$ops` calls of a workload, after a warm-up of every path. */
