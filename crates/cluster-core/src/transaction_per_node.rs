@@ -135,17 +135,7 @@ pub fn run<A: AsRef<[u8]>>(
             // Broken or refused: the others are discarded, and its error is the answer.
             _ => {
                 end_all(executor, &mut parts, "DISCARD");
-                return Err(match exec {
-                    Ok(Value::ServerError(error)) => ClusterError::Server {
-                        node: executor.master_name(shard).to_owned(),
-                        error,
-                    },
-                    Ok(other) => ClusterError::Command(format!(
-                        "ERR {} answered EXEC with {other:?}",
-                        executor.master_name(shard)
-                    )),
-                    Err(error) => error,
-                });
+                return Err(exec_failure(executor, shard, exec, "answered EXEC"));
             }
         }
         execs.insert(shard, exec);
@@ -283,19 +273,36 @@ fn abort_where_refused<A: AsRef<[u8]>>(
         .iter_mut()
         .find(|p| p.shard == refused)
         .expect("refusing part");
-    let error = match exchange_exec(executor, part) {
+    let exec = exchange_exec(executor, part);
+    let error = exec_failure(
+        executor,
+        refused,
+        exec,
+        "refused a queued command but answered EXEC",
+    );
+    end_all(executor, parts, "DISCARD");
+    error
+}
+
+/// The error a master's EXEC that did not commit stands for: its error reply, its failure, or
+/// (`what` it did) the unexpected reply it gave.
+fn exec_failure(
+    executor: &Executor,
+    shard: usize,
+    exec: Result<Value, ClusterError>,
+    what: &str,
+) -> ClusterError {
+    match exec {
         Ok(Value::ServerError(error)) => ClusterError::Server {
-            node: executor.master_name(refused).to_owned(),
+            node: executor.master_name(shard).to_owned(),
             error,
         },
         Ok(other) => ClusterError::Command(format!(
-            "ERR {} refused a queued command but answered EXEC with {other:?}",
-            executor.master_name(refused)
+            "ERR {} {what} with {other:?}",
+            executor.master_name(shard)
         )),
         Err(error) => error,
-    };
-    end_all(executor, parts, "DISCARD");
-    error
+    }
 }
 
 /// EXEC on one part's connection, alone; its reply (an error reply stays a value).
