@@ -8,6 +8,7 @@ use pyo3::types::{PyList, PyTuple};
 use crate::config::to_json;
 use crate::convert::{Arg, borrowed_args, command_args, elements_list, encode, reply};
 use crate::errors::to_pyerr;
+use crate::signals::detached;
 use crate::subscription::Subscription;
 use crate::watch::Watch;
 
@@ -34,13 +35,11 @@ impl Core {
         let json = to_json(config)?;
         let config =
             ClusterConfig::from_value(&json).map_err(|e| to_pyerr(py, ClusterError::Config(e)))?;
-        let cluster = py
-            .detach(|| {
-                let cluster = Cluster::new(config)?;
-                cluster.wait_for_replica_check(FIRST_CHECK_WAIT);
-                Ok(cluster)
-            })
-            .map_err(|e| to_pyerr(py, e))?;
+        let cluster = detached(py, || {
+            let cluster = Cluster::new(config)?;
+            cluster.wait_for_replica_check(FIRST_CHECK_WAIT);
+            Ok(cluster)
+        })?;
         Ok(Core { cluster })
     }
 
@@ -50,9 +49,7 @@ impl Core {
     /// at the fork would never be released here.
     fn reopen_after_fork(&self, py: Python<'_>) -> PyResult<Core> {
         std::mem::forget(self.cluster.clone());
-        let cluster = py
-            .detach(|| self.cluster.reopened())
-            .map_err(|e| to_pyerr(py, e))?;
+        let cluster = detached(py, || self.cluster.reopened())?;
         Ok(Core { cluster })
     }
 
@@ -67,12 +64,10 @@ impl Core {
         let args = borrowed_args(&items)?;
         // A split read (MGET) hands its values over one by one, gathered without the GIL.
         let mut elements = Elements::new(args.len().saturating_sub(1));
-        let answered = py
-            .detach(|| {
-                self.cluster
-                    .execute_items(&args, &mut |at, item| elements.put(at, item))
-            })
-            .map_err(|e| to_pyerr(py, e))?;
+        let answered = detached(py, || {
+            self.cluster
+                .execute_items(&args, &mut |at, item| elements.put(at, item))
+        })?;
         match answered {
             Some(value) => reply(py, value, decode),
             None => elements_list(py, elements, decode),
@@ -88,9 +83,7 @@ impl Core {
         decode: bool,
     ) -> PyResult<Py<PyAny>> {
         let args = command_args(args.as_any())?;
-        let value = py
-            .detach(|| self.cluster.execute_on(node, &args))
-            .map_err(|e| to_pyerr(py, e))?;
+        let value = detached(py, || self.cluster.execute_on(node, &args))?;
         reply(py, value, decode)
     }
 
@@ -105,9 +98,7 @@ impl Core {
     ) -> PyResult<Py<PyAny>> {
         let items = command_items(commands, &decode)?;
         let commands = borrowed_commands(&items)?;
-        let replies = py
-            .detach(|| self.cluster.pipeline(&commands))
-            .map_err(|e| to_pyerr(py, e))?;
+        let replies = detached(py, || self.cluster.pipeline(&commands))?;
         replies_list(py, replies, decode)
     }
 
@@ -121,9 +112,7 @@ impl Core {
     ) -> PyResult<Py<PyAny>> {
         let items = command_items(commands, &decode)?;
         let commands = borrowed_commands(&items)?;
-        let value = py
-            .detach(|| self.cluster.transaction(&commands))
-            .map_err(|e| to_pyerr(py, e))?;
+        let value = detached(py, || self.cluster.transaction(&commands))?;
         match value {
             Value::Array(items) => replies_list(py, items.into_iter().map(Ok), decode),
             other => reply(py, other, false),
@@ -135,9 +124,7 @@ impl Core {
     fn watch(&self, py: Python<'_>, keys: &Bound<'_, PyTuple>) -> PyResult<Watch> {
         let items: Vec<Bound<'_, PyAny>> = keys.iter().collect();
         let keys = borrowed_args(&items)?;
-        py.detach(|| self.cluster.watch(&keys))
-            .map(Watch::new)
-            .map_err(|e| to_pyerr(py, e))
+        detached(py, || self.cluster.watch(&keys)).map(Watch::new)
     }
 
     /// The master a key belongs to (`node_k`), hash tags honoured; the key is encoded as a
@@ -158,8 +145,7 @@ impl Core {
 
     /// Asks every master for its replicas again.
     fn discover_replicas(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.cluster.discover_replicas())
-            .map_err(|e| to_pyerr(py, e))
+        detached(py, || self.cluster.discover_replicas())
     }
 
     /// A new, empty pub/sub subscription.

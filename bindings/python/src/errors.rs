@@ -61,6 +61,8 @@ fn convert(py: Python<'_>, error: ClusterError) -> PyResult<PyErr> {
             raise(py, "redis.exceptions", "ConnectionError", message)
         }
         ClusterError::Timeout { .. } => raise(py, "redis.exceptions", "TimeoutError", message),
+        // Only reached when the handler's own exception was lost (see `signals`).
+        ClusterError::Interrupted { .. } => pyo3::exceptions::PyInterruptedError::new_err(message),
         ClusterError::Server { .. } | ClusterError::Command(_) => {
             PyErr::from_value(server_error_object(py, &message)?.into_bound(py))
         }

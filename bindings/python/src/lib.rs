@@ -8,6 +8,7 @@ mod client;
 mod config;
 mod convert;
 mod errors;
+mod signals;
 mod subscription;
 mod tools;
 mod watch;

@@ -14,7 +14,7 @@ use pyo3::types::{PyList, PyTuple};
 
 use crate::client::{borrowed_commands, command_items, replies_list};
 use crate::convert::{borrowed_args, reply};
-use crate::errors::to_pyerr;
+use crate::signals::detached;
 
 #[pyclass(module = "rediscluster._core", frozen)]
 pub struct Watch {
@@ -72,8 +72,7 @@ impl Watch {
     fn watch_more(&self, py: Python<'_>, keys: &Bound<'_, PyTuple>) -> PyResult<()> {
         let items: Vec<Bound<'_, PyAny>> = keys.iter().collect();
         let keys = borrowed_args(&items)?;
-        py.detach(|| active(&mut lock(&self.watch))?.watch_more(&keys))
-            .map_err(|e| to_pyerr(py, e))
+        detached(py, || active(&mut lock(&self.watch))?.watch_more(&keys))
     }
 
     /// Runs one command at once on the held connection (redis-py's "immediate mode", between
@@ -86,9 +85,7 @@ impl Watch {
     ) -> PyResult<Py<PyAny>> {
         let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
         let args = borrowed_args(&items)?;
-        let value = py
-            .detach(|| active(&mut lock(&self.watch))?.execute(&args))
-            .map_err(|e| to_pyerr(py, e))?;
+        let value = detached(py, || active(&mut lock(&self.watch))?.execute(&args))?;
         reply(py, value, decode)
     }
 
@@ -102,12 +99,10 @@ impl Watch {
     ) -> PyResult<Py<PyAny>> {
         let items = command_items(commands, &decode)?;
         let commands = borrowed_commands(&items)?;
-        let value = py
-            .detach(|| {
-                let watch = lock(&self.watch).take().ok_or_else(ended)?;
-                watch.transaction(&commands)
-            })
-            .map_err(|e| to_pyerr(py, e))?;
+        let value = detached(py, || {
+            let watch = lock(&self.watch).take().ok_or_else(ended)?;
+            watch.transaction(&commands)
+        })?;
         match value {
             Value::Array(items) => replies_list(py, items.into_iter().map(Ok), decode),
             other => reply(py, other, false),
@@ -116,11 +111,10 @@ impl Watch {
 
     /// UNWATCH; the connection goes back to the pool. Nothing to do once the watch ended.
     fn unwatch(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| match lock(&self.watch).take() {
+        detached(py, || match lock(&self.watch).take() {
             Some(watch) => watch.unwatch(),
             None => Ok(()),
         })
-        .map_err(|e| to_pyerr(py, e))
     }
 
     /// Ends the watch without a round trip: its connection is closed, not pooled (the server

@@ -26,6 +26,11 @@ pub enum ClusterError {
         source: redis::RedisError,
     },
 
+    /// The caller's signal handler ended the wait for `node`'s reply (a Ctrl-C, a timer; see
+    /// `interrupt`). The connection was closed; whether the command ran there is unknown.
+    #[error("{node}: the wait for the reply was interrupted by a signal handler")]
+    Interrupted { node: String },
+
     /// The server answered with an error reply; shown exactly as the server wrote it.
     #[error("{}", server_message(.error))]
     Server {
@@ -73,7 +78,8 @@ impl ClusterError {
         match self {
             ClusterError::Connection { node, .. }
             | ClusterError::Timeout { node, .. }
-            | ClusterError::Server { node, .. } => Some(node),
+            | ClusterError::Server { node, .. }
+            | ClusterError::Interrupted { node } => Some(node),
             ClusterError::Partial { failed, .. } => failed.first().and_then(ClusterError::node),
             _ => None,
         }
@@ -138,6 +144,9 @@ impl From<ClusterError> for redis::RedisError {
                     std::io::ErrorKind::ConnectionAborted
                 };
                 std::io::Error::new(kind, error.to_string()).into()
+            }
+            ClusterError::Interrupted { .. } => {
+                std::io::Error::new(std::io::ErrorKind::Interrupted, error.to_string()).into()
             }
             // Some of it was applied: an I/O-kind error, so callers do not retry it blindly.
             ClusterError::Partial { .. } => std::io::Error::other(error.to_string()).into(),

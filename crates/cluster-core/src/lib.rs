@@ -25,6 +25,7 @@ pub mod error;
 mod executor;
 mod handle;
 mod health;
+pub mod interrupt;
 mod merge;
 mod node;
 mod pipeline;

@@ -13,6 +13,7 @@ use super::common::Key;
 use crate::commands::{End, Extreme, Pop, TimeoutAt};
 use crate::error::ClusterError;
 use crate::executor::Executor;
+use crate::interrupt;
 
 /// The longest pause between two polls of the keys.
 const MAX_POLL_PAUSE: Duration = Duration::from_millis(50);
@@ -103,6 +104,10 @@ pub fn pop_first<A: AsRef<[u8]>>(
                 node: master.name,
                 source: source.into(),
             });
+        }
+        // A wait the caller's signal handler ends (Ctrl-C), as a blocking pop on one server.
+        if deadline.is_some() && interrupt::requested() {
+            return Err(ClusterError::Interrupted { node: master.name });
         }
         match deadline {
             // Not blocking (LMPOP, ZMPOP: one pass), or the time is up: nil, as Redis.

@@ -15,6 +15,7 @@ use super::connection::Connection;
 use super::session::{Session, SessionState};
 use crate::config::NodeConfig;
 use crate::error::ClusterError;
+use crate::interrupt;
 use crate::wire::items::Item;
 use crate::wire::request::pack_command;
 
@@ -72,7 +73,7 @@ impl NodePool {
         let mut pooled = self.checkout()?;
         match pooled.connection.send(packed) {
             Ok(()) => Ok(InFlight { pool: self, pooled }),
-            Err(e) => Err(self.broken(e.into())),
+            Err(e) => Err(self.failed(e)),
         }
     }
 
@@ -160,7 +161,7 @@ impl NodePool {
             pooled
                 .connection
                 .send(&packed)
-                .map_err(|e| self.broken(e.into()))?;
+                .map_err(|e| self.failed(e))?;
             for _ in &commands {
                 match pooled.connection.receive() {
                     Ok(Value::ServerError(error)) => {
@@ -170,7 +171,7 @@ impl NodePool {
                         });
                     }
                     Ok(_) => {}
-                    Err(e) => return Err(self.broken(e.into())),
+                    Err(e) => return Err(self.failed(e)),
                 }
             }
             self.backoff.clear();
@@ -201,6 +202,18 @@ impl NodePool {
         if idle.len() < MAX_IDLE {
             idle.push(pooled);
         }
+    }
+
+    /// The error for a failed exchange's I/O: as `broken`, unless the caller's signal handler
+    /// ended the wait (see `interrupt`): nothing is wrong with the server then, so its idle
+    /// connections stay and no liveness check starts.
+    fn failed(&self, e: std::io::Error) -> ClusterError {
+        if interrupt::is_interrupt(&e) {
+            return ClusterError::Interrupted {
+                node: self.config.name.clone(),
+            };
+        }
+        self.broken(e.into())
     }
 
     /// The error for a failed exchange. The idle connections are dropped with it: when one
@@ -243,7 +256,7 @@ impl Pinned {
     /// to each, then `receive` from each). An error leaves the connection in doubt, as above.
     pub fn send(&mut self, pool: &NodePool, packed: &[u8]) -> Result<(), ClusterError> {
         let connection = &mut self.pooled.connection;
-        connection.send(packed).map_err(|e| pool.broken(e.into()))
+        connection.send(packed).map_err(|e| pool.failed(e))
     }
 
     /// Reads `count` replies to what `send` wrote (error replies are values).
@@ -253,7 +266,7 @@ impl Pinned {
         for _ in 0..count {
             match connection.receive() {
                 Ok(value) => replies.push(value),
-                Err(e) => return Err(pool.broken(e.into())),
+                Err(e) => return Err(pool.failed(e)),
             }
         }
         pool.backoff.clear();
@@ -288,7 +301,7 @@ impl InFlight<'_> {
         self.pooled
             .connection
             .send(packed)
-            .map_err(|e| self.pool.broken(e.into()))
+            .map_err(|e| self.pool.failed(e))
     }
 
     /// Reads the reply element by element when it is an array of `expected` (see
@@ -304,7 +317,7 @@ impl InFlight<'_> {
                 self.pool.checkin(self.pooled);
                 Ok(reply)
             }
-            Err(e) => Err(self.pool.broken(e.into())),
+            Err(e) => Err(self.pool.failed(e)),
         }
     }
 
@@ -314,7 +327,7 @@ impl InFlight<'_> {
         for _ in 0..count {
             match self.pooled.connection.receive() {
                 Ok(value) => replies.push(value),
-                Err(e) => return Err(self.pool.broken(e.into())),
+                Err(e) => return Err(self.pool.failed(e)),
             }
         }
         self.pool.backoff.clear();

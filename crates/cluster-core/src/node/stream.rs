@@ -12,6 +12,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, StreamOwned};
 
 use crate::config::TlsSettings;
+use crate::interrupt;
 
 /// The stream a connection reads and writes: plain TCP or TLS over it.
 pub enum Stream {
@@ -165,10 +166,22 @@ impl SplitWriter {
 }
 
 impl io::Read for Stream {
+    /// A read a signal interrupted (EINTR) is retried, unless the caller's check asks the wait
+    /// to end (see `interrupt`): the layers above never see `ErrorKind::Interrupted`.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(tcp) => tcp.read(buf),
-            Stream::Tls(tls) => tls.read(buf),
+        loop {
+            let result = match self {
+                Stream::Plain(tcp) => tcp.read(buf),
+                Stream::Tls(tls) => tls.read(buf),
+            };
+            match result {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    if interrupt::requested() {
+                        return Err(interrupt::error());
+                    }
+                }
+                other => return other,
+            }
         }
     }
 }

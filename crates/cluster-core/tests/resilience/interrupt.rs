@@ -1,0 +1,124 @@
+//! A caller's signal handler ends a wait (see `cluster_core::interrupt`): a blocking pop on
+//! one master (the read interrupted by EINTR) and one emulated over several masters (its polls)
+//! end with `ClusterError::Interrupted` when the caller's check asks, and go on when it does
+//! not. The interrupted connection is closed, so its late reply is never read as another's.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use cluster_core::interrupt;
+use cluster_core::{Cluster, ClusterError, Value};
+
+use crate::support::{cluster_of, key_on, slot, start_masters, take_turns};
+
+/// Set by the SIGUSR1 handler; what the test's check reports.
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    SIGNALLED.store(true, Ordering::SeqCst);
+}
+
+/// SIGUSR1 handled without SA_RESTART, as CPython installs its handlers: a blocked `recv`
+/// fails with EINTR.
+fn install_handler() {
+    // SAFETY: a zeroed sigaction is valid; the handler only stores to an atomic
+    // (async-signal-safe), and the struct outlives the call.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::sigemptyset(&mut action.sa_mask);
+        action.sa_flags = 0;
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()), 0);
+    }
+}
+
+fn ask_to_stop() -> bool {
+    SIGNALLED.load(Ordering::SeqCst)
+}
+
+fn never_stop() -> bool {
+    false
+}
+
+/// Runs `command` on another thread under `check`, sends that thread SIGUSR1 after 200 ms,
+/// and returns the outcome with how long it took.
+fn signalled_during(
+    cluster: &Cluster,
+    check: interrupt::Check,
+    command: &[&str],
+) -> (Result<Value, ClusterError>, Duration) {
+    install_handler();
+    SIGNALLED.store(false, Ordering::SeqCst);
+    thread::scope(|scope| {
+        let (ready, started) = mpsc::channel();
+        let waiter = scope.spawn(move || {
+            // SAFETY: pthread_self has no preconditions.
+            ready.send(unsafe { libc::pthread_self() }).unwrap();
+            let began = Instant::now();
+            let result = interrupt::with_check(check, || cluster.execute(command));
+            (result, began.elapsed())
+        });
+        let thread_id = started.recv().unwrap();
+        thread::sleep(Duration::from_millis(200));
+        // SAFETY: the thread is alive until joined below (it waits on the server meanwhile).
+        assert_eq!(unsafe { libc::pthread_kill(thread_id, libc::SIGUSR1) }, 0);
+        waiter.join().unwrap()
+    })
+}
+
+#[test]
+fn a_check_that_asks_ends_a_blocking_read_and_the_connection_is_not_reused() {
+    let _turn = take_turns();
+    let servers = start_masters(slot::SHARED, 3);
+    let cluster = cluster_of(&servers);
+    let key = key_on(&cluster, "node_2");
+
+    let (result, took) = signalled_during(&cluster, ask_to_stop, &["BLPOP", &key, "0"]);
+    assert!(
+        matches!(&result, Err(ClusterError::Interrupted { node }) if node == "node_2"),
+        "{result:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // Had the interrupted connection gone back to the pool, its BLPOP would take this element
+    // and the next BLPOP would wait.
+    cluster.execute(&["RPUSH", &key, "v"]).unwrap();
+    let popped = cluster.execute(&["BLPOP", &key, "1"]).unwrap();
+    assert_eq!(
+        popped,
+        Value::Array(vec![
+            Value::BulkString(key.clone().into_bytes()),
+            Value::BulkString(b"v".to_vec())
+        ])
+    );
+}
+
+#[test]
+fn a_check_that_asks_ends_a_blocking_pop_emulated_over_several_masters() {
+    let _turn = take_turns();
+    let servers = start_masters(slot::SHARED, 3);
+    let cluster = cluster_of(&servers);
+    let (one, two) = (key_on(&cluster, "node_1"), key_on(&cluster, "node_3"));
+
+    let (result, took) = signalled_during(&cluster, ask_to_stop, &["BLPOP", &one, &two, "0"]);
+    assert!(
+        matches!(result, Err(ClusterError::Interrupted { .. })),
+        "{result:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+#[test]
+fn a_check_that_does_not_ask_lets_the_wait_go_on() {
+    let _turn = take_turns();
+    let servers = start_masters(slot::SHARED, 3);
+    let cluster = cluster_of(&servers);
+    let key = key_on(&cluster, "node_1");
+
+    let (result, took) = signalled_during(&cluster, never_stop, &["BLPOP", &key, "1"]);
+    assert_eq!(result.unwrap(), Value::Nil);
+    assert!(SIGNALLED.load(Ordering::SeqCst), "the signal arrived");
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+}
