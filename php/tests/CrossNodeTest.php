@@ -102,6 +102,30 @@ final class CrossNodeTest extends TestCase
         $this->assertSame(['mine', 'x'], $r->mGet(['a', 'b']));
     }
 
+    public function testAScriptWithoutKeysRunsOnNode1OrOnEveryMasterWhenConfigured(): void
+    {
+        $locks = array_map(fn ($i) => "lock:$i", range(0, 11));
+        foreach ($locks as $lock) {
+            $this->r->set($lock, '1');
+        }
+        $onNode1 = count(array_filter($locks, fn ($k) => array_keys($this->r->getNodeFor($k))[0] === 'node_1'));
+        $this->assertGreaterThan(0, $onNode1);
+        $resetAll = "local found = redis.call('KEYS', 'lock:*') "
+            . "for _, key in ipairs(found) do redis.call('DEL', key) end return #found";
+        // By default on node_1 only.
+        $this->assertSame($onNode1, $this->r->eval($resetAll));
+        $this->assertSame(count($locks) - $onNode1, $this->r->exists(...$locks));
+
+        // 'every_master': once on each master, the counts added up.
+        $r = new RedisCluster(Servers::config() + ['keyless_scripts' => 'every_master'], 0, true);
+        $this->assertSame(count($locks) - $onNode1, $r->eval($resetAll));
+        $this->assertSame(0, $r->exists(...$locks));
+        $this->assertSame([1, 1, 1], $r->eval('return {1}'));
+        // A script with keys still runs where its keys are.
+        $this->assertTrue($r->eval("return redis.call('SET', KEYS[1], 'v')", ['lock:x'], 1));
+        $this->assertSame('v', $this->r->get('lock:x'));
+    }
+
     public function testCommandsWhoseKeysMustShareANodeAreRefusedNamingTheNodes(): void
     {
         try {

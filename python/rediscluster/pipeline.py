@@ -161,6 +161,16 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
     def get_encoder(self):
         return self._client.get_encoder()
 
+    @property
+    def connection_pool(self):
+        """The client's pool view (redis-py's pipelines carry their client's pool)."""
+        return self._client.connection_pool
+
+    def pipeline(self, transaction=True, shard_hint=None):
+        """A new pipeline of the same client, as redis-py's ``Pipeline.pipeline()`` (a
+        pipeline is a client there: libraries handed one as their connection call it)."""
+        return self._client.pipeline(transaction, shard_hint)
+
     def get_connection_kwargs(self):
         return self._client.get_connection_kwargs()
 

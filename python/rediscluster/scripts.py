@@ -1,10 +1,11 @@
 """``register_script``: redis-py's ``Script``, loaded on the master that runs it.
 
-A script runs where its keys are (EVALSHA is routed like any keyed command; no key: ``node_1``).
-On NOSCRIPT the script is loaded on that master only (``SCRIPT LOAD`` from the client would go
-to every master, and fail if any one is down) and EVALSHA runs again. Keys on several masters
-are refused before anything is sent; the error then names each key with its master and the
-ways out.
+A script runs where its keys are (EVALSHA is routed like any keyed command; no key: ``node_1``,
+or every master when the cluster config says ``"keyless_scripts": "every_master"``). On
+NOSCRIPT the script is loaded where it runs (that master only: ``SCRIPT LOAD`` from the client
+would go to every master, and fail if any one is down) and EVALSHA runs again. Keys on several
+masters are refused before anything is sent; the error then names each key with its master and
+the ways out.
 """
 
 from __future__ import annotations
@@ -51,8 +52,12 @@ class ClusterScript(Script):
             raise CrossNodeError(self._spread(runner, keys)) from None
 
     def _load_on(self, client, keys):
-        node = _node_of(client, keys[0]) if keys else next(iter(client.nodes))
-        self.sha = client.execute_on(node, "SCRIPT", "LOAD", self.script)
+        if not keys and _keyless_runs_everywhere(client):
+            # It runs on every master: loaded on each (a fan-out answering the one sha).
+            self.sha = client.script_load(self.script)
+        else:
+            node = _node_of(client, keys[0]) if keys else next(iter(client.nodes))
+            self.sha = client.execute_on(node, "SCRIPT", "LOAD", self.script)
         if isinstance(self.sha, bytes):
             self.sha = self.sha.decode()
 
@@ -63,3 +68,8 @@ class ClusterScript(Script):
 
 def _node_of(client, key):
     return next(iter(client.getnodefor(key)))
+
+
+def _keyless_runs_everywhere(client):
+    config = client.connection_pool._cluster_config
+    return config.get("keyless_scripts") == "every_master"

@@ -74,6 +74,38 @@ def test_script_without_keys_runs_on_the_first_master(r, master_clients):
     assert master_clients["node_2"].script_exists(script.sha) == [False]
 
 
+RESET_ALL = """
+local found = redis.call('KEYS', 'lock:*')
+for _, key in ipairs(found) do redis.call('DEL', key) end
+return #found
+"""
+
+
+def test_keyless_script_on_every_master_when_configured(config, master_clients):
+    import rediscluster
+
+    every = rediscluster.StrictRedisCluster(
+        cluster={**config, "keyless_scripts": "every_master"}, mastersonly=True
+    )
+    locks = [f"lock:{i}" for i in range(12)]
+    for lock in locks:
+        every.set(lock, 1)
+    assert len({next(iter(every.getnodefor(lock))) for lock in locks}) == 3
+    # A registered script is loaded on every master (NOSCRIPT everywhere at first) and run on
+    # each; the counts add up.
+    reset_all = every.register_script(RESET_ALL)
+    assert reset_all() == len(locks)
+    assert all(c.script_exists(reset_all.sha) == [True] for c in master_clients.values())
+    assert all(c.dbsize() == 0 for c in master_clients.values())
+    assert every.eval("return {1}", 0) == [1, 1, 1]
+    # The default client keeps it on node_1.
+    r_default = rediscluster.StrictRedisCluster(cluster=config, mastersonly=True)
+    for lock in locks:
+        r_default.set(lock, 1)
+    on_node_1 = sum(next(iter(r_default.getnodefor(lock))) == "node_1" for lock in locks)
+    assert r_default.eval(RESET_ALL, 0) == on_node_1
+
+
 def test_script_over_masters_names_keys_nodes_and_ways_out(r, master_clients):
     (first, first_node), (second, second_node) = _keys_on(r, 2)
     script = r.register_script("return redis.call('SET', KEYS[1], KEYS[2])")

@@ -42,7 +42,8 @@ pub mod wire;
 pub use cluster::Cluster;
 pub use config::{CertReqs, TlsOptions, TlsSettings};
 pub use config::{
-    ClusterConfig, ConfigError, CrossNodeTransactions, NodeConfig, ReplicaHealth, Secret,
+    ClusterConfig, ConfigError, CrossNodeTransactions, KeylessScripts, NodeConfig, ReplicaHealth,
+    Secret,
 };
 pub use error::ClusterError;
 pub use handle::ClusterConnection;

@@ -78,7 +78,19 @@ pub fn fan_out(merge: FanOutMerge, replies: Replies<'_>) -> Result<Value, Cluste
         FanOutMerge::Random => Ok(random(successes_of(values)?)),
         FanOutMerge::Lines => lines(successes_of(values)?),
         FanOutMerge::Min => min(successes_of(values)?),
+        FanOutMerge::Combined => combined(successes_of(values)?),
     }
+}
+
+/// The answer to a script run on every master (`FanOutMerge::Combined`): when some masters
+/// failed (an error reply, a lost connection) after others ran it, a partial failure naming
+/// both; when every master failed, the first failure (NOSCRIPT everywhere is NOSCRIPT).
+pub fn everywhere(command: &[u8], replies: Replies<'_>) -> Result<Value, ClusterError> {
+    let ran = |reply: &Result<Value, ClusterError>| matches!(reply, Ok(v) if !matches!(v, Value::ServerError(_)));
+    if replies.iter().any(|(_, reply)| ran(reply)) {
+        all_applied(command, &replies)?;
+    }
+    fan_out(FanOutMerge::Combined, replies)
 }
 
 /// The values, when every master answered; else the first failure.
@@ -232,6 +244,17 @@ fn same(values: Vec<(&str, Value)>) -> Result<Value, ClusterError> {
     }
 }
 
+/// Integers added up, arrays concatenated, else the reply every master agrees on.
+fn combined(values: Vec<(&str, Value)>) -> Result<Value, ClusterError> {
+    if values.iter().all(|(_, v)| matches!(v, Value::Int(_))) {
+        return sum(values);
+    }
+    if values.iter().all(|(_, v)| matches!(v, Value::Array(_))) {
+        return concat(values);
+    }
+    same(values)
+}
+
 /// One of the non-nil replies, picked at random.
 fn random(values: Vec<(&str, Value)>) -> Value {
     let mut found: Vec<Value> = values
@@ -330,6 +353,56 @@ mod tests {
 
     fn bulk(text: &str) -> Value {
         Value::BulkString(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn a_script_on_every_master_adds_integers_joins_arrays_or_agrees() {
+        let ints = ok(&[("node_1", Value::Int(2)), ("node_2", Value::Int(3))]);
+        assert_eq!(everywhere(b"EVAL", ints).unwrap(), Value::Int(5));
+        let arrays = ok(&[
+            ("node_1", Value::Array(vec![bulk("a")])),
+            ("node_2", Value::Array(vec![bulk("b"), bulk("c")])),
+        ]);
+        assert_eq!(
+            everywhere(b"EVAL", arrays).unwrap(),
+            Value::Array(vec![bulk("a"), bulk("b"), bulk("c")])
+        );
+        let same = ok(&[("node_1", Value::Okay), ("node_2", Value::Okay)]);
+        assert_eq!(everywhere(b"EVAL", same).unwrap(), Value::Okay);
+        let differ = ok(&[("node_1", bulk("x")), ("node_2", bulk("y"))]);
+        let error = everywhere(b"EVAL", differ).unwrap_err().to_string();
+        assert!(
+            error.contains("node_1") && error.contains("node_2"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_script_that_failed_on_some_masters_only_is_a_partial_failure() {
+        let no_script = server_error("NOSCRIPT No matching script.");
+        let mixed = ok(&[("node_1", Value::Int(1)), ("node_2", no_script.clone())]);
+        match everywhere(b"EVALSHA", mixed).unwrap_err() {
+            ClusterError::Partial {
+                failed, applied, ..
+            } => {
+                assert_eq!(applied, ["node_1"]);
+                assert_eq!(failed[0].node(), Some("node_2"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Nowhere: the error as the server said it (NOSCRIPT everywhere is NOSCRIPT).
+        let nowhere = ok(&[("node_1", no_script.clone()), ("node_2", no_script)]);
+        let error = everywhere(b"EVALSHA", nowhere).unwrap_err();
+        assert!(matches!(&error, ClusterError::Server { .. }), "{error:?}");
+        assert!(error.to_string().starts_with("NOSCRIPT"), "{error}");
+        let lost = vec![
+            ("node_1", Ok(Value::Int(1))),
+            ("node_2", Err(down("node_2"))),
+        ];
+        assert!(matches!(
+            everywhere(b"EVAL", lost).unwrap_err(),
+            ClusterError::Partial { .. }
+        ));
     }
 
     #[test]

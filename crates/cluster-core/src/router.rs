@@ -7,6 +7,7 @@ use crate::commands::{
     self, CommandSpec, Emulation, FanOutMerge, FindKeys, Flags, SessionCommand, SplitMerge,
     Strategy, display_name, key_positions_inline, sort_reads_patterns,
 };
+use crate::config::KeylessScripts;
 use crate::error::ClusterError;
 use crate::placement::{Placement, master_index, node_name};
 
@@ -69,6 +70,27 @@ pub fn channel_shard(channel: &[u8], masters: usize) -> usize {
 
 /// The master a keyless command goes to.
 pub const DEFAULT_SHARD: usize = 0;
+
+/// `planned` for `args`, except that a script declaring no key runs on every master when
+/// `mode` says so (`keyless_scripts: "every_master"`); otherwise it stays on `node_1`. Not for
+/// transactions: there a keyless script runs on the transaction's master.
+pub fn with_keyless_scripts<'a, A: AsRef<[u8]>>(
+    planned: Plan<'a>,
+    args: &[A],
+    mode: KeylessScripts,
+) -> Plan<'a> {
+    match planned {
+        Plan::Single { keyed: false, .. }
+            if mode == KeylessScripts::EveryMaster
+                && commands::resolve(args).is_ok_and(CommandSpec::is_script) =>
+        {
+            Plan::FanOut {
+                merge: FanOutMerge::Combined,
+            }
+        }
+        other => other,
+    }
+}
 
 /// Decides where `args` runs among `masters` masters placed by `placement`.
 pub fn plan<'a, A: AsRef<[u8]>>(

@@ -297,6 +297,39 @@ fn cross_node_transactions_takes_refuse_or_per_node_and_says_what_per_node_means
     assert!(message.contains("cross_node_transactions"), "{message}");
 }
 
+/// `keyless_scripts`: absent, null or `"one_master"` keep a keyless script on `node_1`;
+/// `"every_master"` opts in; anything else is refused, saying what each value does.
+#[test]
+fn keyless_scripts_takes_one_master_or_every_master() {
+    use cluster_core::KeylessScripts;
+    let with = |value: serde_json::Value| json!({"nodes": {"node_1": node(json!(7000))}, "keyless_scripts": value});
+    let parsed = |value| ClusterConfig::from_value(&with(value)).map(|c| c.keyless_scripts);
+    assert_eq!(parsed(json!(null)).unwrap(), KeylessScripts::OneMaster);
+    assert_eq!(
+        parsed(json!("one_master")).unwrap(),
+        KeylessScripts::OneMaster
+    );
+    assert_eq!(
+        parsed(json!("every_master")).unwrap(),
+        KeylessScripts::EveryMaster
+    );
+    let default = ClusterConfig::from_value(&json!({"nodes": {"node_1": node(json!(7000))}}));
+    assert_eq!(default.unwrap().keyless_scripts, KeylessScripts::OneMaster);
+    for bad in [
+        json!("all"),
+        json!("EVERY_MASTER"),
+        json!(true),
+        json!(["every_master"]),
+    ] {
+        let message = error_of(with(bad.clone()));
+        assert!(message.contains("'keyless_scripts'"), "{bad}: {message}");
+        assert!(
+            message.contains("'every_master'") && message.contains("once each"),
+            "{bad}: {message}"
+        );
+    }
+}
+
 #[test]
 fn placement_options_are_validated_whole_and_named() {
     let with = |extra: serde_json::Value| {

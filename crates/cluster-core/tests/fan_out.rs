@@ -1,14 +1,15 @@
 //! Server-wide commands with one merged answer: SCAN walking every master with one cursor,
-//! RANDOMKEY from a non-empty node, SCRIPT LOAD's one sha, and the admin commands the whole
+//! RANDOMKEY from a non-empty node, SCRIPT LOAD's one sha, scripts that declare no key (on
+//! node_1, or on every master when the config says so), and the admin commands the whole
 //! cluster answers at once (PING, TIME, LASTSAVE, CONFIG SET, CLIENT LIST / KILL).
 
 mod support;
 
 use std::collections::BTreeSet;
 
-use cluster_core::{ClusterError, Value};
+use cluster_core::{Cluster, ClusterConfig, ClusterError, Value};
 use redis::Commands;
-use support::{cluster_of, slot, start_masters};
+use support::{RedisServer, cluster_of, config_of, slot, start_masters};
 
 #[test]
 fn scan_walks_every_master_exactly_once() {
@@ -124,6 +125,90 @@ fn randomkey_comes_from_a_non_empty_node_and_script_load_gives_one_sha() {
                 .unwrap();
         assert_eq!(back, format!("k{i}"), "KEYS[1] arrives tag-stripped");
     }
+    // The binary's ports are all taken: the keyless-script test shares these servers.
+    keyless_scripts_run_on_node_1_or_on_every_master(&servers);
+}
+
+/// python-redis-lock's `reset_all`: `KEYS lock:*` and a DEL of each, in a script that declares
+/// no key.
+const RESET_ALL: &str = "local found = redis.call('KEYS', 'lock:*') for _, key in ipairs(found) do redis.call('DEL', key) end return #found";
+
+fn keyless_scripts_run_on_node_1_or_on_every_master(servers: &[RedisServer]) {
+    let one = cluster_of(servers);
+    let _ = one.execute(&["FLUSHALL"]).unwrap();
+    let locks: Vec<String> = (0..12).map(|i| format!("lock:{i}")).collect();
+    for lock in &locks {
+        let _ = one.execute(&["SET", lock, "1"]).unwrap();
+    }
+    let holders: BTreeSet<&str> = locks.iter().map(|k| one.node_for(k)).collect();
+    assert_eq!(holders.len(), 3, "the locks are on every master");
+    let on_node_1 = locks.iter().filter(|k| one.node_for(k) == "node_1").count();
+
+    // By default: node_1 only.
+    let reply = one.execute(&["EVAL", RESET_ALL, "0"]).unwrap();
+    assert_eq!(reply, Value::Int(on_node_1 as i64));
+    assert_eq!(
+        one.execute(&["DBSIZE"]).unwrap(),
+        Value::Int((locks.len() - on_node_1) as i64)
+    );
+
+    let mut config = config_of(servers);
+    config["keyless_scripts"] = "every_master".into();
+    let every = Cluster::new(ClusterConfig::from_value(&config).unwrap()).unwrap();
+    let reply = every.execute(&["EVAL", RESET_ALL, "0"]).unwrap();
+    assert_eq!(
+        reply,
+        Value::Int((locks.len() - on_node_1) as i64),
+        "counts add up"
+    );
+    assert_eq!(every.execute(&["DBSIZE"]).unwrap(), Value::Int(0));
+
+    // EVALSHA runs everywhere too; in a pipeline as well. Replies combine: arrays joined, the
+    // reply all masters agree on as is, different ones an error naming them.
+    let sha = every.execute(&["SCRIPT", "LOAD", RESET_ALL]).unwrap();
+    let sha = String::from_utf8(match sha {
+        Value::BulkString(bytes) => bytes,
+        other => panic!("{other:?}"),
+    })
+    .unwrap();
+    for lock in &locks {
+        let _ = every.execute(&["SET", lock, "1"]).unwrap();
+    }
+    let replies = every
+        .pipeline(&[vec!["EVALSHA", sha.as_str(), "0"], vec!["DBSIZE"]])
+        .unwrap();
+    assert_eq!(
+        replies[0].as_ref().unwrap(),
+        &Value::Int(locks.len() as i64)
+    );
+    assert_eq!(replies[1].as_ref().unwrap(), &Value::Int(0));
+    let joined = every.execute(&["EVAL", "return {1, 2}", "0"]).unwrap();
+    assert_eq!(
+        joined,
+        Value::Array(
+            (0..3)
+                .flat_map(|_| [Value::Int(1), Value::Int(2)])
+                .collect()
+        )
+    );
+    assert_eq!(
+        every.execute(&["EVAL", "return 'same'", "0"]).unwrap(),
+        Value::BulkString(b"same".to_vec())
+    );
+    let differ = every
+        .execute(&[
+            "EVAL",
+            "return redis.call('INFO', 'server'):match('tcp_port:%d+')",
+            "0",
+        ])
+        .unwrap_err();
+    assert!(differ.to_string().contains("disagree"), "{differ}");
+    // A script with keys still runs where they are.
+    let keyed = every
+        .execute(&["EVAL", "return redis.call('SET', KEYS[1], 'v')", "1", "one"])
+        .unwrap();
+    assert_eq!(keyed, Value::Okay);
+    assert_eq!(every.execute(&["DBSIZE"]).unwrap(), Value::Int(1));
 }
 
 #[test]

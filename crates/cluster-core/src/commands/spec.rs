@@ -135,6 +135,11 @@ pub enum FanOutMerge {
     Concat,
     /// `OK` when every node said `OK` (FLUSHDB, CONFIG SET, ...), else the first error.
     AllOk,
+    /// A script that declares no key, run on every master (`keyless_scripts:
+    /// "every_master"`): integers added up, arrays concatenated, any other reply when every
+    /// master gave the same one. An error reply from some masters after others ran it is a
+    /// partial failure; from all of them, the first one.
+    Combined,
     /// The reply every node agrees on (PING, SCRIPT LOAD's sha, FUNCTION LOAD's library name);
     /// nodes that disagree are an error.
     Same,
@@ -311,6 +316,14 @@ pub struct CommandSpec {
 }
 
 impl CommandSpec {
+    /// A script call: EVAL, EVALSHA, FCALL and their `_RO` forms (its keys are those it
+    /// declares with `numkeys`).
+    pub fn is_script(&self) -> bool {
+        matches!(
+            self.name,
+            "EVAL" | "EVALSHA" | "EVAL_RO" | "EVALSHA_RO" | "FCALL" | "FCALL_RO"
+        )
+    }
     /// Redis `readonly`: a replica may answer it.
     pub fn is_read(&self) -> bool {
         self.flags.contains(Flags::READ)

@@ -11,16 +11,18 @@ use serde_json::{Map, Value};
 use super::checks::{order_masters, port_number, unique_addresses};
 use super::error::ConfigError;
 use super::placement::{self, PLACEMENT_OPTIONS};
+use super::scripts;
 use super::tls::{CertReqs, TlsCache, TlsOptions, TlsSettings};
 use super::transactions;
 use super::types::{ClusterConfig, DEFAULT_CONNECT_TIMEOUT, NodeConfig, ReplicaHealth, Secret};
 
 /// Options only the top level takes; it takes the inherited ones too.
-const TOP_LEVEL_OPTIONS: [&str; 7 + PLACEMENT_OPTIONS.len()] = [
+const TOP_LEVEL_OPTIONS: [&str; 8 + PLACEMENT_OPTIONS.len()] = [
     PLACEMENT_OPTIONS[0],
     PLACEMENT_OPTIONS[1],
     "nodes",
     transactions::OPTION,
+    scripts::OPTION,
     "master_of",
     "mastersonly",
     "max_replica_lag",
@@ -174,6 +176,10 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
                 given,
             )
         })?;
+    let keyless_scripts = scripts::parse(top.get(scripts::OPTION)).ok_or_else(|| {
+        let given = &top[scripts::OPTION];
+        wrong_type(&format!("'{}'", scripts::OPTION), scripts::EXPECTED, given)
+    })?;
     let placement = placement::parse(top)?;
     let config = ClusterConfig {
         masters,
@@ -183,6 +189,7 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
         previous,
         replica_health,
         cross_node_transactions,
+        keyless_scripts,
         placement,
     };
     unique_addresses(&config)?;

@@ -6,12 +6,14 @@ mod checks;
 mod dict;
 mod error;
 mod placement;
+mod scripts;
 mod tls;
 mod transactions;
 mod types;
 mod url;
 
 pub use error::ConfigError;
+pub use scripts::KeylessScripts;
 pub use tls::{CertReqs, TlsOptions, TlsSettings};
 pub use transactions::CrossNodeTransactions;
 pub use types::{

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::scripts::KeylessScripts;
 use super::tls::TlsSettings;
 use super::transactions::CrossNodeTransactions;
 use crate::placement::Placement;
@@ -122,6 +123,8 @@ pub struct ClusterConfig {
     pub replica_health: ReplicaHealth,
     /// What a transaction over keys on several masters does (`cross_node_transactions`).
     pub cross_node_transactions: CrossNodeTransactions,
+    /// Where a script that declares no key runs (`keyless_scripts`).
+    pub keyless_scripts: KeylessScripts,
     /// How keys are placed (`tags`, `routing_rules`; see `config/placement.rs`).
     pub placement: Placement,
 }
@@ -137,6 +140,7 @@ impl ClusterConfig {
             previous: None,
             replica_health: ReplicaHealth::default(),
             cross_node_transactions: CrossNodeTransactions::default(),
+            keyless_scripts: KeylessScripts::default(),
             placement: Placement::default(),
         }
     }
@@ -145,6 +149,13 @@ impl ClusterConfig {
     /// MULTI/EXEC per master, atomic on each master and not across them.
     pub fn cross_node_transactions(mut self, mode: CrossNodeTransactions) -> ClusterConfig {
         self.cross_node_transactions = mode;
+        self
+    }
+
+    /// Where a script that declares no key runs: on `node_1` (the default), or on every
+    /// master, once each.
+    pub fn keyless_scripts(mut self, mode: KeylessScripts) -> ClusterConfig {
+        self.keyless_scripts = mode;
         self
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use redis::Value;
 
-use crate::config::{ClusterConfig, CrossNodeTransactions};
+use crate::config::{ClusterConfig, CrossNodeTransactions, KeylessScripts};
 use crate::error::ClusterError;
 use crate::health::Health;
 use crate::node::pool::{InFlight, NodePool};
@@ -66,6 +66,11 @@ impl Executor {
     /// config's `cross_node_transactions: "per_node"`) rather than being refused.
     pub fn per_node_transactions(&self) -> bool {
         self.topology.config.cross_node_transactions == CrossNodeTransactions::PerNode
+    }
+
+    /// Where a script that declares no key runs (the config's `keyless_scripts`).
+    pub fn keyless_scripts(&self) -> KeylessScripts {
+        self.topology.config.keyless_scripts
     }
 
     /// Checks the replicas now (see `Health::check`).
