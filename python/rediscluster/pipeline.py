@@ -184,6 +184,11 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
         # the engine closes a connection whose exchange failed.
         self._watch = None
         try:
+            if watch is not None and not (self.transaction or self.explicit_transaction):
+                # Watching without multi() on a pipeline(transaction=False): every command ran
+                # at once, nothing is queued, and redis-py sends no MULTI/EXEC (a changed
+                # watched key raises nothing); the watch ends below (UNWATCH).
+                return []
             if watch is not None:
                 return self._execute_transaction(stack, raise_on_error, watch)
             if not stack:

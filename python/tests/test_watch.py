@@ -48,6 +48,24 @@ def test_a_write_between_watch_and_exec_aborts_with_watch_error(r, master_client
     assert r.get("balance{acct}") == b"989"
 
 
+def test_watch_without_multi_on_a_non_transaction_pipeline_sends_no_exec(r, master_clients, oracle):
+    """redis-py: watch() then execute() without multi() on pipeline(transaction=False) runs no
+    MULTI/EXEC, so a changed watched key raises nothing; with transaction=True it does."""
+    for client, owner in ((r, _stored_on(r, master_clients, "w")), (oracle, oracle)):
+        for transaction, raises in ((False, False), (True, True)):
+            client.set("w", 1)
+            with client.pipeline(transaction=transaction) as pipe:
+                pipe.watch("w")
+                assert pipe.get("w") == b"1"
+                owner.set("w", 2)
+                if raises:
+                    with pytest.raises(WatchError):
+                        pipe.execute()
+                else:
+                    assert pipe.execute() == []
+                assert not pipe.watching
+
+
 def test_watched_keys_on_several_masters_are_refused_before_anything_is_sent(r, master_clients):
     keys = [f"k{i}" for i in range(20)]
     nodes = {next(iter(r.getnodefor(k))) for k in keys}
