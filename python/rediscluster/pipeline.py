@@ -41,7 +41,12 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
         self._client = client
         self.transaction = transaction
         self.response_callbacks = client.response_callbacks
-        self.command_stack = []
+        # The queued commands: each one's argument tuple, and the execute options of the few
+        # that have any, by position. redis-py keeps an (args, options) pair per command: one
+        # more object per command for the garbage collector to track, whose collections made
+        # queueing a 10k-command pipeline three times slower in a program with a large heap.
+        self._queued = []
+        self._options = {}
         self.explicit_transaction = False
         # The engine's watch (`_core.Watch`: one held connection) between watch() and the
         # end of the transaction, unwatch() or reset().
@@ -58,8 +63,23 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
     def __exit__(self, exc_type, exc_value, traceback):
         self.reset()
 
+    @property
+    def command_stack(self):
+        """redis-py's view of the queue: an ``(args, options)`` pair per queued command (a
+        new list at each access)."""
+        return self._pairs(self._queued, self._options)
+
+    @command_stack.setter
+    def command_stack(self, pairs):
+        self._queued = [args for args, _ in pairs]
+        self._options = {at: options for at, (_, options) in enumerate(pairs) if options}
+
+    @staticmethod
+    def _pairs(queued, options_at):
+        return [(args, options_at.get(at, {})) for at, args in enumerate(queued)]
+
     def __len__(self):
-        return len(self.command_stack)
+        return len(self._queued)
 
     def __bool__(self):
         return True
@@ -67,7 +87,8 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
     def reset(self):
         """Forgets the queued commands and ends a watch (UNWATCH; the connection goes back to
         the pool, or is closed when UNWATCH fails)."""
-        self.command_stack = []
+        self._queued = []
+        self._options = {}
         self.explicit_transaction = False
         watch, self._watch = self._watch, None
         if watch is not None:
@@ -91,7 +112,7 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
         after ``watch()``, the commands that follow are queued instead of run at once)."""
         if self.explicit_transaction:
             raise RedisError("Cannot issue nested calls to MULTI")
-        if self.command_stack:
+        if self._queued:
             raise RedisError("Commands without an initial WATCH have already been issued")
         self.explicit_transaction = True
 
@@ -118,7 +139,13 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
     def execute_command(self, *args, **options):
         if self._watch is not None and not self.explicit_transaction:
             return self._immediate_execute(args, options)
-        self.command_stack.append((args, options))
+        if options:
+            # redis-py's command methods pass `keys` for its client-side cache, which this
+            # client has not: dropped, so a GET is queued as lightly as a SET.
+            options.pop("keys", None)
+            if options:
+                self._options[len(self._queued)] = options
+        self._queued.append(args)
         return self
 
     def _immediate_execute(self, args, options):
@@ -178,7 +205,7 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
         """Runs the queued commands and returns their replies in order. An error reply is
         raised (the first one, naming its command) unless ``raise_on_error=False``, which
         leaves each error in its place."""
-        stack = self.command_stack
+        queued, options_at = self._queued, self._options
         watch = self._watch
         # The watch ends with this call whatever happens: its EXEC ends it on the server, and
         # the engine closes a connection whose exchange failed.
@@ -190,12 +217,14 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
                 # watched key raises nothing); the watch ends below (UNWATCH).
                 return []
             if watch is not None:
-                return self._execute_transaction(stack, raise_on_error, watch)
-            if not stack:
+                return self._execute_transaction(
+                    self._pairs(queued, options_at), raise_on_error, watch
+                )
+            if not queued:
                 return []
             if self.transaction or self.explicit_transaction:
-                return self._execute_transaction(stack, raise_on_error)
-            return self._execute_pipeline(stack, raise_on_error)
+                return self._execute_transaction(self._pairs(queued, options_at), raise_on_error)
+            return self._execute_pipeline(queued, options_at, raise_on_error)
         finally:
             self.reset()
             if watch is not None:
@@ -206,19 +235,25 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
                 except RedisError:
                     watch.close()
 
-    def _execute_pipeline(self, stack, raise_on_error):
+    def _execute_pipeline(self, queued, options_at, raise_on_error):
         client = self._client
-        replies = client._core_pipeline([args for args, _ in stack], self._decode_flags(stack))
+        if client._decode and options_at:
+            flags = [NEVER_DECODE not in options_at.get(at, ()) for at in range(len(queued))]
+        else:
+            flags = [client._decode] * len(queued)
+        replies = client._core_pipeline(queued, flags)
         parse = client._parse
+        get_options = options_at.get if options_at else None
         # One callback lookup per command name, not one per command: the lookup upper-cases
         # the name each time, a real share of a 10k-command pipeline.
         callbacks = {}
         results = []
         append = results.append
         failed = False
-        for reply, (args, options) in zip(replies, stack, strict=True):
+        for at, (reply, args) in enumerate(zip(replies, queued, strict=True)):
+            options = get_options(at) if get_options else None
             if isinstance(reply, Exception):
-                if isinstance(reply, ResponseError) and EMPTY_RESPONSE in options:
+                if options and isinstance(reply, ResponseError) and EMPTY_RESPONSE in options:
                     reply = options[EMPTY_RESPONSE]
                 else:
                     failed = True
@@ -227,14 +262,14 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
             name = args[0]
             if options or type(name) is not str or type(reply) is dict:
                 # `_parse` pops routing options: a copy keeps the queued command intact.
-                append(parse(name, reply, dict(options) if options else options))
+                append(parse(name, reply, dict(options) if options else {}))
                 continue
             callback = callbacks.get(name, _NOT_LOOKED_UP)
             if callback is _NOT_LOOKED_UP:
                 callback = callbacks[name] = client.response_callbacks.get(name)
             append(reply if callback is None else callback(reply))
         if failed and raise_on_error:
-            self._raise_first_error(stack, results)
+            self._raise_first_error(self._pairs(queued, options_at), results)
         return results
 
     def _execute_transaction(self, stack, raise_on_error, watch=None):

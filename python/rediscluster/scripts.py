@@ -14,6 +14,7 @@ from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 from .exceptions import CrossNodeError
+from .pipeline import ClusterPipeline
 
 __all__ = ["ClusterScript"]
 
@@ -34,7 +35,7 @@ class ClusterScript(Script):
             client = self.registered_client
         # A cluster pipeline runs the queued EVALSHA later: load the script on the master of
         # its keys now (its own client), as redis-py's pipeline loads its scripts first.
-        queued = getattr(client, "command_stack", None) is not None
+        queued = isinstance(client, ClusterPipeline)
         runner = getattr(client, "_client", self.registered_client) if queued else client
         if queued:
             nodes = {_node_of(runner, key) for key in keys}

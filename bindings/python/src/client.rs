@@ -203,7 +203,11 @@ pub(crate) fn command_items<'py>(
     }
     commands
         .iter()
-        .map(|args| args.try_iter()?.collect())
+        .map(|args| match args.cast::<PyTuple>() {
+            // A tuple (what the pipelines queue) is read by index: no iterator object.
+            Ok(tuple) => Ok(tuple.iter().collect()),
+            Err(_) => args.try_iter()?.collect(),
+        })
         .collect()
 }
 
