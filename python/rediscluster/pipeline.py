@@ -65,9 +65,10 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
 
     @property
     def command_stack(self):
-        """redis-py's view of the queue: an ``(args, options)`` pair per queued command (a
-        new list at each access)."""
-        return self._pairs(self._queued, self._options)
+        """redis-py's view of the queue: an ``(args, options)`` pair per queued command. A
+        tuple, made at each access: queue commands by calling them (``pipe.set(...)``), or
+        assign a whole new stack; changing this one in place would change nothing."""
+        return tuple(self._pairs(self._queued, self._options))
 
     @command_stack.setter
     def command_stack(self, pairs):
@@ -212,10 +213,17 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
         self._watch = None
         try:
             if watch is not None and not (self.transaction or self.explicit_transaction):
-                # Watching without multi() on a pipeline(transaction=False): every command ran
-                # at once, nothing is queued, and redis-py sends no MULTI/EXEC (a changed
-                # watched key raises nothing); the watch ends below (UNWATCH).
-                return []
+                # Watching without multi() on a pipeline(transaction=False): redis-py sends no
+                # MULTI/EXEC (a changed watched key raises nothing); what was queued before
+                # watch() runs on the watched connection. The watch ends below (UNWATCH).
+                self._watch = watch
+                try:
+                    return [
+                        self._immediate_execute(args, options_at.get(at, {}))
+                        for at, args in enumerate(queued)
+                    ]
+                finally:
+                    self._watch = None
             if watch is not None:
                 return self._execute_transaction(
                     self._pairs(queued, options_at), raise_on_error, watch

@@ -1,11 +1,12 @@
 """``register_script``: redis-py's ``Script``, loaded on the master that runs it.
 
-A script runs where its keys are (EVALSHA is routed like any keyed command; no key: ``node_1``,
-or every master when the cluster config says ``"keyless_scripts": "every_master"``). On
-NOSCRIPT the script is loaded where it runs (that master only: ``SCRIPT LOAD`` from the client
+A script runs where its keys are (EVALSHA is routed like any keyed command; no key: ``node_1``).
+On NOSCRIPT the script is loaded where it runs (that master only: ``SCRIPT LOAD`` from the client
 would go to every master, and fail if any one is down) and EVALSHA runs again. Keys on several
 masters are refused before anything is sent; the error then names each key with its master and
-the ways out.
+the ways out. A script without keys, when the cluster config says ``"keyless_scripts":
+"every_master"``, runs on every master as EVAL with its body: a master that lost it (a restart,
+SCRIPT FLUSH) runs it like the others, where EVALSHA would fail there after it ran elsewhere.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class ClusterScript(Script):
         # its keys now (its own client), as redis-py's pipeline loads its scripts first.
         queued = isinstance(client, ClusterPipeline)
         runner = getattr(client, "_client", self.registered_client) if queued else client
+        if not keys and _keyless_runs_everywhere(runner):
+            return client.eval(self.script, 0, *args)
         if queued:
             nodes = {_node_of(runner, key) for key in keys}
             if len(nodes) > 1:
@@ -53,12 +56,8 @@ class ClusterScript(Script):
             raise CrossNodeError(self._spread(runner, keys)) from None
 
     def _load_on(self, client, keys):
-        if not keys and _keyless_runs_everywhere(client):
-            # It runs on every master: loaded on each (a fan-out answering the one sha).
-            self.sha = client.script_load(self.script)
-        else:
-            node = _node_of(client, keys[0]) if keys else next(iter(client.nodes))
-            self.sha = client.execute_on(node, "SCRIPT", "LOAD", self.script)
+        node = _node_of(client, keys[0]) if keys else next(iter(client.nodes))
+        self.sha = client.execute_on(node, "SCRIPT", "LOAD", self.script)
         if isinstance(self.sha, bytes):
             self.sha = self.sha.decode()
 

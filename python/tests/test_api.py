@@ -112,27 +112,35 @@ def test_pipeline_without_transaction_batches_per_master(r):
     assert len(pipe) == 0
 
 
-def test_pipeline_command_stack_is_redis_pys_view_with_options_kept(r):
+def test_pipeline_command_stack_is_redis_pys_view_with_options_kept(config):
     """The queue keeps each command's arguments and, apart, the options of the few that have
     some (not redis-py's client-side cache `keys`: this client has no such cache);
     ``command_stack`` shows redis-py's (args, options) pairs, and assigning it works."""
-    r.set("n", "1")
-    pipe = r.pipeline(transaction=False)
+    decoding = rediscluster.StrictRedisCluster(
+        cluster=config, mastersonly=True, decode_responses=True
+    )
+    decoding.set("n", "1")
+    decoding.rpush("list", "x")
+    never_decode = {redis.client.NEVER_DECODE: True}
+    empty = {redis.client.EMPTY_RESPONSE: "empty"}
+    pipe = decoding.pipeline(transaction=False)
     pipe.set("a", 1)
-    pipe.execute_command("GET", "n", **{redis.client.NEVER_DECODE: True})
+    pipe.execute_command("GET", "n", **never_decode)
     pipe.get("missing")
-    pipe.execute_command("LPOP", "nolist", **{redis.client.EMPTY_RESPONSE: "empty"})
-    assert pipe.command_stack == [
+    pipe.execute_command("INCR", "list", **empty)  # WRONGTYPE: answered by EMPTY_RESPONSE
+    pipe.get("n")
+    assert pipe.command_stack == (
         (("SET", "a", 1), {}),
-        (("GET", "n"), {redis.client.NEVER_DECODE: True}),
+        (("GET", "n"), never_decode),
         (("GET", "missing"), {}),
-        (("LPOP", "nolist"), {redis.client.EMPTY_RESPONSE: "empty"}),
-    ]
-    assert len(pipe) == 4
-    assert pipe.execute() == [True, b"1", None, None]
-    pipe.command_stack = [(("SET", "b", 2), {}), (("GET", "b"), {})]
+        (("INCR", "list"), empty),
+        (("GET", "n"), {}),
+    )
+    assert len(pipe) == 5
+    assert pipe.execute() == [True, b"1", None, "empty", "1"]
+    pipe.command_stack = [(("SET", "b", 2), {}), (("GET", "b"), never_decode)]
     assert pipe.execute() == [True, b"2"]
-    assert pipe.command_stack == [] and len(pipe) == 0
+    assert pipe.command_stack == () and len(pipe) == 0
 
 
 def i_plus(i):

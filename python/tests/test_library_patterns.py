@@ -91,12 +91,21 @@ def test_keyless_script_on_every_master_when_configured(config, master_clients):
     for lock in locks:
         every.set(lock, 1)
     assert len({next(iter(every.getnodefor(lock))) for lock in locks}) == 3
-    # A registered script is loaded on every master (NOSCRIPT everywhere at first) and run on
-    # each; the counts add up.
+    # A registered script runs on each master (EVAL with its body); the counts add up.
     reset_all = every.register_script(RESET_ALL)
     assert reset_all() == len(locks)
-    assert all(c.script_exists(reset_all.sha) == [True] for c in master_clients.values())
     assert all(c.dbsize() == 0 for c in master_clients.values())
+    # One master that lost its scripts (a restart, SCRIPT FLUSH) runs it as the others do.
+    master_clients["node_2"].script_flush()
+    for lock in locks:
+        every.set(lock, 1)
+    assert reset_all() == len(locks)
+    assert all(c.dbsize() == 0 for c in master_clients.values())
+    # In a pipeline too.
+    every.set("lock:p", 1)
+    pipe = every.pipeline(transaction=False)
+    reset_all(client=pipe)
+    assert pipe.execute() == [1]
     assert every.eval("return {1}", 0) == [1, 1, 1]
     # The default client keeps it on node_1.
     r_default = rediscluster.StrictRedisCluster(cluster=config, mastersonly=True)

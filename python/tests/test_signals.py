@@ -39,7 +39,16 @@ def alarm_after():
     signal.signal(signal.SIGALRM, previous)
 
 
-def test_a_raising_handler_ends_a_blocking_pop_and_the_client_goes_on(config, alarm_after):
+def _wait_until_nobody_blocks(server):
+    deadline = time.monotonic() + 5
+    while server.info("clients")["blocked_clients"]:
+        assert time.monotonic() < deadline, "a BLPOP is still blocked on the server"
+        time.sleep(0.01)
+
+
+def test_a_raising_handler_ends_a_blocking_pop_and_the_client_goes_on(
+    config, alarm_after, master_clients
+):
     r = rediscluster.StrictRedisCluster(cluster=config, mastersonly=True)
     started = time.monotonic()
     alarm_after(0.3)
@@ -47,14 +56,18 @@ def test_a_raising_handler_ends_a_blocking_pop_and_the_client_goes_on(config, al
         r.blpop(["sig:empty"], timeout=0)
     assert time.monotonic() - started < 5
     # The interrupted connection was closed, not pooled: its BLPOP reply can never be taken
-    # for the next command's.
+    # for the next command's. (Once the server has dropped the dead BLPOP: an element pushed
+    # before would go to it.)
+    _wait_until_nobody_blocks(master_clients[r._core.node_for("sig:empty")])
     r.rpush("sig:empty", "late")
     assert r.blpop(["sig:empty"], timeout=1) == (b"sig:empty", b"late")
     r.set("sig:after", "1")
     assert r.get("sig:after") == b"1"
 
 
-def test_a_raising_handler_ends_a_blocking_pop_over_several_masters(config, alarm_after):
+def test_a_raising_handler_ends_a_blocking_pop_over_several_masters(
+    config, alarm_after, master_clients
+):
     r = rediscluster.StrictRedisCluster(cluster=config, mastersonly=True)
     keys = [f"sig:list{i}" for i in range(12)]
     assert len({r._core.node_for(key) for key in keys}) > 1
@@ -63,6 +76,8 @@ def test_a_raising_handler_ends_a_blocking_pop_over_several_masters(config, alar
     with pytest.raises(Alarm):
         r.blpop(keys, timeout=0)
     assert time.monotonic() - started < 5
+    for server in master_clients.values():
+        _wait_until_nobody_blocks(server)
     r.rpush(keys[-1], "v")
     assert r.blpop(keys, timeout=1) == (keys[-1].encode(), b"v")
 
@@ -84,3 +99,21 @@ def test_a_raising_handler_ends_a_pipeline_waiting_on_a_blocking_command(config,
     with pytest.raises(Alarm):
         pipe.execute()
     assert r.get("sig:p") == b"1"
+
+
+def test_once_a_handler_raised_the_calls_other_waits_end_too(config, alarm_after, master_clients):
+    """A pipeline waiting on two masters: the handler raises once, and the wait on the other
+    master ends as well (no second signal needed)."""
+    r = rediscluster.StrictRedisCluster(cluster=config, mastersonly=True)
+    first = next(k for k in (f"sig:a{i}" for i in range(50)) if r._core.node_for(k) == "node_1")
+    second = next(k for k in (f"sig:b{i}" for i in range(50)) if r._core.node_for(k) == "node_2")
+    pipe = r.pipeline(transaction=False)
+    pipe.blpop([first], timeout=0).blpop([second], timeout=0)
+    started = time.monotonic()
+    alarm_after(0.3)
+    with pytest.raises(Alarm):
+        pipe.execute()
+    assert time.monotonic() - started < 5
+    for server in master_clients.values():
+        _wait_until_nobody_blocks(server)
+    assert r.ping()

@@ -64,6 +64,12 @@ def test_watch_without_multi_on_a_non_transaction_pipeline_sends_no_exec(r, mast
                 else:
                     assert pipe.execute() == []
                 assert not pipe.watching
+        # What was queued before watch() runs at execute(), on the watched connection.
+        with client.pipeline(transaction=False) as pipe:
+            pipe.set("w", 3)
+            pipe.watch("w")
+            assert pipe.execute() == [True]
+        assert client.get("w") == b"3"
 
 
 def test_watched_keys_on_several_masters_are_refused_before_anything_is_sent(r, master_clients):

@@ -45,16 +45,18 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc gives memory it no longer uses back to the OS a second after it was freed, by
-/// default with MADV_DONTNEED: the next large reply or pipeline then takes a page fault per
-/// 4 KiB page, each zeroed by the kernel. On this 2-core VM that made a 10k-command pipeline
-/// run in 5.2 µs per command instead of 2.3 (`make bench-python`, where seconds pass between
-/// two runs). Purging by reset (MADV_FREE) instead still lets the OS take the pages back under
-/// memory pressure, and costs nothing when they are reused first.
+/// mimalloc gives memory it no longer uses back to the OS soon after it was freed
+/// (`purge_delay`), by default with MADV_DONTNEED: the next large reply or pipeline then takes a
+/// page fault per 4 KiB page, each zeroed by the kernel. On this 2-core VM that made a
+/// 10k-command pipeline take 5.2 µs per command instead of 2.3 (`make bench-python`, where
+/// seconds pass between two runs). Purging by reset (MADV_FREE) instead still lets the OS take
+/// the pages back under memory pressure (until then they count in RSS), and costs nothing when
+/// they are reused first. Set as the default only: `MIMALLOC_PURGE_DECOMMITS=1` still wins.
 fn allocator_reuses_purged_pages() {
     // mimalloc's `mi_option_purge_decommits` (5 in the stable option numbering of v2 and v3;
     // libmimalloc-sys names no constant for it).
     const MI_OPTION_PURGE_DECOMMITS: libmimalloc_sys::mi_option_t = 5;
-    // SAFETY: sets one option value; mimalloc reads options at each purge, from any thread.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DECOMMITS, 0) }
+    // SAFETY: sets one option's default value, once, while the module loads (before the
+    // engine starts any thread of its own); mimalloc reads it at each purge.
+    unsafe { libmimalloc_sys::mi_option_set_default(MI_OPTION_PURGE_DECOMMITS, 0) }
 }

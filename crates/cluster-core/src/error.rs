@@ -145,9 +145,8 @@ impl From<ClusterError> for redis::RedisError {
                 };
                 std::io::Error::new(kind, error.to_string()).into()
             }
-            ClusterError::Interrupted { .. } => {
-                std::io::Error::new(std::io::ErrorKind::Interrupted, error.to_string()).into()
-            }
+            // Not `ErrorKind::Interrupted`: generic retry loops retry that kind.
+            ClusterError::Interrupted { .. } => std::io::Error::other(error.to_string()).into(),
             // Some of it was applied: an I/O-kind error, so callers do not retry it blindly.
             ClusterError::Partial { .. } => std::io::Error::other(error.to_string()).into(),
             ClusterError::Command(_)

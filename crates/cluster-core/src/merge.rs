@@ -244,15 +244,27 @@ fn same(values: Vec<(&str, Value)>) -> Result<Value, ClusterError> {
     }
 }
 
-/// Integers added up, arrays concatenated, else the reply every master agrees on.
+/// Integers added up, arrays concatenated, else the reply every master agrees on. A nil (a
+/// script that returned nothing where it found nothing to do) counts for nothing.
 fn combined(values: Vec<(&str, Value)>) -> Result<Value, ClusterError> {
+    let values: Vec<_> = values
+        .into_iter()
+        .filter(|(_, v)| *v != Value::Nil)
+        .collect();
+    if values.is_empty() {
+        return Ok(Value::Nil);
+    }
     if values.iter().all(|(_, v)| matches!(v, Value::Int(_))) {
         return sum(values);
     }
     if values.iter().all(|(_, v)| matches!(v, Value::Array(_))) {
         return concat(values);
     }
-    same(values)
+    same(values).map_err(|e| {
+        ClusterError::Command(format!(
+            "{e} (the script ran on every master: keyless_scripts is every_master)"
+        ))
+    })
 }
 
 /// One of the non-nil replies, picked at random.
@@ -369,8 +381,13 @@ mod tests {
         );
         let same = ok(&[("node_1", Value::Okay), ("node_2", Value::Okay)]);
         assert_eq!(everywhere(b"EVAL", same).unwrap(), Value::Okay);
+        let some_nil = ok(&[("node_1", Value::Nil), ("node_2", Value::Int(4))]);
+        assert_eq!(everywhere(b"EVAL", some_nil).unwrap(), Value::Int(4));
+        let all_nil = ok(&[("node_1", Value::Nil), ("node_2", Value::Nil)]);
+        assert_eq!(everywhere(b"EVAL", all_nil).unwrap(), Value::Nil);
         let differ = ok(&[("node_1", bulk("x")), ("node_2", bulk("y"))]);
         let error = everywhere(b"EVAL", differ).unwrap_err().to_string();
+        assert!(error.contains("ran on every master"), "{error}");
         assert!(
             error.contains("node_1") && error.contains("node_2"),
             "{error}"

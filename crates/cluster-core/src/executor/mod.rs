@@ -193,6 +193,8 @@ impl Executor {
             let replica_failed = match &received {
                 Ok(Some(Value::ServerError(e))) => replica_unready(e),
                 Ok(_) => false,
+                // The caller's signal handler ended the wait: nothing wrong with the replica.
+                Err(ClusterError::Interrupted { .. }) => false,
                 Err(_) => true,
             };
             let reply = match replica {
@@ -291,6 +293,8 @@ impl Executor {
         match reply {
             Ok(Value::ServerError(e)) if replica_unready(&e) => {}
             Ok(value) => return Ok(value),
+            // The caller's signal handler ended the wait: nothing wrong with the replica.
+            Err(interrupted @ ClusterError::Interrupted { .. }) => return Err(interrupted),
             Err(_) => {}
         }
         self.rest_replica(replica);

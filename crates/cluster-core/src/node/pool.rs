@@ -186,6 +186,7 @@ impl NodePool {
             // The back-off ends only when an exchange completes: a stopped server still
             // accepts connections (the kernel does) but answers nothing.
             Ok(connection) => Ok(connection),
+            Err(_) if interrupt::tripped() => Err(self.interrupted()),
             Err(e) => {
                 // Refused, unreachable or silent: the server is down, not just one socket.
                 // A refused AUTH is not an I/O error and starts no back-off.
@@ -206,14 +207,18 @@ impl NodePool {
 
     /// The error for a failed exchange's I/O: as `broken`, unless the caller's signal handler
     /// ended the wait (see `interrupt`): nothing is wrong with the server then, so its idle
-    /// connections stay and no liveness check starts.
+    /// connections stay and no liveness check or back-off starts.
     fn failed(&self, e: std::io::Error) -> ClusterError {
-        if interrupt::is_interrupt(&e) {
-            return ClusterError::Interrupted {
-                node: self.config.name.clone(),
-            };
+        if interrupt::tripped() {
+            return self.interrupted();
         }
         self.broken(e.into())
+    }
+
+    fn interrupted(&self) -> ClusterError {
+        ClusterError::Interrupted {
+            node: self.config.name.clone(),
+        }
     }
 
     /// The error for a failed exchange. The idle connections are dropped with it: when one

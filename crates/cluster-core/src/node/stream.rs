@@ -17,14 +17,33 @@ use crate::interrupt;
 /// The stream a connection reads and writes: plain TCP or TLS over it.
 pub enum Stream {
     Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Tls(Box<StreamOwned<ClientConnection, Tcp>>),
+}
+
+/// The TCP stream under a TLS session, read so that the caller's signal handlers can end a
+/// wait (see `interrupt`): rustls retries a read EINTR interrupted on its own.
+pub struct Tcp(TcpStream);
+
+impl io::Read for Tcp {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        interrupt::read(&mut self.0, buf)
+    }
+}
+
+impl io::Write for Tcp {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 impl Stream {
     pub fn tcp(&self) -> &TcpStream {
         match self {
             Stream::Plain(tcp) => tcp,
-            Stream::Tls(tls) => &tls.sock,
+            Stream::Tls(tls) => &tls.sock.0,
         }
     }
 
@@ -169,19 +188,9 @@ impl io::Read for Stream {
     /// A read a signal interrupted (EINTR) is retried, unless the caller's check asks the wait
     /// to end (see `interrupt`): the layers above never see `ErrorKind::Interrupted`.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            let result = match self {
-                Stream::Plain(tcp) => tcp.read(buf),
-                Stream::Tls(tls) => tls.read(buf),
-            };
-            match result {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    if interrupt::requested() {
-                        return Err(interrupt::error());
-                    }
-                }
-                other => return other,
-            }
+        match self {
+            Stream::Plain(tcp) => interrupt::read(tcp, buf),
+            Stream::Tls(tls) => tls.read(buf),
         }
     }
 }
@@ -218,7 +227,7 @@ pub fn tls(settings: &TlsSettings, tcp: TcpStream, host: &str) -> io::Result<Str
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("TLS: {e}")))?;
     let session = ClientConnection::new(settings.client_config(), name)
         .map_err(|e| io::Error::other(format!("TLS: {e}")))?;
-    let mut stream = StreamOwned::new(session, tcp);
+    let mut stream = StreamOwned::new(session, Tcp(tcp));
     while stream.conn.is_handshaking() {
         stream
             .conn

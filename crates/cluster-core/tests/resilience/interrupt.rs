@@ -1,7 +1,8 @@
 //! A caller's signal handler ends a wait (see `cluster_core::interrupt`): a blocking pop on
 //! one master (the read interrupted by EINTR) and one emulated over several masters (its polls)
 //! end with `ClusterError::Interrupted` when the caller's check asks, and go on when it does
-//! not. The interrupted connection is closed, so its late reply is never read as another's.
+//! not; over TLS too (rustls retries EINTR itself). The interrupted connection is closed, so its
+//! late reply is never read as another's.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -9,9 +10,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cluster_core::interrupt;
-use cluster_core::{Cluster, ClusterError, Value};
+use cluster_core::{Cluster, ClusterConfig, ClusterError, Value};
 
-use crate::support::{cluster_of, key_on, slot, start_masters, take_turns};
+use super::security::{certs, tls_client_config, tls_server};
+use crate::support::{cluster_of, key_on, port, slot, start_masters, take_turns};
 
 /// Set by the SIGUSR1 handler; what the test's check reports.
 static SIGNALLED: AtomicBool = AtomicBool::new(false);
@@ -71,6 +73,26 @@ fn signalled_during(
     })
 }
 
+/// Waits until the server has dropped the interrupted connection's BLPOP (it does so when it
+/// sees the socket closed): an element pushed before that would go to the dead client.
+fn wait_until_nobody_blocks(cluster: &Cluster, node: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let info = match cluster.execute_on(node, &["INFO", "clients"]).unwrap() {
+            Value::BulkString(text) => String::from_utf8(text).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        if info.contains("blocked_clients:0") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{node} still has a blocked client"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn a_check_that_asks_ends_a_blocking_read_and_the_connection_is_not_reused() {
     let _turn = take_turns();
@@ -87,6 +109,7 @@ fn a_check_that_asks_ends_a_blocking_read_and_the_connection_is_not_reused() {
 
     // Had the interrupted connection gone back to the pool, its BLPOP would take this element
     // and the next BLPOP would wait.
+    wait_until_nobody_blocks(&cluster, "node_2");
     cluster.execute(&["RPUSH", &key, "v"]).unwrap();
     let popped = cluster.execute(&["BLPOP", &key, "1"]).unwrap();
     assert_eq!(
@@ -124,4 +147,27 @@ fn a_check_that_does_not_ask_lets_the_wait_go_on() {
     assert_eq!(result.unwrap(), Value::Nil);
     assert!(SIGNALLED.load(Ordering::SeqCst), "the signal arrived");
     assert!(took >= Duration::from_millis(900), "{took:?}");
+}
+
+#[test]
+fn a_check_that_asks_ends_a_blocking_read_over_tls() {
+    let _turn = take_turns();
+    let dir = certs();
+    let server = tls_server(&dir, port(slot::SHARED), &[]);
+    let mut config = tls_client_config(&dir, &server);
+    config["mastersonly"] = true.into();
+    let cluster = Cluster::new(ClusterConfig::from_value(&config).unwrap()).unwrap();
+
+    let (result, took) = signalled_during(&cluster, ask_to_stop, &["BLPOP", "tls-list", "0"]);
+    assert!(
+        matches!(result, Err(ClusterError::Interrupted { .. })),
+        "{result:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    wait_until_nobody_blocks(&cluster, "node_1");
+    cluster.execute(&["RPUSH", "tls-list", "v"]).unwrap();
+    assert_eq!(
+        cluster.execute(&["LPOP", "tls-list"]).unwrap(),
+        Value::BulkString(b"v".to_vec())
+    );
 }
