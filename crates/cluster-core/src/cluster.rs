@@ -14,7 +14,6 @@ use crate::merge::error_reply_as_err;
 use crate::pipeline;
 use crate::placement::Placement;
 use crate::pubsub::Subscription;
-use crate::router::{Plan, plan, with_keyless_scripts};
 use crate::topology::Shard;
 use crate::transaction_per_node;
 use crate::watch::Watch;
@@ -171,7 +170,7 @@ impl Cluster {
         args: &[A],
         visit: &mut dyn FnMut(usize, Item<'_>),
     ) -> Result<Option<Value>, ClusterError> {
-        let planned = self.plan(args)?;
+        let planned = self.executor.plan(args)?;
         match dispatch::run_items(&self.executor, args, planned, visit)? {
             Some((value, node)) => error_reply_as_err(node, value).map(Some),
             None => Ok(None),
@@ -283,18 +282,8 @@ impl Cluster {
     /// pipelines and the `redis::ConnectionLike` handle report it in place). Also returns the
     /// node that answered, for errors.
     pub(crate) fn run<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<(Value, &str), ClusterError> {
-        let planned = self.plan(args)?;
+        let planned = self.executor.plan(args)?;
         dispatch::run(&self.executor, args, planned)
-    }
-
-    /// Where `args` runs (outside a transaction: a keyless script may run on every master).
-    fn plan<'a, A: AsRef<[u8]>>(&self, args: &'a [A]) -> Result<Plan<'a>, ClusterError> {
-        let planned = plan(args, self.placement(), self.master_count())?;
-        Ok(with_keyless_scripts(
-            planned,
-            args,
-            self.executor.keyless_scripts(),
-        ))
     }
 
     fn shard_named(&self, node: &str) -> Option<&Shard> {

@@ -64,8 +64,19 @@ pub fn split(
     }
 }
 
-/// The answer to a server-wide command, from every master's reply.
-pub fn fan_out(merge: FanOutMerge, replies: Replies<'_>) -> Result<Value, ClusterError> {
+/// The answer to a server-wide command (`command`), from every master's reply. A script run on
+/// every master (`FanOutMerge::Combined`) that some masters failed (an error reply, a lost
+/// connection) after others ran it is a partial failure naming both; when every master failed,
+/// the first failure (NOSCRIPT everywhere is NOSCRIPT).
+pub fn fan_out(
+    command: &[u8],
+    merge: FanOutMerge,
+    replies: Replies<'_>,
+) -> Result<Value, ClusterError> {
+    let ran = |reply: &Result<Value, ClusterError>| matches!(reply, Ok(v) if !matches!(v, Value::ServerError(_)));
+    if merge == FanOutMerge::Combined && replies.iter().any(|(_, reply)| ran(reply)) {
+        all_applied(command, &replies)?;
+    }
     let values = values(replies)?;
     match merge {
         FanOutMerge::PerNode => Ok(per_node(values)),
@@ -80,17 +91,6 @@ pub fn fan_out(merge: FanOutMerge, replies: Replies<'_>) -> Result<Value, Cluste
         FanOutMerge::Min => min(successes_of(values)?),
         FanOutMerge::Combined => combined(successes_of(values)?),
     }
-}
-
-/// The answer to a script run on every master (`FanOutMerge::Combined`): when some masters
-/// failed (an error reply, a lost connection) after others ran it, a partial failure naming
-/// both; when every master failed, the first failure (NOSCRIPT everywhere is NOSCRIPT).
-pub fn everywhere(command: &[u8], replies: Replies<'_>) -> Result<Value, ClusterError> {
-    let ran = |reply: &Result<Value, ClusterError>| matches!(reply, Ok(v) if !matches!(v, Value::ServerError(_)));
-    if replies.iter().any(|(_, reply)| ran(reply)) {
-        all_applied(command, &replies)?;
-    }
-    fan_out(FanOutMerge::Combined, replies)
 }
 
 /// The values, when every master answered; else the first failure.
@@ -370,23 +370,37 @@ mod tests {
     #[test]
     fn a_script_on_every_master_adds_integers_joins_arrays_or_agrees() {
         let ints = ok(&[("node_1", Value::Int(2)), ("node_2", Value::Int(3))]);
-        assert_eq!(everywhere(b"EVAL", ints).unwrap(), Value::Int(5));
+        assert_eq!(
+            fan_out(b"EVAL", FanOutMerge::Combined, ints).unwrap(),
+            Value::Int(5)
+        );
         let arrays = ok(&[
             ("node_1", Value::Array(vec![bulk("a")])),
             ("node_2", Value::Array(vec![bulk("b"), bulk("c")])),
         ]);
         assert_eq!(
-            everywhere(b"EVAL", arrays).unwrap(),
+            fan_out(b"EVAL", FanOutMerge::Combined, arrays).unwrap(),
             Value::Array(vec![bulk("a"), bulk("b"), bulk("c")])
         );
         let same = ok(&[("node_1", Value::Okay), ("node_2", Value::Okay)]);
-        assert_eq!(everywhere(b"EVAL", same).unwrap(), Value::Okay);
+        assert_eq!(
+            fan_out(b"EVAL", FanOutMerge::Combined, same).unwrap(),
+            Value::Okay
+        );
         let some_nil = ok(&[("node_1", Value::Nil), ("node_2", Value::Int(4))]);
-        assert_eq!(everywhere(b"EVAL", some_nil).unwrap(), Value::Int(4));
+        assert_eq!(
+            fan_out(b"EVAL", FanOutMerge::Combined, some_nil).unwrap(),
+            Value::Int(4)
+        );
         let all_nil = ok(&[("node_1", Value::Nil), ("node_2", Value::Nil)]);
-        assert_eq!(everywhere(b"EVAL", all_nil).unwrap(), Value::Nil);
+        assert_eq!(
+            fan_out(b"EVAL", FanOutMerge::Combined, all_nil).unwrap(),
+            Value::Nil
+        );
         let differ = ok(&[("node_1", bulk("x")), ("node_2", bulk("y"))]);
-        let error = everywhere(b"EVAL", differ).unwrap_err().to_string();
+        let error = fan_out(b"EVAL", FanOutMerge::Combined, differ)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("ran on every master"), "{error}");
         assert!(
             error.contains("node_1") && error.contains("node_2"),
@@ -398,7 +412,7 @@ mod tests {
     fn a_script_that_failed_on_some_masters_only_is_a_partial_failure() {
         let no_script = server_error("NOSCRIPT No matching script.");
         let mixed = ok(&[("node_1", Value::Int(1)), ("node_2", no_script.clone())]);
-        match everywhere(b"EVALSHA", mixed).unwrap_err() {
+        match fan_out(b"EVALSHA", FanOutMerge::Combined, mixed).unwrap_err() {
             ClusterError::Partial {
                 failed, applied, ..
             } => {
@@ -409,7 +423,7 @@ mod tests {
         }
         // Nowhere: the error as the server said it (NOSCRIPT everywhere is NOSCRIPT).
         let nowhere = ok(&[("node_1", no_script.clone()), ("node_2", no_script)]);
-        let error = everywhere(b"EVALSHA", nowhere).unwrap_err();
+        let error = fan_out(b"EVALSHA", FanOutMerge::Combined, nowhere).unwrap_err();
         assert!(matches!(&error, ClusterError::Server { .. }), "{error:?}");
         assert!(error.to_string().starts_with("NOSCRIPT"), "{error}");
         let lost = vec![
@@ -417,7 +431,7 @@ mod tests {
             ("node_2", Err(down("node_2"))),
         ];
         assert!(matches!(
-            everywhere(b"EVAL", lost).unwrap_err(),
+            fan_out(b"EVAL", FanOutMerge::Combined, lost).unwrap_err(),
             ClusterError::Partial { .. }
         ));
     }
@@ -471,12 +485,12 @@ mod tests {
             ("node_1", Value::Okay),
             ("node_2", Value::SimpleString("OK".into())),
         ]);
-        assert_eq!(fan_out(FanOutMerge::AllOk, oks).unwrap(), Value::Okay);
+        assert_eq!(fan_out(b"X", FanOutMerge::AllOk, oks).unwrap(), Value::Okay);
         let refused = ok(&[
             ("node_1", Value::Okay),
             ("node_2", server_error("OOM no memory")),
         ]);
-        let error = fan_out(FanOutMerge::AllOk, refused).unwrap_err();
+        let error = fan_out(b"X", FanOutMerge::AllOk, refused).unwrap_err();
         assert!(matches!(&error, ClusterError::Server { node, .. } if node == "node_2"));
         let unreachable: Replies<'_> = vec![
             ("node_1", Ok(Value::Int(1))),
@@ -485,20 +499,20 @@ mod tests {
         let error = split(SplitMerge::Sum, unreachable, &[], 1).unwrap_err();
         assert_eq!(error.node(), Some("node_2"));
         let not_ok = ok(&[("node_1", Value::Int(1))]);
-        assert!(fan_out(FanOutMerge::AllOk, not_ok).is_err());
+        assert!(fan_out(b"X", FanOutMerge::AllOk, not_ok).is_err());
     }
 
     #[test]
     fn per_node_keeps_error_replies_in_place() {
         let replies = ok(&[("node_1", bulk("a")), ("node_2", server_error("ERR nope"))]);
-        let Value::Map(pairs) = fan_out(FanOutMerge::PerNode, replies).unwrap() else {
+        let Value::Map(pairs) = fan_out(b"X", FanOutMerge::PerNode, replies).unwrap() else {
             panic!("a map")
         };
         assert_eq!(pairs[0], (bulk("node_1"), bulk("a")));
         assert!(matches!(pairs[1].1, Value::ServerError(_)));
         // ... but a node that cannot be reached fails it: the map would look complete.
         let replies: Replies<'_> = vec![("node_1", Ok(bulk("a"))), ("node_2", Err(down("node_2")))];
-        assert!(fan_out(FanOutMerge::PerNode, replies).is_err());
+        assert!(fan_out(b"X", FanOutMerge::PerNode, replies).is_err());
     }
 
     #[test]
@@ -508,20 +522,26 @@ mod tests {
             ("node_2", Value::Set(vec![bulk("b"), bulk("c")])),
         ]);
         assert_eq!(
-            fan_out(FanOutMerge::Concat, arrays).unwrap(),
+            fan_out(b"X", FanOutMerge::Concat, arrays).unwrap(),
             Value::Array(vec![bulk("a"), bulk("b"), bulk("c")])
         );
         let texts = ok(&[("node_1", bulk("id=1\n")), ("node_2", bulk("id=2\n"))]);
         assert_eq!(
-            fan_out(FanOutMerge::Lines, texts).unwrap(),
+            fan_out(b"X", FanOutMerge::Lines, texts).unwrap(),
             bulk("id=1\nid=2\n")
         );
         let saves = ok(&[("node_1", Value::Int(20)), ("node_2", Value::Int(10))]);
-        assert_eq!(fan_out(FanOutMerge::Min, saves).unwrap(), Value::Int(10));
+        assert_eq!(
+            fan_out(b"X", FanOutMerge::Min, saves).unwrap(),
+            Value::Int(10)
+        );
         let agree = ok(&[("node_1", bulk("sha")), ("node_2", bulk("sha"))]);
-        assert_eq!(fan_out(FanOutMerge::Same, agree).unwrap(), bulk("sha"));
+        assert_eq!(
+            fan_out(b"X", FanOutMerge::Same, agree).unwrap(),
+            bulk("sha")
+        );
         let disagree = ok(&[("node_1", bulk("a")), ("node_2", bulk("b"))]);
-        let error = fan_out(FanOutMerge::Same, disagree)
+        let error = fan_out(b"X", FanOutMerge::Same, disagree)
             .unwrap_err()
             .to_string();
         assert!(
@@ -540,10 +560,16 @@ mod tests {
             ])
         };
         for _ in 0..20 {
-            assert_eq!(fan_out(FanOutMerge::Random, replies()).unwrap(), bulk("k"));
+            assert_eq!(
+                fan_out(b"X", FanOutMerge::Random, replies()).unwrap(),
+                bulk("k")
+            );
         }
         let empty = ok(&[("node_1", Value::Nil)]);
-        assert_eq!(fan_out(FanOutMerge::Random, empty).unwrap(), Value::Nil);
+        assert_eq!(
+            fan_out(b"X", FanOutMerge::Random, empty).unwrap(),
+            Value::Nil
+        );
     }
 
     #[test]
@@ -553,15 +579,21 @@ mod tests {
             ("node_1", server_error("ERR No such client")),
             ("node_2", Value::Okay),
         ]);
-        assert_eq!(fan_out(FanOutMerge::AnyOk, killed).unwrap(), Value::Okay);
+        assert_eq!(
+            fan_out(b"X", FanOutMerge::AnyOk, killed).unwrap(),
+            Value::Okay
+        );
         // CLIENT KILL with filters: how many each killed.
         let counted = ok(&[("node_1", Value::Int(1)), ("node_2", Value::Int(2))]);
-        assert_eq!(fan_out(FanOutMerge::AnyOk, counted).unwrap(), Value::Int(3));
+        assert_eq!(
+            fan_out(b"X", FanOutMerge::AnyOk, counted).unwrap(),
+            Value::Int(3)
+        );
         let nobody = ok(&[
             ("node_1", server_error("ERR No such client")),
             ("node_2", server_error("ERR No such client")),
         ]);
-        let error = fan_out(FanOutMerge::AnyOk, nobody).unwrap_err();
+        let error = fan_out(b"X", FanOutMerge::AnyOk, nobody).unwrap_err();
         assert!(matches!(&error, ClusterError::Server { node, .. } if node == "node_1"));
     }
 

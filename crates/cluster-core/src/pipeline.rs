@@ -26,7 +26,7 @@ use crate::executor::eager::EagerBatches;
 use crate::executor::window::pack_exists;
 use crate::merge::caller_key_name;
 use crate::placement::{PlacedKey, node_name};
-use crate::router::{DEFAULT_SHARD, Plan, plan, with_keyless_scripts};
+use crate::router::{DEFAULT_SHARD, Plan, plan};
 use crate::wire::request::pack_command;
 
 /// A command's arguments and its tag-stripped keys `(argument index, stored name)`.
@@ -134,18 +134,10 @@ pub fn pipeline<A: AsRef<[u8]>>(
     executor: &Executor,
     commands: &[Vec<A>],
 ) -> Result<Vec<Result<Value, ClusterError>>, ClusterError> {
-    let masters = executor.master_count();
     let plans = commands
         .iter()
-        .map(|args| {
-            let planned = plan(args, executor.placement(), masters)?;
-            Ok(with_keyless_scripts(
-                planned,
-                args,
-                executor.keyless_scripts(),
-            ))
-        })
-        .collect::<Result<Vec<_>, ClusterError>>()?;
+        .map(|args| executor.plan(args))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut replies = Vec::with_capacity(commands.len());
     let mut pending = Pending::new(executor);
     for (args, planned) in commands.iter().zip(plans) {

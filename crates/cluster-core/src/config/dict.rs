@@ -167,19 +167,13 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
         }
     };
     let replica_health = parse_replica_health(top)?;
-    let cross_node_transactions =
-        transactions::parse(top.get(transactions::OPTION)).ok_or_else(|| {
-            let given = &top[transactions::OPTION];
-            wrong_type(
-                &format!("'{}'", transactions::OPTION),
-                transactions::EXPECTED,
-                given,
-            )
-        })?;
-    let keyless_scripts = scripts::parse(top.get(scripts::OPTION)).ok_or_else(|| {
-        let given = &top[scripts::OPTION];
-        wrong_type(&format!("'{}'", scripts::OPTION), scripts::EXPECTED, given)
-    })?;
+    let cross_node_transactions = choice(
+        top,
+        transactions::OPTION,
+        transactions::EXPECTED,
+        transactions::parse,
+    )?;
+    let keyless_scripts = choice(top, scripts::OPTION, scripts::EXPECTED, scripts::parse)?;
     let placement = placement::parse(top)?;
     let config = ClusterConfig {
         masters,
@@ -456,6 +450,17 @@ fn optional_seconds(
                 )
             }),
     }
+}
+
+/// A top-level option that takes one of a few words: `parse` reads it (absent or null: its
+/// default), anything else is refused with `expected`.
+fn choice<T>(
+    top: &Map<String, Value>,
+    option: &str,
+    expected: &'static str,
+    parse: fn(Option<&Value>) -> Option<T>,
+) -> Result<T, ConfigError> {
+    parse(top.get(option)).ok_or_else(|| wrong_type(&format!("'{option}'"), expected, &top[option]))
 }
 
 fn wrong_type(at: &str, expected: &'static str, got: &Value) -> ConfigError {

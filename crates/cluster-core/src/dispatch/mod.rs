@@ -6,7 +6,7 @@ mod session;
 
 use redis::Value;
 
-use crate::commands::{FanOutMerge, SplitMerge};
+use crate::commands::SplitMerge;
 use crate::error::ClusterError;
 use crate::executor::window::KeyRead;
 use crate::executor::{Executor, pack_keys};
@@ -79,11 +79,7 @@ pub fn run<'e, A: AsRef<[u8]>>(
         Plan::FanOut { merge } => {
             let mut packed = Vec::new();
             pack_command(args, &[], &mut packed);
-            let replies = executor.scatter(&packed);
-            let reply = match merge {
-                FanOutMerge::Combined => merge::everywhere(args[0].as_ref(), replies)?,
-                _ => merge::fan_out(merge, replies)?,
-            };
+            let reply = merge::fan_out(args[0].as_ref(), merge, executor.scatter(&packed))?;
             Ok((reply, executor.master_name(DEFAULT_SHARD)))
         }
         Plan::Walk => scan::scan(executor, args),

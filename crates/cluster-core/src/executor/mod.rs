@@ -13,12 +13,12 @@ use std::sync::Arc;
 
 use redis::Value;
 
-use crate::config::{ClusterConfig, CrossNodeTransactions, KeylessScripts};
+use crate::config::{ClusterConfig, CrossNodeTransactions};
 use crate::error::ClusterError;
 use crate::health::Health;
 use crate::node::pool::{InFlight, NodePool};
 use crate::placement::Placement;
-use crate::router::SplitGroup;
+use crate::router::{self, Plan, SplitGroup};
 use crate::topology::{Replica, Shard, Topology};
 use crate::wire::items::Item;
 use crate::wire::request::pack_command;
@@ -68,9 +68,15 @@ impl Executor {
         self.topology.config.cross_node_transactions == CrossNodeTransactions::PerNode
     }
 
-    /// Where a script that declares no key runs (the config's `keyless_scripts`).
-    pub fn keyless_scripts(&self) -> KeylessScripts {
-        self.topology.config.keyless_scripts
+    /// Where `args` runs outside a transaction: placed by the config's placement, and a script
+    /// that declares no key on every master when the config's `keyless_scripts` says so.
+    pub fn plan<'a, A: AsRef<[u8]>>(&self, args: &'a [A]) -> Result<Plan<'a>, ClusterError> {
+        let planned = router::plan(args, self.placement(), self.master_count())?;
+        Ok(router::with_keyless_scripts(
+            planned,
+            args,
+            self.topology.config.keyless_scripts,
+        ))
     }
 
     /// Checks the replicas now (see `Health::check`).
