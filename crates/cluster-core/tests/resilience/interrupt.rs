@@ -2,7 +2,8 @@
 //! one master (the read interrupted by EINTR) and one emulated over several masters (its polls)
 //! end with `ClusterError::Interrupted` when the caller's check asks, and go on when it does
 //! not; over TLS too (rustls retries EINTR itself). The interrupted connection is closed, so its
-//! late reply is never read as another's.
+//! late reply is never read as another's. A `Cancel` from another thread ends the same waits
+//! (what an asyncio task's cancellation does), and nothing is popped for the cancelled call.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -170,4 +171,67 @@ fn a_check_that_asks_ends_a_blocking_read_over_tls() {
         cluster.execute(&["LPOP", "tls-list"]).unwrap(),
         Value::BulkString(b"v".to_vec())
     );
+}
+
+/// Runs `command` on another thread under a cancel handle, cancels it after 200 ms from this
+/// one, and returns the outcome with how long it took.
+fn cancelled_during(
+    cluster: &Cluster,
+    command: &[&str],
+) -> (Result<Value, ClusterError>, Duration) {
+    let cancel = interrupt::Cancel::new();
+    thread::scope(|scope| {
+        let waiter = scope.spawn(|| {
+            let began = Instant::now();
+            let result = interrupt::with_cancel(&cancel, || cluster.execute(command));
+            (result, began.elapsed())
+        });
+        thread::sleep(Duration::from_millis(200));
+        cancel.cancel();
+        waiter.join().unwrap()
+    })
+}
+
+#[test]
+fn a_cancel_ends_a_blocking_read_and_nothing_is_popped_for_it() {
+    let _turn = take_turns();
+    let servers = start_masters(slot::SHARED, 3);
+    let cluster = cluster_of(&servers);
+    let key = key_on(&cluster, "node_3");
+
+    let (result, took) = cancelled_during(&cluster, &["BLPOP", &key, "0"]);
+    assert!(
+        matches!(&result, Err(ClusterError::Interrupted { node }) if node == "node_3"),
+        "{result:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // The server dropped the cancelled client: an element pushed now stays in the list.
+    wait_until_nobody_blocks(&cluster, "node_3");
+    cluster.execute(&["RPUSH", &key, "kept"]).unwrap();
+    assert_eq!(
+        cluster.execute(&["LRANGE", &key, "0", "-1"]).unwrap(),
+        Value::Array(vec![Value::BulkString(b"kept".to_vec())])
+    );
+    cluster.execute(&["DEL", &key]).unwrap();
+}
+
+#[test]
+fn a_cancel_ends_a_blocking_pop_emulated_over_several_masters() {
+    let _turn = take_turns();
+    let servers = start_masters(slot::SHARED, 3);
+    let cluster = cluster_of(&servers);
+    let (one, two) = (key_on(&cluster, "node_1"), key_on(&cluster, "node_2"));
+
+    let (result, took) = cancelled_during(&cluster, &["BLPOP", &one, &two, "0"]);
+    assert!(
+        matches!(result, Err(ClusterError::Interrupted { .. })),
+        "{result:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // The client is usable at once, and its calls are no longer cancelled.
+    assert_eq!(
+        cluster.execute(&["LPUSH", &one, "x"]).unwrap(),
+        Value::Int(1)
+    );
+    cluster.execute(&["DEL", &one]).unwrap();
 }
