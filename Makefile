@@ -19,7 +19,7 @@ PHP_EXT := $(CURDIR)/target/release/librediscluster_php.so
 PHP := php -d extension=$(PHP_EXT)
 # Test and lint tools for the virtualenv, pinned (pytest as the conformance harness pins it).
 PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=3,<4" "ruff==0.17.6" \
-	"mypy==2.4.1"
+	"mypy==2.4.1" "uvloop==0.21.0"
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
 	python-test php-build php-test php-stubs bench-php bench-php-instructions bench-php-request \

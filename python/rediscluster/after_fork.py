@@ -39,13 +39,17 @@ class EngineAfterFork:
         self._engine = None
 
     def __getattr__(self, name):
+        return getattr(self.engine(), name)
+
+    def engine(self):
+        """The child's own engine, made at the first use."""
         with self._lock:
             if self._engine is None:
                 self._engine = self._inherited.reopen_after_fork()
                 client = self._client()
                 if client is not None:
                     client._core = self._engine
-        return getattr(self._engine, name)
+        return self._engine
 
     def __repr__(self):
         return repr(self._inherited)

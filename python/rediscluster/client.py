@@ -314,13 +314,18 @@ class StrictRedisCluster(FastCommands, redis.Redis):
         if self._native:
             return self._core.pipeline(commands, decode_flags)
         replies = self._core.pipeline([self._encoded(a) for a in commands], [False] * len(commands))
-        return [self._decoded(r, d) for r, d in zip(replies, decode_flags, strict=True)]
+        return self._decoded_replies(replies, decode_flags)
 
     def _core_transaction(self, commands, decode_flags):
         if self._native:
             return self._core.transaction(commands, decode_flags)
         encoded = [self._encoded(a) for a in commands]
         replies = self._core.transaction(encoded, [False] * len(commands))
+        return self._decoded_replies(replies, decode_flags)
+
+    def _decoded_replies(self, replies, decode_flags):
+        """Replies of commands sent encoded by ``_encoded``, decoded where the flag says
+        (``None``, an aborted transaction, stays ``None``)."""
         if replies is None:
             return None
         return [self._decoded(r, d) for r, d in zip(replies, decode_flags, strict=True)]

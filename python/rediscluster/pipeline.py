@@ -244,12 +244,20 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
                     watch.close()
 
     def _execute_pipeline(self, queued, options_at, raise_on_error):
+        replies = self._client._core_pipeline(queued, self._pipeline_flags(queued, options_at))
+        return self._pipeline_results(queued, options_at, replies, raise_on_error)
+
+    def _pipeline_flags(self, queued, options_at):
+        """Whether each queued command's reply is decoded."""
         client = self._client
         if client._decode and options_at:
-            flags = [NEVER_DECODE not in options_at.get(at, ()) for at in range(len(queued))]
-        else:
-            flags = [client._decode] * len(queued)
-        replies = client._core_pipeline(queued, flags)
+            return [NEVER_DECODE not in options_at.get(at, ()) for at in range(len(queued))]
+        return [client._decode] * len(queued)
+
+    def _pipeline_results(self, queued, options_at, replies, raise_on_error):
+        """The engine's replies shaped by redis-py's callbacks, the first error raised unless
+        ``raise_on_error=False``."""
+        client = self._client
         parse = client._parse
         get_options = options_at.get if options_at else None
         # One callback lookup per command name, not one per command: the lookup upper-cases
@@ -284,19 +292,28 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
         """MULTI/EXEC of the queued commands: on the connection ``watch`` holds when there is
         one, else on their master (or one per master, when the config allows that)."""
         client = self._client
-        sent = [(args, options) for args, options in stack if EMPTY_RESPONSE not in options]
-        commands = [args for args, _ in sent]
-        decode_flags = self._decode_flags(sent)
+        commands, decode_flags = self._transaction_commands(stack)
         if watch is None:
             replies = client._core_transaction(commands, decode_flags)
         elif client._native:
             replies = watch.transaction(commands, decode_flags)
         else:
-            replies = watch.transaction([client._encoded(a) for a in commands], [False] * len(sent))
-            if replies is not None:
-                replies = [
-                    client._decoded(r, d) for r, d in zip(replies, decode_flags, strict=True)
-                ]
+            encoded = [client._encoded(a) for a in commands]
+            replies = client._decoded_replies(
+                watch.transaction(encoded, [False] * len(commands)), decode_flags
+            )
+        return self._transaction_results(stack, replies, raise_on_error)
+
+    def _transaction_commands(self, stack):
+        """What MULTI/EXEC sends (a command answered by its EMPTY_RESPONSE option is not) and
+        whether each reply is decoded."""
+        sent = [(args, options) for args, options in stack if EMPTY_RESPONSE not in options]
+        return [args for args, _ in sent], self._decode_flags(sent)
+
+    def _transaction_results(self, stack, replies, raise_on_error):
+        """EXEC's replies (``None``: a watched key changed) in the stack's order, shaped by
+        redis-py's callbacks."""
+        client = self._client
         if replies is None:
             raise WatchError("Watched variable changed.")
         replies = iter(replies)

@@ -183,6 +183,13 @@ pub fn node_index(key: &Bound<'_, PyAny>, masters: usize) -> PyResult<usize> {
     ))
 }
 
+impl Core {
+    /// The engine, for the asyncio runner that shares it.
+    pub(crate) fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+}
+
 fn address(node: impl std::borrow::Borrow<cluster_core::NodeConfig>) -> NodeAddress {
     let node = node.borrow();
     (node.name.clone(), node.host.clone(), node.port)

@@ -23,6 +23,18 @@ pub fn data_error(message: &str) -> PyErr {
     Python::attach(|py| raise(py, "redis.exceptions", "DataError", message.to_owned()))
 }
 
+/// redis-py's `ConnectionError`.
+pub fn connection_error(message: &str) -> PyErr {
+    Python::attach(|py| {
+        raise(
+            py,
+            "redis.exceptions",
+            "ConnectionError",
+            message.to_owned(),
+        )
+    })
+}
+
 /// What redis-py says when `Encoder.encode` gets a type it does not send.
 pub fn invalid_input(type_name: &str) -> PyErr {
     data_error(&format!(

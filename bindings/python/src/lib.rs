@@ -4,6 +4,7 @@
 
 use pyo3::prelude::*;
 
+mod aio;
 mod client;
 mod config;
 mod convert;
@@ -18,6 +19,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     allocator_reuses_purged_pages();
     signals::remember_main_thread(module.py())?;
     module.add_class::<client::Core>()?;
+    module.add_class::<aio::AsyncCore>()?;
     module.add_class::<subscription::Subscription>()?;
     module.add_class::<watch::Watch>()?;
     module.add_function(wrap_pyfunction!(client::node_index, module)?)?;

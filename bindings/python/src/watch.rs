@@ -4,9 +4,10 @@
 //! The engine's watch ends with the transaction or UNWATCH (both consume it), so the Python
 //! object keeps it in an `Option`: once ended, every call says so. A `Watch` is used by one
 //! pipeline, but Python may share that pipeline between threads: a mutex guards it, taken
-//! with the GIL released (a thread holding it may be waiting for the server).
+//! with the GIL released (a thread holding it may be waiting for the server). The asyncio
+//! client's engine threads take it too (`aio.rs`), through `Watch::shared`.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use cluster_core::{ClusterError, Value};
 use pyo3::prelude::*;
@@ -20,26 +21,33 @@ use crate::signals::detached;
 pub struct Watch {
     /// The master holding the watch (`node_k`), kept for after the watch ended.
     node: String,
-    watch: Mutex<Option<cluster_core::Watch>>,
+    watch: SharedWatch,
 }
+
+/// The engine's watch, while it lasts, for whichever thread runs a call on it.
+pub type SharedWatch = Arc<Mutex<Option<cluster_core::Watch>>>;
 
 impl Watch {
     pub fn new(watch: cluster_core::Watch) -> Watch {
         Watch {
             node: watch.node().to_owned(),
-            watch: Mutex::new(Some(watch)),
+            watch: Arc::new(Mutex::new(Some(watch))),
         }
+    }
+
+    pub fn shared(&self) -> SharedWatch {
+        Arc::clone(&self.watch)
     }
 }
 
 /// The engine's watch, or the error for a watch already ended.
-fn active(
+pub fn active(
     watch: &mut Option<cluster_core::Watch>,
 ) -> Result<&mut cluster_core::Watch, ClusterError> {
     watch.as_mut().ok_or_else(ended)
 }
 
-fn ended() -> ClusterError {
+pub fn ended() -> ClusterError {
     ClusterError::Command(
         "ERR this WATCH has ended (EXEC, UNWATCH or reset ran): call watch() again".to_owned(),
     )
@@ -47,7 +55,9 @@ fn ended() -> ClusterError {
 
 /// The guard, even if a thread panicked while holding it (the watch's state is then whatever
 /// the engine left: its own errors close a connection in doubt).
-fn lock(watch: &Mutex<Option<cluster_core::Watch>>) -> MutexGuard<'_, Option<cluster_core::Watch>> {
+pub fn lock(
+    watch: &Mutex<Option<cluster_core::Watch>>,
+) -> MutexGuard<'_, Option<cluster_core::Watch>> {
     watch
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

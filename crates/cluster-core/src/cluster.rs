@@ -118,6 +118,14 @@ impl Cluster {
             .collect()
     }
 
+    /// May a read be answered by a replica (replica reads on, and some master has one)? A
+    /// pipeline's reads go to the masters; a caller that batches single reads into pipelines
+    /// (the asyncio client) keeps them apart while this holds.
+    pub fn reads_go_to_replicas(&self) -> bool {
+        let topology = self.executor.topology();
+        !topology.config.masters_only && topology.shards.iter().any(Shard::has_replicas)
+    }
+
     /// The replicas known for a master (`node_k`), each with whether it serves reads now
     /// (its link is up and its lag within `max_replica_lag`).
     pub fn replica_health_of(&self, node: &str) -> Vec<(NodeConfig, bool)> {

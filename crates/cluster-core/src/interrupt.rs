@@ -131,6 +131,18 @@ pub(crate) fn error() -> io::Error {
     io::Error::other(Interrupted)
 }
 
+/// Fails when the current call was cancelled (or interrupted) already: it must not send a
+/// command it will never read the reply of. A cancelled blocking pop emulated over several
+/// masters would otherwise send its next round of LPOPs, and an element one of them took
+/// would be lost. Checked before every write; nothing but a flag when no handle is installed.
+pub(crate) fn before_write() -> io::Result<()> {
+    if tripped() || cancelled() {
+        TRIPPED.set(true);
+        return Err(error());
+    }
+    Ok(())
+}
+
 /// Reads from `socket`, retrying a read a signal interrupted (EINTR) unless the caller's check
 /// asks the wait to end; once the call was interrupted, reads end at once. Under TLS too:
 /// rustls retries EINTR itself, so this runs on the TCP stream it reads from.
@@ -274,6 +286,21 @@ mod tests {
         let got = with_cancel(&idle, || read(&mut socket, &mut buf)).unwrap();
         assert_eq!(&buf[..got], &b"+OK"[..got]);
         assert!(!requested());
+    }
+
+    #[test]
+    fn a_cancelled_call_writes_nothing_more() {
+        let cancel = Cancel::new();
+        with_cancel(&cancel, || {
+            assert!(before_write().is_ok());
+            cancel.cancel();
+            assert!(is_interrupt(&before_write().unwrap_err()));
+            assert!(tripped());
+        });
+        assert!(
+            before_write().is_ok(),
+            "outside the call nothing is refused"
+        );
     }
 
     #[test]

@@ -32,6 +32,7 @@ mod pipeline;
 pub mod placement;
 pub mod pubsub;
 pub mod router;
+pub mod runner;
 mod topology;
 mod transaction_per_node;
 mod watch;

@@ -4,13 +4,15 @@
 //! hands out one merged stream of messages. A connection the server closes (a restart, CLIENT
 //! KILL) is opened again, and what was subscribed on that master subscribed again, on the next
 //! call (as redis-py's pub/sub does): messages published while it was closed are lost, as on
-//! one server.
+//! one server. A caller with an event loop sets a waker (`set_waker`), which the reader threads
+//! call after each frame they hand over: the loop then takes it with `next_message(Some(0))`
+//! instead of a thread of its own waiting in `next_message`.
 
 use std::collections::BTreeSet;
 use std::io::BufReader;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -57,6 +59,9 @@ struct Event {
     read: Result<Value, ClusterError>,
 }
 
+/// Called by a reader thread after it handed a frame over (see `Subscription::set_waker`).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
 /// Subscriptions to channels and patterns across every master, read as one stream.
 pub struct Subscription {
     /// Every master's settings, `node_1` first.
@@ -66,6 +71,8 @@ pub struct Subscription {
     events: Receiver<Event>,
     sender: Sender<Event>,
     closing: Arc<AtomicBool>,
+    /// Shared with the reader threads, so a waker set later reaches those already running.
+    waker: Arc<Mutex<Option<Waker>>>,
     channels: BTreeSet<Vec<u8>>,
     shard_channels: BTreeSet<Vec<u8>>,
     patterns: BTreeSet<Vec<u8>>,
@@ -85,6 +92,7 @@ impl Subscription {
             events,
             sender,
             closing: Arc::new(AtomicBool::new(false)),
+            waker: Arc::new(Mutex::new(None)),
             channels: BTreeSet::new(),
             shard_channels: BTreeSet::new(),
             patterns: BTreeSet::new(),
@@ -165,6 +173,13 @@ impl Subscription {
     /// The patterns subscribed to now.
     pub fn patterns(&self) -> Vec<Vec<u8>> {
         self.patterns.iter().cloned().collect()
+    }
+
+    /// Calls `waker` after every frame a reader thread hands over (a message, a confirmation,
+    /// a lost connection): the moment `next_message` has something to answer, or a
+    /// reconnection to make. `None` stops the calls.
+    pub fn set_waker(&mut self, waker: Option<Waker>) {
+        *self.waker.lock().unwrap_or_else(|p| p.into_inner()) = waker;
     }
 
     /// The next event from any master, waiting at most `timeout` (`None`: until one comes).
@@ -412,9 +427,10 @@ impl Subscription {
             .map_err(|e| io_error(config, e))?;
         let mut stream = BufReader::new(stream);
         let mut line = Vec::new();
-        let (sender, closing, node, addr) = (
+        let (sender, closing, waker, node, addr) = (
             self.sender.clone(),
             Arc::clone(&self.closing),
+            Arc::clone(&self.waker),
             config.name.clone(),
             config.addr(),
         );
@@ -433,7 +449,14 @@ impl Subscription {
                         number,
                         read,
                     };
-                    if sender.send(event).is_err() || failed {
+                    if sender.send(event).is_err() {
+                        return;
+                    }
+                    let wake = waker.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    if let Some(wake) = wake {
+                        wake();
+                    }
+                    if failed {
                         return;
                     }
                 }

@@ -85,6 +85,15 @@ impl Shard {
             .cloned()
     }
 
+    /// Are any replicas known now (usable or not)?
+    pub fn has_replicas(&self) -> bool {
+        !self
+            .replicas
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+
     /// The replicas known now.
     pub fn replicas(&self) -> Vec<Arc<Replica>> {
         self.replicas

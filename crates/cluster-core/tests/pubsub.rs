@@ -153,3 +153,42 @@ fn a_subscription_logs_in_like_the_pools_and_never_shows_the_password() {
         "{err}"
     );
 }
+
+#[test]
+fn a_waker_is_called_for_each_frame_and_the_message_is_then_ready() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let servers = start_masters(slot::PUBSUB_WAKER, 1);
+    let cluster = cluster_of(&servers);
+    let mut subscription = cluster.subscription();
+    let woken = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&woken);
+    subscription.set_waker(Some(Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    })));
+    subscription.subscribe(&["wake-me"]).unwrap();
+    let wait_for_wakes = |count: usize| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while woken.load(Ordering::SeqCst) < count {
+            assert!(std::time::Instant::now() < deadline, "no wake-up");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    // The confirmation woke the caller, and is there without waiting.
+    wait_for_wakes(1);
+    let confirmed = subscription.next_message(Some(Duration::ZERO)).unwrap();
+    assert_eq!(confirmed.map(|m| m.kind), Some("subscribe".to_owned()));
+    cluster.execute(&["PUBLISH", "wake-me", "hi"]).unwrap();
+    wait_for_wakes(2);
+    let message = subscription.next_message(Some(Duration::ZERO)).unwrap();
+    assert_eq!(
+        message.map(|m| m.data),
+        Some(Value::BulkString(b"hi".to_vec()))
+    );
+    // Without a waker nothing is called any more.
+    subscription.set_waker(None);
+    cluster.execute(&["PUBLISH", "wake-me", "again"]).unwrap();
+    assert!(next(&mut subscription).data == Value::BulkString(b"again".to_vec()));
+    assert_eq!(woken.load(Ordering::SeqCst), 2);
+}

@@ -195,14 +195,17 @@ impl io::Read for Stream {
     }
 }
 
+/// A call that was cancelled or interrupted sends nothing more (see `interrupt::before_write`).
 impl io::Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        interrupt::before_write()?;
         match self {
             Stream::Plain(tcp) => tcp.write(buf),
             Stream::Tls(tls) => tls.write(buf),
         }
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        interrupt::before_write()?;
         match self {
             Stream::Plain(tcp) => tcp.write_all(buf),
             // rustls buffers the records; flushing sends them in as few writes as it can.

@@ -48,6 +48,8 @@ pub mod slot {
     pub const ROUTING: u16 = 14;
     pub const REPLICAS: u16 = 37;
     pub const FAILURES: u16 = 59;
+    /// pubsub.rs: the waker test's one master.
+    pub const PUBSUB_WAKER: u16 = 65;
     pub const CONFIG: u16 = 66;
     pub const SPLIT: u16 = 67;
     pub const FAN_OUT: u16 = 80;
@@ -66,7 +68,7 @@ pub mod slot {
     pub const RESHARD: u16 = 135;
 
     /// `(offset, span)` of every binary's slice.
-    pub const SLICES: [(u16, u16); 19] = [
+    pub const SLICES: [(u16, u16); 20] = [
         (COMMAND_TABLE, 3),
         (WINDOW, 5),
         (PLACEMENT, 3),
@@ -74,6 +76,7 @@ pub mod slot {
         (ROUTING, 23),
         (REPLICAS, 22),
         (FAILURES, 6),
+        (PUBSUB_WAKER, 1),
         (CONFIG, 1),
         (SPLIT, 13),
         (FAN_OUT, 6),

@@ -1,0 +1,373 @@
+//! `AsyncCore`: the asyncio client's calls, run on the engine's threads (`cluster_core::runner`)
+//! so that the event loop never waits for a server. Each method copies its arguments out of
+//! Python and queues the call under a ticket (the Python side keeps a future per ticket); the
+//! loop watches `fileno()` and calls `drain()`, which converts the outcomes to Python objects
+//! on the loop's own thread, exactly as the synchronous `Core` converts its replies.
+
+use cluster_core::commands::{Flags, Strategy};
+use cluster_core::runner::{Batch, Runner, Work};
+use cluster_core::{Cluster, ClusterError, Elements, Value};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+
+use crate::client::{Core, command_items, replies_list};
+use crate::convert::{borrowed_args, elements_list, reply};
+use crate::errors::to_pyerr;
+use crate::watch::{self, SharedWatch, Watch};
+
+/// One command's arguments copied out of Python: the bytes back to back, and where each ends.
+struct OwnedArgs {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl OwnedArgs {
+    fn from_python(items: &[Bound<'_, PyAny>]) -> PyResult<OwnedArgs> {
+        let args = borrowed_args(items)?;
+        let mut owned = OwnedArgs {
+            bytes: Vec::with_capacity(args.iter().map(|a| a.as_ref().len()).sum()),
+            ends: Vec::with_capacity(args.len()),
+        };
+        for arg in &args {
+            owned.bytes.extend_from_slice(arg.as_ref());
+            owned.ends.push(owned.bytes.len());
+        }
+        Ok(owned)
+    }
+
+    fn view(&self) -> Vec<&[u8]> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                let arg = &self.bytes[start..end];
+                start = end;
+                arg
+            })
+            .collect()
+    }
+
+    fn name(&self) -> &[u8] {
+        &self.bytes[..self.ends.first().copied().unwrap_or(0)]
+    }
+
+    /// How the command is queued (see `Queueing`).
+    fn queueing(&self, cluster: &Cluster) -> Queueing {
+        let name = self.name();
+        if name.eq_ignore_ascii_case(b"WAIT") || name.eq_ignore_ascii_case(b"WAITAOF") {
+            return Queueing::Blocking;
+        }
+        let Some(spec) = cluster_core::commands::command(name) else {
+            return Queueing::Alone;
+        };
+        if spec.flags.contains(Flags::BLOCKING) {
+            return Queueing::Blocking;
+        }
+        // A pipeline sends reads to the masters: while replicas serve reads, a read runs
+        // alone, so that it goes where the synchronous client would send it.
+        let single = matches!(spec.strategy, Strategy::Single) && spec.subcommands.is_empty();
+        if single && !(spec.flags.contains(Flags::READ) && cluster.reads_go_to_replicas()) {
+            Queueing::Batched
+        } else {
+            Queueing::Alone
+        }
+    }
+}
+
+/// How a command waits for an engine thread.
+enum Queueing {
+    /// One node's command: may share a pipeline with the others queued with it.
+    Batched,
+    /// Runs by itself (split, fan-out, emulated, a read a replica may answer, ...).
+    Alone,
+    /// May wait for long on the server: a thread of its own, ended by a cancel.
+    Blocking,
+}
+
+/// What a call answered, held until the loop converts it.
+enum Outcome {
+    Reply(Result<Value, ClusterError>, bool),
+    /// A split read's elements (`Cluster::execute_items`), or the reply that came instead.
+    Items(Result<Option<Value>, ClusterError>, Elements, bool),
+    Replies(
+        Result<Vec<Result<Value, ClusterError>>, ClusterError>,
+        Vec<bool>,
+    ),
+    Transaction(Result<Value, ClusterError>, Vec<bool>),
+    /// A new watch (a `Watch` for the pipeline).
+    Watching(Result<cluster_core::Watch, ClusterError>),
+    /// Done, with nothing to answer (`None`).
+    Done(Result<(), ClusterError>),
+}
+
+impl Outcome {
+    /// The Python object for the future: `(value, failed)`; a failure is the exception
+    /// instance the synchronous client would raise.
+    fn into_python(self, py: Python<'_>) -> PyResult<(Py<PyAny>, bool)> {
+        let converted = match self {
+            // A command run in a batch answers its error reply in place, as in a pipeline;
+            // alone, it raises it.
+            Outcome::Reply(Ok(Value::ServerError(error)), _) => {
+                let text = crate::errors::server_text(&error);
+                return Ok((crate::errors::server_error_object(py, &text)?, true));
+            }
+            Outcome::Reply(result, decode) => result.map(|value| reply(py, value, decode)),
+            Outcome::Items(result, elements, decode) => result.map(|answered| match answered {
+                Some(value) => reply(py, value, decode),
+                None => elements_list(py, elements, decode),
+            }),
+            Outcome::Replies(result, decode) => {
+                result.map(|replies| replies_list(py, replies, decode))
+            }
+            Outcome::Transaction(result, decode) => result.map(|value| match value {
+                Value::Array(items) => replies_list(py, items.into_iter().map(Ok), decode),
+                other => reply(py, other, false),
+            }),
+            Outcome::Watching(result) => {
+                result.map(|watch| Ok(Py::new(py, Watch::new(watch))?.into_any()))
+            }
+            Outcome::Done(result) => result.map(|()| Ok(py.None())),
+        };
+        let error = match converted {
+            Ok(object) => return Ok((object?, false)),
+            // Only `close` ends a call whose outcome is delivered (a cancelled one's is not).
+            Err(ClusterError::Interrupted { node }) => crate::errors::connection_error(&format!(
+                "the client was closed while this call waited on {node}"
+            )),
+            Err(error) => to_pyerr(py, error),
+        };
+        Ok((error.into_value(py).into_any(), true))
+    }
+}
+
+#[pyclass(module = "rediscluster._core", frozen)]
+pub struct AsyncCore {
+    cluster: Cluster,
+    runner: Runner<Outcome, (OwnedArgs, bool)>,
+}
+
+#[pymethods]
+impl AsyncCore {
+    /// Runs the calls of `core`'s engine (the same pools, health checks and settings) on
+    /// `workers` engine threads.
+    #[new]
+    fn new(core: &Core, workers: usize) -> PyResult<AsyncCore> {
+        let cluster = core.cluster().clone();
+        Ok(AsyncCore {
+            runner: Runner::start(workers, batch(cluster.clone()))?,
+            cluster,
+        })
+    }
+
+    /// Readable when outcomes are waiting: watch it with `loop.add_reader`.
+    fn fileno(&self) -> i32 {
+        self.runner.fileno()
+    }
+
+    /// Queues one command; its outcome comes back under `ticket`.
+    fn execute(&self, ticket: u64, args: &Bound<'_, PyTuple>, decode: bool) -> PyResult<()> {
+        let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
+        let args = OwnedArgs::from_python(&items)?;
+        let queueing = args.queueing(&self.cluster);
+        if let Queueing::Batched = queueing {
+            return self
+                .runner
+                .submit_item(ticket, (args, decode))
+                .map_err(|_| closed());
+        }
+        let cluster = self.cluster.clone();
+        let work: Work<Outcome> = Box::new(move || {
+            let view = args.view();
+            let mut elements = Elements::new(view.len().saturating_sub(1));
+            let answered = cluster.execute_items(&view, &mut |at, item| elements.put(at, item));
+            Outcome::Items(answered, elements, decode)
+        });
+        self.submit(ticket, matches!(queueing, Queueing::Blocking), work)
+    }
+
+    /// Queues one command for the named master, as is.
+    fn execute_on(
+        &self,
+        ticket: u64,
+        node: String,
+        args: &Bound<'_, PyTuple>,
+        decode: bool,
+    ) -> PyResult<()> {
+        let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
+        let args = OwnedArgs::from_python(&items)?;
+        let cluster = self.cluster.clone();
+        let blocking = matches!(args.queueing(&self.cluster), Queueing::Blocking);
+        let work: Work<Outcome> =
+            Box::new(move || Outcome::Reply(cluster.execute_on(&node, &args.view()), decode));
+        self.submit(ticket, blocking, work)
+    }
+
+    /// Queues a pipeline (see `Core.pipeline`).
+    fn pipeline(
+        &self,
+        ticket: u64,
+        commands: &Bound<'_, PyList>,
+        decode: Vec<bool>,
+    ) -> PyResult<()> {
+        let commands = owned_commands(commands, &decode)?;
+        let cluster = self.cluster.clone();
+        let work: Work<Outcome> = Box::new(move || {
+            let views: Vec<Vec<&[u8]>> = commands.iter().map(OwnedArgs::view).collect();
+            Outcome::Replies(cluster.pipeline(&views), decode)
+        });
+        self.submit(ticket, false, work)
+    }
+
+    /// Queues a MULTI/EXEC transaction (see `Core.transaction`).
+    fn transaction(
+        &self,
+        ticket: u64,
+        commands: &Bound<'_, PyList>,
+        decode: Vec<bool>,
+    ) -> PyResult<()> {
+        let commands = owned_commands(commands, &decode)?;
+        let cluster = self.cluster.clone();
+        let work: Work<Outcome> = Box::new(move || {
+            let views: Vec<Vec<&[u8]>> = commands.iter().map(OwnedArgs::view).collect();
+            Outcome::Transaction(cluster.transaction(&views), decode)
+        });
+        self.submit(ticket, false, work)
+    }
+
+    /// WATCH on one held connection of the master owning every key (see `Core.watch`); the
+    /// outcome is the `Watch`.
+    fn watch(&self, ticket: u64, keys: &Bound<'_, PyTuple>) -> PyResult<()> {
+        let items: Vec<Bound<'_, PyAny>> = keys.iter().collect();
+        let keys = OwnedArgs::from_python(&items)?;
+        let cluster = self.cluster.clone();
+        let work: Work<Outcome> = Box::new(move || Outcome::Watching(cluster.watch(&keys.view())));
+        self.submit(ticket, false, work)
+    }
+
+    /// `Watch.watch_more`, on an engine thread.
+    fn watch_more(&self, ticket: u64, watch: &Watch, keys: &Bound<'_, PyTuple>) -> PyResult<()> {
+        let items: Vec<Bound<'_, PyAny>> = keys.iter().collect();
+        let keys = OwnedArgs::from_python(&items)?;
+        let watch = watch.shared();
+        let work: Work<Outcome> =
+            Box::new(move || Outcome::Done(on_watch(&watch, |w| w.watch_more(&keys.view()))));
+        self.submit(ticket, false, work)
+    }
+
+    /// `Watch.execute`, on an engine thread.
+    fn watch_execute(
+        &self,
+        ticket: u64,
+        watch: &Watch,
+        args: &Bound<'_, PyTuple>,
+        decode: bool,
+    ) -> PyResult<()> {
+        let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
+        let args = OwnedArgs::from_python(&items)?;
+        let watch = watch.shared();
+        let work: Work<Outcome> =
+            Box::new(move || Outcome::Reply(on_watch(&watch, |w| w.execute(&args.view())), decode));
+        self.submit(ticket, false, work)
+    }
+
+    /// `Watch.transaction`, on an engine thread: the watch ends.
+    fn watch_transaction(
+        &self,
+        ticket: u64,
+        watch: &Watch,
+        commands: &Bound<'_, PyList>,
+        decode: Vec<bool>,
+    ) -> PyResult<()> {
+        let commands = owned_commands(commands, &decode)?;
+        let watch = watch.shared();
+        let work: Work<Outcome> = Box::new(move || {
+            let views: Vec<Vec<&[u8]>> = commands.iter().map(OwnedArgs::view).collect();
+            let ended = watch::lock(&watch).take().ok_or_else(watch::ended);
+            Outcome::Transaction(ended.and_then(|w| w.transaction(&views)), decode)
+        });
+        self.submit(ticket, false, work)
+    }
+
+    /// `Watch.unwatch`, on an engine thread.
+    fn unwatch(&self, ticket: u64, watch: &Watch) -> PyResult<()> {
+        let watch = watch.shared();
+        let work: Work<Outcome> = Box::new(move || {
+            let taken = watch::lock(&watch).take();
+            Outcome::Done(taken.map_or(Ok(()), cluster_core::Watch::unwatch))
+        });
+        self.submit(ticket, false, work)
+    }
+
+    /// Ends the call of `ticket` if it is a blocking one (its connection is closed, nothing is
+    /// popped for it); an ordinary call runs to its end.
+    fn cancel(&self, ticket: u64) {
+        self.runner.cancel(ticket);
+    }
+
+    /// Up to `max` outcomes as `(ticket, value, failed)`.
+    fn drain(&self, py: Python<'_>, max: usize) -> PyResult<Vec<(u64, Py<PyAny>, bool)>> {
+        self.runner
+            .drain(max)
+            .into_iter()
+            .map(|(ticket, outcome)| {
+                let (value, failed) = outcome.into_python(py)?;
+                Ok((ticket, value, failed))
+            })
+            .collect()
+    }
+
+    /// Stops the engine threads once the queued calls ran; blocking calls are cancelled.
+    fn close(&self) {
+        self.runner.close();
+    }
+}
+
+impl AsyncCore {
+    fn submit(&self, ticket: u64, blocking: bool, work: Work<Outcome>) -> PyResult<()> {
+        let submitted = match blocking {
+            true => self.runner.submit_blocking(ticket, work),
+            false => self.runner.submit(ticket, work),
+        };
+        submitted.map_err(|_| closed())
+    }
+}
+
+fn closed() -> PyErr {
+    crate::errors::connection_error("this client's engine threads were stopped (aclose())")
+}
+
+/// Runs a batch of one-node commands as one pipeline (one write and one read per master).
+/// When planning refuses the pipeline (one command is malformed, or names keys on several
+/// masters), each runs alone and gets its own answer: one caller's mistake is not another's.
+fn batch(cluster: Cluster) -> Batch<Outcome, (OwnedArgs, bool)> {
+    Box::new(move |items: Vec<(OwnedArgs, bool)>| {
+        let views: Vec<Vec<&[u8]>> = items.iter().map(|(args, _)| args.view()).collect();
+        match cluster.pipeline(&views) {
+            Ok(replies) => replies
+                .into_iter()
+                .zip(&items)
+                .map(|(reply, (_, decode))| Outcome::Reply(reply, *decode))
+                .collect(),
+            Err(_) => views
+                .iter()
+                .zip(&items)
+                .map(|(view, (_, decode))| Outcome::Reply(cluster.execute(view), *decode))
+                .collect(),
+        }
+    })
+}
+
+/// Runs `call` on the watch, or fails when it has ended.
+fn on_watch<R>(
+    watch: &SharedWatch,
+    call: impl FnOnce(&mut cluster_core::Watch) -> Result<R, ClusterError>,
+) -> Result<R, ClusterError> {
+    call(watch::active(&mut watch::lock(watch))?)
+}
+
+fn owned_commands(commands: &Bound<'_, PyList>, decode: &[bool]) -> PyResult<Vec<OwnedArgs>> {
+    command_items(commands, decode)?
+        .iter()
+        .map(|items| OwnedArgs::from_python(items))
+        .collect()
+}

@@ -1,0 +1,318 @@
+"""``rediscluster.asyncio.StrictRedisCluster``: redis.asyncio's API over the same engine, against
+the dev cluster. Each test runs its own event loop (``asyncio.run``), as applications do; a
+client is built inside it. Checked here: the placement and the replies are the synchronous
+client's, the loop is never blocked (a blocking pop on one task while others run), thousands
+of concurrent calls use a fixed set of threads, cancellation ends a blocking pop on the server
+(nothing is lost), batches of calls keep each call's own error, pipelines, WATCH, locks,
+``scan_iter``, ``aclose``, a forked child, and uvloop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pytest
+import redis.asyncio
+from redis.exceptions import DataError, ResponseError, WatchError
+
+import rediscluster
+import rediscluster.asyncio
+from rediscluster import CommandNotSupportedError, CrossNodeError
+
+
+def run(test, config, **options):
+    """Runs ``test(client)`` on a fresh loop with a client on the dev cluster's masters."""
+
+    async def main():
+        client = rediscluster.asyncio.StrictRedisCluster(
+            cluster=config, db=0, mastersonly=True, **options
+        )
+        try:
+            return await test(client)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(main())
+
+
+def native_threads():
+    """This process's threads, native ones included (the engine's are not Python threads)."""
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_it_is_a_redis_asyncio_client_with_the_sync_clients_placement(config, r):
+    async def test(a):
+        assert isinstance(a, redis.asyncio.Redis)
+        keys = [f"place:{i}" for i in range(50)] + ["a{tag}", "b{tag}"]
+        for key in keys:
+            assert a.getnodefor(key) == r.getnodefor(key)
+            assert await a.set(key, key) is True
+        # Written through asyncio, read through the synchronous client: same nodes.
+        assert r.mget(keys) == [k.encode() for k in keys]
+        assert await a.mget(keys + ["missing"]) == [k.encode() for k in keys] + [None]
+        assert a.nodes == r.nodes
+
+    run(test, config)
+
+
+def test_replies_are_shaped_by_redis_asyncios_callbacks(config):
+    async def test(a):
+        await a.hset("h", mapping={"f": "1", "g": "2"})
+        assert await a.hgetall("h") == {b"f": b"1", b"g": b"2"}
+        assert await a.incrbyfloat("fl", 1.5) == 1.5
+        await a.zadd("z", {"m": 2.0, "n": 1.0})
+        assert await a.zrange("z", 0, -1, withscores=True) == [(b"n", 1.0), (b"m", 2.0)]
+        assert await a.exists("h", "fl", "nope") == 2
+        assert (await a.info("server"))["redis_version"]
+        assert await a.dbsize() == 3  # summed over the masters, as the sync client
+        assert sorted([k async for k in a.scan_iter("*")]) == [b"fl", b"h", b"z"]
+
+    run(test, config)
+
+
+def test_decoding_and_other_codecs(config):
+    async def decoded(a):
+        await a.set("k", "välue")
+        assert await a.get("k") == "välue"
+        assert await a.mget(["k", "x"]) == ["välue", None]
+
+    run(decoded, config, decode_responses=True)
+
+    async def latin1(a):
+        await a.set("k", "é")
+        assert await a.get("k") == "é"
+        return await a.execute_on(a.getnodefor("k").popitem()[0], "GET", "k")
+
+    assert run(latin1, config, decode_responses=True, encoding="latin-1") == "é"
+
+
+def test_errors_are_redis_pys_and_each_call_in_a_batch_keeps_its_own(config):
+    async def test(a):
+        await a.set("text", "abc")
+        with pytest.raises(ResponseError, match="not an integer"):
+            await a.incr("text")
+        with pytest.raises(DataError):
+            await a.set("k", {"not": "encodable"})
+        with pytest.raises(CommandNotSupportedError):
+            await a.execute_command("MULTI")
+        # Many one-node calls at once run in shared batches: the failing ones (a wrong type,
+        # a script over two masters) fail alone, the others answer.
+        one, two = _keys_on_two_masters(a)
+
+        async def good(i):
+            return await a.set(f"ok:{i}", i)
+
+        results = await asyncio.gather(
+            *(good(i) for i in range(200)),
+            a.incr("text"),
+            a.eval("return 1", 2, one, two),
+            *(good(i) for i in range(200, 400)),
+            return_exceptions=True,
+        )
+        assert results[:200] == [True] * 200 and results[202:] == [True] * 200
+        assert isinstance(results[200], ResponseError)
+        assert isinstance(results[201], CrossNodeError)
+        assert await a.get("ok:399") == b"399"
+
+    run(test, config)
+
+
+def _keys_on_two_masters(client):
+    first = "spread:0"
+    node = client.getnodefor(first)
+    other = next(f"spread:{i}" for i in range(1, 100) if client.getnodefor(f"spread:{i}") != node)
+    return first, other
+
+
+def test_the_loop_runs_while_a_blocking_pop_waits(config):
+    async def test(a):
+        popper = asyncio.create_task(a.blpop(["queue"], timeout=2))
+        await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        for i in range(100):
+            await a.set(f"during:{i}", i)
+        assert time.perf_counter() - started < 1.5, "calls waited behind the BLPOP"
+        assert not popper.done()
+        await a.rpush("queue", "job")
+        assert await popper == (b"queue", b"job")
+
+    run(test, config)
+
+
+def test_a_cancelled_blocking_pop_takes_nothing(config, master_clients):
+    async def test(a):
+        (node,) = a.getnodefor("jobs")
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(a.blpop(["jobs"], timeout=0), 0.2)
+        # The server dropped the cancelled client's BLPOP: what is pushed now stays.
+        deadline = time.monotonic() + 5
+        while master_clients[node].info("clients")["blocked_clients"]:
+            assert time.monotonic() < deadline, "the cancelled BLPOP still blocks"
+            await asyncio.sleep(0.01)
+        await a.rpush("jobs", "kept")
+        assert await a.lrange("jobs", 0, -1) == [b"kept"]
+        # Over several masters (emulated by polling) too.
+        one, two = _keys_on_two_masters(a)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(a.blpop([one, two], timeout=0), 0.2)
+        await a.rpush(one, "also kept")
+        await asyncio.sleep(0.3)
+        assert await a.lrange(one, 0, -1) == [b"also kept"]
+
+    run(test, config)
+
+
+def test_thousands_of_concurrent_calls_use_a_fixed_set_of_threads(config):
+    async def test(a):
+        before = native_threads()
+
+        async def task(i):
+            await a.set(f"c:{i}", i)
+            return await a.get(f"c:{i}")
+
+        got = await asyncio.gather(*(task(i) for i in range(3000)))
+        assert got == [str(i).encode() for i in range(3000)]
+        assert native_threads() <= before + 2, "a thread per call?"
+
+    run(test, config, engine_threads=2)
+
+
+def test_pipelines_and_transactions(config):
+    async def test(a):
+        async with a.pipeline(transaction=False) as pipe:
+            pipe.set("p1", 1).incr("p1").get("p1").mget(["p1", "nope"])
+            assert await pipe.execute() == [True, 2, b"2", [b"2", None]]
+        async with a.pipeline() as pipe:
+            pipe.set("t{x}", 1).incr("t{x}")
+            assert await pipe.execute() == [True, 2]
+        one, two = _keys_on_two_masters(a)
+        async with a.pipeline() as pipe:
+            pipe.set(one, 1).set(two, 2)
+            with pytest.raises(CrossNodeError):
+                await pipe.execute()
+        async with a.pipeline(transaction=False) as pipe:
+            pipe.set("e", "text").incr("e").get("e")
+            with pytest.raises(ResponseError, match="Command # 2"):
+                await pipe.execute()
+            pipe.incr("e")
+            result = await pipe.execute(raise_on_error=False)
+            assert isinstance(result[0], ResponseError)
+
+    run(test, config)
+
+
+def test_watch_runs_as_redis_asyncio_does(config, master_clients):
+    async def test(a):
+        await a.set("bal{acct}", 100)
+        (node,) = a.getnodefor("bal{acct}")
+        async with a.pipeline() as pipe:
+            assert await pipe.watch("bal{acct}") is True
+            balance = int(await pipe.get("bal{acct}"))
+            master_clients[node].set("bal", 999)  # another client changes it (stored name)
+            pipe.multi()
+            pipe.set("bal{acct}", balance - 10)
+            with pytest.raises(WatchError):
+                await pipe.execute()
+        assert await a.get("bal{acct}") == b"999"
+
+        async def withdraw(pipe):
+            current = int(await pipe.get("bal{acct}"))
+            pipe.multi()
+            pipe.set("bal{acct}", current - 1)
+            return current
+
+        assert await a.transaction(withdraw, "bal{acct}", value_from_callable=True) == 999
+        assert await a.get("bal{acct}") == b"998"
+        one, two = _keys_on_two_masters(a)
+        async with a.pipeline() as pipe:
+            with pytest.raises(CrossNodeError):
+                await pipe.watch(one, two)
+
+    run(test, config)
+
+
+def test_locks_from_redis_asyncio(config):
+    async def test(a):
+        lock = a.lock("resource", timeout=5, blocking_timeout=0.2)
+        assert await lock.acquire()
+        other = a.lock("resource", timeout=5, blocking_timeout=0.2)
+        assert not await other.acquire()
+        await lock.release()
+        assert await other.acquire()
+        await other.release()
+
+    run(test, config)
+
+
+def test_aclose_then_use_again_and_a_new_loop_each_time(config):
+    client = rediscluster.asyncio.StrictRedisCluster(cluster=config, mastersonly=True)
+
+    async def use():
+        await client.set("again", "x")
+        value = await client.get("again")
+        await client.aclose()
+        return value
+
+    # Two loops one after the other (asyncio.run closes each), the client reused.
+    assert asyncio.run(use()) == b"x"
+    assert asyncio.run(use()) == b"x"
+
+    async def as_context():
+        async with rediscluster.asyncio.StrictRedisCluster(cluster=config) as c:
+            return await c.ping()
+
+    assert asyncio.run(as_context()) is True  # PING answered the same by every master
+
+
+def test_a_forked_child_gets_its_own_engine(config):
+    client = rediscluster.asyncio.StrictRedisCluster(cluster=config, mastersonly=True)
+    asyncio.run(client.set("fork", "parent"))
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+
+            async def child():
+                await client.set("fork", "child")
+                return await client.get("fork")
+
+            status = 0 if asyncio.run(child()) == b"child" else 2
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    # The parent's engine still works, and sees the child's write.
+    assert asyncio.run(client.get("fork")) == b"child"
+
+
+def test_it_runs_on_uvloop(config):
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main():
+        async with rediscluster.asyncio.StrictRedisCluster(cluster=config) as a:
+            await asyncio.gather(*(a.set(f"uv:{i}", i) for i in range(500)))
+            return await a.mget([f"uv:{i}" for i in range(500)])
+
+    assert uvloop.run(main()) == [str(i).encode() for i in range(500)]
+
+
+def test_bad_settings_are_clear_errors(config):
+    with pytest.raises(ValueError, match="engine_threads"):
+        rediscluster.asyncio.StrictRedisCluster(cluster=config, engine_threads=0)
+    with pytest.raises(rediscluster.ClusterConfigError):
+        rediscluster.asyncio.StrictRedisCluster(cluster={"nodes": {}})
+    with pytest.raises(CommandNotSupportedError):
+        rediscluster.asyncio.StrictRedisCluster(cluster=config).monitor()
+
+
+def test_from_url(config):
+    masters = [config["nodes"][f"node_{i}"] for i in (1, 2, 3)]
+    url = "redis://" + ",".join(f"{m['host']}:{m['port']}" for m in masters) + "/0"
+
+    async def test():
+        async with rediscluster.asyncio.StrictRedisCluster.from_url(url) as a:
+            await a.set("url", "ok")
+            return await a.get("url"), len(a.nodes)
+
+    assert asyncio.run(test()) == (b"ok", 3)
