@@ -41,7 +41,6 @@ import redis.asyncio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import python_bench  # noqa: E402  (servers, placement and checks shared with the sync bench)
-
 import rediscluster  # noqa: E402
 import rediscluster.asyncio  # noqa: E402
 
@@ -104,13 +103,14 @@ async def ticker(lags, stop):
 
 
 async def timed(work):
-    """Runs ``work()`` with the ticker: (wall, cpu, p99 lag in seconds, result)."""
+    """Awaits ``work`` (a coroutine, not started yet) with the ticker: (wall, cpu, p99 lag in
+    seconds, result)."""
     gc.collect()
     lags, stop = [], asyncio.Event()
     tick = asyncio.create_task(ticker(lags, stop))
     await asyncio.sleep(0.005)
     wall, cpu = time.perf_counter(), time.process_time()
-    result = await work()
+    result = await work
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     stop.set()
     await tick
@@ -158,8 +158,10 @@ def make_workloads(tasks, ops):
 async def run_rounds(clients, keys, workloads, rounds):
     names = list(clients)
     for name in names:
-        # Untimed: connections opened, MGET's keys written.
+        # Untimed: connections opened, code paths warm, MGET's keys written.
         await clients[name].mset(dict.fromkeys(keys[name], "warm-up"))
+        for _, run, _ in workloads.values():
+            await run(clients[name], keys[name], "warm-up")
     samples = {(w, name): [] for w in workloads for name in names}
     for round_number in range(1, rounds + 1):
         started = time.perf_counter()
@@ -170,7 +172,7 @@ async def run_rounds(clients, keys, workloads, rounds):
                 value = f"{TAGS[name]}:{round_number:03d}:".ljust(16, "x")
                 if workload.startswith("MGET"):
                     await client.mset(dict.fromkeys(keys[name], value))
-                wall, cpu, lag, result = await timed(lambda c=client, k=keys[name], v=value: run(c, k, v))
+                wall, cpu, lag, result = await timed(run(client, keys[name], value))
                 check(result, value)
                 samples[(workload, name)].append((wall / ops, cpu / ops, lag))
         print(

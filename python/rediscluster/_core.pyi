@@ -5,7 +5,16 @@ from typing import Any, final
 
 from typing_extensions import Self
 
-__all__ = ["Core", "Subscription", "Watch", "node_index", "run_tool", "tool_copy", "tool_reshard"]
+__all__ = [
+    "AsyncCore",
+    "Core",
+    "Subscription",
+    "Watch",
+    "node_index",
+    "run_tool",
+    "tool_copy",
+    "tool_reshard",
+]
 
 _Arg = bytes | bytearray | memoryview | str | int | float
 _NodeAddress = tuple[str, str, int]
@@ -52,6 +61,10 @@ class AsyncCore:
         self, ticket: int, watch: Watch, commands: list[Sequence[_Arg]], decode: list[bool]
     ) -> None: ...
     def unwatch(self, ticket: int, watch: Watch) -> None: ...
+    def subscription_change(
+        self, ticket: int, subscription: Subscription, kind: str, names: list[bytes]
+    ) -> None: ...
+    def wake_on(self, ticket: int, subscription: Subscription) -> None: ...
     def cancel(self, ticket: int) -> None: ...
     def drain(self, max: int) -> list[tuple[int, Any, bool]]: ...
     def close(self) -> None: ...

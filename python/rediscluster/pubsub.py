@@ -126,6 +126,15 @@ class ClusterPubSub:
                 yield message
 
     def handle_message(self, received, ignore_subscribe_messages=False):
+        message, handler = self._route(received, ignore_subscribe_messages)
+        if handler is not None:
+            handler(message)
+            return None
+        return message
+
+    def _route(self, received, ignore_subscribe_messages):
+        """redis-py's message dict for an engine event, and the handler that takes it (``None``:
+        the caller gets it). A confirmation ignored by the settings is ``(None, None)``."""
         kind, pattern, channel, data, _node = received
         message = {"type": kind, "pattern": pattern, "channel": channel, "data": data}
         if kind in UNSUBSCRIBE_MESSAGE_TYPES:
@@ -142,12 +151,10 @@ class ClusterPubSub:
                 handler = self.shard_channels.get(channel)
             else:
                 handler = self.channels.get(channel)
-            if handler is not None:
-                handler(message)
-                return None
-        elif ignore_subscribe_messages or self.ignore_subscribe_messages:
-            return None
-        return message
+            return message, handler
+        if ignore_subscribe_messages or self.ignore_subscribe_messages:
+            return None, None
+        return message, None
 
     def run_in_thread(self, sleep_time=0.0, daemon=False, exception_handler=None):
         """redis-py's worker thread: every message goes to its handler; ``stop()`` ends it."""

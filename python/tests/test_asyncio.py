@@ -316,3 +316,67 @@ def test_from_url(config):
             return await a.get("url"), len(a.nodes)
 
     assert asyncio.run(test()) == (b"ok", 3)
+
+
+def test_pubsub_over_the_masters_without_blocking_the_loop(config):
+    async def test(a):
+        async with a.pubsub() as pubsub:
+            channels = [f"chan:{i}" for i in range(12)]  # spread over the masters
+            await pubsub.subscribe(*channels)
+            await pubsub.psubscribe("pat:*")
+            confirmations = [await pubsub.get_message(timeout=5) for _ in range(13)]
+            assert {m["type"] for m in confirmations} == {"subscribe", "psubscribe"}
+            # Nothing published yet: a bounded wait answers None in about its time.
+            started = time.perf_counter()
+            assert await pubsub.get_message(timeout=0.2) is None
+            assert 0.15 < time.perf_counter() - started < 2
+
+            # A reader waits (the loop runs meanwhile) until a publisher on another task sends.
+            async def publish_later():
+                await asyncio.sleep(0.1)
+                for channel in channels:
+                    assert await a.publish(channel, f"to {channel}") == 1
+                await a.publish("pat:x", "by pattern")
+
+            publisher = asyncio.create_task(publish_later())
+            got = []
+            async for message in pubsub.listen():
+                got.append(message)
+                if len(got) == 13:
+                    break
+            await publisher
+            assert sorted(m["data"] for m in got if m["type"] == "message") == sorted(
+                f"to {c}".encode() for c in channels
+            )
+            (by_pattern,) = [m for m in got if m["type"] == "pmessage"]
+            assert by_pattern["pattern"] == b"pat:*" and by_pattern["data"] == b"by pattern"
+            # Handlers, coroutine ones included, take their messages.
+            seen = []
+
+            async def handler(message):
+                seen.append(message["data"])
+
+            await pubsub.subscribe(handled=handler)
+            assert (await pubsub.get_message(timeout=5))["type"] == "subscribe"
+            await a.publish("handled", "h")
+            assert await pubsub.get_message(timeout=5) is None
+            assert seen == [b"h"]
+            await pubsub.unsubscribe()
+            await pubsub.punsubscribe()
+
+    run(test, config)
+
+
+def test_a_cancelled_listener_loses_nothing(config):
+    async def test(a):
+        pubsub = a.pubsub()
+        await pubsub.subscribe("news")
+        await pubsub.get_message(timeout=5)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(pubsub.get_message(timeout=None), 0.1)
+        await a.publish("news", "after the cancel")
+        message = await pubsub.get_message(timeout=5)
+        assert message["data"] == b"after the cancel"
+        await pubsub.aclose()
+
+    run(test, config)

@@ -13,6 +13,7 @@ use pyo3::types::{PyList, PyTuple};
 use crate::client::{Core, command_items, replies_list};
 use crate::convert::{borrowed_args, elements_list, reply};
 use crate::errors::to_pyerr;
+use crate::subscription::Subscription;
 use crate::watch::{self, SharedWatch, Watch};
 
 /// One command's arguments copied out of Python: the bytes back to back, and where each ends.
@@ -96,7 +97,7 @@ enum Outcome {
     Transaction(Result<Value, ClusterError>, Vec<bool>),
     /// A new watch (a `Watch` for the pipeline).
     Watching(Result<cluster_core::Watch, ClusterError>),
-    /// Done, with nothing to answer (`None`).
+    /// Done, with nothing to answer (`None`); also a pub/sub's wake-up.
     Done(Result<(), ClusterError>),
 }
 
@@ -296,6 +297,56 @@ impl AsyncCore {
             Outcome::Done(taken.map_or(Ok(()), cluster_core::Watch::unwatch))
         });
         self.submit(ticket, false, work)
+    }
+
+    /// Changes a pub/sub's subscriptions (`kind`: subscribe, ssubscribe, psubscribe,
+    /// unsubscribe, sunsubscribe, punsubscribe) on an engine thread: a first channel on a
+    /// master opens its connection there.
+    fn subscription_change(
+        &self,
+        ticket: u64,
+        subscription: &Subscription,
+        kind: &str,
+        names: Vec<Vec<u8>>,
+    ) -> PyResult<()> {
+        type Change = fn(&mut cluster_core::Subscription, &[Vec<u8>]) -> Result<(), ClusterError>;
+        let change: Change = match kind {
+            "subscribe" => |s, n| s.subscribe(n),
+            "ssubscribe" => |s, n| s.ssubscribe(n),
+            "psubscribe" => |s, n| s.psubscribe(n),
+            "unsubscribe" => |s, n| s.unsubscribe(n),
+            "sunsubscribe" => |s, n| s.sunsubscribe(n),
+            "punsubscribe" => |s, n| s.punsubscribe(n),
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "no subscription change named {other:?}"
+                )));
+            }
+        };
+        let subscription = subscription.shared();
+        let work: Work<Outcome> = Box::new(move || {
+            let mut open = subscription.lock().unwrap_or_else(|p| p.into_inner());
+            Outcome::Done(match open.as_mut() {
+                Some(subscription) => change(subscription, &names),
+                None => Err(ClusterError::Command(
+                    "ERR the subscription is closed".to_owned(),
+                )),
+            })
+        });
+        self.submit(ticket, false, work)
+    }
+
+    /// From now on, every frame the pub/sub's connections receive queues a wake-up (`None`)
+    /// under `ticket`: the loop then reads what arrived without waiting.
+    fn wake_on(&self, ticket: u64, subscription: &Subscription) {
+        let poster = self.runner.poster();
+        let waker: cluster_core::pubsub::Waker =
+            std::sync::Arc::new(move || poster.post(ticket, Outcome::Done(Ok(()))));
+        let shared = subscription.shared();
+        let mut open = shared.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(subscription) = open.as_mut() {
+            subscription.set_waker(Some(waker));
+        }
     }
 
     /// Ends the call of `ticket` if it is a blocking one (its connection is closed, nothing is

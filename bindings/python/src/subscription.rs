@@ -1,7 +1,8 @@
 //! Pub/sub: the core's `Subscription` behind a lock, waited on without the GIL in short slices
-//! so Ctrl-C and a `close()` from another thread are noticed while a listener waits.
+//! so Ctrl-C and a `close()` from another thread are noticed while a listener waits. The
+//! asyncio client's engine threads take the same lock (`aio.rs`, through `shared`).
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use cluster_core::{ClusterError, PubSubMessage};
@@ -16,8 +17,11 @@ const WAIT_SLICE: Duration = Duration::from_millis(100);
 
 #[pyclass(module = "rediscluster._core", frozen)]
 pub struct Subscription {
-    inner: Mutex<Option<cluster_core::Subscription>>,
+    inner: SharedSubscription,
 }
+
+/// The core's subscription while it is open, for whichever thread changes or reads it.
+pub type SharedSubscription = Arc<Mutex<Option<cluster_core::Subscription>>>;
 
 /// `(type, pattern, channel, data, node)` of one message or confirmation.
 type Message = (String, Option<Py<PyAny>>, Py<PyAny>, Py<PyAny>, String);
@@ -25,8 +29,12 @@ type Message = (String, Option<Py<PyAny>>, Py<PyAny>, Py<PyAny>, String);
 impl Subscription {
     pub fn new(inner: cluster_core::Subscription) -> Subscription {
         Subscription {
-            inner: Mutex::new(Some(inner)),
+            inner: Arc::new(Mutex::new(Some(inner))),
         }
+    }
+
+    pub fn shared(&self) -> SharedSubscription {
+        Arc::clone(&self.inner)
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<cluster_core::Subscription>> {

@@ -29,12 +29,14 @@ _BATCH = 32
 class EngineBridge:
     """Submits calls to an ``AsyncCore`` and settles their futures on the loop."""
 
-    __slots__ = ("engine", "_fd", "_futures", "_next_ticket", "_loop", "_closed")
+    __slots__ = ("engine", "_fd", "_futures", "_streams", "_next_ticket", "_loop", "_closed")
 
     def __init__(self, engine):
         self.engine = engine
         self._fd = engine.fileno()
         self._futures = {}
+        # Tickets under which the engine posts many outcomes (a pub/sub's wake-ups).
+        self._streams = {}
         self._next_ticket = itertools.count(1).__next__
         self._loop = None
         self._closed = False
@@ -74,6 +76,21 @@ class EngineBridge:
         self._futures.pop(ticket, None)
         self.engine.cancel(ticket)
 
+    def attach(self):
+        """Makes the running loop watch the engine's pipe (a call does this itself)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._follow(loop)
+
+    def stream(self, callback):
+        """A ticket whose outcomes, however many, go to ``callback(value, failed)`` on the loop."""
+        ticket = self._next_ticket()
+        self._streams[ticket] = callback
+        return ticket
+
+    def end_stream(self, ticket):
+        self._streams.pop(ticket, None)
+
     def _follow(self, loop):
         """Watches the engine's pipe from ``loop`` instead of the previous loop."""
         previous, self._loop = self._loop, None
@@ -86,8 +103,13 @@ class EngineBridge:
         futures = self._futures
         for ticket, value, failed in self.engine.drain(_BATCH):
             future = futures.pop(ticket, None)
-            if future is None or future.done():
-                # Cancelled meanwhile: the reply has nobody to go to.
+            if future is None:
+                stream = self._streams.get(ticket)
+                if stream is not None:
+                    stream(value, failed)
+                # Else cancelled meanwhile: the reply has nobody to go to.
+                continue
+            if future.done():
                 continue
             loop = future.get_loop()
             if loop is self._loop:

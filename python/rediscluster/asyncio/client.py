@@ -28,6 +28,7 @@ from ..fast_commands import FastCommands
 from ..server_info import ServerInfo
 from .bridge import EngineBridge
 from .pipeline import ClusterPipeline
+from .pubsub import ClusterPubSub
 
 __all__ = ["StrictRedisCluster", "RedisCluster"]
 
@@ -93,6 +94,13 @@ class StrictRedisCluster(FastCommands, redis.asyncio.Redis):
         _INHERITED.append(self._bridge)
         self._bridge = _FreshBridge(self)
 
+    def _live_bridge(self):
+        """The bridge, started now if the client's engine threads were stopped."""
+        bridge = self._bridge
+        if isinstance(bridge, _FreshBridge):
+            bridge = self._bridge = self._new_bridge()
+        return bridge
+
     def _new_bridge(self):
         core = self._sync._core
         if isinstance(core, after_fork.EngineAfterFork):
@@ -149,9 +157,7 @@ class StrictRedisCluster(FastCommands, redis.asyncio.Redis):
     async def _engine_transaction(self, commands, decode_flags, watch=None):
         sync, bridge = self._sync, self._bridge
         engine = bridge.engine
-        call = (
-            (engine.transaction,) if watch is None else (engine.watch_transaction, watch)
-        )
+        call = (engine.transaction,) if watch is None else (engine.watch_transaction, watch)
         if sync._native:
             return await bridge.call(*call, commands, decode_flags)
         encoded = [sync._encoded(a) for a in commands]
@@ -225,10 +231,9 @@ class StrictRedisCluster(FastCommands, redis.asyncio.Redis):
                         await asyncio.sleep(watch_delay)
 
     def pubsub(self, **kwargs):
-        raise CommandNotSupportedError(
-            "pub/sub is not in the asyncio client yet: use rediscluster.StrictRedisCluster's "
-            "pubsub() (its get_message(timeout) waits without the GIL) from a thread"
-        )
+        """An asyncio pub/sub: channels on the master their name hashes to, patterns on every
+        master, read as one stream (see the synchronous client's)."""
+        return ClusterPubSub(self, **kwargs)
 
     def lock(
         self,
@@ -313,10 +318,7 @@ class _FreshBridge:
         self._client = client
 
     def __getattr__(self, name):
-        client = self._client
-        if client._bridge is self:
-            client._bridge = client._new_bridge()
-        return getattr(client._bridge, name)
+        return getattr(self._client._live_bridge(), name)
 
 
 RedisCluster = StrictRedisCluster

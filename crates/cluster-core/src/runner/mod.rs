@@ -155,6 +155,14 @@ impl<T: Send + 'static, C: Send + 'static> Runner<T, C> {
         Ok(())
     }
 
+    /// A handle that queues outcomes under a ticket from any thread, as many as it likes (a
+    /// stream of events: the asyncio pub/sub's wake-ups).
+    pub fn poster(&self) -> Poster<T, C> {
+        Poster {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
     /// Ends a blocking call; its outcome is never delivered. An ordinary call runs to its end
     /// and its outcome is delivered, for the caller to drop.
     pub fn cancel(&self, ticket: u64) {
@@ -194,6 +202,17 @@ impl<T: Send + 'static, C: Send + 'static> Runner<T, C> {
 impl<T: Send + 'static, C: Send + 'static> Drop for Runner<T, C> {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// Queues outcomes for the runner's caller (see `Runner::poster`).
+pub struct Poster<T, C> {
+    shared: Arc<Shared<T, C>>,
+}
+
+impl<T, C> Poster<T, C> {
+    pub fn post(&self, ticket: u64, outcome: T) {
+        finished(&self.shared, ticket, outcome);
     }
 }
 
@@ -386,6 +405,16 @@ mod tests {
         assert_eq!(wait_for(&runner, 1), vec![(2, 7)]);
         thread::sleep(Duration::from_millis(50));
         assert!(runner.drain(usize::MAX).is_empty());
+    }
+
+    #[test]
+    fn a_poster_queues_outcomes_from_any_thread() {
+        let runner = start(1);
+        let poster = runner.poster();
+        thread::spawn(move || (0..3).for_each(|i| poster.post(9, i)))
+            .join()
+            .unwrap();
+        assert_eq!(wait_for(&runner, 3), vec![(9, 0), (9, 1), (9, 2)]);
     }
 
     #[test]
