@@ -23,8 +23,8 @@ PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
 	python-test php-build php-test php-stubs bench-php bench-php-instructions bench-php-request \
-	bench-migrate cross-language conformance conformance-php cluster-start cluster-stop fault-suite \
-	soak refresh-commands library-suites
+	bench-migrate cross-language conformance conformance-async conformance-php bench-python-async \
+	cluster-start cluster-stop fault-suite soak refresh-commands library-suites
 
 all: test
 
@@ -167,6 +167,25 @@ conformance: python-install
 	$(PYTHON) $(CONFORMANCE_DIR)/compare.py $(CONFORMANCE_DIR)/baseline/junit-redis_baseline.xml \
 		$${CONFORMANCE_OUT:-$${TMPDIR:-/tmp}/redis-conformance-out}/junit-rediscluster_candidate.xml
 
+## conformance-async: redis-py 8.1's own tests/test_asyncio/test_commands.py through the same
+## harness, twice: redis.asyncio.Redis on the first master (redis-py's own create_redis fixture:
+## the baseline), then rediscluster.asyncio over the 3 masters (tests/conformance_async swaps
+## that fixture); compare.py prints what passes on the baseline and not here.
+CONFORMANCE_ASYNC_RUN = CONFORMANCE_PYTHON=$(PY) CONFORMANCE_TESTS=tests/test_asyncio/test_commands.py
+CONFORMANCE_ASYNC_ARGS = -q -p no:cacheprovider -p pytest_asyncio.plugin -o asyncio_mode=auto \
+	-o asyncio_default_fixture_loop_scope=function
+conformance-async: python-install
+	$(PY) -m pip install -q --disable-pip-version-check -r $(CONFORMANCE_DIR)/requirements.txt \
+		"pytest-asyncio==1.2.0"
+	$(CONFORMANCE_ASYNC_RUN) CONFORMANCE_LABEL=asyncio_baseline \
+		$(CONFORMANCE_DIR)/run.sh $(CONFORMANCE_ASYNC_ARGS)
+	$(CONFORMANCE_ASYNC_RUN) CONFORMANCE_LABEL=asyncio_candidate \
+		PYTHONPATH=$(CURDIR)/tests/conformance_async \
+		$(CONFORMANCE_DIR)/run.sh $(CONFORMANCE_ASYNC_ARGS) -p rediscluster_async_plugin
+	$(PYTHON) $(CONFORMANCE_DIR)/compare.py \
+		$${CONFORMANCE_OUT:-$${TMPDIR:-/tmp}/redis-conformance-out}/junit-asyncio_baseline.xml \
+		$${CONFORMANCE_OUT:-$${TMPDIR:-/tmp}/redis-conformance-out}/junit-asyncio_candidate.xml
+
 ## conformance-php: phpredis 5.3.7's own tests/RedisTest.php against RedisCluster\RedisCluster
 ## (3 masters), beside phpredis Redis on one server (the harness's ports, 7421-7428; the report
 ## is $$SCRATCH/report.md). PHPACC_NOSKIP=1 runs every test (a crash hunt).
@@ -181,6 +200,11 @@ bench:
 ## bench-python: our client vs redis-py + hiredis, one server and sharded by hand.
 bench-python: python-install
 	$(PY) bench/python_bench.py
+
+## bench-python-async: rediscluster.asyncio vs redis.asyncio + hiredis (one server, and sharded by
+## hand), 1000 concurrent tasks on one event loop, with the loop's lag.
+bench-python-async: python-install
+	$(PY) bench/python_async_bench.py
 
 ## library-suites: rq's and python-redis-lock's own test suites (pinned PyPI sdists, in their own
 ## virtualenv under target/library-suites), each on one plain redis.Redis and with the client
