@@ -380,3 +380,26 @@ def test_a_cancelled_listener_loses_nothing(config):
         await pubsub.aclose()
 
     run(test, config)
+
+
+def test_a_client_dropped_without_aclose_frees_its_threads_while_the_loop_runs(config):
+    import gc
+
+    async def main():
+        before = native_threads()
+        for _ in range(5):
+            client = rediscluster.asyncio.StrictRedisCluster(
+                cluster=config, mastersonly=True, engine_threads=2
+            )
+            await client.set("dropped", "x")
+            del client
+            gc.collect()
+        deadline = time.monotonic() + 5
+        while native_threads() > before:
+            assert time.monotonic() < deadline, "the dropped clients' engine threads remain"
+            await asyncio.sleep(0.01)
+        # The loop unwatched the closed pipes itself and goes on (a new client works).
+        async with rediscluster.asyncio.StrictRedisCluster(cluster=config) as client:
+            assert await client.get("dropped") == b"x"
+
+    asyncio.run(main())

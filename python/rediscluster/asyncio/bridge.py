@@ -10,12 +10,19 @@ behind thousands of replies.
 
 A client is used from one event loop at a time, as redis.asyncio's: the pipe follows the loop
 of the latest call (pytest-asyncio and ``asyncio.run`` make a loop per test or per run).
+
+The loop holds the bridge weakly, and watches its own duplicate of the pipe: a client dropped
+without ``aclose()`` frees its engine (whose threads then end) instead of living as long as the
+loop, and the engine's pipe closing makes the duplicate readable (end of file), so the loop
+itself unwatches and closes it, on its own thread, before the descriptor could be reused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import weakref
 
 from redis.exceptions import ConnectionError
 
@@ -29,11 +36,20 @@ _BATCH = 32
 class EngineBridge:
     """Submits calls to an ``AsyncCore`` and settles their futures on the loop."""
 
-    __slots__ = ("engine", "_fd", "_futures", "_streams", "_next_ticket", "_loop", "_closed")
+    __slots__ = (
+        "engine",
+        "_pipe",
+        "_futures",
+        "_streams",
+        "_next_ticket",
+        "_loop",
+        "_closed",
+        "__weakref__",
+    )
 
     def __init__(self, engine):
         self.engine = engine
-        self._fd = engine.fileno()
+        self._pipe = _Pipe(engine.fileno())
         self._futures = {}
         # Tickets under which the engine posts many outcomes (a pub/sub's wake-ups).
         self._streams = {}
@@ -95,8 +111,8 @@ class EngineBridge:
         """Watches the engine's pipe from ``loop`` instead of the previous loop."""
         previous, self._loop = self._loop, None
         if previous is not None and not previous.is_closed():
-            previous.remove_reader(self._fd)
-        loop.add_reader(self._fd, self._drain)
+            previous.remove_reader(self._pipe.fd)
+        loop.add_reader(self._pipe.fd, _drain_if_alive, weakref.ref(self), self._pipe, loop)
         self._loop = loop
 
     def _drain(self):
@@ -131,7 +147,34 @@ class EngineBridge:
     def _unwatch(self):
         loop, self._loop = self._loop, None
         if loop is not None and not loop.is_closed():
-            loop.remove_reader(self._fd)
+            loop.remove_reader(self._pipe.fd)
+
+
+class _Pipe:
+    """The loop's own duplicate of the engine's pipe (see the module's comment)."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd):
+        self.fd = os.dup(fd)
+
+    def close(self):
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self):
+        self.close()
+
+
+def _drain_if_alive(bridge_ref, pipe, loop):
+    bridge = bridge_ref()
+    if bridge is not None:
+        bridge._drain()
+        return
+    # The client and its engine are gone: the engine's pipe closed, and this end reads EOF.
+    loop.remove_reader(pipe.fd)
+    pipe.close()
 
 
 def _settle(future, value, failed):
