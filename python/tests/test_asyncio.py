@@ -165,17 +165,60 @@ def test_a_cancelled_blocking_pop_takes_nothing(config, master_clients):
 
 def test_thousands_of_concurrent_calls_use_a_fixed_set_of_threads(config):
     async def test(a):
+        await a.ping()  # the engine threads exist from here on
         before = native_threads()
+        peak = before
 
         async def task(i):
+            nonlocal peak
             await a.set(f"c:{i}", i)
-            return await a.get(f"c:{i}")
+            peak = max(peak, native_threads())
+            value = await a.get(f"c:{i}")
+            peak = max(peak, native_threads())
+            return value
 
         got = await asyncio.gather(*(task(i) for i in range(3000)))
         assert got == [str(i).encode() for i in range(3000)]
-        assert native_threads() <= before + 2, "a thread per call?"
+        assert peak == before, f"threads went from {before} to {peak} during the calls"
 
     run(test, config, engine_threads=2)
+
+
+def test_a_reply_python_cannot_take_fails_only_its_own_call(config, master_clients):
+    async def test(a):
+        (node,) = a.getnodefor("latin")
+        master_clients[node].set("latin", b"caf\xe9")  # not UTF-8
+        results = await asyncio.gather(
+            *(a.set(f"fine:{i}", i) for i in range(50)),
+            a.get("latin"),
+            *(a.get(f"fine:{i}") for i in range(50)),
+            return_exceptions=True,
+        )
+        assert isinstance(results[50], UnicodeDecodeError)
+        assert results[:50] == [True] * 50 and results[51:] == [str(i) for i in range(50)]
+
+    run(test, config, decode_responses=True)
+
+
+def test_a_blocking_command_in_a_pipeline_holds_no_engine_thread(config):
+    async def test(a):
+        async def blocked_pipeline():
+            async with a.pipeline(transaction=False) as pipe:
+                pipe.blpop(["pipe-queue"], timeout=0)
+                return await pipe.execute()
+
+        waiter = asyncio.create_task(blocked_pipeline())
+        await asyncio.sleep(0.1)
+        # The only engine thread is free: other calls go on meanwhile.
+        assert await asyncio.wait_for(a.set("meanwhile", 1), 2) is True
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        await asyncio.sleep(0.2)
+        await a.rpush("pipe-queue", "kept")
+        assert await a.lrange("pipe-queue", 0, -1) == [b"kept"]
+
+    run(test, config, engine_threads=1)
 
 
 def test_pipelines_and_transactions(config):
@@ -387,6 +430,7 @@ def test_a_client_dropped_without_aclose_frees_its_threads_while_the_loop_runs(c
 
     async def main():
         before = native_threads()
+        fds_before = len(os.listdir("/proc/self/fd"))
         for _ in range(5):
             client = rediscluster.asyncio.StrictRedisCluster(
                 cluster=config, mastersonly=True, engine_threads=2
@@ -398,8 +442,51 @@ def test_a_client_dropped_without_aclose_frees_its_threads_while_the_loop_runs(c
         while native_threads() > before:
             assert time.monotonic() < deadline, "the dropped clients' engine threads remain"
             await asyncio.sleep(0.01)
-        # The loop unwatched the closed pipes itself and goes on (a new client works).
+        # The loop unwatched the closed pipes itself and closed its duplicates of them.
+        deadline = time.monotonic() + 5
+        while len(os.listdir("/proc/self/fd")) > fds_before:
+            assert time.monotonic() < deadline, "the dropped clients' pipes stay open"
+            await asyncio.sleep(0.01)
+        # The loop goes on (a new client works).
         async with rediscluster.asyncio.StrictRedisCluster(cluster=config) as client:
             assert await client.get("dropped") == b"x"
 
     asyncio.run(main())
+
+
+def test_pubsub_run_without_subscriptions_lets_the_loop_run(config):
+    async def test(a):
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        counting = asyncio.create_task(ticker())
+        pubsub = a.pubsub()
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(pubsub.run(poll_timeout=0.05), 0.3)
+        assert await pubsub.get_message(timeout=0) is None
+        counting.cancel()
+        assert ticks >= 10, f"the loop was held: {ticks} ticks in 0.3 s"
+
+    run(test, config)
+
+
+def test_a_listener_outlives_the_clients_aclose(config):
+    async def test(a):
+        pubsub = a.pubsub()
+        await pubsub.subscribe("after-close")
+        await pubsub.get_message(timeout=5)
+        listener = asyncio.create_task(pubsub.get_message(timeout=5))
+        await asyncio.sleep(0.05)
+        await a.aclose()
+        async with rediscluster.asyncio.StrictRedisCluster(cluster=config) as other:
+            assert await other.publish("after-close", "still heard") == 1
+        message = await listener
+        assert message is not None and message["data"] == b"still heard"
+        await pubsub.aclose()
+
+    run(test, config)

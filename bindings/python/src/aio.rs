@@ -5,15 +5,15 @@
 //! on the loop's own thread, exactly as the synchronous `Core` converts its replies.
 
 use cluster_core::commands::{Flags, Strategy};
-use cluster_core::runner::{Batch, Runner, Work};
-use cluster_core::{Cluster, ClusterError, Elements, Value};
+use cluster_core::runner::{Batch, Panicked, Runner, Work};
+use cluster_core::{Cluster, ClusterError, Elements, PubSubMessage, Value};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::client::{Core, command_items, replies_list};
 use crate::convert::{borrowed_args, elements_list, reply};
 use crate::errors::to_pyerr;
-use crate::subscription::Subscription;
+use crate::subscription::{Subscription, message_tuple};
 use crate::watch::{self, SharedWatch, Watch};
 
 /// One command's arguments copied out of Python: the bytes back to back, and where each ends.
@@ -67,8 +67,9 @@ impl OwnedArgs {
         // A pipeline sends reads to the masters: while replicas serve reads, a read runs
         // alone, so that it goes where the synchronous client would send it.
         let single = matches!(spec.strategy, Strategy::Single) && spec.subcommands.is_empty();
-        if single && !(spec.flags.contains(Flags::READ) && cluster.reads_go_to_replicas()) {
-            Queueing::Batched
+        let read = spec.flags.contains(Flags::READ);
+        if single && !(read && cluster.reads_go_to_replicas()) {
+            Queueing::Batched(read)
         } else {
             Queueing::Alone
         }
@@ -77,8 +78,9 @@ impl OwnedArgs {
 
 /// How a command waits for an engine thread.
 enum Queueing {
-    /// One node's command: may share a pipeline with the others queued with it.
-    Batched,
+    /// One node's command: may share a pipeline with the others queued with it (`true`: a
+    /// read, sent again alone when its connection broke, as the synchronous client does).
+    Batched(bool),
     /// Runs by itself (split, fan-out, emulated, a read a replica may answer, ...).
     Alone,
     /// May wait for long on the server: a thread of its own, ended by a cancel.
@@ -99,6 +101,8 @@ enum Outcome {
     Watching(Result<cluster_core::Watch, ClusterError>),
     /// Done, with nothing to answer (`None`); also a pub/sub's wake-up.
     Done(Result<(), ClusterError>),
+    /// A pub/sub's event, or `None` when nothing has arrived.
+    Message(Result<Option<PubSubMessage>, ClusterError>, bool),
 }
 
 impl Outcome {
@@ -128,6 +132,13 @@ impl Outcome {
                 result.map(|watch| Ok(Py::new(py, Watch::new(watch))?.into_any()))
             }
             Outcome::Done(result) => result.map(|()| Ok(py.None())),
+            Outcome::Message(result, decode) => result.map(|polled| match polled {
+                Some(message) => Ok(message_tuple(py, message, decode)?
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind()),
+                None => Ok(py.None()),
+            }),
         };
         let error = match converted {
             Ok(object) => return Ok((object?, false)),
@@ -144,7 +155,7 @@ impl Outcome {
 #[pyclass(module = "rediscluster._core", frozen)]
 pub struct AsyncCore {
     cluster: Cluster,
-    runner: Runner<Outcome, (OwnedArgs, bool)>,
+    runner: Runner<Outcome, BatchItem>,
 }
 
 #[pymethods]
@@ -170,11 +181,9 @@ impl AsyncCore {
         let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
         let args = OwnedArgs::from_python(&items)?;
         let queueing = args.queueing(&self.cluster);
-        if let Queueing::Batched = queueing {
-            return self
-                .runner
-                .submit_item(ticket, (args, decode))
-                .map_err(|_| closed());
+        if let Queueing::Batched(read) = queueing {
+            let item = BatchItem { args, decode, read };
+            return self.runner.submit_item(ticket, item).map_err(|_| closed());
         }
         let cluster = self.cluster.clone();
         let work: Work<Outcome> = Box::new(move || {
@@ -211,12 +220,14 @@ impl AsyncCore {
         decode: Vec<bool>,
     ) -> PyResult<()> {
         let commands = owned_commands(commands, &decode)?;
+        // A BLPOP in a pipeline waits as one outside it: a thread of its own, cancellable.
+        let blocking = self.any_blocks(&commands);
         let cluster = self.cluster.clone();
         let work: Work<Outcome> = Box::new(move || {
             let views: Vec<Vec<&[u8]>> = commands.iter().map(OwnedArgs::view).collect();
             Outcome::Replies(cluster.pipeline(&views), decode)
         });
-        self.submit(ticket, false, work)
+        self.submit(ticket, blocking, work)
     }
 
     /// Queues a MULTI/EXEC transaction (see `Core.transaction`).
@@ -265,10 +276,11 @@ impl AsyncCore {
     ) -> PyResult<()> {
         let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
         let args = OwnedArgs::from_python(&items)?;
+        let blocking = matches!(args.queueing(&self.cluster), Queueing::Blocking);
         let watch = watch.shared();
         let work: Work<Outcome> =
             Box::new(move || Outcome::Reply(on_watch(&watch, |w| w.execute(&args.view())), decode));
-        self.submit(ticket, false, work)
+        self.submit(ticket, blocking, work)
     }
 
     /// `Watch.transaction`, on an engine thread: the watch ends.
@@ -323,30 +335,43 @@ impl AsyncCore {
                 )));
             }
         };
-        let subscription = subscription.shared();
-        let work: Work<Outcome> = Box::new(move || {
-            let mut open = subscription.lock().unwrap_or_else(|p| p.into_inner());
-            Outcome::Done(match open.as_mut() {
-                Some(subscription) => change(subscription, &names),
-                None => Err(ClusterError::Command(
-                    "ERR the subscription is closed".to_owned(),
-                )),
-            })
-        });
+        let work = on_subscription(subscription, move |open| change(open, &names));
         self.submit(ticket, false, work)
     }
 
     /// From now on, every frame the pub/sub's connections receive queues a wake-up (`None`)
-    /// under `ticket`: the loop then reads what arrived without waiting.
-    fn wake_on(&self, ticket: u64, subscription: &Subscription) {
+    /// under `stream`; the outcome of `ticket` says it is set. On an engine thread: the
+    /// subscription's lock may be held by another change.
+    fn wake_on(&self, ticket: u64, stream: u64, subscription: &Subscription) -> PyResult<()> {
         let poster = self.runner.poster();
         let waker: cluster_core::pubsub::Waker =
-            std::sync::Arc::new(move || poster.post(ticket, Outcome::Done(Ok(()))));
+            std::sync::Arc::new(move || poster.post(stream, Outcome::Done(Ok(()))));
+        let work = on_subscription(subscription, move |open| {
+            open.set_waker(Some(waker));
+            Ok(())
+        });
+        self.submit(ticket, false, work)
+    }
+
+    /// The pub/sub's next event if one has arrived, else `None`, without waiting; a master
+    /// whose connection was lost is reconnected and resubscribed first. On an engine thread,
+    /// so that neither the reconnection nor the subscription's lock holds the loop.
+    fn subscription_poll(
+        &self,
+        ticket: u64,
+        subscription: &Subscription,
+        decode: bool,
+    ) -> PyResult<()> {
         let shared = subscription.shared();
-        let mut open = shared.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(subscription) = open.as_mut() {
-            subscription.set_waker(Some(waker));
-        }
+        let work: Work<Outcome> = Box::new(move || {
+            let mut open = shared.lock().unwrap_or_else(|p| p.into_inner());
+            let polled = match open.as_mut() {
+                Some(open) => open.next_message(Some(std::time::Duration::ZERO)),
+                None => Ok(None),
+            };
+            Outcome::Message(polled, decode)
+        });
+        self.submit(ticket, false, work)
     }
 
     /// Ends the call of `ticket` if it is a blocking one (its connection is closed, nothing is
@@ -356,13 +381,15 @@ impl AsyncCore {
     }
 
     /// Up to `max` outcomes as `(ticket, value, failed)`.
-    fn drain(&self, py: Python<'_>, max: usize) -> PyResult<Vec<(u64, Py<PyAny>, bool)>> {
+    fn drain(&self, py: Python<'_>, max: usize) -> Vec<(u64, Py<PyAny>, bool)> {
         self.runner
             .drain(max)
             .into_iter()
-            .map(|(ticket, outcome)| {
-                let (value, failed) = outcome.into_python(py)?;
-                Ok((ticket, value, failed))
+            .map(|(ticket, outcome)| match outcome.into_python(py) {
+                Ok((value, failed)) => (ticket, value, failed),
+                // A reply Python cannot take (not UTF-8 under decode_responses): that call's
+                // own exception, as the synchronous client raises it.
+                Err(error) => (ticket, error.into_value(py).into_any(), true),
             })
             .collect()
     }
@@ -374,6 +401,13 @@ impl AsyncCore {
 }
 
 impl AsyncCore {
+    /// Does any of the commands wait on the server (BLPOP, XREAD BLOCK, WAIT)?
+    fn any_blocks(&self, commands: &[OwnedArgs]) -> bool {
+        commands
+            .iter()
+            .any(|args| matches!(args.queueing(&self.cluster), Queueing::Blocking))
+    }
+
     fn submit(&self, ticket: u64, blocking: bool, work: Work<Outcome>) -> PyResult<()> {
         let submitted = match blocking {
             true => self.runner.submit_blocking(ticket, work),
@@ -387,24 +421,65 @@ fn closed() -> PyErr {
     crate::errors::connection_error("this client's engine threads were stopped (aclose())")
 }
 
+/// A one-node command queued for a batch.
+struct BatchItem {
+    args: OwnedArgs,
+    decode: bool,
+    read: bool,
+}
+
 /// Runs a batch of one-node commands as one pipeline (one write and one read per master).
 /// When planning refuses the pipeline (one command is malformed, or names keys on several
 /// masters), each runs alone and gets its own answer: one caller's mistake is not another's.
-fn batch(cluster: Cluster) -> Batch<Outcome, (OwnedArgs, bool)> {
-    Box::new(move |items: Vec<(OwnedArgs, bool)>| {
-        let views: Vec<Vec<&[u8]>> = items.iter().map(|(args, _)| args.view()).collect();
+/// A read whose connection broke (an idle connection gone stale after a server restart) runs
+/// again alone, as the synchronous client retries it; a write never does (it may have been
+/// applied).
+fn batch(cluster: Cluster) -> Batch<Outcome, BatchItem> {
+    Box::new(move |items: Vec<BatchItem>| {
+        let views: Vec<Vec<&[u8]>> = items.iter().map(|item| item.args.view()).collect();
+        let alone = |view: &Vec<&[u8]>, item: &BatchItem| {
+            Outcome::Reply(cluster.execute(view), item.decode)
+        };
         match cluster.pipeline(&views) {
             Ok(replies) => replies
                 .into_iter()
-                .zip(&items)
-                .map(|(reply, (_, decode))| Outcome::Reply(reply, *decode))
+                .zip(views.iter().zip(&items))
+                .map(|(reply, (view, item))| match reply {
+                    Err(ClusterError::Connection { .. }) if item.read => alone(view, item),
+                    reply => Outcome::Reply(reply, item.decode),
+                })
                 .collect(),
             Err(_) => views
                 .iter()
                 .zip(&items)
-                .map(|(view, (_, decode))| Outcome::Reply(cluster.execute(view), *decode))
+                .map(|(view, item)| alone(view, item))
                 .collect(),
         }
+    })
+}
+
+impl From<Panicked> for Outcome {
+    /// A bug in the engine: the caller gets an error naming it instead of waiting forever.
+    fn from(panicked: Panicked) -> Outcome {
+        let message = format!("ERR internal error in the engine: {}", panicked.0);
+        Outcome::Reply(Err(ClusterError::Command(message)), false)
+    }
+}
+
+/// A job running `change` on the open subscription (a closed one is an error).
+fn on_subscription(
+    subscription: &Subscription,
+    change: impl FnOnce(&mut cluster_core::Subscription) -> Result<(), ClusterError> + Send + 'static,
+) -> Work<Outcome> {
+    let shared = subscription.shared();
+    Box::new(move || {
+        let mut open = shared.lock().unwrap_or_else(|p| p.into_inner());
+        Outcome::Done(match open.as_mut() {
+            Some(subscription) => change(subscription),
+            None => Err(ClusterError::Command(
+                "ERR the subscription is closed".to_owned(),
+            )),
+        })
     })
 }
 

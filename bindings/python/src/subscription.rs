@@ -24,7 +24,7 @@ pub struct Subscription {
 pub type SharedSubscription = Arc<Mutex<Option<cluster_core::Subscription>>>;
 
 /// `(type, pattern, channel, data, node)` of one message or confirmation.
-type Message = (String, Option<Py<PyAny>>, Py<PyAny>, Py<PyAny>, String);
+pub type Message = (String, Option<Py<PyAny>>, Py<PyAny>, Py<PyAny>, String);
 
 impl Subscription {
     pub fn new(inner: cluster_core::Subscription) -> Subscription {
@@ -170,7 +170,7 @@ impl Subscription {
     }
 }
 
-fn message_tuple(py: Python<'_>, message: PubSubMessage, decode: bool) -> PyResult<Message> {
+pub fn message_tuple(py: Python<'_>, message: PubSubMessage, decode: bool) -> PyResult<Message> {
     let text = |bytes: Vec<u8>| reply(py, cluster_core::Value::BulkString(bytes), decode);
     Ok((
         message.kind,

@@ -105,6 +105,27 @@ pub fn with_cancel<R>(cancel: &Cancel, work: impl FnOnce() -> R) -> R {
     work()
 }
 
+/// Runs `work` (short, and answering at once: a non-blocking pop, the push of an element
+/// already popped, the put-back of one) so that neither a signal handler nor a cancel ends it
+/// halfway: an element taken from the server is then never dropped on the floor. A request
+/// made meanwhile ends the call at its next wait, after `work`.
+pub(crate) fn shielded<R>(work: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Check>, Option<Cancel>, bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CHECK.set(self.0);
+            CANCEL.replace(self.1.take());
+            TRIPPED.set(self.2 || TRIPPED.get());
+        }
+    }
+    let _restore = Restore(
+        CHECK.replace(None),
+        CANCEL.replace(None),
+        TRIPPED.replace(false),
+    );
+    work()
+}
+
 fn cancelled() -> bool {
     CANCEL.with_borrow(|cancel| cancel.as_ref().is_some_and(Cancel::is_cancelled))
 }
@@ -301,6 +322,21 @@ mod tests {
             before_write().is_ok(),
             "outside the call nothing is refused"
         );
+    }
+
+    #[test]
+    fn a_shielded_step_runs_whole_and_the_request_holds_after_it() {
+        let cancel = Cancel::new();
+        with_cancel(&cancel, || {
+            cancel.cancel();
+            shielded(|| {
+                assert!(before_write().is_ok() && !requested());
+            });
+            assert!(
+                requested(),
+                "the cancel ends the call after the shielded step"
+            );
+        });
     }
 
     #[test]

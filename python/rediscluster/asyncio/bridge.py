@@ -106,6 +106,8 @@ class EngineBridge:
 
     def end_stream(self, ticket):
         self._streams.pop(ticket, None)
+        if self._closed and not self._futures and not self._streams:
+            self._unwatch()
 
     def _follow(self, loop):
         """Watches the engine's pipe from ``loop`` instead of the previous loop."""
@@ -133,15 +135,17 @@ class EngineBridge:
             elif not loop.is_closed():
                 # A call made from a loop the client has since left: settled on its own loop.
                 loop.call_soon_threadsafe(_settle, future, value, failed)
-        if self._closed and not futures:
+        if self._closed and not futures and not self._streams:
             self._unwatch()
 
     def close(self):
         """No more calls: the engine's threads end once the queued calls ran (blocking ones
-        are ended); the calls still awaited get their outcomes, then the pipe is unwatched."""
+        are ended); the calls still awaited get their outcomes, and a pub/sub waiting for a
+        wake-up gets it (it then moves to the client's next bridge), then the pipe is
+        unwatched."""
         self._closed = True
         self.engine.close()
-        if not self._futures:
+        if not self._futures and not self._streams:
             self._unwatch()
 
     def _unwatch(self):

@@ -40,8 +40,8 @@ __all__ = ["StrictRedisCluster", "RedisCluster"]
 # their own instead.
 DEFAULT_ENGINE_THREADS = max(1, min(4, (os.cpu_count() or 2) // 2))
 
-# Calls made from inherited engines are never dropped in a forked child (their threads are the
-# parent's, and their sockets too).
+# The bridges a forked child inherited: never dropped there (their engine's threads exist only
+# in the parent, and its sockets are the parent's).
 _INHERITED = []
 
 
@@ -92,12 +92,13 @@ class StrictRedisCluster(FastCommands, redis.asyncio.Redis):
         # The parent's engine threads do not exist here, and its sockets are the parent's:
         # the child's first call starts threads of its own on the child's engine.
         _INHERITED.append(self._bridge)
-        self._bridge = _FreshBridge(self)
+        self._bridge = None
 
     def _live_bridge(self):
-        """The bridge, started now if the client's engine threads were stopped."""
+        """The bridge, started now if the client's engine threads were stopped (``aclose()``)
+        or belong to the parent process (after ``os.fork()``)."""
         bridge = self._bridge
-        if isinstance(bridge, _FreshBridge):
+        if bridge is None:
             bridge = self._bridge = self._new_bridge()
         return bridge
 
@@ -114,7 +115,9 @@ class StrictRedisCluster(FastCommands, redis.asyncio.Redis):
         the event loop; the reply is shaped by redis-py's response callbacks."""
         sync = self._sync
         decode = sync._decode and NEVER_DECODE not in options
-        bridge = self._bridge
+        # The live bridge itself, not a stand-in: a cancel must reach the bridge that took
+        # the call.
+        bridge = self._live_bridge()
         try:
             if sync._native:
                 ticket, future = bridge.submit(bridge.engine.execute, args, decode)
@@ -137,7 +140,7 @@ class StrictRedisCluster(FastCommands, redis.asyncio.Redis):
         """Runs a command as is on one named master (``node_1`` ...): no routing, no tags."""
         sync = self._sync
         decode = sync._decode and NEVER_DECODE not in options
-        bridge = self._bridge
+        bridge = self._live_bridge()
         if sync._native:
             response = await bridge.call(bridge.engine.execute_on, node, args, decode)
         else:
@@ -147,7 +150,7 @@ class StrictRedisCluster(FastCommands, redis.asyncio.Redis):
         return sync._parse(args[0], response, options)
 
     async def _engine_pipeline(self, commands, decode_flags):
-        sync, bridge = self._sync, self._bridge
+        sync, bridge = self._sync, self._live_bridge()
         if sync._native:
             return await bridge.call(bridge.engine.pipeline, commands, decode_flags)
         encoded = [sync._encoded(a) for a in commands]
@@ -155,7 +158,7 @@ class StrictRedisCluster(FastCommands, redis.asyncio.Redis):
         return sync._decoded_replies(replies, decode_flags)
 
     async def _engine_transaction(self, commands, decode_flags, watch=None):
-        sync, bridge = self._sync, self._bridge
+        sync, bridge = self._sync, self._live_bridge()
         engine = bridge.engine
         call = (engine.transaction,) if watch is None else (engine.watch_transaction, watch)
         if sync._native:
@@ -167,7 +170,7 @@ class StrictRedisCluster(FastCommands, redis.asyncio.Redis):
     async def _engine_watch(self, method, *args):
         """A call on the engine's watch (``watch``, ``watch_more``, ``watch_execute``,
         ``unwatch``)."""
-        bridge = self._bridge
+        bridge = self._live_bridge()
         return await bridge.call(getattr(bridge.engine, method), *args)
 
     # -- what a sharded client adds --------------------------------------------------------
@@ -268,9 +271,8 @@ class StrictRedisCluster(FastCommands, redis.asyncio.Redis):
     async def aclose(self, close_connection_pool=None):
         """Ends the engine threads (a blocking call still waiting fails) and closes the idle
         connections; the client starts again if used afterwards, as redis.asyncio's."""
-        bridge = self._bridge
-        if isinstance(bridge, EngineBridge):
-            self._bridge = _FreshBridge(self)
+        bridge, self._bridge = self._bridge, None
+        if bridge is not None:
             bridge.close()
         self._sync.close()
 
@@ -306,19 +308,6 @@ class StrictRedisCluster(FastCommands, redis.asyncio.Redis):
     def __repr__(self):
         nodes = ", ".join(f"{name}={a['host']}:{a['port']}" for name, a in self.nodes.items())
         return f"<{type(self).__module__}.{type(self).__name__}({nodes})>"
-
-
-class _FreshBridge:
-    """Stands for the bridge of a client whose engine threads ended (``aclose``) or belong to
-    the parent process (after ``os.fork()``): the first use starts new ones."""
-
-    __slots__ = ("_client",)
-
-    def __init__(self, client):
-        self._client = client
-
-    def __getattr__(self, name):
-        return getattr(self._client._live_bridge(), name)
 
 
 RedisCluster = StrictRedisCluster

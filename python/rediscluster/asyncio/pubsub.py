@@ -4,8 +4,9 @@ awaited API.
 
 Nothing waits on a thread per pub/sub: the engine's reader threads (one per master connection,
 as for the synchronous client) wake the event loop after every frame they receive, through the
-same pipe as the client's calls; ``get_message`` then takes what arrived without waiting.
-Subscribing runs on the engine's threads (a first channel on a master opens its connection).
+same pipe as the client's calls; ``get_message`` then has an engine thread take what arrived
+(reconnecting a lost master first) without waiting. Subscribing runs on the engine's threads
+too (a first channel on a master opens its connection): nothing of it holds the loop.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import inspect
 from redis.commands.helpers import list_or_args
 from redis.exceptions import PubSubError
 
+from .. import _core
 from ..pubsub import ClusterPubSub as SyncPubSub
 
 __all__ = ["ClusterPubSub"]
@@ -66,23 +68,25 @@ class ClusterPubSub(SyncPubSub):
     def _unwatch(self):
         woken_by, self._woken_by = self._woken_by, None
         if woken_by is not None:
-            bridge, ticket = woken_by
-            bridge.end_stream(ticket)
+            bridge, stream = woken_by
+            bridge.end_stream(stream)
 
-    def _watch(self):
+    async def _watch(self):
         """Makes the engine wake this pub/sub on the client's current bridge (a new one after
         ``aclose()`` or a fork), and the ready flag belong to the running loop."""
+        if not isinstance(self._subscription, _core.Subscription):
+            # Inherited from the parent process: its use raises the error saying so.
+            self._subscription.channels()
         bridge = self._aclient._live_bridge()
-        bridge.attach()
-        if self._woken_by is None or self._woken_by[0] is not bridge:
-            self._unwatch()
-            ticket = bridge.stream(self._woken)
-            bridge.engine.wake_on(ticket, self._subscription)
-            self._woken_by = (bridge, ticket)
         loop = asyncio.get_running_loop()
         if self._ready_loop is not loop:
             self._ready = asyncio.Event()
             self._ready_loop = loop
+        if self._woken_by is None or self._woken_by[0] is not bridge:
+            self._unwatch()
+            stream = bridge.stream(self._woken)
+            self._woken_by = (bridge, stream)
+            await bridge.call(bridge.engine.wake_on, stream, self._subscription)
 
     def _woken(self, _value, _failed):
         if self._ready is not None:
@@ -90,28 +94,40 @@ class ClusterPubSub(SyncPubSub):
 
     # -- subscribing ----------------------------------------------------------------------
 
-    async def _change(self, kind, names):
-        self._watch()
-        bridge = self._aclient._bridge
-        await bridge.call(bridge.engine.subscription_change, self._subscription, kind, names)
+    async def _change(self, kind, names, registry=None, named=None):
+        """Runs a (un)subscription on the engine's threads. The names are recorded first, so
+        a cancelled call (which still runs to its end in the engine) leaves them recorded; a
+        failed one removes them again."""
+        await self._watch()
+        if registry is not None:
+            registry.update(named)
+        bridge = self._aclient._live_bridge()
+        try:
+            await bridge.call(bridge.engine.subscription_change, self._subscription, kind, names)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            if registry is not None:
+                for name in named:
+                    registry.pop(name, None)
+            raise
+        # A confirmation may have arrived while the change held the subscription.
+        self._ready.set()
 
     async def subscribe(self, *args, **kwargs):
         """Subscribes to channels; a keyword argument names a channel and its handler."""
         names = self._named(args, kwargs)
-        await self._change("subscribe", self._wire(names))
-        self.channels.update(names)
+        await self._change("subscribe", self._wire(names), self.channels, names)
 
     async def psubscribe(self, *args, **kwargs):
         """Subscribes to patterns (on every master); keyword arguments give handlers."""
         names = self._named(args, kwargs)
-        await self._change("psubscribe", self._wire(names))
-        self.patterns.update(names)
+        await self._change("psubscribe", self._wire(names), self.patterns, names)
 
     async def ssubscribe(self, *args, target_node=None, **kwargs):
         """Subscribes to shard channels (SSUBSCRIBE) on the master of each channel."""
         names = self._named(args, kwargs)
-        await self._change("ssubscribe", self._wire(names))
-        self.shard_channels.update(names)
+        await self._change("ssubscribe", self._wire(names), self.shard_channels, names)
 
     async def unsubscribe(self, *args):
         names = list_or_args(args[0], args[1:]) if args else []
@@ -129,16 +145,23 @@ class ClusterPubSub(SyncPubSub):
 
     async def get_message(self, ignore_subscribe_messages=False, timeout=0.0):
         """The next message, waiting up to ``timeout`` seconds (``None``: until one comes)
-        without blocking the loop; ``None`` if nothing came, or if a handler took it."""
+        without blocking the loop; ``None`` if nothing came, or if a handler took it. Nothing
+        subscribed: ``None`` after ``timeout`` (a loop polling it still lets others run)."""
         if not self.subscribed:
+            await asyncio.sleep(timeout or 0)
             return None
-        self._watch()
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
+            # Each round on the client's current bridge: a client closed meanwhile (aclose)
+            # starts a new one, and the wake-ups follow.
+            await self._watch()
+            bridge = self._aclient._live_bridge()
             # Cleared before looking: a frame that arrives after the look sets it again.
             self._ready.clear()
-            received = self._subscription.get_message(0.0, self._decode)
+            received = await bridge.call(
+                bridge.engine.subscription_poll, self._subscription, self._decode
+            )
             if received is not None:
                 return await self._handle(received, ignore_subscribe_messages)
             if deadline is None:

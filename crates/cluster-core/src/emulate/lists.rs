@@ -8,6 +8,7 @@ use super::common::{Key, WRONGTYPE, error_reply, read_key, read_keys, text_of};
 use crate::commands::End;
 use crate::error::ClusterError;
 use crate::executor::Executor;
+use crate::interrupt;
 use crate::placement::node_name;
 
 /// Where an element leaves its source and enters its destination.
@@ -79,15 +80,19 @@ pub fn lmove(
     if !matches!(type_name(&types[1]), b"none" | b"list") {
         return Ok(error_reply(WRONGTYPE));
     }
-    let popped = executor
-        .run_on_masters(&[(source.shard, vec![pop(ends.from), source.stored])])?
-        .remove(0);
-    match popped {
-        Value::BulkString(element) => {
-            push_or_put_back(executor, source, destination, ends, element)
+    // The pop and what follows it run whole (see `interrupt::shielded`): a cancel between them
+    // would drop the popped element.
+    interrupt::shielded(|| {
+        let popped = executor
+            .run_on_masters(&[(source.shard, vec![pop(ends.from), source.stored])])?
+            .remove(0);
+        match popped {
+            Value::BulkString(element) => {
+                push_or_put_back(executor, source, destination, ends, element)
+            }
+            other => Ok(other), // emptied meanwhile (nil), or an error reply
         }
-        other => Ok(other), // emptied meanwhile (nil), or an error reply
-    }
+    })
 }
 
 /// BLMOVE source destination from to timeout (BRPOPLPUSH is RIGHT LEFT). A source with
@@ -114,9 +119,9 @@ pub fn blmove(
         .remove(0);
     match popped {
         Value::Array(mut pair) if pair.len() == 2 => match pair.pop() {
-            Some(Value::BulkString(element)) => {
+            Some(Value::BulkString(element)) => interrupt::shielded(|| {
                 push_or_put_back(executor, source, destination, ends, element)
-            }
+            }),
             other => Err(ClusterError::Command(format!(
                 "ERR unexpected pop reply {other:?}"
             ))),

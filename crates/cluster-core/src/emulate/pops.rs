@@ -67,6 +67,11 @@ pub fn pop_first<A: AsRef<[u8]>>(
     };
     let mut pause = Duration::from_millis(2);
     loop {
+        // Before a round of polls, not only after one: a call cancelled while it slept sends
+        // no more pops (one could take an element nobody would receive).
+        if deadline.is_some() && interrupt::requested() {
+            return Err(ClusterError::Interrupted { node: master.name });
+        }
         for (key, &at) in keys.iter().zip(positions) {
             // The reply names the key as the caller wrote it (`queue{user1}`), not its stored
             // name, which several tagged keys may share.
@@ -78,7 +83,10 @@ pub fn pop_first<A: AsRef<[u8]>>(
             } else {
                 one.push(key.stored);
             }
-            let reply = executor.run_on_masters(&[(key.shard, one)])?.remove(0);
+            // A poll answers at once: shielded, so that an element it popped is never lost
+            // to a signal or a cancel arriving meanwhile (they are seen between polls).
+            let reply =
+                interrupt::shielded(|| executor.run_on_masters(&[(key.shard, one)]))?.remove(0);
             match (pop, reply) {
                 (_, Value::Nil) => continue,
                 (_, error @ Value::ServerError(_)) => return Ok(error),

@@ -37,6 +37,11 @@ pub type Work<T> = Box<dyn FnOnce() -> T + Send>;
 /// Runs a batch of items; one outcome per item, in order.
 pub type Batch<T, C> = Box<dyn Fn(Vec<C>) -> Vec<T> + Send + Sync>;
 
+/// A job or batch that panicked (a bug): its callers get this outcome instead of waiting
+/// forever for one, with the panic's message.
+#[derive(Debug)]
+pub struct Panicked(pub String);
+
 /// The most items one batch takes.
 pub const MAX_BATCH: usize = 128;
 
@@ -74,7 +79,7 @@ fn lock<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl<T: Send + 'static, C: Send + 'static> Runner<T, C> {
+impl<T: From<Panicked> + Send + 'static, C: Send + 'static> Runner<T, C> {
     /// Starts `workers` threads (at least one); `batch` runs the items of `submit_item`.
     pub fn start(workers: usize, batch: Batch<T, C>) -> std::io::Result<Runner<T, C>> {
         let shared = Arc::new(Shared {
@@ -89,8 +94,10 @@ impl<T: Send + 'static, C: Send + 'static> Runner<T, C> {
             blocking: Mutex::new(HashMap::new()),
             batch,
         });
+        let runner = Runner { shared };
         for index in 0..workers.max(1) {
-            let shared = Arc::clone(&shared);
+            let shared = Arc::clone(&runner.shared);
+            // A failure here drops `runner`, which closes it: the threads already started end.
             thread::Builder::new()
                 .name(format!("rediscluster-aio-{index}"))
                 .spawn(move || {
@@ -98,7 +105,7 @@ impl<T: Send + 'static, C: Send + 'static> Runner<T, C> {
                     work(&shared)
                 })?;
         }
-        Ok(Runner { shared })
+        Ok(runner)
     }
 
     /// The descriptor that becomes readable when outcomes are waiting.
@@ -131,17 +138,22 @@ impl<T: Send + 'static, C: Send + 'static> Runner<T, C> {
     /// Runs a call that may wait for long on a thread of its own, which `cancel(ticket)` can
     /// end.
     pub fn submit_blocking(&self, ticket: u64, work: Work<T>) -> Result<(), Closed> {
-        if lock(&self.shared.jobs).closed {
-            return Err(Closed);
-        }
         let cancel = Cancel::new();
-        lock(&self.shared.blocking).insert(ticket, cancel.clone());
+        {
+            // Checked and registered under the jobs lock, which `close` takes first: a call
+            // is either refused or registered before `close` cancels what is registered.
+            let jobs = lock(&self.shared.jobs);
+            if jobs.closed {
+                return Err(Closed);
+            }
+            lock(&self.shared.blocking).insert(ticket, cancel.clone());
+        }
         let shared = Arc::clone(&self.shared);
         let spawned = thread::Builder::new()
             .name("rediscluster-aio-blocking".to_owned())
             .spawn(move || {
                 signals_to_other_threads();
-                let outcome = interrupt::with_cancel(&cancel, work);
+                let outcome = interrupt::with_cancel(&cancel, || unwound(work));
                 // Gone from the map: cancelled by its caller, who wants no outcome. Still
                 // there: done, or ended by `close`, whose callers get what the call answered.
                 if lock(&shared.blocking).remove(&ticket).is_some() {
@@ -186,7 +198,9 @@ impl<T: Send + 'static, C: Send + 'static> Runner<T, C> {
         self.shared.wake.signal();
         taken
     }
+}
 
+impl<T: Send + 'static, C: Send + 'static> Runner<T, C> {
     /// Stops the workers once the jobs already queued have run; blocking calls in flight are
     /// ended, and their outcome (an interrupted call) delivered. Later submissions fail with
     /// `Closed`.
@@ -220,8 +234,20 @@ impl<T, C> Poster<T, C> {
 #[derive(Debug)]
 pub struct Closed;
 
+/// Runs `job`; a panic is its outcome (see `Panicked`).
+fn unwound<R: From<Panicked>>(job: impl FnOnce() -> R) -> R {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|panic| {
+        let text = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        R::from(Panicked(text))
+    })
+}
+
 /// A worker: runs queued jobs, oldest first, until the runner closes and the queue is empty.
-fn work<T, C>(shared: &Shared<T, C>) {
+fn work<T: From<Panicked>, C>(shared: &Shared<T, C>) {
     loop {
         let (ticket, job, mut batch) = {
             let mut jobs = lock(&shared.jobs);
@@ -245,7 +271,7 @@ fn work<T, C>(shared: &Shared<T, C>) {
             }
         };
         match job {
-            Job::Work(work) => finished(shared, ticket, work()),
+            Job::Work(work) => finished(shared, ticket, unwound(work)),
             Job::Item(item) => {
                 batch.insert(0, (ticket, Job::Item(item)));
                 let (tickets, items): (Vec<u64>, Vec<C>) = batch
@@ -255,7 +281,20 @@ fn work<T, C>(shared: &Shared<T, C>) {
                         Job::Work(_) => None,
                     })
                     .unzip();
-                let outcomes = (shared.batch)(items);
+                let count = items.len();
+                let outcomes = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    (shared.batch)(items)
+                }));
+                // One outcome per item, whatever happened: a caller never waits forever.
+                let outcomes: Vec<T> = match outcomes {
+                    Ok(outcomes) if outcomes.len() == count => outcomes,
+                    Ok(_) => (0..count)
+                        .map(|_| T::from(Panicked("a batch answered the wrong count".into())))
+                        .collect(),
+                    Err(_) => (0..count)
+                        .map(|_| T::from(Panicked("a batch panicked".into())))
+                        .collect(),
+                };
                 lock(&shared.outcomes).extend(tickets.into_iter().zip(outcomes));
                 shared.wake.signal();
             }
@@ -297,6 +336,15 @@ mod tests {
     use std::time::{Duration, Instant};
 
     type TestRunner = Runner<u64, u64>;
+
+    /// A panicked job's outcome in these tests.
+    const PANICKED: u64 = u64::MAX;
+
+    impl From<Panicked> for u64 {
+        fn from(_: Panicked) -> u64 {
+            PANICKED
+        }
+    }
 
     /// A runner whose batches answer each item plus 1000.
     fn start(workers: usize) -> TestRunner {
@@ -415,6 +463,33 @@ mod tests {
             .join()
             .unwrap();
         assert_eq!(wait_for(&runner, 3), vec![(9, 0), (9, 1), (9, 2)]);
+    }
+
+    #[test]
+    fn a_job_or_batch_that_panics_answers_its_callers_and_the_worker_goes_on() {
+        let runner: TestRunner = Runner::start(
+            1,
+            Box::new(|items: Vec<u64>| {
+                assert!(!items.contains(&13), "unlucky batch");
+                items
+            }),
+        )
+        .unwrap();
+        runner.submit(1, Box::new(|| panic!("a bug"))).unwrap();
+        runner.submit(2, Box::new(|| 2)).unwrap();
+        let mut got = wait_for(&runner, 2);
+        runner.submit_item(3, 13).unwrap();
+        got.extend(wait_for(&runner, 1));
+        runner
+            .submit_blocking(4, Box::new(|| panic!("a blocking bug")))
+            .unwrap();
+        got.extend(wait_for(&runner, 1));
+        runner.submit_item(5, 5).unwrap();
+        got.extend(wait_for(&runner, 1));
+        assert_eq!(
+            got,
+            vec![(1, PANICKED), (2, 2), (3, PANICKED), (4, PANICKED), (5, 5)]
+        );
     }
 
     #[test]
