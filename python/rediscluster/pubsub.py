@@ -7,7 +7,7 @@ pattern on every master; messages from all of them come out of one ``get_message
 from __future__ import annotations
 
 from redis.client import PubSubWorkerThread
-from redis.commands.helpers import list_or_args
+from redis.commands.helpers import list_or_args, parse_pubsub_subscriptions
 from redis.exceptions import ConnectionError, PubSubError
 
 from . import after_fork
@@ -29,6 +29,10 @@ class ClusterPubSub:
         self.channels = {}
         self.patterns = {}
         self.shard_channels = {}
+        # Names an UNSUBSCRIBE was sent for, by its confirmation's kind: a confirmation removes
+        # a name only when it is still pending, so subscribe / unsubscribe / subscribe again
+        # stays subscribed (redis-py's pending_unsubscribe_* sets, its issue #764).
+        self._pending = {kind: set() for kind in UNSUBSCRIBE_MESSAGE_TYPES}
         after_fork.track(self)
 
     def _after_fork_in_child(self):
@@ -54,6 +58,7 @@ class ClusterPubSub:
         self.channels = {}
         self.patterns = {}
         self.shard_channels = {}
+        self._pending = {kind: set() for kind in UNSUBSCRIBE_MESSAGE_TYPES}
 
     reset = close
 
@@ -64,8 +69,8 @@ class ClusterPubSub:
     # -- subscribing ----------------------------------------------------------------------
 
     def _named(self, args, kwargs):
-        names = dict.fromkeys(list_or_args(args[0], args[1:])) if args else {}
-        names.update(kwargs)
+        # redis-py's own parsing: names, `Subscription(name, handler)` objects, keywords.
+        names = parse_pubsub_subscriptions(args, kwargs)
         encode, decode = self.encoder.encode, self.encoder.decode
         return {decode(encode(name)): handler for name, handler in names.items()}
 
@@ -73,36 +78,57 @@ class ClusterPubSub:
         encode = self.encoder.encode
         return [encode(name) for name in names]
 
+    def _registry(self, unsubscribe_kind):
+        return {
+            "unsubscribe": self.channels,
+            "punsubscribe": self.patterns,
+            "sunsubscribe": self.shard_channels,
+        }[unsubscribe_kind]
+
+    def _subscribing(self, unsubscribe_kind, named):
+        """Records names being subscribed (a pending unsubscription of them is void)."""
+        self._pending[unsubscribe_kind].difference_update(named)
+        self._registry(unsubscribe_kind).update(named)
+
+    def _unsubscribing(self, unsubscribe_kind, names):
+        """Records names being unsubscribed (all of that kind when none is given); their
+        confirmations remove them."""
+        keys = self._named((names,), {}) if names else self._registry(unsubscribe_kind)
+        self._pending[unsubscribe_kind].update(keys)
+
     def subscribe(self, *args, **kwargs):
         """Subscribes to channels; a keyword argument names a channel and its handler."""
         names = self._named(args, kwargs)
         self._subscription.subscribe(self._wire(names))
-        self.channels.update(names)
+        self._subscribing("unsubscribe", names)
 
     def psubscribe(self, *args, **kwargs):
         """Subscribes to patterns (on every master); keyword arguments give handlers."""
         names = self._named(args, kwargs)
         self._subscription.psubscribe(self._wire(names))
-        self.patterns.update(names)
+        self._subscribing("punsubscribe", names)
 
     def ssubscribe(self, *args, target_node=None, **kwargs):
         """Subscribes to shard channels (SSUBSCRIBE) on the master of each channel."""
         names = self._named(args, kwargs)
         self._subscription.ssubscribe(self._wire(names))
-        self.shard_channels.update(names)
+        self._subscribing("sunsubscribe", names)
 
     def unsubscribe(self, *args):
         """Unsubscribes from the given channels, or from all of them."""
         names = list_or_args(args[0], args[1:]) if args else []
         self._subscription.unsubscribe(self._wire(names))
+        self._unsubscribing("unsubscribe", names)
 
     def punsubscribe(self, *args):
         names = list_or_args(args[0], args[1:]) if args else []
         self._subscription.punsubscribe(self._wire(names))
+        self._unsubscribing("punsubscribe", names)
 
     def sunsubscribe(self, *args, target_node=None):
         names = list_or_args(args[0], args[1:]) if args else []
         self._subscription.sunsubscribe(self._wire(names))
+        self._unsubscribing("sunsubscribe", names)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -137,13 +163,9 @@ class ClusterPubSub:
         the caller gets it). A confirmation ignored by the settings is ``(None, None)``."""
         kind, pattern, channel, data, _node = received
         message = {"type": kind, "pattern": pattern, "channel": channel, "data": data}
-        if kind in UNSUBSCRIBE_MESSAGE_TYPES:
-            registry = {
-                "unsubscribe": self.channels,
-                "punsubscribe": self.patterns,
-                "sunsubscribe": self.shard_channels,
-            }[kind]
-            registry.pop(channel, None)
+        if kind in UNSUBSCRIBE_MESSAGE_TYPES and channel in self._pending[kind]:
+            self._pending[kind].discard(channel)
+            self._registry(kind).pop(channel, None)
         if kind in PUBLISH_MESSAGE_TYPES:
             if kind == "pmessage":
                 handler = self.patterns.get(pattern)

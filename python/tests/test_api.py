@@ -279,3 +279,20 @@ def test_close_and_context_manager(config):
     with rediscluster.StrictRedisCluster(cluster=config, mastersonly=True) as r:
         r.set("k", "v")
     assert r.get("k") == b"v", "usable again after close(), as redis-py"
+
+
+def test_pubsub_subscribe_unsubscribe_subscribe_stays_subscribed(r):
+    """redis-py's issue #764: the first UNSUBSCRIBE's confirmation must not forget the channel
+    subscribed again after it; names may also come as redis-py's ``Subscription`` objects."""
+    from redis.typing import Subscription
+
+    p = r.pubsub()
+    p.subscribe("again")
+    p.unsubscribe("again")
+    p.subscribe(Subscription("again", None))
+    kinds = [p.get_message(timeout=2)["type"] for _ in range(3)]
+    assert kinds == ["subscribe", "unsubscribe", "subscribe"]
+    assert p.subscribed and list(p.channels) == [b"again"]
+    r.publish("again", "hi")
+    assert p.get_message(timeout=2)["data"] == b"hi"
+    p.close()

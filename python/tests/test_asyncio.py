@@ -490,3 +490,34 @@ def test_a_listener_outlives_the_clients_aclose(config):
         await pubsub.aclose()
 
     run(test, config)
+
+
+def test_pubsub_resubscribe_and_a_run_whose_reads_fail_at_once(config):
+    from unittest import mock
+
+    async def test(a):
+        p = a.pubsub()
+        with pytest.raises(RuntimeError):
+            await p.get_message()  # as redis.asyncio: nothing subscribed or connected yet
+        await p.subscribe("again")
+        await p.unsubscribe("again")
+        await p.subscribe("again")
+        kinds = [(await p.get_message(timeout=2))["type"] for _ in range(3)]
+        assert kinds == ["subscribe", "unsubscribe", "subscribe"] and p.subscribed
+        await p.aclose()
+        # run() yields between reads even when each one fails at once.
+        handled = a.pubsub()
+        await handled.subscribe(with_handler=lambda message: None)
+        errors = []
+        with mock.patch.object(handled, "get_message", side_effect=Exception("boom")):
+            runner = asyncio.create_task(
+                handled.run(exception_handler=lambda error, _: errors.append(error))
+            )
+            await asyncio.sleep(0.05)
+            runner.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await runner
+        assert errors and str(errors[0]) == "boom"
+        await handled.aclose()
+
+    run(test, config)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import warnings
 
 from redis.commands.helpers import list_or_args
 from redis.exceptions import PubSubError
@@ -35,6 +36,8 @@ class ClusterPubSub(SyncPubSub):
         self._woken_by = None
         self._ready = None
         self._ready_loop = None
+        # Subscribed or connected once (redis.asyncio refuses to read before that).
+        self._connected = False
 
     async def __aenter__(self):
         return self
@@ -53,10 +56,20 @@ class ClusterPubSub(SyncPubSub):
         self._unwatch()
         super().close()
 
-    async def reset(self):
+    async def connect(self):
+        """Makes the pub/sub ready to read (redis.asyncio's ``connect``): the engine opens a
+        master's connection when a name there is first subscribed."""
+        await self._watch()
+
+    async def close(self):
+        """An alias of ``aclose`` (redis.asyncio deprecated it)."""
+        warnings.warn("Call to deprecated close. (Use aclose() instead)", DeprecationWarning, 2)
         await self.aclose()
 
-    close = aclose
+    async def reset(self):
+        """An alias of ``aclose`` (redis.asyncio deprecated it)."""
+        warnings.warn("Call to deprecated reset. (Use aclose() instead)", DeprecationWarning, 2)
+        await self.aclose()
 
     def __del__(self):
         try:
@@ -77,6 +90,7 @@ class ClusterPubSub(SyncPubSub):
         if not isinstance(self._subscription, _core.Subscription):
             # Inherited from the parent process: its use raises the error saying so.
             self._subscription.channels()
+        self._connected = True
         bridge = self._aclient._live_bridge()
         loop = asyncio.get_running_loop()
         if self._ready_loop is not loop:
@@ -94,60 +108,68 @@ class ClusterPubSub(SyncPubSub):
 
     # -- subscribing ----------------------------------------------------------------------
 
-    async def _change(self, kind, names, registry=None, named=None):
-        """Runs a (un)subscription on the engine's threads. The names are recorded first, so
-        a cancelled call (which still runs to its end in the engine) leaves them recorded; a
-        failed one removes them again."""
+    async def _change(self, kind, wire, record):
+        """Runs a (un)subscription on the engine's threads. ``record()`` notes it first, so a
+        cancelled call (which still runs to its end in the engine) leaves it noted."""
         await self._watch()
-        if registry is not None:
-            registry.update(named)
+        record()
         bridge = self._aclient._live_bridge()
-        try:
-            await bridge.call(bridge.engine.subscription_change, self._subscription, kind, names)
-        except asyncio.CancelledError:
-            raise
-        except BaseException:
-            if registry is not None:
-                for name in named:
-                    registry.pop(name, None)
-            raise
+        await bridge.call(bridge.engine.subscription_change, self._subscription, kind, wire)
         # A confirmation may have arrived while the change held the subscription.
         self._ready.set()
 
     async def subscribe(self, *args, **kwargs):
         """Subscribes to channels; a keyword argument names a channel and its handler."""
         names = self._named(args, kwargs)
-        await self._change("subscribe", self._wire(names), self.channels, names)
+        await self._change(
+            "subscribe", self._wire(names), lambda: self._subscribing("unsubscribe", names)
+        )
 
     async def psubscribe(self, *args, **kwargs):
         """Subscribes to patterns (on every master); keyword arguments give handlers."""
         names = self._named(args, kwargs)
-        await self._change("psubscribe", self._wire(names), self.patterns, names)
+        await self._change(
+            "psubscribe", self._wire(names), lambda: self._subscribing("punsubscribe", names)
+        )
 
     async def ssubscribe(self, *args, target_node=None, **kwargs):
         """Subscribes to shard channels (SSUBSCRIBE) on the master of each channel."""
         names = self._named(args, kwargs)
-        await self._change("ssubscribe", self._wire(names), self.shard_channels, names)
+        await self._change(
+            "ssubscribe", self._wire(names), lambda: self._subscribing("sunsubscribe", names)
+        )
 
     async def unsubscribe(self, *args):
         names = list_or_args(args[0], args[1:]) if args else []
-        await self._change("unsubscribe", self._wire(names))
+        await self._change(
+            "unsubscribe", self._wire(names), lambda: self._unsubscribing("unsubscribe", names)
+        )
 
     async def punsubscribe(self, *args):
         names = list_or_args(args[0], args[1:]) if args else []
-        await self._change("punsubscribe", self._wire(names))
+        await self._change(
+            "punsubscribe", self._wire(names), lambda: self._unsubscribing("punsubscribe", names)
+        )
 
     async def sunsubscribe(self, *args, target_node=None):
         names = list_or_args(args[0], args[1:]) if args else []
-        await self._change("sunsubscribe", self._wire(names))
+        await self._change(
+            "sunsubscribe", self._wire(names), lambda: self._unsubscribing("sunsubscribe", names)
+        )
 
     # -- reading --------------------------------------------------------------------------
 
     async def get_message(self, ignore_subscribe_messages=False, timeout=0.0):
         """The next message, waiting up to ``timeout`` seconds (``None``: until one comes)
-        without blocking the loop; ``None`` if nothing came, or if a handler took it. Nothing
-        subscribed: ``None`` after ``timeout`` (a loop polling it still lets others run)."""
+        without blocking the loop; ``None`` if nothing came, or if a handler took it. Before
+        any subscribe() or connect(): ``RuntimeError``, as redis.asyncio; nothing subscribed
+        any more: ``None`` after ``timeout``."""
+        if not self._connected:
+            raise RuntimeError(
+                "pubsub connection not set: did you forget to call subscribe() or psubscribe()?"
+            )
         if not self.subscribed:
+            # Nothing can come; a loop polling this still lets other tasks run.
             await asyncio.sleep(timeout or 0)
             return None
         loop = asyncio.get_running_loop()
@@ -203,6 +225,7 @@ class ClusterPubSub(SyncPubSub):
             for name, handler in registry.items():
                 if handler is None:
                     raise PubSubError(f"{what}: '{name}' has no handler registered")
+        await self.connect()
         while True:
             try:
                 await self.get_message(ignore_subscribe_messages=True, timeout=poll_timeout)
@@ -214,6 +237,8 @@ class ClusterPubSub(SyncPubSub):
                 result = exception_handler(error, self)
                 if inspect.isawaitable(result):
                     await result
+            # Other tasks run between two messages, even when nothing here had to wait.
+            await asyncio.sleep(0)
 
     def run_in_thread(self, *args, **kwargs):
         raise PubSubError("an asyncio pub/sub runs on its loop: use `await pubsub.run()`")
