@@ -244,8 +244,19 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
                     watch.close()
 
     def _execute_pipeline(self, queued, options_at, raise_on_error):
-        replies = self._client._core_pipeline(queued, self._pipeline_flags(queued, options_at))
+        sent, flags = self._pipeline_sent(queued, options_at)
+        replies = self._client._core_pipeline(sent, flags) if sent else []
         return self._pipeline_results(queued, options_at, replies, raise_on_error)
+
+    def _pipeline_sent(self, queued, options_at):
+        """The commands to send and their decode flags: all but those redis-py answers itself
+        (``EMPTY_RESPONSE``: an MGET of no keys is ``[]``), which the engine would refuse as
+        malformed before sending anything (as it does a transaction's)."""
+        flags = self._pipeline_flags(queued, options_at)
+        if not any(EMPTY_RESPONSE in options for options in options_at.values()):
+            return queued, flags
+        kept = [at for at in range(len(queued)) if EMPTY_RESPONSE not in options_at.get(at, ())]
+        return [queued[at] for at in kept], [flags[at] for at in kept]
 
     def _pipeline_flags(self, queued, options_at):
         """Whether each queued command's reply is decoded."""
@@ -255,8 +266,13 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
         return [client._decode] * len(queued)
 
     def _pipeline_results(self, queued, options_at, replies, raise_on_error):
-        """The engine's replies shaped by redis-py's callbacks, the first error raised unless
-        ``raise_on_error=False``."""
+        """The engine's replies (to the commands ``_pipeline_sent`` sent) shaped by redis-py's
+        callbacks, the first error raised unless ``raise_on_error=False``."""
+        unsent = ()
+        if len(replies) < len(queued):
+            unsent = {at for at, options in options_at.items() if EMPTY_RESPONSE in options}
+            answered = iter(replies)
+            replies = [None if at in unsent else next(answered) for at in range(len(queued))]
         client = self._client
         parse = client._parse
         get_options = options_at.get if options_at else None
@@ -268,6 +284,9 @@ class ClusterPipeline(FastCommands, RedisModuleCommands, CoreCommands):
         failed = False
         for at, (reply, args) in enumerate(zip(replies, queued, strict=True)):
             options = get_options(at) if get_options else None
+            if unsent and at in unsent:
+                append(options[EMPTY_RESPONSE])
+                continue
             if isinstance(reply, Exception):
                 if options and isinstance(reply, ResponseError) and EMPTY_RESPONSE in options:
                     reply = options[EMPTY_RESPONSE]

@@ -521,3 +521,18 @@ def test_pubsub_resubscribe_and_a_run_whose_reads_fail_at_once(config):
         await handled.aclose()
 
     run(test, config)
+
+
+def test_a_pipeline_answers_an_mget_of_no_keys_itself(config, r):
+    """redis-py answers ``mget([])`` with ``[]`` (EMPTY_RESPONSE) in a pipeline too; the
+    engine would refuse the malformed MGET before sending anything."""
+    with r.pipeline(transaction=False) as pipe:
+        pipe.set("a", 1).mget([]).set("c", 3)
+        assert pipe.execute() == [True, [], True]
+
+    async def test(a):
+        async with a.pipeline(transaction=False) as pipe:
+            pipe.set("a", 1).mget([]).set("c", 3)
+            return await pipe.execute(raise_on_error=False)
+
+    assert run(test, config) == [True, [], True]

@@ -144,8 +144,8 @@ class ClusterPipeline(SyncPipeline):
                 return self._transaction_results(stack, replies, raise_on_error)
             if not queued:
                 return []
-            flags = self._pipeline_flags(queued, options_at)
-            replies = await self._aclient._engine_pipeline(queued, flags)
+            sent, flags = self._pipeline_sent(queued, options_at)
+            replies = await self._aclient._engine_pipeline(sent, flags) if sent else []
             return self._pipeline_results(queued, options_at, replies, raise_on_error)
         finally:
             await self.reset()
