@@ -178,8 +178,8 @@ class ClusterPubSub:
             return None, None
         return message, None
 
-    def run_in_thread(self, sleep_time=0.0, daemon=False, exception_handler=None):
-        """redis-py's worker thread: every message goes to its handler; ``stop()`` ends it."""
+    def _require_handlers(self):
+        """Every subscribed name has a handler (what a loop delivering to handlers needs)."""
         for registry, what in (
             (self.channels, "Channel"),
             (self.patterns, "Pattern"),
@@ -188,6 +188,10 @@ class ClusterPubSub:
             for name, handler in registry.items():
                 if handler is None:
                     raise PubSubError(f"{what}: '{name}' has no handler registered")
+
+    def run_in_thread(self, sleep_time=0.0, daemon=False, exception_handler=None):
+        """redis-py's worker thread: every message goes to its handler; ``stop()`` ends it."""
+        self._require_handlers()
         thread = PubSubWorkerThread(
             self, sleep_time, daemon=daemon, exception_handler=exception_handler
         )

@@ -11,15 +11,13 @@ and a thousand concurrent calls need no thousand threads.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 
 import redis
 import redis.asyncio
-import redis.asyncio.lock
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
 from redis.commands.core import AsyncCoreCommands
-from redis.exceptions import ResponseError, WatchError
+from redis.exceptions import ResponseError
 
 from .. import _core, after_fork
 from ..client import StrictRedisCluster as SyncCluster
@@ -194,74 +192,19 @@ class StrictRedisCluster(FastCommands, redis.asyncio.Redis):
         await asyncio.get_running_loop().run_in_executor(None, self._sync.discover_replicas)
 
     # -- redis.asyncio.Redis's non-command API ---------------------------------------------
-
-    def __await__(self):
-        return self.initialize().__await__()
-
-    async def initialize(self):
-        return self
-
-    def get_encoder(self):
-        return self._sync.get_encoder()
-
-    def get_connection_kwargs(self):
-        return self._sync.get_connection_kwargs()
-
-    def set_response_callback(self, command, callback):
-        self.response_callbacks[command] = callback
+    # Inherited as redis.asyncio defines them, working through this class: `await client`,
+    # `initialize`, `get_encoder` and `get_connection_kwargs` (from the pool view),
+    # `set_response_callback`, `transaction` (on `pipeline()`) and `lock` (redis.asyncio's
+    # Lock).
 
     def pipeline(self, transaction=True, shard_hint=None):
         """A pipeline whose ``execute()`` is awaited (see the synchronous client's)."""
         return ClusterPipeline(self, transaction)
 
-    async def transaction(
-        self, func, *watches, shard_hint=None, value_from_callable=False, watch_delay=None
-    ):
-        """redis.asyncio's ``transaction`` helper (``func`` may be a coroutine function); the
-        watched keys must share a master (one hash tag)."""
-        async with self.pipeline(True, shard_hint) as pipe:
-            while True:
-                try:
-                    if watches:
-                        await pipe.watch(*watches)
-                    func_value = func(pipe)
-                    if inspect.isawaitable(func_value):
-                        func_value = await func_value
-                    exec_value = await pipe.execute()
-                    return func_value if value_from_callable else exec_value
-                except WatchError:
-                    if watch_delay is not None and watch_delay > 0:
-                        await asyncio.sleep(watch_delay)
-
     def pubsub(self, **kwargs):
         """An asyncio pub/sub: channels on the master their name hashes to, patterns on every
         master, read as one stream (see the synchronous client's)."""
         return ClusterPubSub(self, **kwargs)
-
-    def lock(
-        self,
-        name,
-        timeout=None,
-        sleep=0.1,
-        blocking=True,
-        blocking_timeout=None,
-        lock_class=None,
-        thread_local=True,
-        raise_on_release_error=True,
-    ):
-        """redis.asyncio's ``Lock`` on the master that owns ``name``."""
-        if lock_class is None:
-            lock_class = redis.asyncio.lock.Lock
-        return lock_class(
-            self,
-            name,
-            timeout=timeout,
-            sleep=sleep,
-            blocking=blocking,
-            blocking_timeout=blocking_timeout,
-            thread_local=thread_local,
-            raise_on_release_error=raise_on_release_error,
-        )
 
     async def info(self, section=None, *args, **kwargs):
         """Every master's INFO, answering a server field too (see the synchronous client's)."""

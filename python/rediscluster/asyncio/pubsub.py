@@ -217,14 +217,7 @@ class ClusterPubSub(SyncPubSub):
 
     async def run(self, *, exception_handler=None, poll_timeout=1.0):
         """redis.asyncio's ``run``: every message goes to its handler until cancelled."""
-        for registry, what in (
-            (self.channels, "Channel"),
-            (self.patterns, "Pattern"),
-            (self.shard_channels, "Shard Channel"),
-        ):
-            for name, handler in registry.items():
-                if handler is None:
-                    raise PubSubError(f"{what}: '{name}' has no handler registered")
+        self._require_handlers()
         await self.connect()
         while True:
             try:
