@@ -23,6 +23,12 @@ struct OwnedArgs {
 }
 
 impl OwnedArgs {
+    /// The arguments of a call given as a tuple.
+    fn from_tuple(args: &Bound<'_, PyTuple>) -> PyResult<OwnedArgs> {
+        let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
+        OwnedArgs::from_python(&items)
+    }
+
     fn from_python(items: &[Bound<'_, PyAny>]) -> PyResult<OwnedArgs> {
         let args = borrowed_args(items)?;
         let mut owned = OwnedArgs {
@@ -178,8 +184,7 @@ impl AsyncCore {
 
     /// Queues one command; its outcome comes back under `ticket`.
     fn execute(&self, ticket: u64, args: &Bound<'_, PyTuple>, decode: bool) -> PyResult<()> {
-        let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
-        let args = OwnedArgs::from_python(&items)?;
+        let args = OwnedArgs::from_tuple(args)?;
         let queueing = args.queueing(&self.cluster);
         if let Queueing::Batched(read) = queueing {
             let item = BatchItem { args, decode, read };
@@ -203,10 +208,9 @@ impl AsyncCore {
         args: &Bound<'_, PyTuple>,
         decode: bool,
     ) -> PyResult<()> {
-        let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
-        let args = OwnedArgs::from_python(&items)?;
+        let args = OwnedArgs::from_tuple(args)?;
         let cluster = self.cluster.clone();
-        let blocking = matches!(args.queueing(&self.cluster), Queueing::Blocking);
+        let blocking = self.may_block(&args);
         let work: Work<Outcome> =
             Box::new(move || Outcome::Reply(cluster.execute_on(&node, &args.view()), decode));
         self.submit(ticket, blocking, work)
@@ -224,7 +228,7 @@ impl AsyncCore {
         let blocking = self.any_blocks(&commands);
         let cluster = self.cluster.clone();
         let work: Work<Outcome> = Box::new(move || {
-            let views: Vec<Vec<&[u8]>> = commands.iter().map(OwnedArgs::view).collect();
+            let views = views(&commands);
             Outcome::Replies(cluster.pipeline(&views), decode)
         });
         self.submit(ticket, blocking, work)
@@ -240,7 +244,7 @@ impl AsyncCore {
         let commands = owned_commands(commands, &decode)?;
         let cluster = self.cluster.clone();
         let work: Work<Outcome> = Box::new(move || {
-            let views: Vec<Vec<&[u8]>> = commands.iter().map(OwnedArgs::view).collect();
+            let views = views(&commands);
             Outcome::Transaction(cluster.transaction(&views), decode)
         });
         self.submit(ticket, false, work)
@@ -249,8 +253,7 @@ impl AsyncCore {
     /// WATCH on one held connection of the master owning every key (see `Core.watch`); the
     /// outcome is the `Watch`.
     fn watch(&self, ticket: u64, keys: &Bound<'_, PyTuple>) -> PyResult<()> {
-        let items: Vec<Bound<'_, PyAny>> = keys.iter().collect();
-        let keys = OwnedArgs::from_python(&items)?;
+        let keys = OwnedArgs::from_tuple(keys)?;
         let cluster = self.cluster.clone();
         let work: Work<Outcome> = Box::new(move || Outcome::Watching(cluster.watch(&keys.view())));
         self.submit(ticket, false, work)
@@ -258,8 +261,7 @@ impl AsyncCore {
 
     /// `Watch.watch_more`, on an engine thread.
     fn watch_more(&self, ticket: u64, watch: &Watch, keys: &Bound<'_, PyTuple>) -> PyResult<()> {
-        let items: Vec<Bound<'_, PyAny>> = keys.iter().collect();
-        let keys = OwnedArgs::from_python(&items)?;
+        let keys = OwnedArgs::from_tuple(keys)?;
         let watch = watch.shared();
         let work: Work<Outcome> =
             Box::new(move || Outcome::Done(on_watch(&watch, |w| w.watch_more(&keys.view()))));
@@ -274,9 +276,8 @@ impl AsyncCore {
         args: &Bound<'_, PyTuple>,
         decode: bool,
     ) -> PyResult<()> {
-        let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
-        let args = OwnedArgs::from_python(&items)?;
-        let blocking = matches!(args.queueing(&self.cluster), Queueing::Blocking);
+        let args = OwnedArgs::from_tuple(args)?;
+        let blocking = self.may_block(&args);
         let watch = watch.shared();
         let work: Work<Outcome> =
             Box::new(move || Outcome::Reply(on_watch(&watch, |w| w.execute(&args.view())), decode));
@@ -294,7 +295,7 @@ impl AsyncCore {
         let commands = owned_commands(commands, &decode)?;
         let watch = watch.shared();
         let work: Work<Outcome> = Box::new(move || {
-            let views: Vec<Vec<&[u8]>> = commands.iter().map(OwnedArgs::view).collect();
+            let views = views(&commands);
             let ended = watch::lock(&watch).take().ok_or_else(watch::ended);
             Outcome::Transaction(ended.and_then(|w| w.transaction(&views)), decode)
         });
@@ -401,11 +402,14 @@ impl AsyncCore {
 }
 
 impl AsyncCore {
-    /// Does any of the commands wait on the server (BLPOP, XREAD BLOCK, WAIT)?
+    /// Does the command wait on the server (BLPOP, XREAD BLOCK, WAIT)?
+    fn may_block(&self, args: &OwnedArgs) -> bool {
+        matches!(args.queueing(&self.cluster), Queueing::Blocking)
+    }
+
+    /// Does any of the commands?
     fn any_blocks(&self, commands: &[OwnedArgs]) -> bool {
-        commands
-            .iter()
-            .any(|args| matches!(args.queueing(&self.cluster), Queueing::Blocking))
+        commands.iter().any(|args| self.may_block(args))
     }
 
     fn submit(&self, ticket: u64, blocking: bool, work: Work<Outcome>) -> PyResult<()> {
@@ -489,6 +493,11 @@ fn on_watch<R>(
     call: impl FnOnce(&mut cluster_core::Watch) -> Result<R, ClusterError>,
 ) -> Result<R, ClusterError> {
     call(watch::active(&mut watch::lock(watch))?)
+}
+
+/// Each command's arguments as slices, for the engine.
+fn views(commands: &[OwnedArgs]) -> Vec<Vec<&[u8]>> {
+    commands.iter().map(OwnedArgs::view).collect()
 }
 
 fn owned_commands(commands: &Bound<'_, PyList>, decode: &[bool]) -> PyResult<Vec<OwnedArgs>> {
