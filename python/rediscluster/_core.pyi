@@ -13,6 +13,8 @@ __all__ = [
     "node_index",
     "run_tool",
     "tool_copy",
+    "tool_grow",
+    "tool_plan",
     "tool_reshard",
 ]
 
@@ -131,3 +133,16 @@ def tool_reshard(
     dry_run: bool,
 ) -> str:
     """``rediscluster reshard``: its summary as JSON text."""
+
+def tool_plan(
+    source: str,
+    destination: str,
+    sample: int | None,
+    random: int | None,
+    tag_rule: str | None,
+    route_untagged_by_name: bool,
+) -> str:
+    """``rediscluster plan``: the plan as JSON text."""
+
+def tool_grow(cluster: str, add: list[str]) -> str:
+    """``rediscluster grow``: the grown config as JSON text."""

@@ -1,9 +1,9 @@
 """The migration tools from Python, on the Rust engine (not a Python rewrite).
 
 ``main()`` is the ``rediscluster`` console script (``rediscluster copy --from ... --to ...``,
-see ``rediscluster --help``); ``copy`` and ``reshard`` are the same jobs as functions that
-return their summary. A cluster is given as a config dict (the seed's shape), a path to a
-JSON/TOML file, or comma-separated ``redis://`` URLs.
+see ``rediscluster --help``); ``copy``, ``plan``, ``grow`` and ``reshard`` are the same jobs
+as functions that return their summary. A cluster is given as a config dict (the seed's
+shape), a path to a JSON/TOML file, or comma-separated ``redis://`` URLs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 
 from . import _core
 
-__all__ = ["main", "copy", "reshard"]
+__all__ = ["main", "copy", "grow", "plan", "reshard"]
 
 
 def _spec(cluster):
@@ -72,3 +72,24 @@ def reshard(
             dry_run,
         )
     )
+
+
+def plan(
+    source, destination, *, sample=None, random=None, tag_rule=None, route_untagged_by_name=False
+):
+    """What ``reshard`` from ``source`` to ``destination`` would move: per server (by address)
+    the keys it holds, keeps, loses, gains and holds after, and the fraction of keys moving.
+    From a SCAN of every old master (``sample`` keys of each when given, scaled to its DBSIZE),
+    or, with ``random=N``, from N random keys without touching a server."""
+    return json.loads(
+        _core.tool_plan(
+            _spec(source), _spec(destination), sample, random, tag_rule, route_untagged_by_name
+        )
+    )
+
+
+def grow(cluster, add):
+    """The ``elastic`` config ``cluster`` with the masters ``add`` (``"host:port"`` each) added,
+    each taking an even share of slots from the masters that own the most: the config to
+    ``plan`` and ``reshard`` to (with the old masters as ``previous`` in the clients meanwhile)."""
+    return json.loads(_core.tool_grow(_spec(cluster), list(add)))

@@ -26,6 +26,8 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(tools::run_tool, module)?)?;
     module.add_function(wrap_pyfunction!(tools::tool_copy, module)?)?;
     module.add_function(wrap_pyfunction!(tools::tool_reshard, module)?)?;
+    module.add_function(wrap_pyfunction!(tools::tool_plan, module)?)?;
+    module.add_function(wrap_pyfunction!(tools::tool_grow, module)?)?;
     Ok(())
 }
 

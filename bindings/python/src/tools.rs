@@ -79,3 +79,46 @@ pub fn tool_reshard(
     });
     result.map_err(|e| tool_error(py, e))
 }
+
+/// `rediscluster plan` as a function: the plan as JSON (`random`: that many random keys, no
+/// server touched; else a SCAN of every old master, `sample` keys of each when given).
+#[pyfunction]
+#[pyo3(signature = (source, destination, sample, random, tag_rule, route_untagged_by_name))]
+pub fn tool_plan(
+    py: Python<'_>,
+    source: String,
+    destination: String,
+    sample: Option<u64>,
+    random: Option<u64>,
+    tag_rule: Option<String>,
+    route_untagged_by_name: bool,
+) -> PyResult<String> {
+    let result: Result<String, ToolError> = py.detach(|| {
+        let from = rediscluster_tools::cfg::load(&source)?;
+        let to = rediscluster_tools::cfg::load(&destination)?;
+        let options = ReshardOptions {
+            tag_rule: tag_rule
+                .as_deref()
+                .map(rediscluster_tools::reshard::tag_rule)
+                .transpose()?,
+            route_unplaceable_by_name: route_untagged_by_name,
+            ..ReshardOptions::default()
+        };
+        let plan = match random {
+            Some(count) => rediscluster_tools::plan::plan_random(&from, &to, count, 1)?,
+            None => rediscluster_tools::plan::plan(&from, &to, &options, sample)?,
+        };
+        Ok(serde_json::to_string(&plan).unwrap_or_default())
+    });
+    result.map_err(|e| tool_error(py, e))
+}
+
+/// `rediscluster grow` as a function: the grown config as JSON.
+#[pyfunction]
+pub fn tool_grow(py: Python<'_>, cluster: String, add: Vec<String>) -> PyResult<String> {
+    let result: Result<String, ToolError> = py.detach(|| {
+        let config = rediscluster_tools::cfg::load_value(&cluster)?;
+        Ok(rediscluster_tools::grow::grow(&config, &add)?.to_string())
+    });
+    result.map_err(|e| tool_error(py, e))
+}

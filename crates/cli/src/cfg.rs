@@ -11,13 +11,67 @@ use crate::error::ToolError;
 
 /// Reads a cluster config from `spec`: a file path, URLs, or the JSON text itself.
 pub fn load(spec: &str) -> Result<ClusterConfig, ToolError> {
+    load_with_distribution(spec, None)
+}
+
+/// The same, with its `distribution` replaced by `distribution` (a name, or a JSON map with
+/// `name` and the distribution's options) when one is given.
+pub fn load_with_distribution(
+    spec: &str,
+    distribution: Option<&str>,
+) -> Result<ClusterConfig, ToolError> {
+    let spec = spec.trim();
+    let chosen = distribution.map(distribution_value).transpose()?;
+    if is_urls(spec) {
+        let urls: Vec<&str> = spec.split(',').map(str::trim).collect();
+        let config =
+            ClusterConfig::from_urls(&urls).map_err(|e| ToolError::Config(e.to_string()))?;
+        return match chosen {
+            Some(value) => cluster_core::config::parse_distribution(&value)
+                .and_then(|d| config.distribution(d))
+                .map_err(|e| ToolError::Config(e.to_string())),
+            None => Ok(config),
+        };
+    }
+    let mut value = load_value(spec)?;
+    if let (Some(chosen), Some(top)) = (chosen, value.as_object_mut()) {
+        top.insert("distribution".to_owned(), chosen);
+    }
+    // A file is named in the error; JSON text is not quoted back (it may hold a password).
+    let label = if spec.starts_with('{') {
+        String::new()
+    } else {
+        format!("{spec}: ")
+    };
+    ClusterConfig::from_value(&value).map_err(|e| ToolError::Config(format!("{label}{e}")))
+}
+
+fn is_urls(spec: &str) -> bool {
+    spec.starts_with("redis://") || spec.starts_with("rediss://")
+}
+
+/// `--distribution`: JSON when it is a map, else a name.
+fn distribution_value(text: &str) -> Result<serde_json::Value, ToolError> {
+    let text = text.trim();
+    if text.starts_with('{') {
+        serde_json::from_str(text)
+            .map_err(|e| ToolError::Config(format!("--distribution: invalid JSON: {e}")))
+    } else {
+        Ok(serde_json::Value::String(text.to_owned()))
+    }
+}
+
+/// The config as written (a JSON map), from a JSON or TOML file or the JSON text itself.
+pub fn load_value(spec: &str) -> Result<serde_json::Value, ToolError> {
     let spec = spec.trim();
     if spec.starts_with('{') {
-        return ClusterConfig::from_json(spec).map_err(|e| ToolError::Config(e.to_string()));
+        return serde_json::from_str(spec)
+            .map_err(|e| ToolError::Config(format!("invalid JSON: {e}")));
     }
-    if spec.starts_with("redis://") || spec.starts_with("rediss://") {
-        let urls: Vec<&str> = spec.split(',').map(str::trim).collect();
-        return ClusterConfig::from_urls(&urls).map_err(|e| ToolError::Config(e.to_string()));
+    if is_urls(spec) {
+        return Err(ToolError::Config(
+            "this command needs the config as a file (or JSON text), not URLs".to_owned(),
+        ));
     }
     let path = Path::new(spec);
     let text = std::fs::read_to_string(path)
@@ -30,5 +84,5 @@ pub fn load(spec: &str) -> Result<ClusterConfig, ToolError> {
         serde_json::from_str(&text)
             .map_err(|e| ToolError::Config(format!("{spec}: invalid JSON: {e}")))?
     };
-    ClusterConfig::from_value(&value).map_err(|e| ToolError::Config(format!("{spec}: {e}")))
+    Ok(value)
 }

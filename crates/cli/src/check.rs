@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 
-use cluster_core::placement::{Placement, master_index};
+use cluster_core::placement::Placement;
 use cluster_core::{Cluster, ClusterConfig, NodeConfig, NodeConnection};
 use serde::Serialize;
 
@@ -110,7 +110,7 @@ fn home_of(placement: &Placement, stored: &[u8], masters: usize) -> usize {
     if placement.stores_as_written(stored) {
         placement.master_index(stored, masters)
     } else {
-        master_index(stored, masters)
+        placement.route_index(stored, masters)
     }
 }
 

@@ -1,5 +1,5 @@
-//! The `rediscluster` command line (nodefor, info, check, copy, reshard) over the engine's
-//! placement contract. Human-readable tables by default, `--json` for scripts; a progress bar
+//! The `rediscluster` command line (nodefor, info, check, copy, plan, grow, reshard) over the
+//! engine's placement. Human-readable tables by default, `--json` for scripts; a progress bar
 //! on a terminal for `copy` (`--quiet` turns it off).
 //!
 //! Exit status: 0 done, 1 the job ran but found problems (unreachable nodes, differences),
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use crate::copy::{CopyOptions, copy, verify};
 use crate::reshard::{ReshardOptions, reshard};
-use crate::{ToolError, cfg, check};
+use crate::{ToolError, cfg, check, grow, plan};
 use clap::{Parser, Subcommand};
 
 /// A process exit status (`std::process::ExitCode` cannot be read back as a number, and the
@@ -47,6 +47,10 @@ enum Command {
         /// The cluster: a JSON/TOML file with the seed's shape, or comma-separated redis:// URLs.
         #[arg(long)]
         cluster: String,
+        /// Place by this distribution instead of the config's: crc32, elastic, redisarray,
+        /// predis, twemproxy, or a JSON map ('{"name": "twemproxy", "hash": "murmur"}').
+        #[arg(long)]
+        distribution: Option<String>,
         #[arg(required = true)]
         keys: Vec<String>,
     },
@@ -89,8 +93,41 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
-    /// Change the number of masters: move every key whose node changes from the old config's
-    /// masters to the new config's, deleting the old copy once the new one is confirmed.
+    /// Before a reshard: how many keys each master would keep, lose and gain, and how many
+    /// move in all, placed as reshard places them.
+    Plan {
+        /// The cluster as it is now.
+        #[arg(long)]
+        from: String,
+        /// The cluster as it will be.
+        #[arg(long)]
+        to: String,
+        /// Place only the first N keys of each old master (scaled to its DBSIZE).
+        #[arg(long)]
+        sample: Option<u64>,
+        /// Place N random keys instead, touching no server.
+        #[arg(long)]
+        random: Option<u64>,
+        /// As reshard's --tag-rule.
+        #[arg(long)]
+        tag_rule: Option<String>,
+        /// As reshard's --route-untagged-by-name.
+        #[arg(long)]
+        route_untagged_by_name: bool,
+    },
+    /// An elastic cluster with more masters: prints the config with the new masters added, each
+    /// taking an even share of slots from the fullest masters (only those slots move).
+    Grow {
+        /// The elastic cluster config (a file or JSON text).
+        #[arg(long)]
+        cluster: String,
+        /// A new master's host:port (repeat for several).
+        #[arg(long, required = true)]
+        add: Vec<String>,
+    },
+    /// Change the masters or the distribution: move every key whose node changes from the old
+    /// config's masters to the new config's, deleting the old copy once the new one is
+    /// confirmed.
     Reshard {
         /// The cluster as it is now.
         #[arg(long)]
@@ -184,6 +221,43 @@ fn with_progress<T>(
     result
 }
 
+fn print_plan(plan: &plan::Plan) {
+    println!(
+        "{:<8} {:<22} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "node", "addr", "keys", "stay", "lose", "gain", "after"
+    );
+    for n in &plan.nodes {
+        println!(
+            "{:<8} {:<22} {:>10} {:>10} {:>10} {:>10} {:>10}{}",
+            n.name,
+            n.addr,
+            n.keys,
+            n.stay,
+            n.lose,
+            n.gain,
+            n.after,
+            if n.unplaceable > 0 {
+                format!("  ({} cannot be placed by name: they stay)", n.unplaceable)
+            } else {
+                String::new()
+            }
+        );
+    }
+    println!(
+        "{} {} of {} keys ({:.2} %){}; fullest master after / emptiest: {:.3}",
+        if plan.sampled { "about" } else { "moves" },
+        plan.moving,
+        plan.keys,
+        plan.fraction_moving * 100.0,
+        if plan.sampled {
+            format!(" move (from a sample of {} keys)", plan.placed)
+        } else {
+            String::new()
+        },
+        plan.fullest_over_emptiest
+    );
+}
+
 fn print_json(value: &impl serde::Serialize) {
     println!(
         "{}",
@@ -193,8 +267,12 @@ fn print_json(value: &impl serde::Serialize) {
 
 fn run(cli: Cli) -> Result<ExitCode, ToolError> {
     match cli.command {
-        Command::Nodefor { cluster, keys } => {
-            let config = cfg::load(&cluster)?;
+        Command::Nodefor {
+            cluster,
+            distribution,
+            keys,
+        } => {
+            let config = cfg::load_with_distribution(&cluster, distribution.as_deref())?;
             let rows: Vec<serde_json::Value> = keys
                 .iter()
                 .map(|key| {
@@ -310,6 +388,39 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::Plan {
+            from,
+            to,
+            sample,
+            random,
+            tag_rule,
+            route_untagged_by_name,
+        } => {
+            let (from, to) = (cfg::load(&from)?, cfg::load(&to)?);
+            let options = ReshardOptions {
+                tag_rule: tag_rule
+                    .as_deref()
+                    .map(crate::reshard::tag_rule)
+                    .transpose()?,
+                route_unplaceable_by_name: route_untagged_by_name,
+                ..ReshardOptions::default()
+            };
+            let plan = match random {
+                Some(count) => plan::plan_random(&from, &to, count, 1)?,
+                None => plan::plan(&from, &to, &options, sample)?,
+            };
+            if cli.json {
+                print_json(&plan);
+            } else {
+                print_plan(&plan);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Grow { cluster, add } => {
+            let grown = grow::grow(&cfg::load_value(&cluster)?, &add)?;
+            print_json(&grown);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Reshard {
             from,

@@ -8,8 +8,10 @@ pub mod check;
 pub mod cli;
 pub mod copy;
 pub mod error;
+pub mod grow;
 pub mod job;
 pub mod nodes;
+pub mod plan;
 pub mod reshard;
 pub mod state;
 

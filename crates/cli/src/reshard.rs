@@ -1,10 +1,14 @@
-//! `rediscluster reshard`: from N masters to M, move every key whose node changes. On each old
-//! master, a key is placed under the new config by the route it was placed by:
+//! `rediscluster reshard`: from one list of masters to another, and from one distribution to
+//! another (`crc32` to `elastic`, a `redisarray` deployment to `elastic`, ...), move every key
+//! whose node changes. The two configs must store keys under the same names (the same `tags`
+//! and `routing_rules`; a compatible distribution stores full names, as `tags: "keep"` does).
+//! On each old master, a key is placed under the new config by the route it was placed by:
 //!
 //! * a stored name that `--tag-rule` matches is routed by the rule's first group (its tag);
-//! * a stored name that one of the config's `routing_rules` matches, and any name under
-//!   `tags: "keep"`, is the key itself (neither renames): placed as the client places it;
-//! * otherwise, a name that hashes to the node it sits on is routed by its name;
+//! * a stored name that one of the config's `routing_rules` matches, and any name when names
+//!   are kept (`tags: "keep"`, a compatible distribution), is the key itself: placed as the
+//!   client places it;
+//! * otherwise, a name that the old config places on the node it sits on is routed by its name;
 //! * otherwise the key was placed by a hash tag the stored name no longer shows (or it is
 //!   misplaced): it cannot be placed from its name alone. Such keys are counted and left where
 //!   they are, unless `--route-untagged-by-name` says to route them by name.
@@ -20,7 +24,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use cluster_core::ClusterConfig;
-use cluster_core::placement::{Placement, master_index, split_tag};
+use cluster_core::placement::{Placement, split_tag};
 use redis::Value;
 use regex::bytes::Regex;
 use serde::Serialize;
@@ -77,33 +81,63 @@ pub fn tag_rule(rule: &str) -> Result<Regex, ToolError> {
 /// Where a key sitting on old master `index` goes: `Some(new master)`, or `None` when it
 /// cannot be placed from its stored name. `here` is this node's index in the new config, if
 /// it stays a master (a key that already moved in during this run is found here again).
-fn destination(
+pub(crate) fn destination(
     key: &[u8],
     index: usize,
     here: Option<usize>,
-    old_masters: usize,
-    new_masters: usize,
-    placement: &Placement,
+    from: &ClusterConfig,
+    to: &ClusterConfig,
     options: &ReshardOptions,
 ) -> Option<usize> {
+    let (old_masters, new_masters) = (from.masters.len(), to.masters.len());
+    let placement: &Placement = &to.placement;
     if let Some(rule) = &options.tag_rule
         && let Some(tag) = rule.captures(key).and_then(|c| c.get(1))
     {
-        return Some(master_index(tag.as_bytes(), new_masters));
+        return Some(placement.route_index(tag.as_bytes(), new_masters));
     }
     // Where the stored name is the key the client wrote, the client's placement applies to it.
     if placement.stores_as_written(key) {
         return Some(placement.master_index(key, new_masters));
     }
     // A stored name that looks tagged (`x{y}`) cannot have been written by name: the client
-    // would have stripped it. A plain one was written by name if its name hashes here.
+    // would have stripped it. A plain one was written by name if its name places it here.
     let plain = !split_tag(key).is_tagged();
-    let by_new_name = master_index(key, new_masters);
+    let by_new_name = placement.route_index(key, new_masters);
     if plain && Some(by_new_name) == here {
         return Some(by_new_name);
     }
-    let by_name = plain && master_index(key, old_masters) == index;
+    let by_name = plain && from.placement.route_index(key, old_masters) == index;
     (by_name || options.route_unplaceable_by_name).then_some(by_new_name)
+}
+
+/// Whether keys can move from `from` to `to` without being renamed: the same routing rules,
+/// and both keep full names (`tags: "keep"`, or a compatible distribution) or both strip tags.
+pub(crate) fn same_names(from: &ClusterConfig, to: &ClusterConfig) -> Result<(), ToolError> {
+    let (a, b) = (&from.placement, &to.placement);
+    if a.rules != b.rules {
+        return Err(ToolError::Config(
+            "the two configs store keys under different names (other 'routing_rules'): keys move between configs that name them alike".to_owned(),
+        ));
+    }
+    if a.keeps_names() == b.keeps_names() {
+        return Ok(());
+    }
+    let how = |p: &cluster_core::placement::Placement| {
+        if p.keeps_names() {
+            format!("'{}' keeps bar{{foo}} as bar{{foo}}", p.spec.name())
+        } else {
+            format!(
+                "'{}' with tags 'strip' stores bar{{foo}} as bar",
+                p.spec.name()
+            )
+        }
+    };
+    Err(ToolError::Config(format!(
+        "the two configs store keys under different names ({} but {}): use 'tags': 'keep' with crc32 or elastic to move from or to a compatible distribution",
+        how(a),
+        how(b)
+    )))
 }
 
 /// Moves every key of `from` whose node changes in `to`; `progress` gets the keys scanned so
@@ -120,11 +154,7 @@ pub fn reshard(
         addresses(to).join(","),
         options.tag_rule.as_ref().map_or("-", |r| r.as_str())
     );
-    if from.placement != to.placement {
-        return Err(ToolError::Config(
-            "the two configs place keys differently ('tags' or 'routing_rules'): reshard moves keys between master lists under one placement".to_owned(),
-        ));
-    }
+    same_names(from, to)?;
     let job = Job::open(name, from, to, options.batch, options.state.as_deref())?;
     let started = Instant::now();
     let totals = Mutex::new(ReshardSummary {
@@ -157,7 +187,7 @@ fn reshard_node(
     let mut old = connect(source)?;
     let mut writers: Vec<Option<cluster_core::NodeConnection>> =
         to.masters.iter().map(|_| None).collect();
-    let (old_masters, new_masters) = (from.masters.len(), to.masters.len());
+    let new_masters = to.masters.len();
     let here = to.masters.iter().position(|m| m.addr() == addr);
     loop {
         let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
@@ -173,15 +203,7 @@ fn reshard_node(
         // Keys that leave this node, with their new master.
         let mut leaving: Vec<(Vec<u8>, usize)> = Vec::new();
         for key in keys {
-            match destination(
-                &key,
-                index,
-                here,
-                old_masters,
-                new_masters,
-                &to.placement,
-                options,
-            ) {
+            match destination(&key, index, here, from, to, options) {
                 None => batch.unplaceable += 1,
                 Some(target) if to.masters[target].addr() == addr => batch.stayed += 1,
                 Some(target) => leaving.push((key, target)),

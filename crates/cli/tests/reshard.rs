@@ -176,12 +176,14 @@ fn reshard_three_to_five_and_back() {
             batch: 8,
             ..options.clone()
         };
-        let moved = reshard(&config(&servers[..3]), &five, &slow, &|_| {}).unwrap();
+        let moved = reshard(&config(&servers[..3]), &five, &slow, &|_| {});
+        // Stop the reader before anything may panic here, or the scope would wait for it.
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let moved = moved.unwrap();
         assert!(
             moved.moved > 300 && moved.newer_on_destination > 0,
             "{moved:?}"
         );
-        done.store(true, std::sync::atomic::Ordering::SeqCst);
         reader.join().unwrap()
     });
     assert!(
@@ -273,6 +275,129 @@ fn reshard_three_to_five_and_back() {
 
     placed_by_the_configs_placement(&servers);
     check_reports_names_that_several_tags_share(&servers);
+    from_a_redisarray_deployment_to_elastic_slots(&servers);
+}
+
+/// Adopting a RedisArray deployment and moving it onto elastic slots, online: keys written as
+/// RedisArray writes them (the `redisarray` distribution, held to phpredis itself by
+/// `tests/vectors/distributions.json`) on 3 masters move to 5 elastic masters with tags kept
+/// (the same full names), while a client in the window (`previous` = the RedisArray masters)
+/// reads every key and writes some: no read misses, nothing lost, nothing left behind.
+fn from_a_redisarray_deployment_to_elastic_slots(servers: &[support::RedisServer]) {
+    for server in servers {
+        redis::cmd("FLUSHALL")
+            .query::<()>(&mut server.connect())
+            .unwrap();
+    }
+    let with = |n: usize, extra: serde_json::Value| {
+        let mut config = config_of(&servers[..n]);
+        for (option, value) in extra.as_object().unwrap() {
+            config[option] = value.clone();
+        }
+        config["mastersonly"] = true.into();
+        config
+    };
+    let array = with(3, serde_json::json!({"distribution": "redisarray"}));
+    let elastic = with(
+        5,
+        serde_json::json!({"distribution": "elastic", "tags": "keep"}),
+    );
+    let old = Cluster::new(ClusterConfig::from_value(&array).unwrap()).unwrap();
+    let keys: Vec<String> = (0..1500)
+        .flat_map(|i| {
+            [
+                format!("page:{i}"),
+                format!("{{user:{i}}}:cart"),
+                format!("a{{}}{i}"),
+            ]
+        })
+        .collect();
+    for key in &keys {
+        old.execute(&["SET", key, &format!("value of {key}")])
+            .unwrap();
+    }
+    // The names differ once tags are stripped: refused before anything moves.
+    let stripping = with(5, serde_json::json!({"distribution": "elastic"}));
+    let refused = reshard(
+        &ClusterConfig::from_value(&array).unwrap(),
+        &ClusterConfig::from_value(&stripping).unwrap(),
+        &ReshardOptions::default(),
+        &|_| {},
+    );
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains("store keys under different names")
+    );
+    let mut window = elastic.clone();
+    window["previous"] = array.clone();
+    window["previous"]
+        .as_object_mut()
+        .unwrap()
+        .remove("mastersonly");
+    let during = Cluster::new(ClusterConfig::from_value(&window).unwrap()).unwrap();
+    let updated: Vec<&String> = keys.iter().step_by(10).collect();
+    for key in &updated {
+        during
+            .execute(&["SET", key, "written during the window"])
+            .unwrap();
+    }
+    let expected = |key: &String| {
+        if updated.contains(&key) {
+            "written during the window".to_owned()
+        } else {
+            format!("value of {key}")
+        }
+    };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (summary, passes) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut passes = 0;
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                for key in &keys {
+                    let got = get(&during, key);
+                    assert_eq!(got, Value::BulkString(expected(key).into_bytes()), "{key}");
+                }
+                passes += 1;
+                if finished {
+                    return passes;
+                }
+            }
+        });
+        let summary = reshard(
+            &ClusterConfig::from_value(&array).unwrap(),
+            &ClusterConfig::from_value(&elastic).unwrap(),
+            &ReshardOptions {
+                batch: 16,
+                ..ReshardOptions::default()
+            },
+            &|_| {},
+        );
+        // Stop the reader before anything may panic here, or the scope would wait for it.
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        (summary.unwrap(), reader.join().unwrap())
+    });
+    assert!(passes >= 2, "read through the whole move ({passes} passes)");
+    assert_eq!(
+        summary.unplaceable, 0,
+        "full names place themselves: {summary:?}"
+    );
+    assert!(summary.moved > 0, "{summary:?}");
+    let after = Cluster::new(ClusterConfig::from_value(&elastic).unwrap()).unwrap();
+    for key in &keys {
+        assert_eq!(
+            get(&after, key),
+            Value::BulkString(expected(key).into_bytes()),
+            "{key}"
+        );
+    }
+    let total: i64 = servers
+        .iter()
+        .map(|s| redis::cmd("DBSIZE").query::<i64>(&mut s.connect()).unwrap())
+        .sum();
+    assert_eq!(total, keys.len() as i64, "each key once");
 }
 
 /// With `tags: "keep"` and a routing rule in both configs, every key the client wrote is
@@ -318,7 +443,7 @@ fn placed_by_the_configs_placement(servers: &[support::RedisServer]) {
         refused
             .unwrap_err()
             .to_string()
-            .contains("place keys differently"),
+            .contains("store keys under different names"),
         "a change of placement is not a reshard"
     );
     let summary = reshard(&three, &five, &ReshardOptions::default(), &|_| {}).unwrap();

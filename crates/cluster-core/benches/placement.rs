@@ -1,10 +1,12 @@
 //! Placement throughput (keys/s) for 16-byte, 64-byte and tagged keys, beside the bare CRC-32
 //! of the same bytes (the floor: what any crc32 % N client must pay), and the planning cost of
 //! a whole command (table lookup, arity, key positions, tags), in the default placement and in
-//! the opt-in ones (tags kept, routing rules), which the default must not pay for.
+//! the opt-in ones (tags kept, routing rules, every `distribution`), which the default must not
+//! pay for.
 
 use std::hint::black_box;
 
+use cluster_core::ClusterConfig;
 use cluster_core::placement::{Placement, RoutingRules, TagMode, crc32, master_index_for_key};
 use cluster_core::router::plan;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -84,7 +86,43 @@ fn planning(c: &mut Criterion) {
     group.bench_function("GET one rule, match", |b| {
         b.iter(|| black_box(plan(black_box(&lock), &ruled, 16).is_ok()))
     });
+    for (label, distribution) in [
+        ("elastic", serde_json::json!("elastic")),
+        ("redisarray", serde_json::json!("redisarray")),
+        (
+            "redisarray consistent",
+            serde_json::json!({"name": "redisarray", "consistent": true}),
+        ),
+        ("predis", serde_json::json!("predis")),
+        (
+            "twemproxy ketama fnv1a_64",
+            serde_json::json!({"name": "twemproxy", "hash_tag": "{}"}),
+        ),
+        (
+            "twemproxy modula murmur",
+            serde_json::json!({"name": "twemproxy", "distribution": "modula", "hash": "murmur"}),
+        ),
+    ] {
+        let placement = sixteen_masters(distribution).placement;
+        group.bench_function(format!("GET {label}"), |b| {
+            b.iter(|| black_box(plan(black_box(&get), &placement, 16).is_ok()))
+        });
+    }
     group.finish();
+}
+
+/// A config of 16 masters placed by `distribution`.
+fn sixteen_masters(distribution: serde_json::Value) -> ClusterConfig {
+    let nodes: serde_json::Map<String, serde_json::Value> = (1..=16)
+        .map(|i| {
+            (
+                format!("node_{i}"),
+                serde_json::json!({"host": "10.0.0.1", "port": 6000 + i}),
+            )
+        })
+        .collect();
+    ClusterConfig::from_value(&serde_json::json!({"nodes": nodes, "distribution": distribution}))
+        .expect("a valid config")
 }
 
 criterion_group!(benches, placement, planning);

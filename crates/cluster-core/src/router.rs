@@ -159,7 +159,7 @@ fn plan_with<'a, A: AsRef<[u8]>>(
         if key.stored.len() != arg.len() {
             stored_keys.push((at, key.stored));
         }
-        placed.push((at, master_index(key.route, masters)));
+        placed.push((at, placement.route_index(key.route, masters)));
     }
     let shard = placed.first().map(|(_, shard)| *shard);
     let spans_masters = placed.iter().any(|(_, s)| Some(*s) != shard);

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::checks::{order_masters, port_number, unique_addresses};
+use super::distribution;
 use super::error::ConfigError;
 use super::placement::{self, PLACEMENT_OPTIONS};
 use super::scripts;
@@ -17,9 +18,10 @@ use super::transactions;
 use super::types::{ClusterConfig, DEFAULT_CONNECT_TIMEOUT, NodeConfig, ReplicaHealth, Secret};
 
 /// Options only the top level takes; it takes the inherited ones too.
-const TOP_LEVEL_OPTIONS: [&str; 8 + PLACEMENT_OPTIONS.len()] = [
+const TOP_LEVEL_OPTIONS: [&str; 9 + PLACEMENT_OPTIONS.len()] = [
     PLACEMENT_OPTIONS[0],
     PLACEMENT_OPTIONS[1],
+    distribution::OPTION,
     "nodes",
     transactions::OPTION,
     scripts::OPTION,
@@ -30,7 +32,13 @@ const TOP_LEVEL_OPTIONS: [&str; 8 + PLACEMENT_OPTIONS.len()] = [
     "previous",
 ];
 /// Options only a node takes; it takes the inherited ones too.
-const NODE_OPTIONS: [&str; 2] = ["host", "port"];
+const NODE_OPTIONS: [&str; 2 + distribution::NODE_OPTIONS.len()] = [
+    "host",
+    "port",
+    distribution::NODE_OPTIONS[0],
+    distribution::NODE_OPTIONS[1],
+    distribution::NODE_OPTIONS[2],
+];
 /// The settings a node inherits from the top level (and the old cluster of `previous` from
 /// the new one).
 const INHERITED_OPTIONS: [&str; 11] = [
@@ -127,6 +135,16 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
             .map(|(name, node)| (name.as_str(), node.clone()))
             .collect(),
     )?;
+    if let Some((replica, option)) = replica_of
+        .keys()
+        .find_map(|r| distribution::node_option_given(&nodes[r]).map(|o| (r, o)))
+    {
+        return Err(ConfigError::Distribution {
+            at: format!("node '{replica}': '{option}'"),
+            problem: "a replica is placed with its master: only masters take placement options"
+                .to_owned(),
+        });
+    }
     let mut replicas = vec![Vec::new(); masters.len()];
     for (replica, master) in &replica_of {
         let index = masters
@@ -146,10 +164,11 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
                     old,
                 ));
             }
-            // The old cluster inherits this config's credentials, timeouts and TLS.
+            // The old cluster inherits this config's credentials, timeouts and TLS, and its
+            // distribution unless it names its own.
             let mut old = old.clone();
             if let (Some(old_map), Some(top_map)) = (old.as_object_mut(), config.as_object()) {
-                for inherited in INHERITED_OPTIONS {
+                for inherited in INHERITED_OPTIONS.into_iter().chain([distribution::OPTION]) {
                     if let Some(value) = top_map.get(inherited) {
                         old_map.entry(inherited).or_insert_with(|| value.clone());
                     }
@@ -163,7 +182,7 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
                 },
                 other => other,
             })?;
-            Some(parsed.masters)
+            Some(parsed)
         }
     };
     let replica_health = parse_replica_health(top)?;
@@ -174,13 +193,18 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
         transactions::parse,
     )?;
     let keyless_scripts = choice(top, scripts::OPTION, scripts::EXPECTED, scripts::parse)?;
-    let placement = placement::parse(top)?;
+    let placement = placement::parse(top, nodes, &masters)?;
+    let previous_placement = match &previous {
+        Some(old) => placement::previous_placement(&placement, &old.placement)?,
+        None => Default::default(),
+    };
     let config = ClusterConfig {
         masters,
         replicas,
         explicit_replicas,
         masters_only,
-        previous,
+        previous: previous.map(|old| old.masters),
+        previous_placement,
         replica_health,
         cross_node_transactions,
         keyless_scripts,

@@ -42,6 +42,8 @@ pub enum ConfigError {
     BadUrl { url: String, reason: String },
     #[error("{at}: {problem}")]
     Tls { at: String, problem: String },
+    #[error("{at}: {problem}")]
+    Distribution { at: String, problem: String },
     #[error("'routing_rules': {0}")]
     RoutingRule(#[from] crate::placement::RuleError),
     #[error(

@@ -4,6 +4,7 @@
 
 mod checks;
 mod dict;
+mod distribution;
 mod error;
 mod placement;
 mod scripts;
@@ -81,6 +82,16 @@ impl ClusterConfig {
         unique_addresses(&config)?;
         Ok(config)
     }
+}
+
+/// A `distribution` option on its own (a name, or a map with `name` and the distribution's
+/// options), as the config's `distribution` takes it.
+pub fn parse_distribution(
+    value: &serde_json::Value,
+) -> Result<crate::placement::DistributionSpec, ConfigError> {
+    let mut top = serde_json::Map::new();
+    top.insert(distribution::OPTION.to_owned(), value.clone());
+    Ok(distribution::parse_spec(&top)?.unwrap_or_default())
 }
 
 /// `host:port` or `[v6]:port` → (host, port text).

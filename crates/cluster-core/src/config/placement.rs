@@ -1,18 +1,41 @@
 //! The placement options of the dict config, read and validated as a whole:
-//! `"tags": "strip" | "keep"` (default `"strip"`, the contract) and `"routing_rules": [regex,
-//! ...]` (default none). See `placement::rules` and `placement::tags` for what they do.
+//! `"tags": "strip" | "keep"` (default `"strip"`, the contract), `"routing_rules": [regex,
+//! ...]` (default none) and `"distribution"` (default `"crc32"`, see `distribution.rs`). See
+//! `placement::rules`, `placement::tags` and `placement::distribution` for what they do.
 
 use serde_json::{Map, Value};
 
+use super::distribution;
 use super::error::ConfigError;
-use super::types::ClusterConfig;
-use crate::placement::{Placement, RoutingRules, TagMode};
+use super::types::{ClusterConfig, NodeConfig};
+use crate::placement::{DistributionSpec, Placement, RoutingRules, TagMode};
 
 /// The top-level options this module reads.
 pub const PLACEMENT_OPTIONS: [&str; 2] = ["tags", "routing_rules"];
 
-/// The placement a top-level config map asks for.
-pub fn parse(top: &Map<String, Value>) -> Result<Placement, ConfigError> {
+/// The placement a top-level config map asks for, over its masters (in placement order).
+pub fn parse(
+    top: &Map<String, Value>,
+    nodes: &Map<String, Value>,
+    masters: &[NodeConfig],
+) -> Result<Placement, ConfigError> {
+    let spec = distribution::parse_spec(top)?.unwrap_or_default();
+    if spec.is_compatible() && top.get("tags").is_some_and(|t| !t.is_null()) {
+        return Err(ConfigError::Distribution {
+            at: "'tags'".to_owned(),
+            problem: format!(
+                "the '{}' distribution has its own tag rule and stores keys under their full names, as the peer does: leave 'tags' out",
+                spec.name()
+            ),
+        });
+    }
+    let ring = distribution::ring_nodes(&spec, nodes, masters)?;
+    let built = distribution::build(&spec, &ring, masters, "'distribution'")?;
+    Ok(parse_tags_and_rules(top)?.with_distribution(spec, built))
+}
+
+/// `tags` and `routing_rules`, over `crc32`.
+fn parse_tags_and_rules(top: &Map<String, Value>) -> Result<Placement, ConfigError> {
     let tags = match top.get("tags") {
         None | Some(Value::Null) => TagMode::default(),
         Some(Value::String(name)) => {
@@ -57,6 +80,15 @@ impl ClusterConfig {
         self
     }
 
+    /// `distribution`: place keys by this distribution (its masters' ring names `host:port`,
+    /// default weights, even slots). The config's `previous`, if any, keeps its own.
+    pub fn distribution(mut self, spec: DistributionSpec) -> Result<ClusterConfig, ConfigError> {
+        let ring = distribution::ring_nodes(&spec, &Map::new(), &self.masters)?;
+        let built = distribution::build(&spec, &ring, &self.masters, "'distribution'")?;
+        self.placement = self.placement.with_distribution(spec, built);
+        Ok(self)
+    }
+
     /// `routing_rules`: these rules, in order, instead of any given before; a rule that cannot
     /// route is the error, naming it by number and text.
     pub fn routing_rules<S: AsRef<str>>(
@@ -68,8 +100,8 @@ impl ClusterConfig {
     }
 }
 
-/// `previous` describes the masters before a reshard, placed the same way: it may not choose
-/// a placement of its own.
+/// `previous` describes the masters before a reshard, with the same tag mode and routing
+/// rules (it may name its own `distribution`): it may not choose those.
 pub fn refuse_in_previous(old: &Value) -> Result<(), ConfigError> {
     match PLACEMENT_OPTIONS
         .iter()
@@ -77,11 +109,39 @@ pub fn refuse_in_previous(old: &Value) -> Result<(), ConfigError> {
     {
         Some(option) => Err(ConfigError::WrongType {
             at: format!("'previous': '{option}'"),
-            expected: "no placement option: the cluster before a reshard is placed as the config's own 'tags' and 'routing_rules' say",
+            expected: "no 'tags' or 'routing_rules': the cluster before a reshard uses the config's own (it may name its own 'distribution')",
             got: format!("'{option}'"),
         }),
         None => Ok(()),
     }
+}
+
+/// The placement of `previous`: this config's tags and rules over the old masters'
+/// distribution. Both must store a key under the same name: a reshard moves keys, it does not
+/// rename them.
+pub fn previous_placement(current: &Placement, old: &Placement) -> Result<Placement, ConfigError> {
+    let previous = current.with_distribution(old.spec.clone(), (*old.distribution).clone());
+    if previous.keeps_names() != current.keeps_names() {
+        let how = |p: &Placement| {
+            if p.keeps_names() {
+                format!("'{}' stores bar{{foo}} as bar{{foo}}", p.spec.name())
+            } else {
+                format!(
+                    "'{}' with tags 'strip' stores bar{{foo}} as bar",
+                    p.spec.name()
+                )
+            }
+        };
+        return Err(ConfigError::Distribution {
+            at: "'previous': 'distribution'".to_owned(),
+            problem: format!(
+                "{} but the config's {}: a reshard cannot rename keys (use 'tags': 'keep' with 'crc32' or 'elastic' to move from or to a compatible distribution)",
+                how(&previous),
+                how(current)
+            ),
+        });
+    }
+    Ok(previous)
 }
 
 fn bad_tags(got: &str) -> ConfigError {

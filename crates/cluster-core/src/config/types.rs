@@ -119,6 +119,9 @@ pub struct ClusterConfig {
     /// The masters before a reshard (`previous` in the config): while set, a read that misses
     /// on a key's node is answered by the key's node under these masters (the online window).
     pub previous: Option<Vec<NodeConfig>>,
+    /// How keys were placed on `previous`'s masters: the same tags and rules over its own
+    /// distribution (the config's `distribution` unless `previous` names one).
+    pub previous_placement: Placement,
     /// When replicas may serve reads, and how often that is checked.
     pub replica_health: ReplicaHealth,
     /// What a transaction over keys on several masters does (`cross_node_transactions`).
@@ -138,6 +141,7 @@ impl ClusterConfig {
             explicit_replicas: false,
             masters_only: false,
             previous: None,
+            previous_placement: Placement::default(),
             replica_health: ReplicaHealth::default(),
             cross_node_transactions: CrossNodeTransactions::default(),
             keyless_scripts: KeylessScripts::default(),

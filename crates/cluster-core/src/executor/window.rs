@@ -12,7 +12,7 @@ use super::batches::MasterBatches;
 use super::{Executor, exchange};
 use crate::error::ClusterError;
 use crate::node::pool::NodePool;
-use crate::placement::{PlacedKey, master_index};
+use crate::placement::PlacedKey;
 use crate::wire::request::pack_command;
 
 /// A read of one key: the key, and the packed command that reads it.
@@ -27,6 +27,13 @@ impl Executor {
         !self.topology.previous.is_empty()
     }
 
+    /// The index of a key's master among `previous`'s, placed as they were (their own
+    /// distribution; the same tags and rules, so the same stored name).
+    fn old_index(&self, key: &PlacedKey<'_>) -> usize {
+        let previous = &self.topology.config.previous_placement;
+        previous.master_index(key.key, self.topology.previous.len())
+    }
+
     /// The key's old master, when the window is open and that is another server than the
     /// key's master now.
     pub fn old_master(&self, key: &PlacedKey<'_>) -> Option<&NodePool> {
@@ -34,7 +41,7 @@ impl Executor {
         if previous.is_empty() {
             return None;
         }
-        let old = &previous[master_index(key.route, previous.len())];
+        let old = &previous[self.old_index(key)];
         (old.config().addr() != self.master(key.shard).config().addr()).then_some(old)
     }
 
@@ -126,7 +133,7 @@ impl Executor {
         }
         let mut batches = MasterBatches::default();
         for (key, packed) in reads {
-            let old = master_index(key.route, previous.len());
+            let old = self.old_index(key);
             pack_exists(key.stored, batches.next_for(old));
             batches.next_for(old).extend_from_slice(packed);
         }

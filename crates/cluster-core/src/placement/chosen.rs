@@ -1,45 +1,85 @@
-//! The placement a cluster uses, chosen as a whole from its config: today the tag mode and the
-//! routing rules over `crc32 % N`; other placements (issue 16's `distribution`) join it as one
-//! more field. Everything that places a key asks this value, so a mode can never apply in one
-//! place and not another.
+//! The placement a cluster uses, chosen as a whole from its config: the routing rules, then
+//! the tag mode (or a compatible distribution's own tag rule), then the distribution (the
+//! config's `distribution`, `crc32 % N` by default). Everything that places a key asks this
+//! value, so a mode can never apply in one place and not another.
 
-use super::contract::{PlacedKey, TaggedKey, master_index};
+use std::sync::Arc;
+
+use super::contract::{PlacedKey, TaggedKey};
+use super::distribution::{Distribution, DistributionSpec};
 use super::rules::RoutingRules;
 use super::tags::TagMode;
 
-/// How keys are placed: routing rules first, then the tag mode, then `crc32 % N` of the route.
-/// The default (no rules, `tags: "strip"`) is the contract of `tests/vectors/placement.json`.
+/// How keys are placed: routing rules first, then the tag mode (a compatible distribution's
+/// own tag rule instead, storing the full name), then the distribution of the route. The
+/// default (no rules, `tags: "strip"`, `crc32`) is the contract of
+/// `tests/vectors/placement.json`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Placement {
     pub tags: TagMode,
     pub rules: RoutingRules,
+    /// What the config says (built again over `previous`'s masters for the online window).
+    pub spec: DistributionSpec,
+    /// The spec built over this placement's masters (shared: slot tables and rings are
+    /// built once).
+    pub distribution: Arc<Distribution>,
 }
 
 impl Placement {
     pub fn new(tags: TagMode, rules: RoutingRules) -> Placement {
-        Placement { tags, rules }
+        Placement {
+            tags,
+            rules,
+            ..Placement::default()
+        }
     }
 
-    /// No rules and the seed's tag stripping: the contract.
+    /// The same tag mode and rules over another distribution.
+    pub fn with_distribution(&self, spec: DistributionSpec, built: Distribution) -> Placement {
+        Placement {
+            tags: self.tags,
+            rules: self.rules.clone(),
+            spec,
+            distribution: Arc::new(built),
+        }
+    }
+
+    /// No rules, the seed's tag stripping, `crc32 % N`: the contract.
     pub fn is_default(&self) -> bool {
-        self.tags == TagMode::Strip && self.rules.is_empty()
+        self.tags == TagMode::Strip && self.rules.is_empty() && self.distribution.is_crc32()
+    }
+
+    /// Whether every key is stored under its full name (tags kept, or a compatible
+    /// distribution): then a name found on a server places exactly as the key it is.
+    pub fn keeps_names(&self) -> bool {
+        self.tags == TagMode::Keep || self.spec.is_compatible()
     }
 
     /// Whether a name found on a server is one a client with this placement stores as the
-    /// key it was given (a routing rule's key, or any key with tags kept), so that placing the
-    /// name places the key: the tools ask this of the names they scan.
+    /// key it was given (a routing rule's key, or any key when names are kept), so that
+    /// placing the name places the key: the tools ask this of the names they scan.
     pub fn stores_as_written(&self, name: &[u8]) -> bool {
-        self.tags == TagMode::Keep || self.rules.first_match(name).is_some()
+        self.keeps_names() || self.rules.first_match(name).is_some()
     }
 
-    /// The bytes that route a key and the name it is stored under. A rule's match is stored
-    /// under the full key; the default path is `split_tag` after one length check.
+    /// The bytes that route a key and the name it is stored under. A rule's match and a
+    /// compatible distribution's key are stored under the full key; the default path is
+    /// `split_tag` after one length check and one match.
     #[inline]
     pub fn split<'a>(&self, key: &'a [u8]) -> TaggedKey<'a> {
-        match self.rules.route(key) {
+        if let Some(route) = self.rules.route(key) {
+            return TaggedKey { route, stored: key };
+        }
+        match self.distribution.own_route(key) {
             Some(route) => TaggedKey { route, stored: key },
             None => self.tags.split(key),
         }
+    }
+
+    /// The master (0-based) of a route among `masters`.
+    #[inline]
+    pub fn route_index(&self, route: &[u8], masters: usize) -> usize {
+        self.distribution.index(route, masters)
     }
 
     /// A key placed among `masters` masters.
@@ -47,7 +87,8 @@ impl Placement {
     pub fn place<'a>(&self, key: &'a [u8], masters: usize) -> PlacedKey<'a> {
         let TaggedKey { route, stored } = self.split(key);
         PlacedKey {
-            shard: master_index(route, masters),
+            shard: self.route_index(route, masters),
+            key,
             route,
             stored,
         }
@@ -56,13 +97,14 @@ impl Placement {
     /// Zero-based index of a key's master among `masters`.
     #[inline]
     pub fn master_index(&self, key: &[u8], masters: usize) -> usize {
-        master_index(self.split(key).route, masters)
+        self.route_index(self.split(key).route, masters)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::placement::distribution::RingNode;
     use crate::placement::{master_index_for_key, split_tag};
 
     #[test]
@@ -87,5 +129,22 @@ mod tests {
         let keep = Placement::new(TagMode::Keep, rules);
         let other = keep.place(b"LIMITS:{a}", 5);
         assert_eq!((other.route, other.stored), (&b"a"[..], &b"LIMITS:{a}"[..]));
+    }
+
+    #[test]
+    fn a_compatible_distribution_keeps_names_and_its_own_tags() {
+        let nodes: Vec<RingNode> = (0..3)
+            .map(|i| RingNode {
+                ring_name: format!("h:{i}"),
+                weight: None,
+                slots: None,
+            })
+            .collect();
+        let spec = DistributionSpec::RedisArray { consistent: false };
+        let placement =
+            Placement::default().with_distribution(spec.clone(), spec.build(&nodes).unwrap());
+        assert!(!placement.is_default() && placement.keeps_names());
+        let key = placement.place(b"a{}", 3);
+        assert_eq!((key.route, key.stored), (&b""[..], &b"a{}"[..]));
     }
 }

@@ -61,6 +61,8 @@ pub fn master_index_for_key(key: &[u8], masters: usize) -> usize {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlacedKey<'a> {
     pub shard: usize,
+    /// The key as the command carries it (what another placement, `previous`'s, places).
+    pub key: &'a [u8],
     pub route: &'a [u8],
     pub stored: &'a [u8],
 }
@@ -70,6 +72,7 @@ impl<'a> PlacedKey<'a> {
         let TaggedKey { route, stored } = split_tag(key);
         PlacedKey {
             shard: master_index(route, masters),
+            key,
             route,
             stored,
         }

@@ -108,3 +108,59 @@ pub fn load_modes() -> Vec<Mode> {
         })
         .collect()
 }
+
+/// `tests/vectors/distributions.json`: keys, and per compatible distribution the config and
+/// the node the peer itself put each key on.
+pub struct Distributions {
+    pub keys: Vec<Vec<u8>>,
+    pub kinds: Vec<String>,
+    pub cases: Vec<DistributionCase>,
+}
+
+pub struct DistributionCase {
+    pub name: String,
+    pub peer: String,
+    pub config: serde_json::Value,
+    /// `nodes[j]` = the node number the peer chose for `keys[j]`.
+    pub nodes: Vec<usize>,
+}
+
+pub fn load_distributions() -> Distributions {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/vectors/distributions.json"
+    );
+    let text = std::fs::read_to_string(path).expect("read tests/vectors/distributions.json");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("distributions.json is JSON");
+    let strings = |field: &str| -> Vec<String> {
+        json[field]
+            .as_array()
+            .unwrap_or_else(|| panic!("{field}"))
+            .iter()
+            .map(|v| v.as_str().expect("text").to_owned())
+            .collect()
+    };
+    Distributions {
+        keys: strings("keys_b64")
+            .iter()
+            .map(|k| STANDARD.decode(k).expect("base64"))
+            .collect(),
+        kinds: strings("kinds"),
+        cases: json["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .map(|case| DistributionCase {
+                name: case["name"].as_str().expect("name").to_owned(),
+                peer: case["peer"].as_str().expect("peer").to_owned(),
+                config: case["config"].clone(),
+                nodes: case["nodes"]
+                    .as_str()
+                    .expect("nodes")
+                    .bytes()
+                    .map(|d| (d - b'0') as usize)
+                    .collect(),
+            })
+            .collect(),
+    }
+}
