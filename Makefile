@@ -23,7 +23,7 @@ PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
 	python-test php-build php-test php-stubs bench-php bench-php-instructions bench-php-request \
-	bench-migrate cross-language conformance conformance-async conformance-php bench-python-async \
+	bench-migrate distribution-vectors cross-language conformance conformance-async conformance-php bench-python-async \
 	cluster-start cluster-stop fault-suite soak refresh-commands library-suites
 
 all: test
@@ -115,9 +115,17 @@ cross-language: python-install php-build
 	$(CARGO) build --release -p cluster-core --example cross_language
 	$(PY) tests/cross_language/run.py --php "$(PHP)"
 
-## bench-migrate: rediscluster copy/reshard of 1M small keys vs the seed's one-key-at-a-time.
+## bench-migrate: rediscluster copy/reshard of 300k mixed keys with TTLs, beside the floor the
+## servers' own CPU sets and the seed's one-key-at-a-time.
 bench-migrate: python-install
 	$(PY) bench/migrate_bench.py
+
+## distribution-vectors: record tests/vectors/distributions.json again by running the peers
+## themselves (phpredis RedisArray, Predis, nutcracker) against servers it starts; not run by CI.
+distribution-vectors: python-env
+	@command -v nutcracker >/dev/null && [ -f /usr/share/php/Predis/Autoloader.php ] || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq php-nrk-predis nutcracker >/dev/null; }
+	$(PY) tools/gen_distribution_vectors.py
 
 ## bench-php: our extension vs phpredis RedisArray (same masters) vs phpredis on one server.
 bench-php: php-build

@@ -1,11 +1,12 @@
 //! `rediscluster copy`: every key of a source (one server, or every master of a cluster) into a
 //! destination cluster, placed as the destination's config places keys (by default the
 //! contract: a key named `bar{foo}` goes to foo's node as `bar`; with its routing rules or
-//! `tags: "keep"`, under the key's own name), exactly where the client will look for it. Per source node, in parallel: SCAN a
-//! batch, DUMP + PEXPIRETIME it in one pipeline, RESTORE ... REPLACE ABSTTL it on the
-//! destination masters in one pipeline each (the expiry instant kept to the millisecond), then
-//! record the cursor. Keys that expire meanwhile are skipped and counted. Needs Redis 7
-//! (PEXPIRETIME) on the source.
+//! `tags: "keep"`, under the key's own name), exactly where the client will look for it. Per
+//! source node, in parallel, and overlapping: a reader thread SCANs and DUMPs + PEXPIRETIMEs
+//! batches ahead (`readahead.rs`) while each batch before is RESTOREd ... REPLACE ABSTTL on
+//! the destination masters, all of them at once (`writes.rs`, the expiry instant kept to the
+//! millisecond), then its cursor is recorded. Keys that expire meanwhile are skipped and
+//! counted. Needs Redis 7 (PEXPIRETIME) on the source.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -17,6 +18,8 @@ use serde::Serialize;
 use crate::error::ToolError;
 use crate::job::{Job, addresses};
 use crate::nodes::connect;
+use crate::readahead::{Choice, Walk, read_ahead};
+use crate::writes::Destinations;
 
 #[derive(Clone, Debug)]
 pub struct CopyOptions {
@@ -82,7 +85,9 @@ pub fn copy(
     })
 }
 
-/// One source node's walk.
+/// One source node's walk: its batches read ahead (`readahead.rs`) while the batches before
+/// them are restored on every destination at once (`writes.rs`); each batch's cursor is
+/// recorded once all its RESTOREs are confirmed.
 fn copy_source(
     source: &NodeConfig,
     to: &ClusterConfig,
@@ -91,75 +96,29 @@ fn copy_source(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), ToolError> {
     let addr = source.addr();
-    let Some(mut cursor) = job.resume_point(&addr) else {
+    let Some(cursor) = job.resume_point(&addr) else {
         return Ok(());
     };
-    let mut reader = connect(source)?;
-    let mut writers: Vec<Option<cluster_core::NodeConnection>> =
-        to.masters.iter().map(|_| None).collect();
     let masters = to.masters.len();
-    loop {
-        let mut scan = redis::cmd("SCAN");
-        scan.arg(cursor);
-        if let Some(pattern) = &options.pattern {
-            scan.arg("MATCH").arg(pattern);
+    let choose = |key: &[u8]| Choice::Take(to.placement.master_index(key, masters));
+    let walk = Walk {
+        source,
+        cursor,
+        pattern: options.pattern.as_deref(),
+        batch: options.batch,
+        dry_run: false,
+    };
+    std::thread::scope(|scope| {
+        let mut destinations = Destinations::new(&to.masters);
+        for batch in read_ahead(scope, walk, &choose) {
+            let batch = batch?;
+            destinations.restore(&batch.dumped, |d| to.placement.split(&d.key).stored, true)?;
+            let copied = batch.dumped.len() as u64;
+            let total = job.advance(&addr, batch.cursor, copied, batch.vanished, true)?;
+            progress(total);
         }
-        scan.arg("COUNT").arg(options.batch);
-        let (next, keys): (u64, Vec<Vec<u8>>) = scan
-            .query(&mut reader)
-            .map_err(|e| ToolError::node(source, &e))?;
-        let (mut copied, mut expired) = (0u64, 0u64);
-        if !keys.is_empty() {
-            let mut read = redis::pipe();
-            for key in &keys {
-                read.cmd("DUMP").arg(key).cmd("PEXPIRETIME").arg(key);
-            }
-            let dumped: Vec<Value> = read
-                .query(&mut reader)
-                .map_err(|e| ToolError::node(source, &e))?;
-            let mut writes: Vec<redis::Pipeline> = (0..masters).map(|_| redis::pipe()).collect();
-            let mut queued = vec![0usize; masters];
-            for (key, pair) in keys.iter().zip(dumped.chunks(2)) {
-                match pair {
-                    [Value::BulkString(payload), Value::Int(expire_at)] if *expire_at != -2 => {
-                        let tagged = to.placement.place(key, masters);
-                        let shard = tagged.shard;
-                        queued[shard] += 1;
-                        let restore = writes[shard]
-                            .cmd("RESTORE")
-                            .arg(tagged.stored)
-                            .arg((*expire_at).max(0))
-                            .arg(payload.as_slice())
-                            .arg("REPLACE");
-                        if *expire_at > 0 {
-                            restore.arg("ABSTTL");
-                        }
-                        copied += 1;
-                    }
-                    _ => expired += 1,
-                }
-            }
-            for (shard, pipeline) in writes.iter().enumerate() {
-                if queued[shard] == 0 {
-                    continue;
-                }
-                let node = &to.masters[shard];
-                if writers[shard].is_none() {
-                    writers[shard] = Some(connect(node)?);
-                }
-                let writer = writers[shard].as_mut().expect("connected above");
-                pipeline
-                    .query::<Vec<Value>>(writer)
-                    .map_err(|e| ToolError::node(node, &e))?;
-            }
-        }
-        cursor = next;
-        let total = job.advance(&addr, cursor, copied, expired, true)?;
-        progress(total);
-        if cursor == 0 {
-            return Ok(());
-        }
-    }
+        Ok(())
+    })
 }
 
 /// What `verify` found.

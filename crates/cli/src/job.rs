@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use cluster_core::{ClusterConfig, NodeConfig};
 
@@ -16,8 +17,13 @@ pub fn addresses(config: &ClusterConfig) -> Vec<String> {
     config.masters.iter().map(NodeConfig::addr).collect()
 }
 
+/// How often the state file is forced to disk (it is written after every batch).
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
 pub struct Job<'a> {
     state: Mutex<CopyState>,
+    /// When the state file was last forced to disk.
+    synced: Mutex<Instant>,
     path: Option<&'a Path>,
     /// The job continued from a state file.
     pub resumed: bool,
@@ -56,6 +62,7 @@ impl<'a> Job<'a> {
         }
         Ok(Job {
             state: Mutex::new(state),
+            synced: Mutex::new(Instant::now()),
             path,
             resumed,
         })
@@ -120,7 +127,12 @@ impl<'a> Job<'a> {
         if let Some(path) = self.path
             && save
         {
-            state.save(path)?;
+            let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+            let durable = at_end(&state) || synced.elapsed() >= SYNC_EVERY;
+            state.save(path, durable)?;
+            if durable {
+                *synced = Instant::now();
+            }
         }
         Ok(state.copied)
     }
@@ -128,6 +140,11 @@ impl<'a> Job<'a> {
     pub fn into_state(self) -> CopyState {
         self.state.into_inner().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Every source walked to its end: the last save of the job, forced to disk.
+fn at_end(state: &CopyState) -> bool {
+    state.sources.values().all(|s| s.done)
 }
 
 /// What a panic said, when it said it with text.
@@ -149,6 +166,7 @@ mod tests {
     fn a_panicking_worker_is_not_bad_input() {
         let job = Job {
             state: Mutex::new(CopyState::default()),
+            synced: Mutex::new(Instant::now()),
             path: None,
             resumed: false,
         };

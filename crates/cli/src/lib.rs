@@ -12,7 +12,9 @@ pub mod grow;
 pub mod job;
 pub mod nodes;
 pub mod plan;
+pub mod readahead;
 pub mod reshard;
 pub mod state;
+pub mod writes;
 
 pub use error::ToolError;

@@ -14,7 +14,8 @@
 //!   they are, unless `--route-untagged-by-name` says to route them by name.
 //!
 //! A key moves by DUMP + PEXPIRETIME on the old node and RESTORE ... ABSTTL (without REPLACE)
-//! on the new one; the old copy is deleted only after the RESTORE succeeded. If the new node
+//! on the new one; the old copy is deleted only after the RESTORE succeeded. The old node is
+//! read a batch ahead while the batch before is restored on every new node at once. If the new node
 //! already has the key (an application wrote it there through the client's `previous` window),
 //! the newer value wins and the old copy is deleted. A node that stays (same address in both
 //! configs) keeps the keys that stay on it. Resumable like `copy` (`--state`).
@@ -25,13 +26,14 @@ use std::time::Instant;
 
 use cluster_core::ClusterConfig;
 use cluster_core::placement::{Placement, split_tag};
-use redis::Value;
 use regex::bytes::Regex;
 use serde::Serialize;
 
 use crate::error::ToolError;
 use crate::job::{Job, addresses};
 use crate::nodes::connect;
+use crate::readahead::{Choice, Walk, read_ahead};
+use crate::writes::{Destinations, Restored, delete};
 
 #[derive(Clone, Debug)]
 pub struct ReshardOptions {
@@ -181,125 +183,59 @@ fn reshard_node(
 ) -> Result<(), ToolError> {
     let source = &from.masters[index];
     let addr = source.addr();
-    let Some(mut cursor) = job.resume_point(&addr) else {
+    let Some(cursor) = job.resume_point(&addr) else {
         return Ok(());
     };
-    let mut old = connect(source)?;
-    let mut writers: Vec<Option<cluster_core::NodeConnection>> =
-        to.masters.iter().map(|_| None).collect();
-    let new_masters = to.masters.len();
     let here = to.masters.iter().position(|m| m.addr() == addr);
-    loop {
-        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("COUNT")
-            .arg(options.batch)
-            .query(&mut old)
-            .map_err(|e| ToolError::node(source, &e))?;
-        let mut batch = ReshardSummary {
-            scanned: keys.len() as u64,
-            ..ReshardSummary::default()
-        };
-        // Keys that leave this node, with their new master.
-        let mut leaving: Vec<(Vec<u8>, usize)> = Vec::new();
-        for key in keys {
-            match destination(&key, index, here, from, to, options) {
-                None => batch.unplaceable += 1,
-                Some(target) if to.masters[target].addr() == addr => batch.stayed += 1,
-                Some(target) => leaving.push((key, target)),
+    let choose = |key: &[u8]| match destination(key, index, here, from, to, options) {
+        None => Choice::Unplaceable,
+        Some(target) if to.masters[target].addr() == addr => Choice::Stay,
+        Some(target) => Choice::Take(target),
+    };
+    let walk = Walk {
+        source,
+        cursor,
+        pattern: None,
+        batch: options.batch,
+        dry_run: options.dry_run,
+    };
+    // The reader has its own connection to the source; this one deletes the moved keys.
+    let mut old = connect(source)?;
+    std::thread::scope(|scope| {
+        let mut destinations = Destinations::new(&to.masters);
+        for batch in read_ahead(scope, walk, &choose) {
+            let batch = batch?;
+            let mut done = ReshardSummary {
+                scanned: batch.scanned,
+                stayed: batch.stayed,
+                unplaceable: batch.unplaceable,
+                moved: batch.would_take,
+                ..ReshardSummary::default()
+            };
+            // Confirmed on the new node (restored, or it already had a newer value: RESTORE
+            // without REPLACE never overwrites what a client wrote there through the window):
+            // only then is the old copy deleted.
+            let outcomes = destinations.restore(&batch.dumped, |d| &d.key, false)?;
+            for outcome in &outcomes {
+                match outcome {
+                    Restored::Done => done.moved += 1,
+                    Restored::AlreadyThere => done.newer_on_destination += 1,
+                }
             }
+            let confirmed: Vec<&[u8]> = batch.dumped.iter().map(|d| d.key.as_slice()).collect();
+            delete(&mut old, source, &confirmed)?;
+            job.advance(&addr, batch.cursor, done.moved, 0, !options.dry_run)?;
+            let scanned = {
+                let mut totals = totals.lock().unwrap_or_else(|p| p.into_inner());
+                totals.scanned += done.scanned;
+                totals.moved += done.moved;
+                totals.stayed += done.stayed;
+                totals.unplaceable += done.unplaceable;
+                totals.newer_on_destination += done.newer_on_destination;
+                totals.scanned
+            };
+            progress(scanned);
         }
-        if !leaving.is_empty() && !options.dry_run {
-            let mut read = redis::pipe();
-            for (key, _) in &leaving {
-                read.cmd("DUMP").arg(key).cmd("PEXPIRETIME").arg(key);
-            }
-            let dumped: Vec<Value> = read
-                .query(&mut old)
-                .map_err(|e| ToolError::node(source, &e))?;
-            let mut writes: Vec<(redis::Pipeline, Vec<&[u8]>)> = (0..new_masters)
-                .map(|_| (redis::pipe(), Vec::new()))
-                .collect();
-            for ((key, target), pair) in leaving.iter().zip(dumped.chunks(2)) {
-                if let [Value::BulkString(payload), Value::Int(expire_at)] = pair
-                    && *expire_at != -2
-                {
-                    let (pipe, names) = &mut writes[*target];
-                    let restore = pipe
-                        .cmd("RESTORE")
-                        .arg(key)
-                        .arg((*expire_at).max(0))
-                        .arg(payload.as_slice());
-                    if *expire_at > 0 {
-                        restore.arg("ABSTTL");
-                    }
-                    names.push(key);
-                }
-            }
-            // Confirmed on the new node (restored, or it already had a newer value): only
-            // then is the old copy deleted.
-            let mut delete = redis::pipe();
-            let mut deletions = 0;
-            for (target, (pipe, names)) in writes.iter_mut().enumerate() {
-                if names.is_empty() {
-                    continue;
-                }
-                let node = &to.masters[target];
-                if writers[target].is_none() {
-                    writers[target] = Some(connect(node)?);
-                }
-                let writer = writers[target].as_mut().expect("connected above");
-                let replies: Vec<Value> = pipe
-                    .clone()
-                    .ignore_errors()
-                    .query(writer)
-                    .map_err(|e| ToolError::node(node, &e))?;
-                for (name, reply) in names.iter().zip(replies) {
-                    match reply {
-                        Value::Okay | Value::SimpleString(_) => batch.moved += 1,
-                        Value::ServerError(e) if e.code() == "BUSYKEY" => {
-                            batch.newer_on_destination += 1
-                        }
-                        Value::ServerError(e) => {
-                            return Err(ToolError::Node {
-                                node: node.name.clone(),
-                                addr: node.addr(),
-                                message: format!(
-                                    "RESTORE of {} failed: {} {}",
-                                    String::from_utf8_lossy(name),
-                                    e.code(),
-                                    e.details().unwrap_or("")
-                                ),
-                            });
-                        }
-                        _ => batch.moved += 1,
-                    }
-                    delete.cmd("DEL").arg(*name).ignore();
-                    deletions += 1;
-                }
-            }
-            if deletions > 0 {
-                delete
-                    .query::<()>(&mut old)
-                    .map_err(|e| ToolError::node(source, &e))?;
-            }
-        } else if options.dry_run {
-            batch.moved += leaving.len() as u64;
-        }
-        cursor = next;
-        job.advance(&addr, cursor, batch.moved, 0, !options.dry_run)?;
-        let scanned = {
-            let mut totals = totals.lock().unwrap_or_else(|p| p.into_inner());
-            totals.scanned += batch.scanned;
-            totals.moved += batch.moved;
-            totals.stayed += batch.stayed;
-            totals.unplaceable += batch.unplaceable;
-            totals.newer_on_destination += batch.newer_on_destination;
-            totals.scanned
-        };
-        progress(scanned);
-        if cursor == 0 {
-            return Ok(());
-        }
-    }
+        Ok(())
+    })
 }

@@ -1,7 +1,10 @@
 //! The resume point of a copy: per source node its SCAN cursor, and the counts so far. Written
 //! atomically (a temporary file renamed over the old one) after every batch whose RESTOREs
 //! were confirmed, so a copy killed at any moment restarts from a batch boundary: keys after it
-//! are copied again (RESTORE ... REPLACE, harmless), none is skipped.
+//! are copied again (RESTORE ... REPLACE, harmless), none is skipped. The file is forced to
+//! disk (fsync) at most once a second (`Job::advance`): a killed process loses nothing, a
+//! machine that loses power resumes up to a second earlier, repeating work that is safe to
+//! repeat.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -60,13 +63,14 @@ impl CopyState {
         Ok(Some(state))
     }
 
-    /// Writes the state so that a crash leaves either the old or the new file, never half.
-    pub fn save(&self, path: &Path) -> Result<(), ToolError> {
+    /// Writes the state so that a killed process leaves either the old or the new file,
+    /// never half; `durable` forces it to disk first, so that a crash of the machine does too.
+    pub fn save(&self, path: &Path, durable: bool) -> Result<(), ToolError> {
         let temporary = path.with_extension("tmp");
         let text = serde_json::to_string_pretty(self).map_err(|e| state_error(path, e))?;
         let mut file = std::fs::File::create(&temporary).map_err(|e| state_error(path, e))?;
         file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_all())
+            .and_then(|()| if durable { file.sync_all() } else { Ok(()) })
             .map_err(|e| state_error(path, e))?;
         std::fs::rename(&temporary, path).map_err(|e| state_error(path, e))
     }

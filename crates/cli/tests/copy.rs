@@ -188,7 +188,8 @@ fn copy_places_every_type_with_its_expiry_and_verifies() {
 fn a_copy_killed_five_times_finishes_when_run_again() {
     let source = RedisServer::start(port(slot::MIGRATE + 4));
     let (servers, to) = destination(slot::MIGRATE + 5);
-    let n = 30_000;
+    // Enough keys that a kill lands mid-copy: the copy moves well over 100k keys/s.
+    let n = 100_000;
     fill(&source, n);
     let dir = std::env::temp_dir().join(format!("rediscluster-copy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -211,7 +212,7 @@ fn a_copy_killed_five_times_finishes_when_run_again() {
     let mut interrupted = 0;
     for _ in 0..5 {
         let mut child = run();
-        std::thread::sleep(Duration::from_millis(30 + rng.below(200) as u64));
+        std::thread::sleep(Duration::from_millis(20 + rng.below(150) as u64));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
             interrupted += 1;

@@ -27,8 +27,9 @@ impl NodeConnection {
     }
 
     /// Reads `count` replies; an I/O error leaves the connection unusable (its state is
-    /// unknown), as a plain redis-rs connection does.
-    fn receive(&mut self, count: usize) -> RedisResult<Vec<Value>> {
+    /// unknown), as a plain redis-rs connection does. With `send`, a tool can write to several
+    /// servers before reading from any, so they work at the same time.
+    pub fn receive(&mut self, count: usize) -> RedisResult<Vec<Value>> {
         let mut replies = Vec::with_capacity(count);
         for _ in 0..count {
             match self.connection.receive() {
@@ -45,7 +46,7 @@ impl NodeConnection {
     /// Writes commands. A connection the server closed while it sat idle (a long job leaves
     /// some destinations quiet for a while, and servers have a `timeout`) is replaced first:
     /// nothing had been written to it.
-    fn send(&mut self, packed: &[u8]) -> RedisResult<()> {
+    pub fn send(&mut self, packed: &[u8]) -> RedisResult<()> {
         if self.connection.is_stale() {
             self.connection = connect(&self.config).map_err(redis::RedisError::from)?;
         }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::contract::{PlacedKey, TaggedKey};
+use super::contract::{PlacedKey, TaggedKey, master_index};
 use super::distribution::{Distribution, DistributionSpec};
 use super::rules::RoutingRules;
 use super::tags::TagMode;
@@ -70,16 +70,22 @@ impl Placement {
         if let Some(route) = self.rules.route(key) {
             return TaggedKey { route, stored: key };
         }
-        match self.distribution.own_route(key) {
-            Some(route) => TaggedKey { route, stored: key },
-            None => self.tags.split(key),
+        // `spec` sits in this value: the default path never follows the pointer to the
+        // built distribution.
+        if self.spec.is_compatible() {
+            let route = self.distribution.own_route(key).unwrap_or(key);
+            return TaggedKey { route, stored: key };
         }
+        self.tags.split(key)
     }
 
     /// The master (0-based) of a route among `masters`.
     #[inline]
     pub fn route_index(&self, route: &[u8], masters: usize) -> usize {
-        self.distribution.index(route, masters)
+        match self.spec {
+            DistributionSpec::Crc32 => master_index(route, masters),
+            _ => self.distribution.index(route, masters),
+        }
     }
 
     /// A key placed among `masters` masters.

@@ -31,25 +31,26 @@ impl PredisRing {
             }
         }
         PredisRing {
-            ring: Continuum::last_owner_wins(points),
+            ring: Continuum::at_or_before(points),
         }
     }
 
     /// `PredisStrategy::extractKeyTag`.
     #[inline]
     pub fn route(key: &[u8]) -> &[u8] {
-        let Some(open) = key.iter().position(|&b| b == b'{') else {
+        let Some(open) = memchr::memchr(b'{', key) else {
             return key;
         };
-        match key[open + 1..].iter().position(|&b| b == b'}') {
-            Some(close) if close > 0 => &key[open + 1..open + 1 + close],
+        let rest = &key[open + 1..];
+        match memchr::memchr(b'}', rest) {
+            Some(close) if close > 0 => &rest[..close],
             _ => key,
         }
     }
 
     #[inline]
     pub fn index(&self, route: &[u8]) -> usize {
-        self.ring.at_or_before(crc32fast::hash(route))
+        self.ring.owner(crc32fast::hash(route))
     }
 }
 

@@ -27,7 +27,7 @@ impl RedisArray {
                     }
                 }
             }
-            Continuum::sorted(points)
+            Continuum::at_or_after(points)
         });
         RedisArray {
             hosts: hosts.len(),
@@ -43,13 +43,13 @@ impl RedisArray {
     /// NUL byte for the braces.
     #[inline]
     pub fn route(key: &[u8]) -> &[u8] {
-        let searched = key.split(|&b| b == 0).next().unwrap_or(key);
-        let Some(open) = searched.iter().position(|&b| b == b'{') else {
+        let Some(open) = memchr::memchr2(b'{', 0, key).filter(|&at| key[at] == b'{') else {
             return key;
         };
-        match searched[open + 1..].iter().position(|&b| b == b'}') {
-            Some(close) => &searched[open + 1..open + 1 + close],
-            None => key,
+        let rest = &key[open + 1..];
+        match memchr::memchr2(b'}', 0, rest) {
+            Some(close) if rest[close] == b'}' => &rest[..close],
+            _ => key,
         }
     }
 
@@ -58,7 +58,7 @@ impl RedisArray {
         let crc = crc32fast::hash(route);
         match &self.ring {
             // phpredis compares its CRC register before the final inversion.
-            Some(ring) => ring.at_or_after(!crc),
+            Some(ring) => ring.owner(!crc),
             None => {
                 let position = (crc as u64 * self.hosts as u64 / 0xffff_ffff) as usize;
                 // A CRC of exactly 0xffffffff would index one past the last host in phpredis

@@ -87,11 +87,12 @@ impl Twemproxy {
         let Some([open, close]) = self.tag else {
             return key;
         };
-        let Some(start) = key.iter().position(|&b| b == open) else {
+        let Some(start) = memchr::memchr(open, key) else {
             return key;
         };
-        match key[start + 1..].iter().position(|&b| b == close) {
-            Some(end) if end > 0 => &key[start + 1..start + 1 + end],
+        let rest = &key[start + 1..];
+        match memchr::memchr(close, rest) {
+            Some(end) if end > 0 => &rest[..end],
             _ => key,
         }
     }
@@ -108,7 +109,7 @@ impl Twemproxy {
             self.hash.hash(route)
         };
         match &self.servers {
-            Servers::Ketama(ring) => ring.at_or_after(hash),
+            Servers::Ketama(ring) => ring.owner(hash),
             Servers::Modula(slots) => slots[hash as usize % slots.len()] as usize,
         }
     }
@@ -144,7 +145,7 @@ fn ketama_ring(servers: &[(String, u32)]) -> Continuum {
             }
         }
     }
-    Continuum::sorted(points)
+    Continuum::at_or_after(points)
 }
 
 /// A server's name in the ring when the config gives none: `host:port`, or `host` on port
