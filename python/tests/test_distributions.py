@@ -50,7 +50,7 @@ def nodes(count, **extra):
         ({"distribution": {"name": "redisarray", "hash": "md5"}}, "has no option 'hash'"),
         ({"distribution": "predis", "tags": "keep"}, "its own tag rule"),
         ({"nodes": nodes(2, node_1={"weight": 2})}, "no use for it"),
-        ({"distribution": "predis", "nodes": nodes(2, node_1={"weight": 0})}, "1..1000000"),
+        ({"distribution": "predis", "nodes": nodes(2, node_1={"weight": 0})}, "1..10000"),
         (
             {
                 "distribution": "elastic",
@@ -73,11 +73,37 @@ def nodes(count, **extra):
             },
             "cannot rename keys",
         ),
+        ({"distribution": "elastic", "previous": {"nodes": nodes(1)}}, "name the 'distribution'"),
+        ({"previous": {"nodes": nodes(1), "tags": "keep"}}, "'tags' only with"),
+        (
+            {
+                "distribution": {"name": "redisarray", "consistent": True},
+                "nodes": nodes(2, node_1={"ring_name": "h" * 61}),
+            },
+            "longer than the 60 bytes",
+        ),
     ],
 )
 def test_bad_distribution_options_are_refused_before_connecting(config, message):
     with pytest.raises(rediscluster.ClusterConfigError, match=re.escape(message)):
         rediscluster.StrictRedisCluster(cluster={"nodes": nodes(2), **config})
+
+
+def test_a_window_from_kept_tags_to_a_compatible_distribution():
+    # crc32 with tags kept stores full names, as RedisArray does: previous says both.
+    window = {
+        "nodes": nodes(2),
+        "distribution": "redisarray",
+        "previous": {"nodes": nodes(1), "distribution": "crc32", "tags": "keep"},
+    }
+    client = rediscluster.StrictRedisCluster(cluster=window)
+    plain = rediscluster.StrictRedisCluster(
+        cluster={"nodes": nodes(2), "distribution": "redisarray"}
+    )
+    for key in ("{user:1}:cart", "page:7", "a{}b"):
+        assert client.getnodefor(key) == plain.getnodefor(key)
+    client.close()
+    plain.close()
 
 
 def test_elastic_places_by_redis_cluster_slots_from_the_config():

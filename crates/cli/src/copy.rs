@@ -62,9 +62,10 @@ pub fn copy(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<CopySummary, ToolError> {
     let name = format!(
-        "copy {} -> {} match {}",
+        "copy {} -> {} ({}) match {}",
         addresses(from).join(","),
         addresses(to).join(","),
+        to.placement.fingerprint(),
         options.pattern.as_deref().unwrap_or("*")
     );
     let job = Job::open(name, from, to, options.batch, options.state.as_deref())?;

@@ -150,11 +150,19 @@ pub fn reshard(
     options: &ReshardOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ReshardSummary, ToolError> {
+    // Everything that decides where a key goes: a resume file is only used for the same job.
     let name = format!(
-        "reshard {} -> {} rule {}",
+        "reshard {} ({}) -> {} ({}) rule {}{}",
         addresses(from).join(","),
+        from.placement.fingerprint(),
         addresses(to).join(","),
-        options.tag_rule.as_ref().map_or("-", |r| r.as_str())
+        to.placement.fingerprint(),
+        options.tag_rule.as_ref().map_or("-", |r| r.as_str()),
+        if options.route_unplaceable_by_name {
+            " route-untagged-by-name"
+        } else {
+            ""
+        }
     );
     same_names(from, to)?;
     let job = Job::open(name, from, to, options.batch, options.state.as_deref())?;

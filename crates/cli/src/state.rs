@@ -2,9 +2,10 @@
 //! atomically (a temporary file renamed over the old one) after every batch whose RESTOREs
 //! were confirmed, so a copy killed at any moment restarts from a batch boundary: keys after it
 //! are copied again (RESTORE ... REPLACE, harmless), none is skipped. The file is forced to
-//! disk (fsync) at most once a second (`Job::advance`): a killed process loses nothing, a
-//! machine that loses power resumes up to a second earlier, repeating work that is safe to
-//! repeat.
+//! disk (fsync) at most once a second (`Job::advance`): a killed process loses nothing; after
+//! a power loss the file may be a second old (the job repeats that second's work, which is safe
+//! to repeat) or, on some file systems, unreadable (the job says so: remove the file and run
+//! again, repeating everything, which is as safe).
 
 use std::collections::BTreeMap;
 use std::io::Write;

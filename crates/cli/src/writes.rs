@@ -120,5 +120,26 @@ pub fn delete(
             .arg(*key)
             .write_packed_command(&mut packed);
     }
-    run(connection, node, &packed, keys.len()).map(drop)
+    // A refused DEL (MISCONF, READONLY, NOPERM, ...) leaves the old copy where the window
+    // would still read it: the job stops before recording the batch.
+    let replies = run(connection, node, &packed, keys.len())?;
+    match keys
+        .iter()
+        .zip(&replies)
+        .find_map(|(key, reply)| match reply {
+            Value::ServerError(e) => Some((key, e)),
+            _ => None,
+        }) {
+        Some((key, e)) => Err(ToolError::Node {
+            node: node.name.clone(),
+            addr: node.addr(),
+            message: format!(
+                "DEL of {} (moved, its old copy to go) failed: {} {}",
+                String::from_utf8_lossy(key),
+                e.code(),
+                e.details().unwrap_or("")
+            ),
+        }),
+        None => Ok(()),
+    }
 }

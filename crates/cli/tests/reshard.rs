@@ -276,6 +276,49 @@ fn reshard_three_to_five_and_back() {
     placed_by_the_configs_placement(&servers);
     check_reports_names_that_several_tags_share(&servers);
     from_a_redisarray_deployment_to_elastic_slots(&servers);
+    a_refused_delete_stops_the_reshard(&servers);
+}
+
+/// The old copy of a moved key must go: a source that refuses DEL (here NOREPLICAS, as with
+/// `min-replicas-to-write` and no replica) stops the reshard with the node and the reason,
+/// before the batch is recorded, and its keys are all still there.
+fn a_refused_delete_stops_the_reshard(servers: &[support::RedisServer]) {
+    for server in servers {
+        redis::cmd("FLUSHALL")
+            .query::<()>(&mut server.connect())
+            .unwrap();
+    }
+    let one = config(&servers[..1]);
+    let before = Cluster::new(one.clone()).unwrap();
+    for i in 0..200 {
+        before.execute(&["SET", &format!("k{i}"), "v"]).unwrap();
+    }
+    let mut source = servers[0].connect();
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("min-replicas-to-write")
+        .arg(1)
+        .query::<()>(&mut source)
+        .unwrap();
+    let result = reshard(
+        &one,
+        &config(&servers[1..3]),
+        &ReshardOptions::default(),
+        &|_| {},
+    );
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("min-replicas-to-write")
+        .arg(0)
+        .query::<()>(&mut source)
+        .unwrap();
+    let error = result.unwrap_err().to_string();
+    assert!(
+        error.contains("DEL of") && error.contains("NOREPLICAS"),
+        "{error}"
+    );
+    let left: i64 = redis::cmd("DBSIZE").query(&mut source).unwrap();
+    assert_eq!(left, 200, "nothing was deleted");
 }
 
 /// Adopting a RedisArray deployment and moving it onto elastic slots, online: keys written as

@@ -45,6 +45,8 @@ impl Cluster {
     /// (`wait_for_replica_check` waits for the first check). A node that cannot be reached
     /// now does not stop the client: its keys fail until it answers.
     pub fn new(config: ClusterConfig) -> Result<Cluster, ClusterError> {
+        // A config changed by the Rust builders after parsing is checked again here.
+        config.check_previous()?;
         Ok(Cluster {
             executor: Arc::new(Executor::new(&config)),
         })

@@ -142,6 +142,8 @@ pub struct Topology {
     /// The masters before a reshard (the config's `previous`), for the online window; empty
     /// when there is none.
     pub previous: Vec<NodePool>,
+    /// How keys were placed on `previous` (`ClusterConfig::previous_placement`).
+    pub previous_placement: crate::placement::Placement,
     /// The config this was built from: reads to masters only, where replicas come from and
     /// their health settings, and the whole of it to build the same client again in a forked
     /// child.
@@ -178,6 +180,7 @@ impl Topology {
             shards,
             session,
             previous,
+            previous_placement: config.previous_placement(),
             config: config.clone(),
         }
     }

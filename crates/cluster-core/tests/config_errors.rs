@@ -250,6 +250,34 @@ fn previous_is_a_whole_config_validated_with_the_rest() {
     assert!(error_of(nested).contains("'previous'"));
     let not_a_map = serde_json::json!({"nodes": nodes(7000, 2), "previous": [1, 2]});
     assert!(!error_of(not_a_map).is_empty());
+
+    // `previous` with its own distribution: an error in it says it is in 'previous'; a config
+    // changed by the Rust builders so that the two would name keys differently is refused
+    // when the cluster is made.
+    let bad_old_slots = serde_json::json!({
+        "nodes": nodes(7000, 2),
+        "previous": {"nodes": {"node_1": {"host": "h", "port": 1, "slots": "0-100"}}, "distribution": "elastic"},
+    });
+    assert!(
+        error_of(bad_old_slots).starts_with("'previous' 'distribution': slot 101"),
+        "the error names 'previous'"
+    );
+    let window = serde_json::json!({
+        "nodes": nodes(7000, 3),
+        "distribution": "elastic",
+        "tags": "keep",
+        "previous": {"nodes": nodes(7100, 2), "distribution": "redisarray"},
+    });
+    let config = ClusterConfig::from_value(&window).unwrap();
+    assert!(Cluster::new(config.clone()).is_ok());
+    let renaming = config.tags(cluster_core::placement::TagMode::Strip);
+    let Err(refused) = Cluster::new(renaming) else {
+        panic!("a window that would rename keys is refused")
+    };
+    assert!(
+        refused.to_string().contains("cannot rename keys"),
+        "{refused}"
+    );
 }
 
 /// `cross_node_transactions`: absent, null or `"refuse"` keep the default refusal;

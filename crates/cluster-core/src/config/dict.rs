@@ -164,11 +164,11 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
                     old,
                 ));
             }
-            // The old cluster inherits this config's credentials, timeouts and TLS, and its
-            // distribution unless it names its own.
+            placement::previous_names_its_distribution(top, old)?;
+            // The old cluster inherits this config's credentials, timeouts and TLS.
             let mut old = old.clone();
             if let (Some(old_map), Some(top_map)) = (old.as_object_mut(), config.as_object()) {
-                for inherited in INHERITED_OPTIONS.into_iter().chain([distribution::OPTION]) {
+                for inherited in INHERITED_OPTIONS {
                     if let Some(value) = top_map.get(inherited) {
                         old_map.entry(inherited).or_insert_with(|| value.clone());
                     }
@@ -180,9 +180,14 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
                     expected,
                     got,
                 },
+                ConfigError::Distribution { at, problem } => ConfigError::Distribution {
+                    at: format!("'previous' {at}"),
+                    problem,
+                },
                 other => other,
             })?;
-            Some(parsed)
+            let own = placement::previous_distribution(&old, &parsed.placement);
+            Some((parsed.masters, own))
         }
     };
     let replica_health = parse_replica_health(top)?;
@@ -194,23 +199,24 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
     )?;
     let keyless_scripts = choice(top, scripts::OPTION, scripts::EXPECTED, scripts::parse)?;
     let placement = placement::parse(top, nodes, &masters)?;
-    let previous_placement = match &previous {
-        Some(old) => placement::previous_placement(&placement, &old.placement)?,
-        None => Default::default(),
+    let (previous, previous_distribution) = match previous {
+        Some((masters, own)) => (Some(masters), own),
+        None => (None, Default::default()),
     };
     let config = ClusterConfig {
         masters,
         replicas,
         explicit_replicas,
         masters_only,
-        previous: previous.map(|old| old.masters),
-        previous_placement,
+        previous,
+        previous_distribution,
         replica_health,
         cross_node_transactions,
         keyless_scripts,
         placement,
     };
     unique_addresses(&config)?;
+    config.check_previous()?;
     Ok(config)
 }
 

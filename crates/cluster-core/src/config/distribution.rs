@@ -15,10 +15,14 @@ use serde_json::{Map, Value};
 use super::error::ConfigError;
 use super::types::NodeConfig;
 use crate::placement::distribution::elastic::parse_ranges;
-use crate::placement::distribution::{Dispatch, KeyHash, SlotError, default_server_name};
+use crate::placement::distribution::{
+    CONSISTENT_NAME_LIMIT, Dispatch, KeyHash, SlotError, default_server_name, ketama_name_limit,
+};
 use crate::placement::{Distribution, DistributionSpec, RingNode};
 
 pub const OPTION: &str = "distribution";
+/// The largest `weight`: twemproxy's modula gives a server one slot per unit of weight.
+const MAX_WEIGHT: u64 = 10_000;
 /// The per-node options this module reads.
 pub const NODE_OPTIONS: [&str; 3] = ["weight", "ring_name", "slots"];
 
@@ -168,7 +172,7 @@ pub fn ring_nodes(
                 Some(value) => Some(
                     value
                         .as_u64()
-                        .filter(|w| (1..=1_000_000).contains(w))
+                        .filter(|w| (1..=MAX_WEIGHT).contains(w))
                         .ok_or_else(|| {
                             bad(
                                 &at("weight"),
@@ -203,6 +207,16 @@ pub fn ring_nodes(
                 }
                 Some(value) => Some(slot_ranges(&at("slots"), value)?),
             };
+            if let Some(limit) = name_limit(spec, masters.len())
+                && ring_name.len() > limit
+            {
+                return Err(bad(
+                    &at("ring_name"),
+                    format!(
+                        "'{ring_name}' is longer than the {limit} bytes the peer hashes correctly (it hashes bytes past its own buffer for longer names): give a shorter 'ring_name'"
+                    ),
+                ));
+            }
             Ok(RingNode {
                 ring_name,
                 weight,
@@ -241,6 +255,19 @@ pub fn node_option_given(settings: &Value) -> Option<&'static str> {
         .iter()
         .find(|o| settings.get(**o).is_some_and(|v| !v.is_null()))
         .copied()
+}
+
+/// The longest ring name the peer itself hashes without reading past its buffer, for the
+/// rings built from names.
+fn name_limit(spec: &DistributionSpec, masters: usize) -> Option<usize> {
+    match spec {
+        DistributionSpec::RedisArray { consistent: true } => Some(CONSISTENT_NAME_LIMIT),
+        DistributionSpec::Twemproxy {
+            dispatch: Dispatch::Ketama,
+            ..
+        } => Some(ketama_name_limit(masters)),
+        _ => None,
+    }
 }
 
 /// The text each peer hashes for a node it was given as `host:port`.

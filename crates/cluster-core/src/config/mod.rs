@@ -19,7 +19,7 @@ pub use tls::{CertReqs, TlsOptions, TlsSettings};
 pub use transactions::CrossNodeTransactions;
 pub use types::{
     ClusterConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_REPLICA_LAG,
-    DEFAULT_REPLICA_CHECK_INTERVAL, NodeConfig, ReplicaHealth, Secret,
+    DEFAULT_REPLICA_CHECK_INTERVAL, NodeConfig, PreviousPlacement, ReplicaHealth, Secret,
 };
 
 use checks::{order_masters, port_number, unique_addresses};

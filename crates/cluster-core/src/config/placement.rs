@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::distribution;
 use super::error::ConfigError;
-use super::types::{ClusterConfig, NodeConfig};
+use super::types::{ClusterConfig, NodeConfig, PreviousPlacement};
 use crate::placement::{DistributionSpec, Placement, RoutingRules, TagMode};
 
 /// The top-level options this module reads.
@@ -100,28 +100,74 @@ impl ClusterConfig {
     }
 }
 
-/// `previous` describes the masters before a reshard, with the same tag mode and routing
-/// rules (it may name its own `distribution`): it may not choose those.
+/// `previous` describes the masters before a reshard, with the config's routing rules: it may
+/// not name its own, nor a tag mode without naming its distribution too.
 pub fn refuse_in_previous(old: &Value) -> Result<(), ConfigError> {
-    match PLACEMENT_OPTIONS
-        .iter()
-        .find(|option| old.get(**option).is_some_and(|v| !v.is_null()))
-    {
-        Some(option) => Err(ConfigError::WrongType {
-            at: format!("'previous': '{option}'"),
-            expected: "no 'tags' or 'routing_rules': the cluster before a reshard uses the config's own (it may name its own 'distribution')",
-            got: format!("'{option}'"),
-        }),
-        None => Ok(()),
+    let given = |option: &str| old.get(option).is_some_and(|v| !v.is_null());
+    let refuse = |option: &str, expected: &'static str| ConfigError::WrongType {
+        at: format!("'previous': '{option}'"),
+        expected,
+        got: format!("'{option}'"),
+    };
+    if given("routing_rules") {
+        return Err(refuse(
+            "routing_rules",
+            "no 'routing_rules': the cluster before a reshard uses the config's own",
+        ));
+    }
+    if given("tags") && !given(distribution::OPTION) {
+        return Err(refuse(
+            "tags",
+            "'tags' only with the 'distribution' the cluster before the reshard used",
+        ));
+    }
+    Ok(())
+}
+
+/// `previous`'s own placement, from its parsed config: its distribution and, if it named
+/// one, its tag mode.
+pub fn previous_distribution(old: &Value, parsed: &Placement) -> PreviousPlacement {
+    PreviousPlacement {
+        tags: old
+            .get("tags")
+            .filter(|t| !t.is_null())
+            .map(|_| parsed.tags),
+        spec: parsed.spec.clone(),
+        distribution: parsed.distribution.clone(),
     }
 }
 
-/// The placement of `previous`: this config's tags and rules over the old masters'
-/// distribution. Both must store a key under the same name: a reshard moves keys, it does not
-/// rename them.
-pub fn previous_placement(current: &Placement, old: &Placement) -> Result<Placement, ConfigError> {
-    let previous = current.with_distribution(old.spec.clone(), (*old.distribution).clone());
-    if previous.keeps_names() != current.keeps_names() {
+/// A config whose `previous` names no distribution while the config names another than
+/// `crc32`: refused rather than guessed (the old masters may well have used crc32).
+pub fn previous_names_its_distribution(
+    top: &Map<String, Value>,
+    old: &Value,
+) -> Result<(), ConfigError> {
+    let names = |map: Option<&Value>| map.is_some_and(|v| !v.is_null());
+    let ours = distribution::parse_spec(top)?.unwrap_or_default();
+    if ours != DistributionSpec::Crc32 && !names(old.get(distribution::OPTION)) {
+        return Err(ConfigError::Distribution {
+            at: "'previous'".to_owned(),
+            problem: format!(
+                "name the 'distribution' the masters before the reshard used (this config's is '{}'; write \"distribution\": \"crc32\" for a deployment that used the default)",
+                ours.name()
+            ),
+        });
+    }
+    Ok(())
+}
+
+impl ClusterConfig {
+    /// Refuses a `previous` that stores keys under other names than this config (a reshard
+    /// moves keys, it does not rename them).
+    pub fn check_previous(&self) -> Result<(), ConfigError> {
+        if self.previous.is_none() {
+            return Ok(());
+        }
+        let (current, previous) = (&self.placement, self.previous_placement());
+        if previous.keeps_names() == current.keeps_names() {
+            return Ok(());
+        }
         let how = |p: &Placement| {
             if p.keeps_names() {
                 format!("'{}' stores bar{{foo}} as bar{{foo}}", p.spec.name())
@@ -132,16 +178,15 @@ pub fn previous_placement(current: &Placement, old: &Placement) -> Result<Placem
                 )
             }
         };
-        return Err(ConfigError::Distribution {
-            at: "'previous': 'distribution'".to_owned(),
+        Err(ConfigError::Distribution {
+            at: "'previous'".to_owned(),
             problem: format!(
-                "{} but the config's {}: a reshard cannot rename keys (use 'tags': 'keep' with 'crc32' or 'elastic' to move from or to a compatible distribution)",
+                "{} but this config's {}: a reshard cannot rename keys (use 'tags': 'keep' with 'crc32' or 'elastic' to move from or to a compatible distribution)",
                 how(&previous),
                 how(current)
             ),
-        });
+        })
     }
-    Ok(previous)
 }
 
 fn bad_tags(got: &str) -> ConfigError {

@@ -7,7 +7,9 @@ use std::time::Duration;
 use super::scripts::KeylessScripts;
 use super::tls::TlsSettings;
 use super::transactions::CrossNodeTransactions;
-use crate::placement::Placement;
+use std::sync::Arc;
+
+use crate::placement::{Distribution, DistributionSpec, Placement, TagMode};
 
 /// Connect timeout when the config gives none: long enough for a loaded server, short enough
 /// that a dead node is noticed.
@@ -119,9 +121,9 @@ pub struct ClusterConfig {
     /// The masters before a reshard (`previous` in the config): while set, a read that misses
     /// on a key's node is answered by the key's node under these masters (the online window).
     pub previous: Option<Vec<NodeConfig>>,
-    /// How keys were placed on `previous`'s masters: the same tags and rules over its own
-    /// distribution (the config's `distribution` unless `previous` names one).
-    pub previous_placement: Placement,
+    /// How `previous`'s masters placed keys where it differs from this config: its own
+    /// distribution and, if it names one, tag mode (see `previous_placement`).
+    pub previous_distribution: PreviousPlacement,
     /// When replicas may serve reads, and how often that is checked.
     pub replica_health: ReplicaHealth,
     /// What a transaction over keys on several masters does (`cross_node_transactions`).
@@ -141,7 +143,7 @@ impl ClusterConfig {
             explicit_replicas: false,
             masters_only: false,
             previous: None,
-            previous_placement: Placement::default(),
+            previous_distribution: PreviousPlacement::default(),
             replica_health: ReplicaHealth::default(),
             cross_node_transactions: CrossNodeTransactions::default(),
             keyless_scripts: KeylessScripts::default(),
@@ -167,6 +169,29 @@ impl ClusterConfig {
     pub fn masters_only(mut self, yes: bool) -> ClusterConfig {
         self.masters_only = yes;
         self
+    }
+}
+
+/// What `previous` says of its own placement: its distribution (built over its masters) and,
+/// when it names one, its tag mode. The routing rules are always the config's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PreviousPlacement {
+    pub tags: Option<TagMode>,
+    pub spec: DistributionSpec,
+    pub distribution: Arc<Distribution>,
+}
+
+impl ClusterConfig {
+    /// How keys were placed on `previous`'s masters: its distribution and tag mode (the
+    /// config's tag mode unless it names its own), the config's routing rules. Derived from the
+    /// config as it is now, so the Rust builders (`tags`, `routing_rules`) apply to it too.
+    pub fn previous_placement(&self) -> Placement {
+        let old = &self.previous_distribution;
+        let mut placement = self
+            .placement
+            .with_distribution(old.spec.clone(), (*old.distribution).clone());
+        placement.tags = old.tags.unwrap_or(self.placement.tags);
+        placement
     }
 }
 

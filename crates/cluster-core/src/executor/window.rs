@@ -30,7 +30,7 @@ impl Executor {
     /// The index of a key's master among `previous`'s, placed as they were (their own
     /// distribution; the same tags and rules, so the same stored name).
     fn old_index(&self, key: &PlacedKey<'_>) -> usize {
-        let previous = &self.topology.config.previous_placement;
+        let previous = &self.topology.previous_placement;
         previous.master_index(key.key, self.topology.previous.len())
     }
 

@@ -44,6 +44,20 @@ impl Placement {
         }
     }
 
+    /// A short text that differs whenever two placements place or name keys differently: the
+    /// distribution (a checksum of its table or ring, and its options), the tag mode and the
+    /// rules. The tools put it in a job's name, so a resume file is never used for a job that
+    /// would place keys otherwise.
+    pub fn fingerprint(&self) -> String {
+        let built = crc32fast::hash(format!("{:?}", self.distribution).as_bytes());
+        let rules: Vec<&str> = self.rules.sources().collect();
+        format!(
+            "{} {built:08x} tags {} rules {rules:?}",
+            self.spec.name(),
+            self.tags.name()
+        )
+    }
+
     /// No rules, the seed's tag stripping, `crc32 % N`: the contract.
     pub fn is_default(&self) -> bool {
         self.tags == TagMode::Strip && self.rules.is_empty() && self.distribution.is_crc32()

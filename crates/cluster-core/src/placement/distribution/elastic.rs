@@ -46,16 +46,33 @@ pub enum SlotError {
     },
     #[error("'{0}' is not a slot or a range of slots (0-16383, e.g. \"0-5460\" or 7000)")]
     BadRange(String),
+    #[error("{0} masters: an elastic deployment has at most 16384 (one slot each)")]
+    TooManyMasters(usize),
 }
 
 impl SlotTable {
-    /// Contiguous, even ranges in master order (as `redis-cli --cluster create` splits).
+    /// Contiguous, even ranges in master order, cut where `redis-cli --cluster create` cuts
+    /// them (3 masters: 0-5460, 5461-10922, 10923-16383). `masters` is 1..=16384.
     pub fn even(masters: usize) -> SlotTable {
         assert!(masters > 0 && masters <= SLOTS, "1..=16384 masters");
-        let owners = (0..SLOTS)
-            .map(|slot| (slot * masters / SLOTS) as u16)
-            .collect();
-        SlotTable { owners, masters }
+        let per_master = SLOTS as f64 / masters as f64;
+        let mut owners = vec![0u16; SLOTS];
+        let (mut first, mut cursor) = (0usize, 0.0f64);
+        for master in 0..masters {
+            // redis-cli: lround(cursor + per_master - 1), the last master to the end.
+            let mut last = (cursor + per_master - 1.0).round() as usize;
+            if last >= SLOTS || master == masters - 1 {
+                last = SLOTS - 1;
+            }
+            last = last.max(first);
+            owners[first..=last].fill(master as u16);
+            first = last + 1;
+            cursor += per_master;
+        }
+        SlotTable {
+            owners: owners.into_boxed_slice(),
+            masters,
+        }
     }
 
     /// From each master's ranges (`ranges[i]` lists master `i`'s `(first, last)` slots): every
@@ -218,7 +235,7 @@ mod tests {
         let table = SlotTable::even(3);
         assert_eq!(
             table.ranges(),
-            vec![vec![(0, 5461)], vec![(5462, 10922)], vec![(10923, 16383)]]
+            vec![vec![(0, 5460)], vec![(5461, 10922)], vec![(10923, 16383)]]
         );
         assert_eq!(SlotTable::from_ranges(&table.ranges()), Ok(table));
     }

@@ -15,8 +15,8 @@ pub mod twemproxy_hash;
 
 pub use elastic::{SLOTS, SlotError, SlotTable, slot_of};
 pub use predis::PredisRing;
-pub use redisarray::RedisArray;
-pub use twemproxy::{Dispatch, Twemproxy, default_server_name};
+pub use redisarray::{CONSISTENT_NAME_LIMIT, RedisArray};
+pub use twemproxy::{Dispatch, Twemproxy, default_server_name, ketama_name_limit};
 pub use twemproxy_hash::KeyHash;
 
 use super::contract::master_index;
@@ -92,6 +92,9 @@ impl DistributionSpec {
         Ok(match self {
             DistributionSpec::Crc32 => Distribution::Crc32,
             DistributionSpec::Elastic => {
+                if nodes.len() > SLOTS {
+                    return Err(SlotError::TooManyMasters(nodes.len()));
+                }
                 if nodes.iter().all(|n| n.slots.is_none()) {
                     Distribution::Elastic(SlotTable::even(nodes.len()))
                 } else {

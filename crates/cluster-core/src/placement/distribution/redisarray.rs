@@ -9,6 +9,11 @@ use super::continuum::{Continuum, md5_words};
 /// Hashes per host on the consistent ring (4 points each).
 const HASHES_PER_HOST: u32 = 40;
 
+/// The longest host text phpredis hashes correctly on its consistent ring: it writes
+/// `host-j` into 64 bytes (`HOST_NAME_MAX`, its NUL included) but hashes the untruncated
+/// length, reading past what it wrote for a longer text (`j` < 40: two digits).
+pub const CONSISTENT_NAME_LIMIT: usize = 63 - 3;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RedisArray {
     hosts: usize,

@@ -45,10 +45,6 @@ pub struct Twemproxy {
     count: usize,
 }
 
-/// Room nutcracker gives the text it hashes for a ketama point (`KETAMA_MAX_HOSTLEN`, with its
-/// NUL): a longer server name is cut, as `snprintf` cuts it.
-const KETAMA_MAX_TEXT: usize = 85;
-
 impl Twemproxy {
     /// For servers given as `(name, weight)` in the pool's order.
     pub fn new(
@@ -127,6 +123,15 @@ fn by_name(servers: &[(String, u32)]) -> Vec<usize> {
     order
 }
 
+/// The longest server name nutcracker hashes correctly in a ketama pool of `servers`: it
+/// writes `name-i` into 86 bytes (`KETAMA_MAX_HOSTLEN`, its NUL included) but hashes the
+/// untruncated length, reading past what it wrote for a longer text. `i` stays below
+/// 40 × servers.
+pub fn ketama_name_limit(servers: usize) -> usize {
+    let digits = (40 * servers.max(1)).to_string().len();
+    85 - 1 - digits
+}
+
 /// `ketama_update`: each server gets `floor(weight share * 40 * servers) * 4` points, the share
 /// computed in single precision as nutcracker computes it.
 fn ketama_ring(servers: &[(String, u32)]) -> Continuum {
@@ -138,9 +143,7 @@ fn ketama_ring(servers: &[(String, u32)]) -> Continuum {
         let scaled = share * 160.0_f32 / 4.0_f32 * live;
         let per_server = ((scaled as f64 + 0.000_000_000_1) as f32).floor() as u32 * 4;
         for i in 0..per_server / 4 {
-            let mut text = format!("{name}-{i}").into_bytes();
-            text.truncate(KETAMA_MAX_TEXT);
-            for word in md5_words(&text) {
+            for word in md5_words(format!("{name}-{i}").as_bytes()) {
                 points.push((word, index as u32));
             }
         }
