@@ -1,6 +1,7 @@
 """The migration tools from `pip install .`: the `rediscluster` console script and
 `rediscluster.tools` functions, on the Rust engine."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,35 @@ def test_copy_and_reshard_as_functions(config, source):
         rediscluster.tools.copy("/no/such/file.json", config)
     with pytest.raises(redis.ConnectionError, match="127.0.0.1:1"):
         rediscluster.tools.copy("redis://127.0.0.1:1", config)
+
+
+def test_nodefor_plan_and_grow_from_the_console_script(tmp_path):
+    script = Path(sys.executable).with_name("rediscluster")
+    nodes = {f"node_{i}": {"host": "10.0.0.1", "port": 6000 + i} for i in range(1, 5)}
+    four = tmp_path / "four.json"
+    four.write_text(json.dumps({"nodes": nodes, "distribution": "elastic"}))
+
+    def run(*args):
+        return subprocess.run([str(script), *args], check=True, capture_output=True, text=True)
+
+    # The distribution named on the command line places the key, as a client with it would.
+    out = run("nodefor", "--cluster", str(four), "--distribution", "predis", "user{42}:x").stdout
+    predis = rediscluster.StrictRedisCluster(cluster={"nodes": nodes, "distribution": "predis"})
+    (node,) = predis.getnodefor("user{42}:x")
+    assert out.startswith(f"user{{42}}:x\t{node}\t")
+    predis.close()
+    five = tmp_path / "five.json"
+    five.write_text(run("grow", "--cluster", str(four), "--add", "10.0.0.1:6005").stdout)
+    assert json.loads(five.read_text())["nodes"]["node_5"]["slots"]
+    table = run("plan", "--from", str(four), "--to", str(five), "--random", "50000").stdout
+    assert "node_5" in table and "moves" in table
+    moved = json.loads(
+        run("--json", "plan", "--from", str(four), "--to", str(five), "--random", "50000").stdout
+    )
+    assert abs(moved["fraction_moving"] - 1 / 5) < 0.01
+    bad = subprocess.run(
+        [str(script), "grow", "--cluster", str(five), "--add", "10.0.0.1:6001"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "same address" in bad.stderr
