@@ -96,18 +96,13 @@ pub fn tool_plan(
     let result: Result<String, ToolError> = py.detach(|| {
         let from = rediscluster_tools::cfg::load(&source)?;
         let to = rediscluster_tools::cfg::load(&destination)?;
-        let options = ReshardOptions {
-            tag_rule: tag_rule
-                .as_deref()
-                .map(rediscluster_tools::reshard::tag_rule)
-                .transpose()?,
+        let request = rediscluster_tools::plan::PlanRequest {
+            random,
+            sample,
+            tag_rule: tag_rule.as_deref(),
             route_unplaceable_by_name: route_untagged_by_name,
-            ..ReshardOptions::default()
         };
-        let plan = match random {
-            Some(count) => rediscluster_tools::plan::plan_random(&from, &to, count, 1)?,
-            None => rediscluster_tools::plan::plan(&from, &to, &options, sample)?,
-        };
+        let plan = rediscluster_tools::plan::plan_for(&from, &to, &request)?;
         Ok(serde_json::to_string(&plan).unwrap_or_default())
     });
     result.map_err(|e| tool_error(py, e))

@@ -398,18 +398,13 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
             route_untagged_by_name,
         } => {
             let (from, to) = (cfg::load(&from)?, cfg::load(&to)?);
-            let options = ReshardOptions {
-                tag_rule: tag_rule
-                    .as_deref()
-                    .map(crate::reshard::tag_rule)
-                    .transpose()?,
+            let request = plan::PlanRequest {
+                random,
+                sample,
+                tag_rule: tag_rule.as_deref(),
                 route_unplaceable_by_name: route_untagged_by_name,
-                ..ReshardOptions::default()
             };
-            let plan = match random {
-                Some(count) => plan::plan_random(&from, &to, count, 1)?,
-                None => plan::plan(&from, &to, &options, sample)?,
-            };
+            let plan = plan::plan_for(&from, &to, &request)?;
             if cli.json {
                 print_json(&plan);
             } else {

@@ -122,6 +122,35 @@ impl Tally {
     }
 }
 
+/// What `plan` is asked, on the command line or from Python.
+#[derive(Clone, Debug, Default)]
+pub struct PlanRequest<'a> {
+    /// Place this many random keys instead of scanning.
+    pub random: Option<u64>,
+    /// Scan only this many keys of each old master.
+    pub sample: Option<u64>,
+    /// As reshard's `--tag-rule` and `--route-untagged-by-name`.
+    pub tag_rule: Option<&'a str>,
+    pub route_unplaceable_by_name: bool,
+}
+
+/// The plan a request asks for: random keys, or a scan (whole or sampled).
+pub fn plan_for(
+    from: &ClusterConfig,
+    to: &ClusterConfig,
+    request: &PlanRequest<'_>,
+) -> Result<Plan, ToolError> {
+    if let Some(count) = request.random {
+        return plan_random(from, to, count, 1);
+    }
+    let options = ReshardOptions {
+        tag_rule: request.tag_rule.map(crate::reshard::tag_rule).transpose()?,
+        route_unplaceable_by_name: request.route_unplaceable_by_name,
+        ..ReshardOptions::default()
+    };
+    plan(from, to, &options, request.sample)
+}
+
 /// The plan from a SCAN of every old master (`sample`: at most that many keys of each).
 pub fn plan(
     from: &ClusterConfig,

@@ -8,11 +8,12 @@
 //! * per master: `weight` (`predis`: default 100; `twemproxy`: default 1), `ring_name` (the
 //!   text the peer hashes for the node: default `host:port`, the form the peers are given;
 //!   twemproxy's server name when it has one) and `slots` (`elastic`: `"0-5460,7000"`; when
-//!   no master gives any, the slots are split evenly in master order).
+//!   no master gives any, the slots are split as `redis-cli --cluster create` splits them).
 
 use serde_json::{Map, Value};
 
 use super::error::ConfigError;
+use super::placement::describe;
 use super::types::NodeConfig;
 use crate::placement::distribution::elastic::parse_ranges;
 use crate::placement::distribution::{
@@ -67,10 +68,13 @@ pub fn parse_spec(top: &Map<String, Value>) -> Result<Option<DistributionSpec>, 
     if let Some(option) = options.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(bad(
             "'distribution'",
-            format!(
-                "'{name}' has no option '{option}' (its options: {})",
-                allowed[1..].join(", ")
-            ),
+            match &allowed[1..] {
+                [] => format!("'{name}' takes no option (got '{option}')"),
+                own => format!(
+                    "'{name}' has no option '{option}' (its options: {})",
+                    own.join(", ")
+                ),
+            },
         ));
     }
     let text = |option: &str| -> Result<Option<&str>, ConfigError> {
@@ -317,16 +321,5 @@ fn bad(at: &str, problem: String) -> ConfigError {
     ConfigError::Distribution {
         at: at.to_owned(),
         problem,
-    }
-}
-
-fn describe(value: &Value) -> String {
-    match value {
-        Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) => format!("'{s}'"),
-        Value::Array(_) => "a list".to_owned(),
-        Value::Object(_) => "a map".to_owned(),
-        Value::Null => "nothing".to_owned(),
     }
 }

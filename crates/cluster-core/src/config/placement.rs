@@ -197,7 +197,8 @@ fn bad_tags(got: &str) -> ConfigError {
     }
 }
 
-fn describe(value: &Value) -> String {
+/// A short description of a value for the placement options' errors.
+pub(super) fn describe(value: &Value) -> String {
     match value {
         Value::Bool(b) => format!("the boolean {b}"),
         Value::Number(n) => format!("the number {n}"),
