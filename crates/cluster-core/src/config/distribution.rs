@@ -13,7 +13,6 @@
 use serde_json::{Map, Value};
 
 use super::error::ConfigError;
-use super::placement::describe;
 use super::types::NodeConfig;
 use crate::placement::distribution::elastic::parse_ranges;
 use crate::placement::distribution::{
@@ -321,5 +320,17 @@ fn bad(at: &str, problem: String) -> ConfigError {
     ConfigError::Distribution {
         at: at.to_owned(),
         problem,
+    }
+}
+
+/// A short description of a value for the placement and distribution options' errors.
+pub(super) fn describe(value: &Value) -> String {
+    match value {
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("'{s}'"),
+        Value::Array(_) => "a list".to_owned(),
+        Value::Object(_) => "a map".to_owned(),
+        Value::Null => "nothing".to_owned(),
     }
 }

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::distribution;
+use super::distribution::{self, describe};
 use super::error::ConfigError;
 use super::types::{ClusterConfig, NodeConfig, PreviousPlacement};
 use crate::placement::{DistributionSpec, Placement, RoutingRules, TagMode};
@@ -194,17 +194,5 @@ fn bad_tags(got: &str) -> ConfigError {
         at: "'tags'".to_owned(),
         expected: "\"strip\" (the default: bar{foo} is stored as bar) or \"keep\" (routed by Redis Cluster's tag, stored under the full name)",
         got: got.to_owned(),
-    }
-}
-
-/// A short description of a value for the placement options' errors.
-pub(super) fn describe(value: &Value) -> String {
-    match value {
-        Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) => format!("'{s}'"),
-        Value::Array(_) => "a list".to_owned(),
-        Value::Object(_) => "a map".to_owned(),
-        Value::Null => "nothing".to_owned(),
     }
 }
