@@ -50,14 +50,23 @@ impl TagMode {
 /// Redis Cluster's hash-tag rule (its `keyHashSlot`): the bytes between the first `{` and the
 /// first `}` after it, when there is at least one byte between them; otherwise the whole key.
 /// The tag may sit anywhere (`{user1}:followers`, `LIMITS:{LIMITER/user1/5/1/minute}`), which is
-/// what libraries written for Redis Cluster rely on.
+/// what libraries written for Redis Cluster rely on. Predis's `extractKeyTag` is the same rule.
+#[inline]
 pub fn cluster_tag(key: &[u8]) -> &[u8] {
-    let Some(open) = key.iter().position(|&b| b == b'{') else {
+    tag_between(key, b'{', b'}')
+}
+
+/// The bytes between the first `open` and the first `close` after it, when there is at least
+/// one byte between them; otherwise the whole key. Redis Cluster's rule with `{` and `}`, and
+/// twemproxy's `hash_tag` with its two characters.
+#[inline]
+pub fn tag_between(key: &[u8], open: u8, close: u8) -> &[u8] {
+    let Some(start) = memchr::memchr(open, key) else {
         return key;
     };
-    let after = &key[open + 1..];
-    match after.iter().position(|&b| b == b'}') {
-        Some(close) if close > 0 => &after[..close],
+    let after = &key[start + 1..];
+    match memchr::memchr(close, after) {
+        Some(end) if end > 0 => &after[..end],
         _ => key,
     }
 }

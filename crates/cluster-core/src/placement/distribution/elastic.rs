@@ -106,10 +106,6 @@ impl SlotTable {
         })
     }
 
-    pub fn masters(&self) -> usize {
-        self.masters
-    }
-
     #[inline]
     pub fn owner(&self, slot: usize) -> usize {
         self.owners[slot] as usize

@@ -5,6 +5,7 @@
 //! at CRC-32("host:port:i"); a point computed twice belongs to the node added last.
 
 use super::continuum::Continuum;
+use crate::placement::tags::cluster_tag;
 
 /// Points per node at equal weights (Predis `HashRing::DEFAULT_REPLICAS`).
 const REPLICAS: f64 = 128.0;
@@ -35,17 +36,10 @@ impl PredisRing {
         }
     }
 
-    /// `PredisStrategy::extractKeyTag`.
+    /// `PredisStrategy::extractKeyTag`: Redis Cluster's tag rule.
     #[inline]
     pub fn route(key: &[u8]) -> &[u8] {
-        let Some(open) = memchr::memchr(b'{', key) else {
-            return key;
-        };
-        let rest = &key[open + 1..];
-        match memchr::memchr(b'}', rest) {
-            Some(close) if close > 0 => &rest[..close],
-            _ => key,
-        }
+        cluster_tag(key)
     }
 
     #[inline]

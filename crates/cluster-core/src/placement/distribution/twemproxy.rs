@@ -6,6 +6,7 @@
 
 use super::continuum::{Continuum, md5_words};
 use super::twemproxy_hash::KeyHash;
+use crate::placement::tags::tag_between;
 
 /// twemproxy's `distribution:` choices that place keys by hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,26 +71,12 @@ impl Twemproxy {
         }
     }
 
-    pub fn dispatch(&self) -> Dispatch {
-        match self.servers {
-            Servers::Ketama(_) => Dispatch::Ketama,
-            Servers::Modula(_) => Dispatch::Modula,
-        }
-    }
-
     /// The part of a key that is hashed (`server_pool_idx`).
     #[inline]
     pub fn route<'a>(&self, key: &'a [u8]) -> &'a [u8] {
-        let Some([open, close]) = self.tag else {
-            return key;
-        };
-        let Some(start) = memchr::memchr(open, key) else {
-            return key;
-        };
-        let rest = &key[start + 1..];
-        match memchr::memchr(close, rest) {
-            Some(end) if end > 0 => &rest[..end],
-            _ => key,
+        match self.tag {
+            Some([open, close]) => tag_between(key, open, close),
+            None => key,
         }
     }
 
