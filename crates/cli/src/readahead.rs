@@ -94,16 +94,18 @@ pub fn read_ahead<'scope, 'env>(
     batches
 }
 
+/// The next SCAN step: its cursor and keys.
+type Step = (u64, Vec<Vec<u8>>);
+
 /// Reads the keys of one SCAN step that the job takes, and scans the next step in the same
-/// round trip; the batch, and the next step's cursor and keys unless this was the last.
-#[allow(clippy::type_complexity)]
+/// round trip; the batch, and the next step unless this was the last.
 fn read_batch(
     connection: &mut NodeConnection,
     walk: &Walk<'_>,
     cursor: u64,
     keys: Vec<Vec<u8>>,
     choose: &(dyn Fn(&[u8]) -> Choice + Sync),
-) -> Result<(Batch, Option<(u64, Vec<Vec<u8>>)>), ToolError> {
+) -> Result<(Batch, Option<Step>), ToolError> {
     let mut batch = Batch {
         cursor,
         scanned: keys.len() as u64,
@@ -182,7 +184,7 @@ fn scan_command(walk: &Walk<'_>, cursor: u64) -> Vec<u8> {
     scan.get_packed_command()
 }
 
-fn scan_reply(source: &NodeConfig, reply: &Value) -> Result<(u64, Vec<Vec<u8>>), ToolError> {
+fn scan_reply(source: &NodeConfig, reply: &Value) -> Result<Step, ToolError> {
     redis::from_redis_value_ref(reply).map_err(|e| ToolError::Node {
         node: source.name.clone(),
         addr: source.addr(),

@@ -113,32 +113,16 @@ pub(crate) fn destination(
     (by_name || options.route_unplaceable_by_name).then_some(by_new_name)
 }
 
-/// Whether keys can move from `from` to `to` without being renamed: the same routing rules,
-/// and both keep full names (`tags: "keep"`, or a compatible distribution) or both strip tags.
+/// Refuses configs between which keys would be renamed (`Placement::names_like`).
 pub(crate) fn same_names(from: &ClusterConfig, to: &ClusterConfig) -> Result<(), ToolError> {
     let (a, b) = (&from.placement, &to.placement);
-    if a.rules != b.rules {
-        return Err(ToolError::Config(
-            "the two configs store keys under different names (other 'routing_rules'): keys move between configs that name them alike".to_owned(),
-        ));
-    }
-    if a.keeps_names() == b.keeps_names() {
+    if a.names_like(b) {
         return Ok(());
     }
-    let how = |p: &cluster_core::placement::Placement| {
-        if p.keeps_names() {
-            format!("'{}' keeps bar{{foo}} as bar{{foo}}", p.spec.name())
-        } else {
-            format!(
-                "'{}' with tags 'strip' stores bar{{foo}} as bar",
-                p.spec.name()
-            )
-        }
-    };
     Err(ToolError::Config(format!(
         "the two configs store keys under different names ({} but {}): use 'tags': 'keep' with crc32 or elastic to move from or to a compatible distribution",
-        how(a),
-        how(b)
+        a.naming(),
+        b.naming()
     )))
 }
 

@@ -153,6 +153,7 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
             .expect("validated master");
         replicas[index].push(parsed[replica].clone());
     }
+    let placement = placement::parse(top, nodes, &masters)?;
     let previous = match top.get("previous") {
         None | Some(Value::Null) => None,
         Some(old) => {
@@ -164,7 +165,7 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
                     old,
                 ));
             }
-            placement::previous_names_its_distribution(top, old)?;
+            placement::previous_names_its_distribution(&placement.spec, old)?;
             // The old cluster inherits this config's credentials, timeouts and TLS.
             let mut old = old.clone();
             if let (Some(old_map), Some(top_map)) = (old.as_object_mut(), config.as_object()) {
@@ -198,7 +199,6 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
         transactions::parse,
     )?;
     let keyless_scripts = choice(top, scripts::OPTION, scripts::EXPECTED, scripts::parse)?;
-    let placement = placement::parse(top, nodes, &masters)?;
     let (previous, previous_distribution) = match previous {
         Some((masters, own)) => (Some(masters), own),
         None => (None, Default::default()),

@@ -140,12 +140,11 @@ pub fn previous_distribution(old: &Value, parsed: &Placement) -> PreviousPlaceme
 /// A config whose `previous` names no distribution while the config names another than
 /// `crc32`: refused rather than guessed (the old masters may well have used crc32).
 pub fn previous_names_its_distribution(
-    top: &Map<String, Value>,
+    ours: &DistributionSpec,
     old: &Value,
 ) -> Result<(), ConfigError> {
-    let names = |map: Option<&Value>| map.is_some_and(|v| !v.is_null());
-    let ours = distribution::parse_spec(top)?.unwrap_or_default();
-    if ours != DistributionSpec::Crc32 && !names(old.get(distribution::OPTION)) {
+    let named = old.get(distribution::OPTION).is_some_and(|v| !v.is_null());
+    if *ours != DistributionSpec::Crc32 && !named {
         return Err(ConfigError::Distribution {
             at: "'previous'".to_owned(),
             problem: format!(
@@ -165,25 +164,15 @@ impl ClusterConfig {
             return Ok(());
         }
         let (current, previous) = (&self.placement, self.previous_placement());
-        if previous.keeps_names() == current.keeps_names() {
+        if previous.names_like(current) {
             return Ok(());
         }
-        let how = |p: &Placement| {
-            if p.keeps_names() {
-                format!("'{}' stores bar{{foo}} as bar{{foo}}", p.spec.name())
-            } else {
-                format!(
-                    "'{}' with tags 'strip' stores bar{{foo}} as bar",
-                    p.spec.name()
-                )
-            }
-        };
         Err(ConfigError::Distribution {
             at: "'previous'".to_owned(),
             problem: format!(
                 "{} but this config's {}: a reshard cannot rename keys (use 'tags': 'keep' with 'crc32' or 'elastic' to move from or to a compatible distribution)",
-                how(&previous),
-                how(current)
+                previous.naming(),
+                current.naming()
             ),
         })
     }

@@ -69,6 +69,32 @@ impl Placement {
         self.tags == TagMode::Keep || self.spec.is_compatible()
     }
 
+    /// Whether `self` and `other` store every key under the same name (the same rules, and
+    /// both keep full names or both strip tags): keys can move between them without being
+    /// renamed (a reshard, the online window).
+    pub fn names_like(&self, other: &Placement) -> bool {
+        self.rules == other.rules && self.keeps_names() == other.keeps_names()
+    }
+
+    /// How this placement names keys, for the errors that refuse a change of names.
+    pub fn naming(&self) -> String {
+        let how = if self.keeps_names() {
+            format!("'{}' stores bar{{foo}} as bar{{foo}}", self.spec.name())
+        } else {
+            format!(
+                "'{}' with tags 'strip' stores bar{{foo}} as bar",
+                self.spec.name()
+            )
+        };
+        match self.rules.is_empty() {
+            true => how,
+            false => format!(
+                "{how}, routing rules {:?}",
+                self.rules.sources().collect::<Vec<_>>()
+            ),
+        }
+    }
+
     /// Whether a name found on a server is one a client with this placement stores as the
     /// key it was given (a routing rule's key, or any key when names are kept), so that
     /// placing the name places the key: the tools ask this of the names they scan.
