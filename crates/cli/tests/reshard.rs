@@ -8,7 +8,7 @@ mod support;
 
 use cluster_core::{Cluster, ClusterConfig, Value};
 use rediscluster_tools::check::check;
-use rediscluster_tools::reshard::{ReshardOptions, reshard};
+use rediscluster_tools::reshard::{ReshardOptions, ReshardSummary, reshard};
 use support::{config_of, slot, start_masters};
 
 fn config(servers: &[support::RedisServer]) -> ClusterConfig {
@@ -19,6 +19,69 @@ fn config(servers: &[support::RedisServer]) -> ClusterConfig {
 
 fn get(cluster: &Cluster, key: &str) -> Value {
     cluster.execute(&["GET", key]).unwrap()
+}
+
+/// The online window under a reshard: the window client `during` writes every `every`-th key
+/// first, then reads every key (GET each, and one MGET of the first 40) pass after pass until
+/// `reshard` returns: each read answers the value written in the window or the one written
+/// before it, never a miss, and at least two passes read through the move. The reshard's
+/// summary, and the keys written in the window.
+fn read_through_a_reshard(
+    during: &Cluster,
+    keys: &[String],
+    every: usize,
+    reshard: impl FnOnce() -> Result<ReshardSummary, rediscluster_tools::ToolError>,
+) -> (ReshardSummary, Vec<String>) {
+    let updated: Vec<String> = keys.iter().step_by(every).cloned().collect();
+    for key in &updated {
+        during
+            .execute(&["SET", key, "written during the window"])
+            .unwrap();
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (summary, passes) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut passes = 0;
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                for key in keys {
+                    assert_eq!(get(during, key), expected(&updated, key), "{key}");
+                }
+                let some = &keys[..keys.len().min(40)];
+                let mut mget = vec!["MGET"];
+                mget.extend(some.iter().map(String::as_str));
+                let Value::Array(values) = during.execute(&mget).unwrap() else {
+                    panic!("MGET answers a list")
+                };
+                for (key, value) in some.iter().zip(values) {
+                    assert_eq!(value, expected(&updated, key), "MGET {key}");
+                }
+                passes += 1;
+                if finished {
+                    return passes;
+                }
+            }
+        });
+        let summary = reshard();
+        // Stop the reader before anything may panic here, or the scope would wait for it.
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        (summary.unwrap(), reader.join().unwrap())
+    });
+    assert!(
+        passes >= 2,
+        "the reader read through the whole reshard ({passes} passes)"
+    );
+    (summary, updated)
+}
+
+/// What a key written as `value of KEY` reads after the window wrote `updated`.
+fn expected(updated: &[String], key: &String) -> Value {
+    let value = if updated.contains(key) {
+        "written during the window".to_owned()
+    } else {
+        format!("value of {key}")
+    };
+    Value::BulkString(value.into_bytes())
 }
 
 #[test]
@@ -130,73 +193,21 @@ fn reshard_three_to_five_and_back() {
     window["previous"] = config_of(&servers[..3]);
     window["mastersonly"] = true.into();
     let during = Cluster::new(ClusterConfig::from_value(&window).unwrap()).unwrap();
-    let updated: Vec<&String> = plain.iter().step_by(12).collect();
-    for key in &updated {
-        during
-            .execute(&["SET", key, "written during the window"])
-            .unwrap();
-    }
-    let expected = |key: &String| {
-        if updated.contains(&key) {
-            "written during the window".to_owned()
-        } else {
-            format!("value of {key}")
-        }
+    let keys: Vec<String> = plain.iter().chain(&ruled).cloned().collect();
+    let slow = ReshardOptions {
+        batch: 8,
+        ..options.clone()
     };
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let passes = std::thread::scope(|scope| {
-        let reader = scope.spawn(|| {
-            let mut passes = 0;
-            loop {
-                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
-                for key in plain.iter().chain(&ruled) {
-                    let got = get(&during, key);
-                    assert_eq!(got, Value::BulkString(expected(key).into_bytes()), "{key}");
-                }
-                let some: Vec<&str> = plain.iter().take(40).map(String::as_str).collect();
-                let mut mget = vec!["MGET"];
-                mget.extend(&some);
-                let Value::Array(values) = during.execute(&mget).unwrap() else {
-                    panic!("MGET answers a list")
-                };
-                for (key, value) in some.iter().zip(values) {
-                    assert_eq!(
-                        value,
-                        Value::BulkString(expected(&key.to_string()).into_bytes()),
-                        "MGET {key}"
-                    );
-                }
-                passes += 1;
-                if finished {
-                    return passes;
-                }
-            }
-        });
-        let slow = ReshardOptions {
-            batch: 8,
-            ..options.clone()
-        };
-        let moved = reshard(&config(&servers[..3]), &five, &slow, &|_| {});
-        // Stop the reader before anything may panic here, or the scope would wait for it.
-        done.store(true, std::sync::atomic::Ordering::SeqCst);
-        let moved = moved.unwrap();
-        assert!(
-            moved.moved > 300 && moved.newer_on_destination > 0,
-            "{moved:?}"
-        );
-        reader.join().unwrap()
+    let (moved, updated) = read_through_a_reshard(&during, &keys, 12, || {
+        reshard(&config(&servers[..3]), &five, &slow, &|_| {})
     });
     assert!(
-        passes >= 2,
-        "the reader read through the whole reshard ({passes} passes)"
+        moved.moved > 300 && moved.newer_on_destination > 0,
+        "{moved:?}"
     );
     let after = Cluster::new(five).unwrap();
-    for key in plain.iter().chain(&ruled) {
-        assert_eq!(
-            get(&after, key),
-            Value::BulkString(expected(key).into_bytes()),
-            "{key}"
-        );
+    for key in &keys {
+        assert_eq!(get(&after, key), expected(&updated, key), "{key}");
     }
 
     // Killed with SIGKILL five times and run again with the same command, a reshard (5 -> 3)
@@ -380,36 +391,8 @@ fn from_a_redisarray_deployment_to_elastic_slots(servers: &[support::RedisServer
         .unwrap()
         .remove("mastersonly");
     let during = Cluster::new(ClusterConfig::from_value(&window).unwrap()).unwrap();
-    let updated: Vec<&String> = keys.iter().step_by(10).collect();
-    for key in &updated {
-        during
-            .execute(&["SET", key, "written during the window"])
-            .unwrap();
-    }
-    let expected = |key: &String| {
-        if updated.contains(&key) {
-            "written during the window".to_owned()
-        } else {
-            format!("value of {key}")
-        }
-    };
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let (summary, passes) = std::thread::scope(|scope| {
-        let reader = scope.spawn(|| {
-            let mut passes = 0;
-            loop {
-                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
-                for key in &keys {
-                    let got = get(&during, key);
-                    assert_eq!(got, Value::BulkString(expected(key).into_bytes()), "{key}");
-                }
-                passes += 1;
-                if finished {
-                    return passes;
-                }
-            }
-        });
-        let summary = reshard(
+    let (summary, updated) = read_through_a_reshard(&during, &keys, 10, || {
+        reshard(
             &ClusterConfig::from_value(&array).unwrap(),
             &ClusterConfig::from_value(&elastic).unwrap(),
             &ReshardOptions {
@@ -417,12 +400,8 @@ fn from_a_redisarray_deployment_to_elastic_slots(servers: &[support::RedisServer
                 ..ReshardOptions::default()
             },
             &|_| {},
-        );
-        // Stop the reader before anything may panic here, or the scope would wait for it.
-        done.store(true, std::sync::atomic::Ordering::SeqCst);
-        (summary.unwrap(), reader.join().unwrap())
+        )
     });
-    assert!(passes >= 2, "read through the whole move ({passes} passes)");
     assert_eq!(
         summary.unplaceable, 0,
         "full names place themselves: {summary:?}"
@@ -430,11 +409,7 @@ fn from_a_redisarray_deployment_to_elastic_slots(servers: &[support::RedisServer
     assert!(summary.moved > 0, "{summary:?}");
     let after = Cluster::new(ClusterConfig::from_value(&elastic).unwrap()).unwrap();
     for key in &keys {
-        assert_eq!(
-            get(&after, key),
-            Value::BulkString(expected(key).into_bytes()),
-            "{key}"
-        );
+        assert_eq!(get(&after, key), expected(&updated, key), "{key}");
     }
     let total: i64 = servers
         .iter()
