@@ -8,6 +8,12 @@
 #   tests/cluster.sh status [BASE_PORT]   one line per server
 #   tests/cluster.sh config [BASE_PORT]   the client config JSON (masters only)
 #
+# With CLUSTER_KIND=redis_cluster the six form a Redis Cluster instead (--cluster-enabled yes,
+# the 16384 slots split over the three masters as `redis-cli --cluster create` splits them, each
+# replica following its master through CLUSTER REPLICATE), and `config` prints
+# {"redis_cluster": {"nodes": [...]}}. A cluster's roles change with a failover: `status` then
+# shows the roles each server has now.
+#
 # BASE_PORT defaults to DEV_CLUSTER_BASE_PORT from tests/ports.env. State (per-server dirs,
 # pidfiles, logs, cluster.json) lives in ${REDISCLUSTER_DEV_DIR:-${TMPDIR:-/tmp}/rediscluster-dev-BASE}.
 #
@@ -47,6 +53,14 @@ if ! [[ "$base" =~ ^[1-9][0-9]{0,5}$ ]] || ((base < 7000 || base + 5 > 7199)); t
   exit 2
 fi
 
+kind="${CLUSTER_KIND:-shards}"
+case "$kind" in
+  shards | redis_cluster) ;;
+  *)
+    echo "cluster.sh: CLUSTER_KIND must be shards or redis_cluster, got '$kind'" >&2
+    exit 2
+    ;;
+esac
 state="${REDISCLUSTER_DEV_DIR:-${TMPDIR:-/tmp}/rediscluster-dev-$base}"
 # redis-server chdirs into --dir, so every path handed to it must be absolute.
 [[ "$state" == /* ]] || state="$PWD/$state"
@@ -92,6 +106,14 @@ listening() {
 }
 
 role_of() {
+  if [[ "$kind" == redis_cluster ]]; then
+    case "$(repl_field "$1" role)" in
+      slave) echo replica ;;
+      master) echo master ;;
+      *) echo node ;;
+    esac
+    return
+  fi
   if [[ " ${replicas[*]} " == *" $1 "* ]]; then echo replica; else echo master; fi
 }
 
@@ -135,11 +157,46 @@ start_server() {
   local port="$1"
   shift
   mkdir -p "$state/$port"
-  # A replica saves the RDB of its full sync in --dir; never let a later start load old data.
-  rm -f "$(pidfile "$port")" "$state/$port/dump.rdb"
+  # A replica saves the RDB of its full sync in --dir, a cluster node its view in nodes.conf;
+  # never let a later start load old data.
+  rm -f "$(pidfile "$port")" "$state/$port/dump.rdb" "$state/$port/nodes.conf"
+  local cluster_args=()
+  [[ "$kind" == shards ]] || cluster_args=(--cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000)
   redis-server "${common_args[@]}" --port "$port" --daemonize yes \
     --pidfile "$(pidfile "$port")" --logfile "$(logfile "$port")" --dir "$state/$port" \
-    "$@" >/dev/null
+    "${cluster_args[@]}" "$@" >/dev/null
+}
+
+cluster_ok() { cli "$1" cluster info | tr -d '\r' | grep -q '^cluster_state:ok$'; }
+node_id() { cli "$1" cluster myid | tr -d '\r'; }
+knows() { cli "$1" cluster nodes | grep -q "^$2 "; }
+# Every node sees all six and the cluster as ok.
+cluster_formed() {
+  local port
+  for port in "${masters[@]}" "${replicas[@]}"; do
+    cluster_ok "$port" || return 1
+    [[ "$(cli "$port" cluster nodes | grep -c connected)" == 6 ]] || return 1
+  done
+}
+
+# The three masters share the slots, then each replica joins and follows its master.
+form_redis_cluster() {
+  local i master_id
+  timeout 30 redis-cli --cluster create "${masters[@]/#/127.0.0.1:}" --cluster-yes >/dev/null 2>&1 ||
+    fail "redis-cli --cluster create failed on ${masters[*]}" "${masters[0]}"
+  for i in 0 1 2; do
+    master_id="$(node_id "${masters[$i]}")"
+    cli "${replicas[$i]}" cluster meet 127.0.0.1 "${masters[$i]}" >/dev/null
+    wait_until 20 knows "${replicas[$i]}" "$master_id" ||
+      fail "127.0.0.1:${replicas[$i]} did not learn of its master within 20 s" "${replicas[$i]}"
+    [[ "$(cli "${replicas[$i]}" cluster replicate "$master_id")" == OK ]] ||
+      fail "CLUSTER REPLICATE failed on 127.0.0.1:${replicas[$i]}" "${replicas[$i]}"
+  done
+  wait_until 30 cluster_formed || fail "the Redis Cluster did not reach cluster_state:ok on all six within 30 s" "${masters[0]}"
+  for i in 0 1 2; do
+    wait_until 20 link_up "${replicas[$i]}" ||
+      fail "replica 127.0.0.1:${replicas[$i]} did not reach master_link_status:up within 20 s" "${replicas[$i]}"
+  done
 }
 
 stop_port() {
@@ -168,6 +225,10 @@ stop_all() {
 }
 
 config_json() {
+  if [[ "$kind" == redis_cluster ]]; then
+    printf '{"redis_cluster": {"nodes": ["127.0.0.1:%d", "127.0.0.1:%d", "127.0.0.1:%d"]}}\n' "${masters[@]}"
+    return
+  fi
   printf '{"nodes": {"node_1": {"host": "127.0.0.1", "port": %d}, "node_2": {"host": "127.0.0.1", "port": %d}, "node_3": {"host": "127.0.0.1", "port": %d}}}\n' \
     "${masters[@]}"
 }
@@ -225,9 +286,13 @@ start() {
     wait_until 10 ours_and_up "$port" || fail "master 127.0.0.1:$port did not answer PING within 10 s" "$port"
   done
   for i in 0 1 2; do
-    start_server "${replicas[$i]}" --replicaof 127.0.0.1 "${masters[$i]}" ||
-      fail "redis-server failed to start on 127.0.0.1:${replicas[$i]}" "${replicas[$i]}"
+    if [[ "$kind" == shards ]]; then
+      start_server "${replicas[$i]}" --replicaof 127.0.0.1 "${masters[$i]}"
+    else
+      start_server "${replicas[$i]}" && wait_until 10 ours_and_up "${replicas[$i]}"
+    fi || fail "redis-server failed to start on 127.0.0.1:${replicas[$i]}" "${replicas[$i]}"
   done
+  [[ "$kind" == shards ]] || form_redis_cluster
   local deadline=$((SECONDS + 20))
   for i in 0 1 2; do
     wait_until $((deadline - SECONDS)) link_up "${replicas[$i]}" ||

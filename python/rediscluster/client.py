@@ -338,7 +338,13 @@ class StrictRedisCluster(FastCommands, redis.Redis):
         if not self._native:
             key = self._encoder.encode(key)
         name = self._core.node_for(key)
+        if name not in self._nodes:
+            # A Redis Cluster's masters change (a failover, a new master): as they are now.
+            self._nodes = self._masters_now()
         return {name: dict(self._nodes[name])}
+
+    def _masters_now(self):
+        return {name: {"host": host, "port": port} for name, host, port in self._core.masters()}
 
     def execute_on(self, node, *args, **options):
         """Runs a command as is on one named master (``node_1`` ...): no routing, no tags."""
@@ -352,7 +358,9 @@ class StrictRedisCluster(FastCommands, redis.Redis):
 
     @property
     def nodes(self):
-        """The masters, ``{'node_1': {'host': ..., 'port': ...}, ...}``."""
+        """The masters, ``{'node_1': {'host': ..., 'port': ...}, ...}`` (on a Redis Cluster
+        its masters now, named ``host:port``)."""
+        self._nodes = self._masters_now()
         return {name: dict(address) for name, address in self._nodes.items()}
 
     def replicas(self):

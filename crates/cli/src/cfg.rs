@@ -9,9 +9,24 @@ use cluster_core::ClusterConfig;
 
 use crate::error::ToolError;
 
-/// Reads a cluster config from `spec`: a file path, URLs, or the JSON text itself.
+/// Reads a cluster config from `spec`: a file path, URLs, or the JSON text itself. Client-side
+/// shards only: the tools that read and write servers directly (info, check, plan, copy,
+/// reshard, grow) do not take a Redis Cluster yet.
 pub fn load(spec: &str) -> Result<ClusterConfig, ToolError> {
-    load_with_distribution(spec, None)
+    let config = load_with_distribution(spec, None)?;
+    shards_only(&config)?;
+    Ok(config)
+}
+
+/// Refuses a config naming a Redis Cluster, for the tools that place keys over the configured
+/// masters themselves.
+pub fn shards_only(config: &ClusterConfig) -> Result<(), ToolError> {
+    match config.redis_cluster {
+        true => Err(ToolError::Config(
+            "this tool works on client-side shards; a Redis Cluster ('redis_cluster') as its source or destination is not supported yet".to_owned(),
+        )),
+        false => Ok(()),
+    }
 }
 
 /// The same, with its `distribution` replaced by `distribution` (a name, or a JSON map with

@@ -273,14 +273,25 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
             keys,
         } => {
             let config = cfg::load_with_distribution(&cluster, distribution.as_deref())?;
+            // A Redis Cluster's map lives on its servers: asked once, as a client asks it.
+            let live = match config.redis_cluster {
+                true => Some(
+                    cluster_core::Cluster::new(config.clone())
+                        .map_err(|e| ToolError::Config(e.to_string()))?,
+                ),
+                false => None,
+            };
             let rows: Vec<serde_json::Value> = keys
                 .iter()
                 .map(|key| {
                     // Placed as the client with this config places it: its routing rules,
-                    // then its tag mode.
+                    // then its tag mode (on a Redis Cluster, the unit is the slot).
                     let placement = &config.placement;
                     let placed = placement.place(key.as_bytes(), config.masters.len());
-                    let node = &config.masters[placed.shard];
+                    let node = match &live {
+                        Some(cluster) => cluster.node_config_for(key),
+                        None => &config.masters[placed.shard],
+                    };
                     let rule = placement.rules.first_match(key.as_bytes());
                     serde_json::json!({
                         "key": key,

@@ -14,6 +14,11 @@ use crate::error::ToolError;
 /// The grown config, from the old one as written (a JSON map) and the new masters' addresses.
 pub fn grow(config: &Value, add: &[String]) -> Result<Value, ToolError> {
     let parsed = ClusterConfig::from_value(config).map_err(|e| ToolError::Config(e.to_string()))?;
+    if parsed.redis_cluster {
+        return Err(ToolError::Config(
+            "a Redis Cluster grows by itself (redis-cli --cluster add-node, then redis-cli --cluster reshard); clients follow its map with no config change".to_owned(),
+        ));
+    }
     let Some(table) = parsed.placement.distribution.slot_table() else {
         return Err(ToolError::Config(format!(
             "grow changes an 'elastic' config, and this one is '{}': to move a deployment onto elastic slots, write its elastic config and run reshard --from the old one --to it",

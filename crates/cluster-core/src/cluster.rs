@@ -48,7 +48,7 @@ impl Cluster {
         // A config changed by the Rust builders after parsing is checked again here.
         config.check_previous()?;
         Ok(Cluster {
-            executor: Arc::new(Executor::new(&config)),
+            executor: Arc::new(Executor::new(&config)?),
         })
     }
 
@@ -92,14 +92,19 @@ impl Cluster {
     pub fn node_config_for(&self, key: impl AsRef<[u8]>) -> &NodeConfig {
         let shard = self
             .placement()
-            .master_index(key.as_ref(), self.master_count());
+            .master_index(key.as_ref(), self.executor.unit_count());
         self.executor.master(shard).config()
     }
 
-    /// Every master's settings, `node_1` first.
+    /// Every master's settings, `node_1` first (on a Redis Cluster, the masters of its map
+    /// now, named `host:port`).
     pub fn masters(&self) -> Vec<&NodeConfig> {
-        let shards = &self.executor.topology().shards;
-        shards.iter().map(|s| s.master.config()).collect()
+        let executor = &self.executor;
+        let nodes = executor.master_nodes();
+        nodes
+            .into_iter()
+            .map(|node| executor.node(node).master.config())
+            .collect()
     }
 
     /// How keys are placed (`tags`, `routing_rules` in the config).
@@ -107,9 +112,10 @@ impl Cluster {
         self.executor.placement()
     }
 
-    /// How many masters there are (N in `crc32 % N`).
+    /// How many masters there are (N in `crc32 % N`; on a Redis Cluster, the masters of its
+    /// map now).
     pub fn master_count(&self) -> usize {
-        self.executor.master_count()
+        self.executor.master_nodes().len()
     }
 
     /// The replicas currently known for a master (`node_k`).

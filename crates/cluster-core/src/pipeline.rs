@@ -25,7 +25,7 @@ use crate::executor::Executor;
 use crate::executor::eager::EagerBatches;
 use crate::executor::window::pack_exists;
 use crate::merge::caller_key_name;
-use crate::placement::{PlacedKey, node_name};
+use crate::placement::PlacedKey;
 use crate::router::{DEFAULT_SHARD, Plan, plan};
 use crate::wire::request::pack_command;
 
@@ -182,11 +182,27 @@ pub fn transaction<A: AsRef<[u8]>>(
 ) -> Result<Value, ClusterError> {
     let queued = OneConnection::plan(executor, commands.iter().map(Vec::as_slice), None, "multi")?;
     let (packed, count) = queued.pack_transaction();
-    let replies = executor
-        .master(queued.shard)
-        .send(&packed)
-        .and_then(|sent| sent.receive_many(count));
-    queued.settle_exec(executor, replies)
+    let mut attempt = 0;
+    loop {
+        let replies = executor
+            .master(queued.shard)
+            .send(&packed)
+            .and_then(|sent| sent.receive_many(count));
+        // A command a Redis Cluster refused to queue because its slot moved (EXEC then
+        // aborted, nothing applied): the whole transaction again, where the slot is now.
+        let redirected = replies.as_ref().ok().and_then(|replies| {
+            replies[1..replies.len() - 1]
+                .iter()
+                .find(|reply| matches!(reply, Value::ServerError(_)))
+        });
+        if let Some(reply) = redirected
+            && executor.learn_redirect(reply, attempt)
+        {
+            attempt += 1;
+            continue;
+        }
+        return queued.settle_exec(executor, replies);
+    }
 }
 
 /// Commands bound for one connection to one master: a transaction's (MULTI/EXEC on the master
@@ -227,7 +243,7 @@ impl<'c, A: AsRef<[u8]>> OneConnection<'c, A> {
         held: Option<usize>,
         command: &str,
     ) -> Result<Self, ClusterError> {
-        let masters = executor.master_count();
+        let masters = executor.unit_count();
         let mut shard = None;
         let mut nodes = Vec::new();
         let mut bodies = Vec::new();
@@ -335,7 +351,7 @@ impl<'c, A: AsRef<[u8]>> OneConnection<'c, A> {
         if nodes.len() > 1 {
             return Err(ClusterError::CrossNode {
                 command: command.to_owned(),
-                nodes: nodes.into_iter().map(node_name).collect(),
+                nodes: nodes.into_iter().map(|u| executor.unit_name(u)).collect(),
                 reason: match held {
                     None => {
                         "a transaction runs on one server, so all its keys must share a node: give them a common hash tag (a{t}, b{t})"

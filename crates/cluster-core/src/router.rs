@@ -9,7 +9,7 @@ use crate::commands::{
 };
 use crate::config::KeylessScripts;
 use crate::error::ClusterError;
-use crate::placement::{Placement, master_index, node_name};
+use crate::placement::{Placement, master_index};
 
 /// Where a command runs.
 #[derive(Debug, PartialEq, Eq)]
@@ -180,7 +180,7 @@ fn plan_with<'a, A: AsRef<[u8]>>(
         shards.dedup();
         return Err(ClusterError::CrossNode {
             command: display_name(args),
-            nodes: shards.into_iter().map(node_name).collect(),
+            nodes: shards.into_iter().map(|u| placement.unit_name(u)).collect(),
             reason: "Redis runs this command (a script too: EVAL, EVALSHA, FCALL) on one server, so its keys must share a node: give them a common hash tag (a{t}, b{t}), or place them together with a routing rule in the cluster config; per-node transactions do not apply here",
         });
     }

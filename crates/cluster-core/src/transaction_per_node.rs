@@ -27,7 +27,6 @@ use crate::error::ClusterError;
 use crate::executor::Executor;
 use crate::node::pool::Pinned;
 use crate::pipeline::OneConnection;
-use crate::placement::node_name;
 use crate::router::{DEFAULT_SHARD, Plan, plan};
 use crate::wire::request::pack_command;
 
@@ -220,7 +219,7 @@ fn group_by_master<A: AsRef<[u8]>>(
     commands: &[Vec<A>],
     watched: Option<usize>,
 ) -> Result<BTreeMap<usize, Vec<usize>>, ClusterError> {
-    let masters = executor.master_count();
+    let masters = executor.unit_count();
     let mut shards = Vec::with_capacity(commands.len());
     for args in commands {
         shards.push(match plan(args, executor.placement(), masters)? {
@@ -228,10 +227,14 @@ fn group_by_master<A: AsRef<[u8]>>(
                 shard, keyed: true, ..
             } => Some(shard),
             Plan::Split { groups, .. } => {
-                return Err(spans_masters(args, groups.iter().map(|g| g.shard)));
+                return Err(spans_masters(
+                    executor,
+                    args,
+                    groups.iter().map(|g| g.shard),
+                ));
             }
             Plan::Emulated { keys, .. } if keys.iter().any(|k| k.1 != keys[0].1) => {
-                return Err(spans_masters(args, keys.iter().map(|(_, s)| *s)));
+                return Err(spans_masters(executor, args, keys.iter().map(|(_, s)| *s)));
             }
             // Without keys (or refused by the one-master planning that follows).
             _ => None,
@@ -251,13 +254,17 @@ fn group_by_master<A: AsRef<[u8]>>(
     Ok(groups)
 }
 
-fn spans_masters<A: AsRef<[u8]>>(args: &[A], shards: impl Iterator<Item = usize>) -> ClusterError {
+fn spans_masters<A: AsRef<[u8]>>(
+    executor: &Executor,
+    args: &[A],
+    shards: impl Iterator<Item = usize>,
+) -> ClusterError {
     let mut nodes: Vec<usize> = shards.collect();
     nodes.sort_unstable();
     nodes.dedup();
     ClusterError::CrossNode {
         command: String::from_utf8_lossy(args[0].as_ref()).to_ascii_lowercase(),
-        nodes: nodes.into_iter().map(node_name).collect(),
+        nodes: nodes.into_iter().map(|u| executor.unit_name(u)).collect(),
         reason: "in a per-node transaction each command runs in its master's MULTI/EXEC, so one command's own keys must share a node: give them a common hash tag, or send one command per node",
     }
 }

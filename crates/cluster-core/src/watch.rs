@@ -18,7 +18,7 @@ use crate::executor::Executor;
 use crate::merge::error_reply_as_err;
 use crate::node::pool::{NodePool, Pinned};
 use crate::pipeline::OneConnection;
-use crate::placement::{PlacedKey, node_name};
+use crate::placement::PlacedKey;
 use crate::transaction_per_node;
 use crate::wire::request::pack_command;
 
@@ -37,6 +37,9 @@ use crate::wire::request::pack_command;
 pub struct Watch {
     executor: Arc<Executor>,
     shard: usize,
+    /// The node the connection was pinned from (on a Redis Cluster the slot may move
+    /// meanwhile: the connection still goes back where it came from).
+    node: usize,
     /// `None` once an exchange broke: the connection's state was unknown, so it was closed
     /// (and the watch with it).
     pinned: Option<Pinned>,
@@ -59,19 +62,30 @@ impl Watch {
         keys: &[A],
     ) -> Result<Watch, ClusterError> {
         let (shard, packed) = pack_watch(executor, keys, None)?;
-        let mut watch = Watch {
-            pinned: Some(executor.master(shard).pin()?),
-            executor: Arc::clone(executor),
-            shard,
-        };
-        // On failure the watch is dropped, and its connection closed with it.
-        watch.expect_ok(&packed)?;
-        Ok(watch)
+        let mut attempt = 0;
+        loop {
+            let node = executor.topology().node_of(shard);
+            let mut watch = Watch {
+                pinned: Some(executor.node(node).master.pin()?),
+                executor: Arc::clone(executor),
+                shard,
+                node,
+            };
+            // On failure the watch is dropped, and its connection closed with it.
+            let reply = watch.exchange(&packed, 1)?.pop().expect("one reply");
+            // A Redis Cluster's slot that moved: WATCH again where it is now.
+            if executor.learn_redirect(&reply, attempt) {
+                attempt += 1;
+                continue;
+            }
+            error_reply_as_err(watch.node(), reply)?;
+            return Ok(watch);
+        }
     }
 
     /// The name of the master holding the watch (`node_k`).
     pub fn node(&self) -> &str {
-        self.executor.master_name(self.shard)
+        self.executor.node(self.node).master.name()
     }
 
     /// Watches more keys on the same connection; keys of another master are an error before
@@ -152,7 +166,7 @@ impl Watch {
     }
 
     fn pool(&self) -> &NodePool {
-        self.executor.master(self.shard)
+        &self.executor.node(self.node).master
     }
 
     /// Sends one packed command whose reply should be OK; an error reply is the error.
@@ -165,7 +179,7 @@ impl Watch {
     /// breaks, the connection is closed (its state, the watch included, is unknown).
     fn exchange(&mut self, packed: &[u8], count: usize) -> Result<Vec<Value>, ClusterError> {
         let executor = Arc::clone(&self.executor);
-        let pool = executor.master(self.shard);
+        let pool = &executor.node(self.node).master;
         let Some(pinned) = self.pinned.as_mut() else {
             return Err(connection_lost(pool));
         };
@@ -207,7 +221,7 @@ fn pack_watch<A: AsRef<[u8]>>(
             "ERR wrong number of arguments for 'watch' command".to_owned(),
         ));
     }
-    let masters = executor.master_count();
+    let masters = executor.unit_count();
     let placed: Vec<PlacedKey<'_>> = keys
         .iter()
         .map(|key| executor.placement().place(key.as_ref(), masters))
@@ -218,7 +232,7 @@ fn pack_watch<A: AsRef<[u8]>>(
     if nodes.len() > 1 {
         return Err(ClusterError::CrossNode {
             command: "watch".to_owned(),
-            nodes: nodes.into_iter().map(node_name).collect(),
+            nodes: nodes.into_iter().map(|u| executor.unit_name(u)).collect(),
             reason: "WATCH holds one connection to one server, so the watched keys must share a node: give them a common hash tag (a{t}, b{t})",
         });
     }

@@ -1,7 +1,9 @@
 //! Checks every way of writing a config shares: port numbers, the masters' names, one server
-//! per address.
+//! per address; how errors describe a value; `host:port` split.
 
 use std::collections::HashMap;
+
+use serde_json::Value;
 
 use super::error::ConfigError;
 use super::types::ClusterConfig;
@@ -73,4 +75,25 @@ pub fn unique_addresses(config: &ClusterConfig) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// A short description of a value for error messages: its type and, for scalars, the value.
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null (None)".to_owned(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) if s.chars().count() <= 40 => format!("the text '{s}'"),
+        Value::String(_) => "a long text".to_owned(),
+        Value::Array(_) => "a list".to_owned(),
+        Value::Object(_) => "a map".to_owned(),
+    }
+}
+
+/// `host:port` or `[v6]:port` → (host, port text).
+pub fn split_host_port(addr: &str) -> Option<(&str, &str)> {
+    if let Some(rest) = addr.strip_prefix('[') {
+        return rest.split_once("]:");
+    }
+    addr.rsplit_once(':')
 }

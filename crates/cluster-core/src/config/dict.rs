@@ -8,21 +8,23 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::checks::{order_masters, port_number, unique_addresses};
+use super::checks::{describe, order_masters, port_number, unique_addresses};
 use super::distribution;
 use super::error::ConfigError;
 use super::placement::{self, PLACEMENT_OPTIONS};
+use super::redis_cluster;
 use super::scripts;
 use super::tls::{CertReqs, TlsCache, TlsOptions, TlsSettings};
 use super::transactions;
 use super::types::{ClusterConfig, DEFAULT_CONNECT_TIMEOUT, NodeConfig, ReplicaHealth, Secret};
 
 /// Options only the top level takes; it takes the inherited ones too.
-const TOP_LEVEL_OPTIONS: [&str; 9 + PLACEMENT_OPTIONS.len()] = [
+const TOP_LEVEL_OPTIONS: [&str; 10 + PLACEMENT_OPTIONS.len()] = [
     PLACEMENT_OPTIONS[0],
     PLACEMENT_OPTIONS[1],
     distribution::OPTION,
     "nodes",
+    redis_cluster::OPTION,
     transactions::OPTION,
     scripts::OPTION,
     "master_of",
@@ -97,6 +99,9 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
         .ok_or_else(|| ConfigError::NotAMap(describe(config)))?;
     reject_unknown("the cluster config", top, &TOP_LEVEL_OPTIONS)?;
     let defaults = Defaults::default().overridden_by("the cluster config", top)?;
+    if let Some(seeds) = top.get(redis_cluster::OPTION).filter(|v| !v.is_null()) {
+        return parse_redis_cluster(top, seeds, &defaults);
+    }
     let nodes = match top.get("nodes") {
         None | Some(Value::Null) => return Err(ConfigError::MissingNodes),
         Some(Value::Object(nodes)) => nodes,
@@ -214,9 +219,68 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
         cross_node_transactions,
         keyless_scripts,
         placement,
+        redis_cluster: false,
     };
     unique_addresses(&config)?;
     config.check_previous()?;
+    Ok(config)
+}
+
+/// A config naming a Redis Cluster: `{"redis_cluster": {"nodes": ["host:port" or URL, ...]}}`
+/// with the usual credentials, timeouts and TLS at the top level. The nodes are where the
+/// client starts (any reachable one gives the whole map); placement is the cluster's own.
+fn parse_redis_cluster(
+    top: &Map<String, Value>,
+    seeds: &Value,
+    defaults: &Defaults,
+) -> Result<ClusterConfig, ConfigError> {
+    redis_cluster::refuse_options(top)?;
+    if defaults.db != 0 {
+        return Err(ConfigError::RedisCluster(format!(
+            "a Redis Cluster has only database 0, the config asks for {}",
+            defaults.db
+        )));
+    }
+    let mut tls_cache = TlsCache::default();
+    let masters = redis_cluster::seeds(seeds)?
+        .into_iter()
+        .map(|seed| match seed {
+            redis_cluster::Seed::Url(url) => {
+                super::url::parse_url(String::new(), &url, &mut tls_cache).and_then(|mut node| {
+                    node.name = node.addr();
+                    redis_cluster::only_db_zero(&node)?;
+                    Ok(node)
+                })
+            }
+            redis_cluster::Seed::Addr(host, port) => {
+                let name = format!("{host}:{port}");
+                let settings = serde_json::json!({"host": host, "port": port});
+                parse_node(&name, &settings, defaults, &mut tls_cache).map(|mut node| {
+                    node.name = node.addr();
+                    node
+                })
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut config = ClusterConfig::of_masters(masters);
+    config.masters_only = true;
+    config.redis_cluster = true;
+    config.replica_health = parse_replica_health(top)?;
+    config.cross_node_transactions = choice(
+        top,
+        transactions::OPTION,
+        transactions::EXPECTED,
+        transactions::parse,
+    )?;
+    config.keyless_scripts = choice(top, scripts::OPTION, scripts::EXPECTED, scripts::parse)?;
+    if config.cross_node_transactions != transactions::CrossNodeTransactions::default() {
+        return Err(ConfigError::RedisCluster(format!(
+            "'{}' does not apply: a Redis Cluster runs a transaction in one slot",
+            transactions::OPTION
+        )));
+    }
+    config.placement = redis_cluster::placement();
+    unique_addresses(&config)?;
     Ok(config)
 }
 
@@ -498,18 +562,5 @@ fn wrong_type(at: &str, expected: &'static str, got: &Value) -> ConfigError {
         at: at.to_owned(),
         expected,
         got: describe(got),
-    }
-}
-
-/// A short description of a value for error messages: its type and, for scalars, the value.
-fn describe(value: &Value) -> String {
-    match value {
-        Value::Null => "null (None)".to_owned(),
-        Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) if s.chars().count() <= 40 => format!("the text '{s}'"),
-        Value::String(_) => "a long text".to_owned(),
-        Value::Array(_) => "a list".to_owned(),
-        Value::Object(_) => "a map".to_owned(),
     }
 }

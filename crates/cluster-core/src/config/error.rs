@@ -46,6 +46,8 @@ pub enum ConfigError {
     Distribution { at: String, problem: String },
     #[error("'routing_rules': {0}")]
     RoutingRule(#[from] crate::placement::RuleError),
+    #[error("'redis_cluster': {0}")]
+    RedisCluster(String),
     #[error(
         "'max_replica_lag' ({lag:?}) must be longer than 'replica_check_interval' ({interval:?}): the lag is only known to within one interval"
     )]

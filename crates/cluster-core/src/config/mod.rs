@@ -7,6 +7,7 @@ mod dict;
 mod distribution;
 mod error;
 mod placement;
+mod redis_cluster;
 mod scripts;
 mod tls;
 mod transactions;
@@ -22,7 +23,7 @@ pub use types::{
     DEFAULT_REPLICA_CHECK_INTERVAL, NodeConfig, PreviousPlacement, ReplicaHealth, Secret,
 };
 
-use checks::{order_masters, port_number, unique_addresses};
+use checks::{order_masters, port_number, split_host_port, unique_addresses};
 
 impl ClusterConfig {
     /// The seed's dict shape:
@@ -92,12 +93,4 @@ pub fn parse_distribution(
     let mut top = serde_json::Map::new();
     top.insert(distribution::OPTION.to_owned(), value.clone());
     Ok(distribution::parse_spec(&top)?.unwrap_or_default())
-}
-
-/// `host:port` or `[v6]:port` → (host, port text).
-fn split_host_port(addr: &str) -> Option<(&str, &str)> {
-    if let Some(rest) = addr.strip_prefix('[') {
-        return rest.split_once("]:");
-    }
-    addr.rsplit_once(':')
 }

@@ -132,6 +132,9 @@ pub struct ClusterConfig {
     pub keyless_scripts: KeylessScripts,
     /// How keys are placed (`tags`, `routing_rules`; see `config/placement.rs`).
     pub placement: Placement,
+    /// The servers are a Redis Cluster (the config's `redis_cluster`): `masters` are only
+    /// where to start; the cluster's own map says which servers serve which slots.
+    pub redis_cluster: bool,
 }
 
 impl ClusterConfig {
@@ -148,6 +151,7 @@ impl ClusterConfig {
             cross_node_transactions: CrossNodeTransactions::default(),
             keyless_scripts: KeylessScripts::default(),
             placement: Placement::default(),
+            redis_cluster: false,
         }
     }
 

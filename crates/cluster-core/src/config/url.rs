@@ -30,7 +30,11 @@ pub fn parse_urls<S: AsRef<str>>(urls: &[S]) -> Result<ClusterConfig, ConfigErro
     Ok(config)
 }
 
-fn parse_url(name: String, text: &str, cache: &mut TlsCache) -> Result<NodeConfig, ConfigError> {
+pub(super) fn parse_url(
+    name: String,
+    text: &str,
+    cache: &mut TlsCache,
+) -> Result<NodeConfig, ConfigError> {
     let bad = |reason: &str| ConfigError::BadUrl {
         url: redact_url(text),
         reason: reason.to_owned(),

@@ -33,7 +33,7 @@ pub fn run<'e, A: AsRef<[u8]>>(
             run(
                 executor,
                 args,
-                router::plan_composed(args, executor.placement(), executor.master_count())?,
+                router::plan_composed(args, executor.placement(), executor.unit_count())?,
             )
         }
         Plan::Single {
@@ -131,7 +131,7 @@ fn split_in_window<A: AsRef<[u8]>>(
     unit: usize,
     groups: &[SplitGroup],
 ) -> Result<Value, ClusterError> {
-    let (placement, masters) = (executor.placement(), executor.master_count());
+    let (placement, masters) = (executor.placement(), executor.unit_count());
     let per_key: Vec<SplitGroup> = groups
         .iter()
         .flat_map(|group| {

@@ -7,7 +7,6 @@ use redis::Value;
 use super::common::{Key, error_reply, read_keys};
 use crate::error::ClusterError;
 use crate::executor::Executor;
-use crate::placement::node_name;
 
 /// A key as DUMP serialized it, with its absolute expiry in unix milliseconds (if any).
 struct Dumped {
@@ -88,7 +87,7 @@ fn restore(
         Value::Okay | Value::SimpleString(_) => Ok(true),
         Value::ServerError(e) if e.code() == "BUSYKEY" => Ok(false),
         Value::ServerError(error) => Err(ClusterError::Server {
-            node: node_name(destination.shard),
+            node: executor.unit_name(destination.shard),
             error,
         }),
         other => Err(ClusterError::Command(format!(

@@ -9,7 +9,6 @@ use crate::commands::End;
 use crate::error::ClusterError;
 use crate::executor::Executor;
 use crate::interrupt;
-use crate::placement::node_name;
 
 /// Where an element leaves its source and enters its destination.
 #[derive(Clone, Copy)]
@@ -158,7 +157,7 @@ fn push_or_put_back(
         Ok(replies) if matches!(replies[0], Value::Int(_)) => failure,
         _ => Err(ClusterError::Command(format!(
             "ERR the push to {} failed and the element could not be put back into {}: {:?}",
-            node_name(destination.shard),
+            executor.unit_name(destination.shard),
             String::from_utf8_lossy(source.stored),
             String::from_utf8_lossy(&element)
         ))),

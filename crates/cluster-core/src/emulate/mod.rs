@@ -32,7 +32,7 @@ pub fn run<A: AsRef<[u8]>>(
     placed: &[(usize, usize)],
 ) -> Result<Value, ClusterError> {
     let positions: Vec<usize> = placed.iter().map(|&(at, _)| at).collect();
-    let masters = executor.master_count();
+    let masters = executor.unit_count();
     let keys: Vec<Key<'_>> = positions
         .iter()
         .map(|&at| executor.placement().place(args[at].as_ref(), masters))

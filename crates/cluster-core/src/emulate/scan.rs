@@ -15,7 +15,10 @@ pub fn scan<'e, A: AsRef<[u8]>>(
     executor: &'e Executor,
     args: &[A],
 ) -> Result<(Value, &'e str), ClusterError> {
-    let masters = executor.master_count();
+    // Each master's index in this list is part of the cursor: on a Redis Cluster a failover
+    // in the middle of a walk may change the list (as it ends the old master's cursor).
+    let nodes = executor.master_nodes();
+    let masters = nodes.len();
     let count = masters as u128;
     let invalid = || ClusterError::Command("ERR invalid cursor".to_owned());
     let cursor: u128 = std::str::from_utf8(args[1].as_ref())
@@ -35,8 +38,8 @@ pub fn scan<'e, A: AsRef<[u8]>>(
         parts[1] = text.as_bytes();
         let mut packed = Vec::new();
         pack_command(&parts, &[], &mut packed);
-        let node = executor.master_name(index);
-        let (next, keys) = match executor.on_master(index, &packed, true)? {
+        let node = executor.node(nodes[index]).master.name();
+        let (next, keys) = match executor.on_node(nodes[index], &packed, true)? {
             Value::Array(mut reply) if reply.len() == 2 => {
                 let keys = reply.pop().expect("two items");
                 let next = match reply.pop().expect("two items") {

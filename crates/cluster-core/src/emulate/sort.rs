@@ -112,7 +112,7 @@ fn lookup(
         return Ok(elements.iter().cloned().map(Some).collect());
     }
     let lookups: Vec<Option<Lookup>> = elements.iter().map(|e| substitute(pattern, e)).collect();
-    let masters = executor.master_count();
+    let masters = executor.unit_count();
     let reads: Vec<(Key<'_>, Vec<&[u8]>)> = lookups
         .iter()
         .flatten()

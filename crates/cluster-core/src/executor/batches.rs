@@ -4,9 +4,21 @@
 /// One master's share: its packed commands, back to back, and their places in the caller's
 /// list.
 pub(crate) struct Batch {
+    /// The node (an index into the topology's nodes, not a unit).
     pub(crate) shard: usize,
     pub(crate) packed: Vec<u8>,
     pub(crate) places: Vec<usize>,
+    /// Where each command starts in `packed` (unless `EagerBatches` wrote and took bytes
+    /// early), so that one can be sent again alone (a Redis Cluster's redirect).
+    pub(crate) starts: Vec<usize>,
+}
+
+impl Batch {
+    /// The bytes of the batch's `k`-th command.
+    pub(crate) fn command(&self, k: usize) -> &[u8] {
+        let end = self.starts.get(k + 1).copied().unwrap_or(self.packed.len());
+        &self.packed[self.starts[k]..end]
+    }
 }
 
 #[derive(Default)]
@@ -28,12 +40,14 @@ impl MasterBatches {
                     shard,
                     packed: Vec::new(),
                     places: Vec::new(),
+                    starts: Vec::new(),
                 });
                 self.batches.len() - 1
             }
         };
         let batch = &mut self.batches[at];
         batch.places.push(self.count);
+        batch.starts.push(batch.packed.len());
         self.count += 1;
         &mut batch.packed
     }

@@ -39,7 +39,8 @@ impl<'e> EagerBatches<'e> {
     /// The buffer the next command for `shard` is packed onto (see `MasterBatches::next_for`);
     /// call `packed` once it is.
     pub(crate) fn next_for(&mut self, shard: usize) -> &mut Vec<u8> {
-        self.batches.next_for(shard)
+        let node = self.executor.topology().node_of(shard);
+        self.batches.next_for(node)
     }
 
     /// How many commands were packed.
@@ -50,11 +51,16 @@ impl<'e> EagerBatches<'e> {
     /// A command was packed for `shard`: its master's unsent bytes go out now if they fill a
     /// write.
     pub(crate) fn packed(&mut self, shard: usize) {
-        let Some(packed) = self.batches.packed_mut(shard) else {
+        // A Redis Cluster's redirected command is sent again from its bytes: they are kept.
+        if self.executor.redirects() {
+            return;
+        }
+        let node = self.executor.topology().node_of(shard);
+        let Some(packed) = self.batches.packed_mut(node) else {
             return;
         };
         if packed.len() >= WRITE_AT {
-            write(self.executor, &mut self.flights, shard, packed);
+            write(self.executor, &mut self.flights, node, packed);
             packed.clear();
         }
     }
@@ -85,7 +91,9 @@ impl<'e> EagerBatches<'e> {
                 flights.swap_remove(at).1
             })
             .collect();
-        gather(count, &batches, sent)
+        let mut replies = gather(count, &batches, sent);
+        executor.follow_batches(&batches, &mut replies);
+        replies
     }
 }
 
@@ -99,7 +107,7 @@ fn write<'e>(
     packed: &[u8],
 ) {
     match flights.iter_mut().find(|(s, _)| *s == shard) {
-        None => flights.push((shard, executor.master(shard).send(packed))),
+        None => flights.push((shard, executor.node(shard).master.send(packed))),
         Some((_, flight @ Ok(_))) => {
             if let Ok(sending) = flight
                 && let Err(error) = sending.send_more(packed)

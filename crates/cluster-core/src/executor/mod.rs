@@ -7,6 +7,7 @@
 
 pub mod batches;
 pub mod eager;
+pub mod redirect;
 pub mod window;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::error::ClusterError;
 use crate::health::Health;
 use crate::node::pool::{InFlight, NodePool};
 use crate::placement::Placement;
+use crate::placement::distribution::SLOTS;
 use crate::router::{self, Plan, SplitGroup};
 use crate::topology::{Replica, Shard, Topology};
 use crate::wire::items::Item;
@@ -34,11 +36,13 @@ pub type NodeReplies<'a> = Vec<(&'a str, Result<Value, ClusterError>)>;
 
 impl Executor {
     /// Pools for every server of a validated config (nothing connected yet), and the replica
-    /// checks (in the background, unless reads go to masters only).
-    pub fn new(config: &ClusterConfig) -> Executor {
+    /// checks (in the background, unless reads go to masters only). On a Redis Cluster the
+    /// map is read first, from the first configured node that answers: none is the error.
+    pub fn new(config: &ClusterConfig) -> Result<Executor, ClusterError> {
         let topology = Arc::new(Topology::new(config));
+        topology.read_map(true)?;
         let health = Health::start(&topology);
-        Executor { topology, health }
+        Ok(Executor { topology, health })
     }
 
     pub fn topology(&self) -> &Topology {
@@ -50,16 +54,40 @@ impl Executor {
         &self.topology.config.placement
     }
 
-    pub fn master_count(&self) -> usize {
-        self.topology.shards.len()
+    /// How many units keys are placed over: the masters (N in `crc32 % N`), or a Redis
+    /// Cluster's slots. The router plans in units; the topology says which node serves each.
+    pub fn unit_count(&self) -> usize {
+        match self.redirects() {
+            true => SLOTS,
+            false => self.topology.shards.len(),
+        }
     }
 
-    pub fn master(&self, shard: usize) -> &NodePool {
-        &self.topology.shards[shard].master
+    /// The masters now, as node indexes (see `Topology::master_nodes`).
+    pub fn master_nodes(&self) -> Vec<usize> {
+        self.topology.master_nodes()
     }
 
-    pub fn master_name(&self, shard: usize) -> &str {
-        self.master(shard).name()
+    /// A node by index (not a unit).
+    pub fn node(&self, node: usize) -> &Shard {
+        &self.topology.shards[node]
+    }
+
+    /// The master serving a unit.
+    pub fn master(&self, unit: usize) -> &NodePool {
+        &self.node(self.topology.node_of(unit)).master
+    }
+
+    pub fn master_name(&self, unit: usize) -> &str {
+        self.master(unit).name()
+    }
+
+    /// How errors name a unit: `node_k`, or on a Redis Cluster `slot N (host:port)`.
+    pub fn unit_name(&self, unit: usize) -> String {
+        match self.redirects() {
+            true => format!("slot {unit} ({})", self.master_name(unit)),
+            false => self.placement().unit_name(unit),
+        }
     }
 
     /// Whether a transaction over several masters runs as one MULTI/EXEC per master (the
@@ -71,7 +99,7 @@ impl Executor {
     /// Where `args` runs outside a transaction: placed by the config's placement, and a script
     /// that declares no key on every master when the config's `keyless_scripts` says so.
     pub fn plan<'a, A: AsRef<[u8]>>(&self, args: &'a [A]) -> Result<Plan<'a>, ClusterError> {
-        let planned = router::plan(args, self.placement(), self.master_count())?;
+        let planned = router::plan(args, self.placement(), self.unit_count())?;
         Ok(router::with_keyless_scripts(
             planned,
             args,
@@ -89,7 +117,7 @@ impl Executor {
         self.health.wait_checked(timeout)
     }
 
-    /// The database the connections to master `shard` are in now.
+    /// The database the connections to the master of `shard` are in now.
     pub fn current_db(&self, shard: usize) -> i64 {
         let (_, state) = self.topology.session.snapshot();
         state
@@ -106,18 +134,17 @@ impl Executor {
     /// One connection of every master takes the client's settings now (see `node/session.rs`);
     /// the first master that refuses them is the error.
     pub fn refresh_masters(&self) -> Result<(), ClusterError> {
-        self.topology
-            .shards
-            .iter()
-            .try_for_each(|shard| shard.master.refresh())
+        self.master_nodes()
+            .into_iter()
+            .try_for_each(|node| self.node(node).master.refresh())
     }
 
     /// One packed command for one shard. A read goes to a usable replica unless reads go to
     /// masters only; a replica that fails (unreachable, timed out, loading, lost its master)
     /// is rested and the master answers instead. An error reply from the server is a
     /// `Value::ServerError`, not an `Err`.
-    pub fn single(&self, shard: usize, packed: &[u8], read: bool) -> Result<Value, ClusterError> {
-        let shard = &self.topology.shards[shard];
+    pub fn single(&self, unit: usize, packed: &[u8], read: bool) -> Result<Value, ClusterError> {
+        let shard = self.node(self.topology.node_of(unit));
         if read
             && !self.topology.config.masters_only
             && let Some(replica) = shard.pick_replica()
@@ -125,23 +152,26 @@ impl Executor {
             let reply = replica.pool.query(packed);
             return self.replica_or_master(shard, &replica, reply, packed);
         }
-        ask_master(shard, packed, read)
+        self.on_master(unit, packed, read)
     }
 
-    /// One packed command on a shard's master (see `ask_master` for the one retry a read gets).
-    pub fn on_master(
-        &self,
-        shard: usize,
-        packed: &[u8],
-        read: bool,
-    ) -> Result<Value, ClusterError> {
-        ask_master(&self.topology.shards[shard], packed, read)
+    /// One packed command on the master of a unit (see `ask_pool` for the one retry a read
+    /// gets), following a Redis Cluster's redirects.
+    pub fn on_master(&self, unit: usize, packed: &[u8], read: bool) -> Result<Value, ClusterError> {
+        let reply = ask_pool(self.master(unit), packed, read);
+        self.follow(reply, unit, packed, read)
+    }
+
+    /// One packed command on a node (by index: SCAN's walk), as is.
+    pub fn on_node(&self, node: usize, packed: &[u8], read: bool) -> Result<Value, ClusterError> {
+        ask_pool(&self.node(node).master, packed, read)
     }
 
     /// A command over independent keys on several masters: every master's part (the command
     /// name, then each of its keys, tag stripped, with the arguments that belong to it) is
     /// written before any reply is read. Reads go to replicas like single-key reads. One reply
-    /// per group, in the groups' order.
+    /// per group, in the groups' order. On a Redis Cluster a group is a slot, and a node's
+    /// slots go out together on one connection.
     pub fn split<A: AsRef<[u8]>>(
         &self,
         args: &[A],
@@ -151,18 +181,19 @@ impl Executor {
     ) -> NodeReplies<'_> {
         let packed = pack_groups(self.placement(), args, unit, groups);
         let replicas = self.replicas_for(read, groups);
-        let sent = self.send_groups(groups, &replicas, &packed);
+        let received = self.exchange_groups(groups, &replicas, &packed, |flight, _| {
+            flight.receive_next()
+        });
         let mut replies = Vec::with_capacity(groups.len());
-        for (((group, replica), sent), packed) in
-            groups.iter().zip(&replicas).zip(sent).zip(&packed)
+        for (((group, replica), received), packed) in
+            groups.iter().zip(&replicas).zip(received).zip(&packed)
         {
-            let shard = &self.topology.shards[group.shard];
-            let received = sent.and_then(|flight| flight.receive());
+            let shard = self.node(self.topology.node_of(group.shard));
             let reply = match replica {
                 Some(replica) => self.replica_or_master(shard, replica, received, packed),
-                None => received,
+                None => self.follow(received, group.shard, packed, read),
             };
-            replies.push((shard.master.name(), reply));
+            replies.push((self.master_name(group.shard), reply));
         }
         replies
     }
@@ -183,19 +214,21 @@ impl Executor {
     ) -> Vec<(&str, Result<Option<Value>, ClusterError>)> {
         let packed = pack_groups(self.placement(), args, unit, groups);
         let replicas = self.replicas_for(read, groups);
-        let sent = self.send_groups(groups, &replicas, &packed);
+        let received = self.exchange_groups(groups, &replicas, &packed, |flight, index| {
+            let expected = groups[index].positions.len();
+            flight.receive_next_items(expected, &mut |at, item| visit(index, at, item))
+        });
         let mut replies = Vec::with_capacity(groups.len());
-        for (index, (((group, replica), sent), packed)) in groups
+        for (index, (((group, replica), received), packed)) in groups
             .iter()
             .zip(&replicas)
-            .zip(sent)
+            .zip(received)
             .zip(&packed)
             .enumerate()
         {
-            let shard = &self.topology.shards[group.shard];
+            let shard = self.node(self.topology.node_of(group.shard));
             let expected = group.positions.len();
             let mut visit_group = |at: usize, item: Item<'_>| visit(index, at, item);
-            let received = sent.and_then(|flight| flight.receive_items(expected, &mut visit_group));
             let replica_failed = match &received {
                 Ok(Some(Value::ServerError(e))) => replica_unready(e),
                 Ok(_) => false,
@@ -206,11 +239,18 @@ impl Executor {
             let reply = match replica {
                 Some(replica) if replica_failed => {
                     self.rest_replica(replica);
-                    master_items(shard, packed, expected, &mut visit_group)
+                    master_items(&shard.master, packed, expected, false, &mut visit_group)
                 }
-                _ => received,
+                Some(_) => received,
+                None => self.follow_with(
+                    received,
+                    self.topology.node_of(group.shard),
+                    Some(group.shard),
+                    Option::as_ref,
+                    |pool, asking| master_items(pool, packed, expected, asking, &mut visit_group),
+                ),
             };
-            replies.push((shard.master.name(), reply));
+            replies.push((self.master_name(group.shard), reply));
         }
         replies
     }
@@ -222,38 +262,91 @@ impl Executor {
         groups
             .iter()
             .map(|group| match to_replicas {
-                true => self.topology.shards[group.shard].pick_replica(),
+                true => self.node(self.topology.node_of(group.shard)).pick_replica(),
                 false => None,
             })
             .collect()
     }
 
-    /// Writes every group's packed part to its replica (see `replicas_for`) or master, before
-    /// any reply is read.
-    fn send_groups<'a>(
+    /// Writes every group's packed part to its replica (see `replicas_for`) or master, the
+    /// groups bound for one server together on one connection, every server before any reply
+    /// is read; then reads each group's reply with `receive` (the connection, the group's
+    /// index), in the order written. One result per group, in the groups' order; a server that
+    /// failed fails each of its groups.
+    fn exchange_groups<'a, T>(
         &'a self,
         groups: &[SplitGroup],
         replicas: &'a [Option<Arc<Replica>>],
         packed: &[Vec<u8>],
-    ) -> Vec<Result<InFlight<'a>, ClusterError>> {
-        groups
+        mut receive: impl FnMut(&mut InFlight<'a>, usize) -> Result<T, ClusterError>,
+    ) -> Vec<Result<T, ClusterError>> {
+        // Per server: its pool and the groups bound for it, in the groups' order.
+        let mut targets: Vec<(&NodePool, Vec<usize>)> = Vec::new();
+        for (index, (group, replica)) in groups.iter().zip(replicas).enumerate() {
+            let pool = match replica {
+                Some(replica) => &replica.pool,
+                None => self.master(group.shard),
+            };
+            match targets.iter_mut().find(|(p, _)| std::ptr::eq(*p, pool)) {
+                Some((_, members)) => members.push(index),
+                None => targets.push((pool, vec![index])),
+            }
+        }
+        let sent: Vec<_> = targets
             .iter()
-            .zip(replicas)
-            .zip(packed)
-            .map(|((group, replica), packed)| match replica {
-                Some(replica) => replica.pool.send(packed),
-                None => self.topology.shards[group.shard].master.send(packed),
+            .map(|(pool, members)| match members.as_slice() {
+                [only] => pool.send(&packed[*only]),
+                _ => pool.send(
+                    &members
+                        .iter()
+                        .flat_map(|&i| packed[i].iter().copied())
+                        .collect::<Vec<u8>>(),
+                ),
             })
+            .collect();
+        let mut results: Vec<Option<Result<T, ClusterError>>> =
+            (0..groups.len()).map(|_| None).collect();
+        for ((_, members), sent) in targets.iter().zip(sent) {
+            match sent {
+                Ok(mut flight) => {
+                    let mut failed = None;
+                    for &index in members {
+                        let result = match &failed {
+                            Some(error) => Err(Clone::clone(error)),
+                            None => receive(&mut flight, index),
+                        };
+                        if let Err(error) = &result {
+                            failed.get_or_insert_with(|| error.clone());
+                        }
+                        results[index] = Some(result);
+                    }
+                    // After a failure the connection's state is unknown: dropped, not returned.
+                    if failed.is_none() {
+                        flight.finish();
+                    }
+                }
+                Err(error) => members
+                    .iter()
+                    .for_each(|&index| results[index] = Some(Err(error.clone()))),
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every group was read"))
             .collect()
     }
 
     /// Writes the command to every master, then reads every reply: the masters work at the
     /// same time, and the call takes as long as the slowest, not the sum.
     pub fn scatter(&self, packed: &[u8]) -> NodeReplies<'_> {
-        let shards = &self.topology.shards;
+        let shards: Vec<&Shard> = self
+            .master_nodes()
+            .into_iter()
+            .map(|n| self.node(n))
+            .collect();
         let sent: Vec<_> = shards.iter().map(|s| s.master.send(packed)).collect();
         shards
-            .iter()
+            .into_iter()
             .zip(sent)
             .map(|(shard, sent)| {
                 (
@@ -268,7 +361,15 @@ impl Executor {
     /// masters before any reply is read; each command's reply in the caller's order. A master
     /// that fails fails each of its commands, in place.
     pub fn run_batches(&self, batches: MasterBatches) -> Vec<Result<Value, ClusterError>> {
-        exchange(batches, |shard| &self.topology.shards[shard].master)
+        let count = batches.len();
+        let batches = batches.into_batches();
+        let sent: Vec<_> = batches
+            .iter()
+            .map(|batch| self.node(batch.shard).master.send(&batch.packed))
+            .collect();
+        let mut replies = gather(count, &batches, sent);
+        self.follow_batches(&batches, &mut replies);
+        replies
     }
 
     /// Runs commands on masters (`(master index, arguments)`), every master's batch written in
@@ -281,8 +382,8 @@ impl Executor {
         commands: &[(usize, Vec<&[u8]>)],
     ) -> Result<Vec<Value>, ClusterError> {
         let mut batches = MasterBatches::default();
-        for (shard, args) in commands {
-            pack_command(args, &[], batches.next_for(*shard));
+        for (unit, args) in commands {
+            pack_command(args, &[], batches.next_for(self.topology.node_of(*unit)));
         }
         self.run_batches(batches).into_iter().collect()
     }
@@ -304,7 +405,7 @@ impl Executor {
             Err(_) => {}
         }
         self.rest_replica(replica);
-        ask_master(shard, packed, true)
+        ask_pool(&shard.master, packed, true)
     }
 
     /// A replica that failed rests for a while, and the replicas are checked again soon.
@@ -355,30 +456,42 @@ fn gather(
     replies
 }
 
-/// Sends to the shard's master. A read whose connection broke is sent once more on a fresh
+/// Sends to a master. A read whose connection broke is sent once more on a fresh
 /// connection (an idle one can be stale after a server restart); a write never is, since the
 /// first attempt may have been applied, and neither is a timeout, which would only double the
 /// wait.
-fn ask_master(shard: &Shard, packed: &[u8], is_read: bool) -> Result<Value, ClusterError> {
-    match shard.master.query(packed) {
-        Err(ClusterError::Connection { .. }) if is_read => shard.master.query(packed),
+fn ask_pool(pool: &NodePool, packed: &[u8], is_read: bool) -> Result<Value, ClusterError> {
+    match pool.query(packed) {
+        Err(ClusterError::Connection { .. }) if is_read => pool.query(packed),
         other => other,
     }
 }
 
-/// `ask_master` for a reply read element by element (see `Executor::split_items`): a read,
-/// so a broken connection is tried once more.
+/// `ask_pool` for a reply read element by element (see `Executor::split_items`): a read,
+/// so a broken connection is tried once more. `asking`: after `ASKING` (a Redis Cluster's
+/// `ASK` redirect), whose own reply is skipped.
 fn master_items(
-    shard: &Shard,
+    pool: &NodePool,
     packed: &[u8],
     expected: usize,
+    asking: bool,
     visit: &mut dyn FnMut(usize, Item<'_>),
 ) -> Result<Option<Value>, ClusterError> {
     let mut ask = || {
-        shard
-            .master
-            .send(packed)
-            .and_then(|flight| flight.receive_items(expected, &mut *visit))
+        let mut flight = match asking {
+            false => pool.send(packed)?,
+            true => {
+                let mut both = Vec::with_capacity(packed.len() + 20);
+                pack_command(&[b"ASKING"], &[], &mut both);
+                both.extend_from_slice(packed);
+                let mut flight = pool.send(&both)?;
+                flight.receive_next()?;
+                flight
+            }
+        };
+        let reply = flight.receive_next_items(expected, &mut *visit)?;
+        flight.finish();
+        Ok(reply)
     };
     match ask() {
         Err(ClusterError::Connection { .. }) => ask(),

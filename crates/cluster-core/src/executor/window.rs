@@ -56,10 +56,7 @@ impl Executor {
     ) -> Option<PlacedKey<'a>> {
         first_key
             .filter(|_| read && self.window_open())
-            .map(|at| {
-                self.placement()
-                    .place(args[at].as_ref(), self.master_count())
-            })
+            .map(|at| self.placement().place(args[at].as_ref(), self.unit_count()))
             .filter(|key| self.old_master(key).is_some())
     }
 
@@ -73,14 +70,13 @@ impl Executor {
         let mut probes = Vec::with_capacity(reads.len());
         let mut places = Vec::with_capacity(reads.len());
         for read in reads {
+            let node = self.topology.node_of(read.key.shard);
             let probe = self.old_master(&read.key).map(|_| {
-                pack_exists(read.key.stored, batches.next_for(read.key.shard));
+                pack_exists(read.key.stored, batches.next_for(node));
                 batches.len() - 1
             });
             probes.push(probe);
-            batches
-                .next_for(read.key.shard)
-                .extend_from_slice(&read.packed);
+            batches.next_for(node).extend_from_slice(&read.packed);
             places.push(batches.len() - 1);
         }
         let mut replies: Vec<Value> = self
@@ -110,7 +106,7 @@ impl Executor {
                 Some(value) => values[i] = value,
                 None => {
                     again
-                        .next_for(reads[i].key.shard)
+                        .next_for(self.topology.node_of(reads[i].key.shard))
                         .extend_from_slice(&reads[i].packed);
                     still_missing.push(i);
                 }

@@ -309,21 +309,31 @@ impl InFlight<'_> {
             .map_err(|e| self.pool.failed(e))
     }
 
-    /// Reads the reply element by element when it is an array of `expected` (see
-    /// `wire::items`): `None` then, else the reply as it came.
-    pub fn receive_items(
-        mut self,
+    /// Reads the next reply of several written in one go, keeping the connection for the
+    /// rest (`finish` gives it back once all are read).
+    pub fn receive_next(&mut self) -> Result<Value, ClusterError> {
+        self.pooled
+            .connection
+            .receive()
+            .map_err(|e| self.pool.failed(e))
+    }
+
+    /// `receive_items` for the next reply of several written in one go (see `receive_next`).
+    pub fn receive_next_items(
+        &mut self,
         expected: usize,
         visit: &mut dyn FnMut(usize, Item<'_>),
     ) -> Result<Option<Value>, ClusterError> {
-        match self.pooled.connection.receive_items(expected, visit) {
-            Ok(reply) => {
-                self.pool.backoff.clear();
-                self.pool.checkin(self.pooled);
-                Ok(reply)
-            }
-            Err(e) => Err(self.pool.failed(e)),
-        }
+        self.pooled
+            .connection
+            .receive_items(expected, visit)
+            .map_err(|e| self.pool.failed(e))
+    }
+
+    /// Every reply was read (`receive_next`): the connection goes back to the pool.
+    pub fn finish(self) {
+        self.pool.backoff.clear();
+        self.pool.checkin(self.pooled);
     }
 
     /// Reads `count` replies, for a batch of commands written in one go.

@@ -119,6 +119,15 @@ impl Placement {
         self.tags.split(key)
     }
 
+    /// How errors name a unit keys are placed in: `node_k` (a master), or on a Redis Cluster
+    /// `slot N`.
+    pub fn unit_name(&self, unit: usize) -> String {
+        match self.spec {
+            DistributionSpec::RedisCluster => format!("slot {unit}"),
+            _ => super::contract::node_name(unit),
+        }
+    }
+
     /// The master (0-based) of a route among `masters`.
     #[inline]
     pub fn route_index(&self, route: &[u8], masters: usize) -> usize {

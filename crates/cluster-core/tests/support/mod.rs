@@ -92,6 +92,17 @@ pub mod slot {
     ];
 }
 
+/// A `KEY=port` line of `tests/ports.env`.
+pub fn port_setting(key: &str) -> u16 {
+    PORTS_ENV
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("{key} in tests/ports.env"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} is a port number"))
+}
+
 /// `RUST_TEST_BASE_PORT + offset`.
 pub fn port(offset: u16) -> u16 {
     assert!(

@@ -48,6 +48,10 @@ pub enum DistributionSpec {
         hash: KeyHash,
         tag: Option<[u8; 2]>,
     },
+    /// A Redis Cluster (the config's `redis_cluster`): a key's route is its Redis Cluster
+    /// hash tag, its unit its slot; which master serves a slot is the servers' live map
+    /// (`topology/slot_map.rs`), not part of the placement.
+    RedisCluster,
 }
 
 impl DistributionSpec {
@@ -59,6 +63,7 @@ impl DistributionSpec {
             DistributionSpec::RedisArray { .. } => "redisarray",
             DistributionSpec::Predis => "predis",
             DistributionSpec::Twemproxy { .. } => "twemproxy",
+            DistributionSpec::RedisCluster => "redis_cluster",
         }
     }
 
@@ -70,6 +75,7 @@ impl DistributionSpec {
             DistributionSpec::RedisArray { .. }
                 | DistributionSpec::Predis
                 | DistributionSpec::Twemproxy { .. }
+                | DistributionSpec::RedisCluster
         )
     }
 
@@ -117,6 +123,7 @@ impl DistributionSpec {
                 hash,
                 tag,
             } => Distribution::Twemproxy(Twemproxy::new(*dispatch, *hash, *tag, &weighted(1))),
+            DistributionSpec::RedisCluster => Distribution::RedisCluster,
         })
     }
 }
@@ -131,6 +138,9 @@ pub enum Distribution {
     RedisArray(RedisArray),
     Predis(PredisRing),
     Twemproxy(Twemproxy),
+    /// A route's slot (`0..SLOTS`): the unit the executor maps to a master through the
+    /// cluster's live slot map.
+    RedisCluster,
 }
 
 impl Distribution {
@@ -143,6 +153,7 @@ impl Distribution {
             Distribution::RedisArray(_) => Some(RedisArray::route(key)),
             Distribution::Predis(_) => Some(PredisRing::route(key)),
             Distribution::Twemproxy(pool) => Some(pool.route(key)),
+            Distribution::RedisCluster => Some(crate::placement::tags::cluster_tag(key)),
         }
     }
 
@@ -156,6 +167,7 @@ impl Distribution {
             Distribution::RedisArray(array) => array.index(route),
             Distribution::Predis(ring) => ring.index(route),
             Distribution::Twemproxy(pool) => pool.index(route),
+            Distribution::RedisCluster => slot_of(route),
         }
     }
 

@@ -2,14 +2,25 @@
 //! or, once the health checks have discovered them, from `INFO replication`), which replicas
 //! may serve reads right now, and the masters before a reshard (the online window). State only:
 //! the checks that change it live in `health/`, the reads that use it in `executor/`.
+//!
+//! On a Redis Cluster (the config's `redis_cluster`) a key's unit is its slot, and the slot
+//! map (`slot_map.rs`, read from the servers by `cluster_map.rs`) says which node serves it;
+//! nodes the map names are added as they appear and never removed, so an index stays valid.
+//! Elsewhere a unit is a master's index.
+
+pub mod cluster_map;
+pub mod slot_map;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::config::{ClusterConfig, NodeConfig};
+use crate::error::ClusterError;
 use crate::node::pool::NodePool;
 use crate::node::session::Session;
+use cluster_map::{MapShard, read_map};
+use slot_map::SlotMap;
 
 /// How long a replica that failed a read is left alone before it is tried again.
 pub const REPLICA_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -63,6 +74,20 @@ pub struct Shard {
 }
 
 impl Shard {
+    fn new(master: NodeConfig, replicas: &[NodeConfig], session: &Arc<Session>) -> Shard {
+        Shard {
+            master: NodePool::new(master, Arc::clone(session)),
+            session: Arc::clone(session),
+            replicas: RwLock::new(
+                replicas
+                    .iter()
+                    .map(|r| Arc::new(Replica::new(r.clone(), session)))
+                    .collect(),
+            ),
+            next_replica: AtomicUsize::new(0),
+        }
+    }
+
     /// Closes the idle connections to the master and its replicas.
     pub fn disconnect(&self) {
         self.master.disconnect();
@@ -134,9 +159,57 @@ impl Shard {
     }
 }
 
+/// The nodes that may be masters, by index: every configured master, or every node a Redis
+/// Cluster's map has named so far. Only ever grows, so an index taken once stays valid while
+/// other threads add nodes.
+#[derive(Default)]
+pub struct Nodes {
+    list: boxcar::Vec<Shard>,
+    /// One addition at a time, so an address is never added twice.
+    adding: Mutex<()>,
+}
+
+impl Nodes {
+    pub fn len(&self) -> usize {
+        self.list.count()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Shard> {
+        self.list.iter().map(|(_, shard)| shard)
+    }
+
+    fn push(&self, shard: Shard) -> usize {
+        self.list.push(shard)
+    }
+
+    /// The index of the node at `host:port`, added (with `config`'s settings) if it is new.
+    fn find_or_add(&self, host: &str, port: u16, make: impl FnOnce() -> Shard) -> usize {
+        let at = |list: &boxcar::Vec<Shard>| {
+            list.iter()
+                .find(|(_, s)| s.master.config().host == host && s.master.config().port == port)
+                .map(|(i, _)| i)
+        };
+        if let Some(found) = at(&self.list) {
+            return found;
+        }
+        let _one = self.adding.lock().unwrap_or_else(|p| p.into_inner());
+        at(&self.list).unwrap_or_else(|| self.push(make()))
+    }
+}
+
+impl std::ops::Index<usize> for Nodes {
+    type Output = Shard;
+
+    fn index(&self, node: usize) -> &Shard {
+        &self.list[node]
+    }
+}
+
 /// The whole cluster as the client sees it.
 pub struct Topology {
-    pub shards: Vec<Shard>,
+    pub shards: Nodes,
+    /// The slot map, on a Redis Cluster.
+    pub slots: Option<SlotMap>,
     /// The client's connection settings, shared by every pool.
     pub session: Arc<Session>,
     /// The masters before a reshard (the config's `previous`), for the online window; empty
@@ -151,25 +224,14 @@ pub struct Topology {
 }
 
 impl Topology {
-    /// Pools for every configured server; nothing is connected yet.
+    /// Pools for every configured server; nothing is connected yet. On a Redis Cluster the
+    /// configured nodes are where the map is first read from (`read_map`).
     pub fn new(config: &ClusterConfig) -> Topology {
         let session = Arc::new(Session::default());
-        let shards = config
-            .masters
-            .iter()
-            .zip(&config.replicas)
-            .map(|(master, replicas)| Shard {
-                master: NodePool::new(master.clone(), Arc::clone(&session)),
-                session: Arc::clone(&session),
-                replicas: RwLock::new(
-                    replicas
-                        .iter()
-                        .map(|r| Arc::new(Replica::new(r.clone(), &session)))
-                        .collect(),
-                ),
-                next_replica: AtomicUsize::new(0),
-            })
-            .collect();
+        let shards = Nodes::default();
+        for (master, replicas) in config.masters.iter().zip(&config.replicas) {
+            shards.push(Shard::new(master.clone(), replicas, &session));
+        }
         let previous = config
             .previous
             .iter()
@@ -178,11 +240,90 @@ impl Topology {
             .collect();
         Topology {
             shards,
+            slots: config.redis_cluster.then(SlotMap::default),
             session,
             previous,
             previous_placement: config.previous_placement(),
             config: config.clone(),
         }
+    }
+
+    /// The node (an index into `shards`) that serves a unit: the unit itself, or on a Redis
+    /// Cluster the node serving the slot.
+    #[inline]
+    pub fn node_of(&self, unit: usize) -> usize {
+        match &self.slots {
+            None => unit,
+            Some(map) => map.owner(unit),
+        }
+    }
+
+    /// The masters now, as node indexes: every configured one, or those of the Redis
+    /// Cluster's map (read again first when a slot moved since it was last read).
+    pub fn master_nodes(&self) -> Vec<usize> {
+        match &self.slots {
+            None => (0..self.shards.len()).collect(),
+            Some(map) => {
+                if map.moved_since_read() {
+                    // The map as it was is still usable when no node answers now.
+                    let _ = self.read_map(true);
+                }
+                map.masters()
+            }
+        }
+    }
+
+    /// Reads the Redis Cluster's map again from the masters known now, else the configured
+    /// nodes (the first that answers), and installs it; unless another caller is reading it
+    /// now or it was read moments ago (`slot_map::REFRESH_AT_MOST_EVERY`) and not `now`.
+    /// Nothing on client-side shards. The error is the last node's, when none answered.
+    pub fn read_map(&self, now: bool) -> Result<(), ClusterError> {
+        let Some(map) = &self.slots else {
+            return Ok(());
+        };
+        map.read_again(now, || {
+            let mut asked: Vec<usize> = map.masters();
+            let seeds: Vec<usize> = (0..self.config.masters.len())
+                .filter(|i| !asked.contains(i))
+                .collect();
+            asked.extend(seeds);
+            let mut last_error = None;
+            for node in asked {
+                match read_map(&self.shards[node].master) {
+                    Ok(found) => {
+                        self.install(map, &found);
+                        return Ok(());
+                    }
+                    Err(e) => last_error = Some(e),
+                }
+            }
+            Err(last_error.expect("at least one configured node"))
+        })
+        .map(|_| ())
+    }
+
+    /// The node at `host:port`, added if the map names it for the first time (with the
+    /// configured nodes' credentials, timeouts and TLS).
+    pub fn node_at(&self, host: &str, port: u16) -> usize {
+        self.shards.find_or_add(host, port, || {
+            let mut config = self.config.masters[0].clone();
+            config.host = host.to_owned();
+            config.port = port;
+            config.name = config.addr();
+            Shard::new(config, &[], &self.session)
+        })
+    }
+
+    fn install(&self, map: &SlotMap, found: &[MapShard]) {
+        let served: Vec<(usize, Vec<(usize, usize)>)> = found
+            .iter()
+            .map(|shard| {
+                let node = self.node_at(&shard.master.0, shard.master.1);
+                self.shards[node].adopt_replicas(&shard.replicas);
+                (node, shard.slots.clone())
+            })
+            .collect();
+        map.install(&served);
     }
 
     /// The shard of a master by name (`node_k`).
