@@ -68,6 +68,35 @@ def dev_cluster():
         subprocess.run([str(CLUSTER_SH), "stop", str(BASE)], env=env, stdout=subprocess.DEVNULL)
 
 
+@pytest.fixture(scope="module")
+def redis_cluster_servers():
+    """A real Redis Cluster from tests/cluster.sh (CLUSTER_KIND=redis_cluster) on
+    REDIS_CLUSTER_TEST_BASE_PORT..+5: its client config and the ports. Module-scoped: only
+    test_redis_cluster.py starts it."""
+    base = _ports_env()["REDIS_CLUSTER_TEST_BASE_PORT"]
+    env = dict(
+        os.environ,
+        CLUSTER_KIND="redis_cluster",
+        REDISCLUSTER_DEV_DIR=tempfile.mkdtemp(prefix="rediscluster-py-rc-"),
+    )
+    subprocess.run(
+        [str(CLUSTER_SH), "start", str(base)], check=True, env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        config = json.loads(
+            subprocess.run(
+                [str(CLUSTER_SH), "config", str(base)],
+                check=True,
+                env=env,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        yield {"config": config, "masters": [base, base + 1, base + 2]}
+    finally:
+        subprocess.run([str(CLUSTER_SH), "stop", str(base)], env=env, stdout=subprocess.DEVNULL)
+
+
 @pytest.fixture(scope="session")
 def oracle_server():
     server = Server(ORACLE_PORT)
