@@ -23,7 +23,7 @@ PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
 	python-test php-build php-test php-stubs bench-php bench-php-instructions bench-php-request \
-	bench-migrate distribution-vectors cross-language conformance conformance-async conformance-php bench-python-async \
+	bench-migrate bench-redis-cluster distribution-vectors cross-language conformance conformance-redis-cluster conformance-async conformance-php bench-python-async \
 	cluster-start cluster-stop fault-suite soak refresh-commands library-suites
 
 all: test
@@ -175,6 +175,25 @@ conformance: python-install
 	$(PYTHON) $(CONFORMANCE_DIR)/compare.py $(CONFORMANCE_DIR)/baseline/junit-redis_baseline.xml \
 		$${CONFORMANCE_OUT:-$${TMPDIR:-/tmp}/redis-conformance-out}/junit-rediscluster_candidate.xml
 
+## conformance-redis-cluster: the same redis-py tests with our client on a real Redis Cluster
+## (tests/cluster.sh CLUSTER_KIND=redis_cluster on REDIS_CLUSTER_TEST_BASE_PORT, database 0, the
+## harness's own servers not started), compared with our client on client-side shards (the
+## conformance target's last run: run that first).
+RC_BASE = $(shell sed -n 's/^REDIS_CLUSTER_TEST_BASE_PORT=//p' tests/ports.env)
+conformance-redis-cluster: python-install
+	$(PY) -m pip install -q --disable-pip-version-check -r $(CONFORMANCE_DIR)/requirements.txt
+	export CLUSTER_KIND=redis_cluster REDISCLUSTER_DEV_DIR=$${TMPDIR:-/tmp}/rediscluster-conformance-rc; \
+	tests/cluster.sh start $(RC_BASE) >/dev/null && \
+	CONFORMANCE_PYTHON=$(PY) CONFORMANCE_START_SERVERS=0 CONFORMANCE_DB=0 \
+		CONFORMANCE_PORT_BASE=$(RC_BASE) CONFORMANCE_REPLICA_OFFSET=3 \
+		PYTHONPATH=$(CURDIR)/tests/conformance_redis_cluster \
+		CONFORMANCE_CLIENT=factory:redis_cluster_candidate CONFORMANCE_LABEL=rediscluster_on_redis_cluster \
+		$(CONFORMANCE_DIR)/run.sh -q -p no:cacheprovider; status=$$?; \
+	tests/cluster.sh stop $(RC_BASE) >/dev/null; exit $$status
+	$(PYTHON) $(CONFORMANCE_DIR)/compare.py \
+		$${CONFORMANCE_OUT:-$${TMPDIR:-/tmp}/redis-conformance-out}/junit-rediscluster_candidate.xml \
+		$${CONFORMANCE_OUT:-$${TMPDIR:-/tmp}/redis-conformance-out}/junit-rediscluster_on_redis_cluster.xml
+
 ## conformance-async: redis-py 8.1's own tests/test_asyncio/test_commands.py through the same
 ## harness, twice: redis.asyncio.Redis on the first master (redis-py's own create_redis fixture:
 ## the baseline), then rediscluster.asyncio over the 3 masters (tests/conformance_async swaps
@@ -208,6 +227,11 @@ bench:
 ## bench-python: our client vs redis-py + hiredis, one server and sharded by hand.
 bench-python: python-install
 	$(PY) bench/python_bench.py
+
+## bench-redis-cluster: our client vs redis-py's redis.cluster.RedisCluster + hiredis on one real
+## Redis Cluster (tests/cluster.sh CLUSTER_KIND=redis_cluster): GET, SET, MGET of 1000 keys.
+bench-redis-cluster: python-install
+	$(PY) bench/redis_cluster_bench.py
 
 ## bench-python-async: rediscluster.asyncio vs redis.asyncio + hiredis (one server, and sharded by
 ## hand), 1000 concurrent tasks on one event loop, with the loop's lag.

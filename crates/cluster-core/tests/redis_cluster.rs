@@ -53,12 +53,17 @@ impl RedisClusterServers {
         (self.base..self.base + 6).collect()
     }
 
-    fn config(&self) -> ClusterConfig {
+    /// The client config, reads to masters only (read-your-writes) unless `replica_reads`.
+    fn config(&self, replica_reads: bool) -> ClusterConfig {
         let nodes: Vec<String> = self.ports()[..3]
             .iter()
             .map(|p| format!("127.0.0.1:{p}"))
             .collect();
-        ClusterConfig::from_value(&serde_json::json!({"redis_cluster": {"nodes": nodes}})).unwrap()
+        let config = serde_json::json!({
+            "redis_cluster": {"nodes": nodes},
+            "mastersonly": !replica_reads,
+        });
+        ClusterConfig::from_value(&config).unwrap()
     }
 }
 
@@ -104,9 +109,10 @@ fn cluster_nodes(port: u16) -> Vec<(String, u16, bool)> {
 #[test]
 fn the_engine_on_a_redis_cluster() {
     let servers = RedisClusterServers::start();
-    let cluster = Cluster::new(servers.config()).unwrap();
+    let cluster = Cluster::new(servers.config(false)).unwrap();
     keys_land_where_the_cluster_says(&servers, &cluster);
     every_strategy(&cluster);
+    replicas_answer_reads(&servers);
     slots_migrate_under_load(&servers, &cluster);
     a_replica_takes_over_under_load(&servers, &cluster);
     config_errors();
@@ -366,6 +372,55 @@ impl Load {
     }
 }
 
+/// The number of GETs a server has answered (`INFO commandstats`).
+fn gets_answered(port: u16) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut direct(port))
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_get:calls="))
+        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
+}
+
+fn replicas_answer_reads(servers: &RedisClusterServers) {
+    let cluster = Cluster::new(servers.config(true)).unwrap();
+    assert!(cluster.wait_for_replica_check(Duration::from_secs(10)));
+    for master in cluster.masters() {
+        let replicas = cluster.replica_health_of(&master.name);
+        assert_eq!(replicas.len(), 1, "{}: {replicas:?}", master.name);
+        assert!(replicas[0].1, "{} serves reads", replicas[0].0.name);
+    }
+    let keys: Vec<String> = (0..300).map(|i| format!("r:{i}")).collect();
+    for key in &keys {
+        cluster.execute(&["SET", key, key]).unwrap();
+    }
+    // Replication is asynchronous: let every replica catch up before reading.
+    for port in &servers.ports()[..3] {
+        let _: i64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(2000)
+            .query(&mut direct(*port))
+            .unwrap();
+    }
+    let replica_ports = &servers.ports()[3..];
+    let before: u64 = replica_ports.iter().map(|p| gets_answered(*p)).sum();
+    for key in &keys {
+        assert_eq!(cluster.execute(&["GET", key]).unwrap(), bulk(key));
+    }
+    let mut mget = vec!["MGET"];
+    mget.extend(keys.iter().map(String::as_str));
+    let expected: Vec<Value> = keys.iter().map(|k| bulk(k)).collect();
+    assert_eq!(cluster.execute(&mget).unwrap(), Value::Array(expected));
+    let answered: u64 = replica_ports.iter().map(|p| gets_answered(*p)).sum::<u64>() - before;
+    assert_eq!(
+        answered,
+        keys.len() as u64,
+        "every GET went to a replica (READONLY)"
+    );
+    cluster.execute(&["FLUSHALL"]).unwrap();
+}
+
 fn slots_migrate_under_load(servers: &RedisClusterServers, cluster: &Cluster) {
     let nodes = cluster_nodes(servers.base);
     let id_of = |port: u16| nodes.iter().find(|n| n.1 == port).unwrap().0.clone();
@@ -408,6 +463,9 @@ fn slots_migrate_under_load(servers: &RedisClusterServers, cluster: &Cluster) {
 fn a_replica_takes_over_under_load(servers: &RedisClusterServers, cluster: &Cluster) {
     // The third master and its replica (the layout tests/cluster.sh made).
     let (old_master, replica) = (servers.base + 2, servers.base + 5);
+    // A client reading from replicas, built before the failover.
+    let readers = Cluster::new(servers.config(true)).unwrap();
+    assert!(readers.wait_for_replica_check(Duration::from_secs(10)));
     let load = Load::start(cluster, "failover");
     thread::sleep(Duration::from_millis(300));
     let reply: String = redis::cmd("CLUSTER")
@@ -429,6 +487,23 @@ fn a_replica_takes_over_under_load(servers: &RedisClusterServers, cluster: &Clus
         "masters now: {ports:?}"
     );
     assert_eq!(ports.len(), 3);
+    // The replica-reading client follows too: every key readable, none stale, no redirect
+    // reaches the caller (the demoted master is a replica now; READONLY makes it answer).
+    let keys: Vec<String> = (0..300).map(|i| format!("after:{i}")).collect();
+    for key in &keys {
+        cluster.execute(&["SET", key, key]).unwrap();
+    }
+    for port in ports {
+        let _: i64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(2000)
+            .query(&mut direct(port))
+            .unwrap();
+    }
+    readers.discover_replicas().unwrap();
+    for key in &keys {
+        assert_eq!(readers.execute(&["GET", key]).unwrap(), bulk(key), "{key}");
+    }
 }
 
 fn config_errors() {
@@ -459,8 +534,8 @@ fn config_errors() {
             "unknown option 'seeds'",
         ),
         (
-            serde_json::json!({"redis_cluster": {"nodes": ["h:1"]}, "mastersonly": false}),
-            "not supported yet",
+            serde_json::json!({"redis_cluster": {"nodes": ["h:1"]}, "cross_node_transactions": "per_node"}),
+            "one slot",
         ),
     ];
     for (config, expected) in refused {

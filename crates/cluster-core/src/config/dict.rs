@@ -263,7 +263,7 @@ fn parse_redis_cluster(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut config = ClusterConfig::of_masters(masters);
-    config.masters_only = true;
+    config.masters_only = optional_bool("the cluster config", top, "mastersonly")?.unwrap_or(false);
     config.redis_cluster = true;
     config.replica_health = parse_replica_health(top)?;
     config.cross_node_transactions = choice(
@@ -387,6 +387,7 @@ fn parse_node(
         connect_timeout: own.connect_timeout.or(Some(DEFAULT_CONNECT_TIMEOUT)),
         read_timeout: own.read_timeout,
         tls,
+        readonly: false,
     })
 }
 

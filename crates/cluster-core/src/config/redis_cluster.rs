@@ -57,8 +57,7 @@ pub fn placement() -> Placement {
     placement
 }
 
-/// Refuses the options that do not apply to a Redis Cluster, each with its reason, and reads
-/// to replicas (not supported on a Redis Cluster yet: `mastersonly` must be left out or true).
+/// Refuses the options that do not apply to a Redis Cluster, each with its reason.
 pub fn refuse_options(top: &Map<String, Value>) -> Result<(), ConfigError> {
     for (option, why) in REFUSED {
         if top.get(option).is_some_and(|v| !v.is_null()) {
@@ -66,11 +65,6 @@ pub fn refuse_options(top: &Map<String, Value>) -> Result<(), ConfigError> {
                 "'{option}' does not apply: {why}"
             )));
         }
-    }
-    if top.get("mastersonly") == Some(&Value::Bool(false)) {
-        return Err(ConfigError::RedisCluster(
-            "reads from a Redis Cluster's replicas are not supported yet: leave 'mastersonly' out or set it to true".to_owned(),
-        ));
     }
     Ok(())
 }

@@ -56,6 +56,9 @@ pub struct NodeConfig {
     pub read_timeout: Option<Duration>,
     /// TLS settings when the node is reached over TLS (`ssl: true`).
     pub tls: Option<TlsSettings>,
+    /// Sends READONLY after connecting: a Redis Cluster replica then answers reads of its
+    /// master's slots instead of redirecting them.
+    pub readonly: bool,
 }
 
 impl NodeConfig {
@@ -72,6 +75,7 @@ impl NodeConfig {
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             read_timeout: None,
             tls: None,
+            readonly: false,
         }
     }
 
@@ -95,12 +99,14 @@ impl NodeConfig {
         }
     }
 
-    /// Settings for a server found through `INFO replication` of this master: same db,
-    /// credentials and timeouts, another address, named `node_1 replica host:port`.
-    pub fn replica_at(&self, host: &str, port: u16) -> NodeConfig {
+    /// Settings for a server found through `INFO replication` of this master (or a Redis
+    /// Cluster's map, then `readonly`): same db, credentials and timeouts, another address,
+    /// named `node_1 replica host:port`.
+    pub fn replica_at(&self, host: &str, port: u16, readonly: bool) -> NodeConfig {
         let mut replica = self.clone();
         replica.host = host.to_owned();
         replica.port = port;
+        replica.readonly = readonly;
         replica.name = format!("{} replica {}", self.name, replica.addr());
         replica
     }

@@ -6,7 +6,7 @@ use redis::Value;
 use crate::error::ClusterError;
 use crate::executor::Executor;
 use crate::executor::window::KeyRead;
-use crate::placement::PlacedKey;
+use crate::placement::{PlacedKey, Placement};
 use crate::wire::request::pack_command;
 
 /// One key of an emulated command: its master, routing bytes and stored name.
@@ -62,16 +62,19 @@ pub fn replace_key(
     }
 }
 
-/// A key name for a value that lives only inside one MULTI/EXEC of ours (created and deleted
-/// there, so nobody ever sees it): random, and marked as ours, so it cannot meet a user's key.
-pub fn temporary_name() -> Vec<u8> {
+/// A key name for a value that lives only inside one MULTI/EXEC of ours on the master of
+/// `unit` (created and deleted there, so nobody ever sees it): random, and marked as ours, so
+/// it cannot meet a user's key; on a Redis Cluster tagged into `unit`'s slot, beside the keys
+/// the command names.
+pub fn temporary_name(placement: &Placement, unit: usize) -> Vec<u8> {
     use std::hash::{BuildHasher, Hasher};
     let random = || {
         std::collections::hash_map::RandomState::new()
             .build_hasher()
             .finish()
     };
-    format!("rediscluster:tmp:{:016x}{:016x}", random(), random()).into_bytes()
+    let tag = placement.tag_for_unit(unit).unwrap_or_default();
+    format!("rediscluster:tmp:{:016x}{:016x}{tag}", random(), random()).into_bytes()
 }
 
 /// An error reply exactly as a server would give it (`WRONGTYPE ...`), as a value.
@@ -108,7 +111,17 @@ mod tests {
 
     #[test]
     fn temporary_names_do_not_repeat() {
-        assert_ne!(temporary_name(), temporary_name());
-        assert!(temporary_name().starts_with(b"rediscluster:tmp:"));
+        let placement = Placement::default();
+        assert_ne!(temporary_name(&placement, 0), temporary_name(&placement, 0));
+        assert!(temporary_name(&placement, 0).starts_with(b"rediscluster:tmp:"));
+        let cluster = crate::config::ClusterConfig::from_value(
+            &serde_json::json!({"redis_cluster": {"nodes": ["h:1"]}}),
+        )
+        .unwrap()
+        .placement;
+        for slot in [0, 1, 5061, 16383] {
+            let name = temporary_name(&cluster, slot);
+            assert_eq!(cluster.master_index(&name, 16384), slot);
+        }
     }
 }

@@ -37,7 +37,10 @@ pub fn on_destination<A: AsRef<[u8]>>(
             .map(|k| (*k, vec![&b"DUMP"[..], k.stored]))
             .collect::<Vec<_>>(),
     )?;
-    let names: Vec<Vec<u8>> = remote.iter().map(|_| temporary_name()).collect();
+    let names: Vec<Vec<u8>> = remote
+        .iter()
+        .map(|_| temporary_name(executor.placement(), shard))
+        .collect();
 
     let mut command: Vec<&[u8]> = args.iter().map(AsRef::as_ref).collect();
     for (key, &at) in keys.iter().zip(positions) {

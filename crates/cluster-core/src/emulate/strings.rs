@@ -100,7 +100,10 @@ fn with_scratch_copies(
     values: &[Vec<u8>],
     command: Vec<&[u8]>,
 ) -> Result<Value, ClusterError> {
-    let names: Vec<Vec<u8>> = values.iter().map(|_| temporary_name()).collect();
+    let names: Vec<Vec<u8>> = values
+        .iter()
+        .map(|_| temporary_name(executor.placement(), shard))
+        .collect();
     let mut batch: Vec<(usize, Vec<&[u8]>)> = vec![(shard, vec![b"MULTI"])];
     for (name, value) in names.iter().zip(values) {
         batch.push((shard, vec![b"SET", name, value]));

@@ -333,7 +333,7 @@ fn written_by_the_server(
     if result.is_empty() {
         return Ok(Value::Array(Vec::new()));
     }
-    let name = temporary_name();
+    let name = temporary_name(executor.placement(), shard);
     // `{:?}` is the shortest text that reads back as the same double (`-0.0`, `1e-7`, `inf`).
     let scores: Vec<String> = result.iter().map(|(_, s)| format!("{s:?}")).collect();
     let mut zadd: Vec<&[u8]> = vec![b"ZADD", &name];

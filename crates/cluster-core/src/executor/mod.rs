@@ -150,7 +150,7 @@ impl Executor {
             && let Some(replica) = shard.pick_replica()
         {
             let reply = replica.pool.query(packed);
-            return self.replica_or_master(shard, &replica, reply, packed);
+            return self.replica_or_master(unit, &replica, reply, packed);
         }
         self.on_master(unit, packed, read)
     }
@@ -188,9 +188,8 @@ impl Executor {
         for (((group, replica), received), packed) in
             groups.iter().zip(&replicas).zip(received).zip(&packed)
         {
-            let shard = self.node(self.topology.node_of(group.shard));
             let reply = match replica {
-                Some(replica) => self.replica_or_master(shard, replica, received, packed),
+                Some(replica) => self.replica_or_master(group.shard, replica, received, packed),
                 None => self.follow(received, group.shard, packed, read),
             };
             replies.push((self.master_name(group.shard), reply));
@@ -236,10 +235,25 @@ impl Executor {
                 Err(ClusterError::Interrupted { .. }) => false,
                 Err(_) => true,
             };
+            let redirected =
+                matches!(&received, Ok(Some(value)) if redirect::redirect_of(value).is_some());
+            if replica.is_some() && replica_failed {
+                self.rest_replica(replica.as_ref().expect("a replica"));
+            }
             let reply = match replica {
-                Some(replica) if replica_failed => {
-                    self.rest_replica(replica);
-                    master_items(&shard.master, packed, expected, false, &mut visit_group)
+                // Read again from the master, following its redirects.
+                Some(_) if replica_failed || redirected => {
+                    let first =
+                        master_items(&shard.master, packed, expected, false, &mut visit_group);
+                    self.follow_with(
+                        first,
+                        self.topology.node_of(group.shard),
+                        Some(group.shard),
+                        Option::as_ref,
+                        |pool, asking| {
+                            master_items(pool, packed, expected, asking, &mut visit_group)
+                        },
+                    )
                 }
                 Some(_) => received,
                 None => self.follow_with(
@@ -390,22 +404,27 @@ impl Executor {
 
     /// A replica's reply, or, when the replica failed or cannot serve reads right now, the
     /// master's (the replica is rested for a while, and the replicas are checked again soon).
+    /// A Redis Cluster replica's redirect (its master no longer serves the slot) sends the
+    /// read to the slot's master, without resting the replica.
     fn replica_or_master(
         &self,
-        shard: &Shard,
+        unit: usize,
         replica: &Replica,
         reply: Result<Value, ClusterError>,
         packed: &[u8],
     ) -> Result<Value, ClusterError> {
         match reply {
             Ok(Value::ServerError(e)) if replica_unready(&e) => {}
+            Ok(value) if redirect::redirect_of(&value).is_some() => {
+                return self.on_master(unit, packed, true);
+            }
             Ok(value) => return Ok(value),
             // The caller's signal handler ended the wait: nothing wrong with the replica.
             Err(interrupted @ ClusterError::Interrupted { .. }) => return Err(interrupted),
             Err(_) => {}
         }
         self.rest_replica(replica);
-        ask_pool(&shard.master, packed, true)
+        self.on_master(unit, packed, true)
     }
 
     /// A replica that failed rests for a while, and the replicas are checked again soon.

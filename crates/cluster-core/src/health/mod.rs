@@ -48,7 +48,8 @@ struct Checks {
     settings: ReplicaHealth,
     masters_only: bool,
     discover: bool,
-    shards: Vec<ShardChecks>,
+    /// By node index; nodes a Redis Cluster's map adds later get theirs at their first check.
+    shards: Mutex<Vec<Arc<ShardChecks>>>,
     signal: Signal,
     /// One check at a time: the background thread's and a caller's (`check`) never interleave
     /// (an older view of the replicas must not overwrite a newer one).
@@ -78,16 +79,9 @@ impl Health {
         let checks = Arc::new(Checks {
             settings: config.replica_health,
             masters_only: config.masters_only,
-            discover: !config.explicit_replicas,
-            shards: topology
-                .shards
-                .iter()
-                .map(|shard| ShardChecks {
-                    master: Probe::new(shard.master.config()),
-                    offsets: Mutex::new(OffsetHistory::default()),
-                    replicas: Mutex::new(Vec::new()),
-                })
-                .collect(),
+            // A Redis Cluster's map names the replicas (`topology::read_map`).
+            discover: !config.explicit_replicas && !config.redis_cluster,
+            shards: Mutex::new(Vec::new()),
             signal: Signal::default(),
             running: Mutex::new(()),
             checked: Mutex::new(false),
@@ -177,12 +171,27 @@ impl Checks {
     }
 
     fn run_shards(&self, topology: &Topology, startup: bool) -> Result<(), ClusterError> {
+        // A Redis Cluster's map is read again every round: a failover or a replica added is
+        // seen even when no redirect told of it. When no node answers, the map as it was.
+        let _ = topology.read_map(true);
+        let checks: Vec<Arc<ShardChecks>> = {
+            let mut known = self.shards.lock().unwrap_or_else(|p| p.into_inner());
+            for node in known.len()..topology.shards.len() {
+                known.push(Arc::new(ShardChecks {
+                    master: Probe::new(topology.shards[node].master.config()),
+                    offsets: Mutex::new(OffsetHistory::default()),
+                    replicas: Mutex::new(Vec::new()),
+                }));
+            }
+            known.clone()
+        };
+        // The masters now: on a Redis Cluster a node demoted by a failover is left alone.
+        let masters = topology.master_nodes();
         thread::scope(|scope| {
-            let running: Vec<_> = topology
-                .shards
+            let running: Vec<_> = masters
                 .iter()
-                .zip(&self.shards)
-                .map(|(shard, checks)| {
+                .map(|&node| {
+                    let (shard, checks) = (&topology.shards[node], &checks[node]);
                     scope.spawn(move || self.check_shard(shard, checks, startup))
                 })
                 .collect();
@@ -219,7 +228,7 @@ impl Checks {
         if self.discover
             && let Ok(info) = &master_info
         {
-            shard.adopt_replicas(&online_replicas(info));
+            shard.adopt_replicas(&online_replicas(info), false);
         }
         let replicas = shard.replicas();
         let probes = checks.probes_for(&replicas);

@@ -162,6 +162,7 @@ mod tests {
             connect_timeout: Some(Duration::from_millis(200)),
             read_timeout: Some(Duration::from_millis(200)),
             tls: None,
+            readonly: false,
         }
     }
 

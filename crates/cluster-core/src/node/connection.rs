@@ -52,6 +52,14 @@ impl Connection {
                 return Err(error.into());
             }
         }
+        if config.readonly {
+            let mut packed = Vec::new();
+            pack_command(&[b"READONLY"], &[], &mut packed);
+            connection.send(&packed)?;
+            if let Value::ServerError(error) = connection.receive()? {
+                return Err(error.into());
+            }
+        }
         let tcp = connection.reader.get_ref().tcp();
         tcp.set_read_timeout(config.read_timeout)?;
         tcp.set_write_timeout(config.read_timeout)?;

@@ -128,6 +128,19 @@ impl Placement {
         }
     }
 
+    /// A hash tag (with its braces) that puts a name in `unit` on a Redis Cluster, where two
+    /// keys of one command must share a slot; `None` elsewhere (a name sent to a master as is
+    /// needs none).
+    pub fn tag_for_unit(&self, unit: usize) -> Option<String> {
+        match self.spec {
+            DistributionSpec::RedisCluster => Some(format!(
+                "{{{}}}",
+                super::distribution::elastic::tag_for_slot(unit)
+            )),
+            _ => None,
+        }
+    }
+
     /// The master (0-based) of a route among `masters`.
     #[inline]
     pub fn route_index(&self, route: &[u8], masters: usize) -> usize {

@@ -80,9 +80,10 @@ fn from_shards(
                 .into_iter()
                 .find(|h| !h.is_empty() && h != "?")
                 .unwrap_or_else(|| seed_host.to_owned());
+            // A replica still loading is listed: the health checks decide when it serves reads.
             match (text("role").as_str(), text("health").as_str()) {
                 ("master", _) => master = Some((host, port)),
-                (_, "online") => replicas.push((host, port)),
+                (_, "online" | "loading") => replicas.push((host, port)),
                 _ => {}
             }
         }
@@ -238,7 +239,7 @@ mod tests {
                 Value::Array(vec![
                     member(7000, "master", "online", "10.0.0.1"),
                     member(7003, "replica", "online", ""),
-                    member(7004, "replica", "loading", "10.0.0.1"),
+                    member(7004, "replica", "fail", "10.0.0.1"),
                 ]),
             ]),
             // A master with no slots (just added) is not part of the map.

@@ -137,8 +137,9 @@ impl Shard {
     }
 
     /// Uses exactly these replicas from now on, keeping the pools (and health) of the ones
-    /// already known; new ones serve reads once a health check vouches for them.
-    pub fn adopt_replicas(&self, found: &[(String, u16)]) {
+    /// already known; new ones serve reads once a health check vouches for them. `readonly`:
+    /// they are a Redis Cluster's (see `NodeConfig::readonly`).
+    pub fn adopt_replicas(&self, found: &[(String, u16)], readonly: bool) {
         let mut replicas = self.replicas.write().unwrap_or_else(|p| p.into_inner());
         let next = found
             .iter()
@@ -149,7 +150,7 @@ impl Shard {
                 match existing {
                     Some(replica) => Arc::clone(replica),
                     None => Arc::new(Replica::new(
-                        self.master.config().replica_at(host, *port),
+                        self.master.config().replica_at(host, *port, readonly),
                         &self.session,
                     )),
                 }
@@ -319,7 +320,7 @@ impl Topology {
             .iter()
             .map(|shard| {
                 let node = self.node_at(&shard.master.0, shard.master.1);
-                self.shards[node].adopt_replicas(&shard.replicas);
+                self.shards[node].adopt_replicas(&shard.replicas, true);
                 (node, shard.slots.clone())
             })
             .collect();

@@ -17,6 +17,30 @@ pub fn slot_of(route: &[u8]) -> usize {
     CRC16.checksum(route) as usize % SLOTS
 }
 
+/// A short text whose slot is `slot`: a hash tag that puts a name in that slot (the emulations'
+/// temporary keys on a Redis Cluster share their destination's slot this way). The table is
+/// found once, by trying short decimal texts until every slot has one.
+pub fn tag_for_slot(slot: usize) -> &'static str {
+    static TAGS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let tags = TAGS.get_or_init(|| {
+        let mut tags = vec![String::new(); SLOTS];
+        let mut missing = SLOTS;
+        for candidate in 0u32.. {
+            let text = candidate.to_string();
+            let slot = slot_of(text.as_bytes());
+            if tags[slot].is_empty() {
+                tags[slot] = text;
+                missing -= 1;
+                if missing == 0 {
+                    break;
+                }
+            }
+        }
+        tags
+    });
+    &tags[slot]
+}
+
 /// Which master (0-based) owns each slot.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SlotTable {
