@@ -18,5 +18,8 @@ def redis_cluster_candidate(decode_responses=False, **kwargs):
     db = kwargs.pop("db", topology["db"])
     kwargs.setdefault("mastersonly", True)
     return rediscluster.StrictRedisCluster(
-        cluster={"redis_cluster": {"nodes": nodes}}, db=db, decode_responses=decode_responses, **kwargs
+        cluster={"redis_cluster": {"nodes": nodes}},
+        db=db,
+        decode_responses=decode_responses,
+        **kwargs,
     )
