@@ -235,8 +235,7 @@ impl Executor {
                 Err(ClusterError::Interrupted { .. }) => false,
                 Err(_) => true,
             };
-            let redirected =
-                matches!(&received, Ok(Some(value)) if redirect::redirect_of(value).is_some());
+            let redirected = matches!(&received, Ok(Some(value)) if Self::is_redirect(value));
             if replica.is_some() && replica_failed {
                 self.rest_replica(replica.as_ref().expect("a replica"));
             }
@@ -415,7 +414,7 @@ impl Executor {
     ) -> Result<Value, ClusterError> {
         match reply {
             Ok(Value::ServerError(e)) if replica_unready(&e) => {}
-            Ok(value) if redirect::redirect_of(&value).is_some() => {
+            Ok(value) if Self::is_redirect(&value) => {
                 return self.on_master(unit, packed, true);
             }
             Ok(value) => return Ok(value),

@@ -66,6 +66,11 @@ pub fn redirect_of(value: &Value) -> Option<Redirect<'_>> {
 }
 
 impl Executor {
+    /// Whether a reply is a redirect (`redirect_of`).
+    pub fn is_redirect(value: &Value) -> bool {
+        redirect_of(value).is_some()
+    }
+
     /// Whether replies may be redirects (the servers are a Redis Cluster).
     #[inline]
     pub fn redirects(&self) -> bool {
