@@ -106,6 +106,8 @@ EMULATED = {
     "BITOP": "OnDestination(Destination::FirstKey)",
     "ZRANGESTORE": "OnDestination(Destination::FirstKey)",
     "GEOSEARCHSTORE": "OnDestination(Destination::FirstKey)",
+    # Reads two keys, writes none: run where the first is, with a copy of the second.
+    "LCS": "OnDestination(Destination::FirstKey)",
     "GEORADIUS": "OnDestination(Destination::LastKey)",  # STORE / STOREDIST
     "GEORADIUSBYMEMBER": "OnDestination(Destination::LastKey)",
     "SORT": "Sort { read_only: false }",

@@ -289,9 +289,23 @@ impl Cluster {
         }
     }
 
-    /// A new, empty pub/sub subscription over this cluster's masters.
+    /// A new, empty pub/sub subscription over this cluster's masters. On a Redis Cluster a
+    /// channel is listened to on the master of its slot (where SSUBSCRIBE must go; a PUBLISH
+    /// reaches every node).
     pub fn subscription(&self) -> Subscription {
-        Subscription::new(self.masters().into_iter().cloned().collect())
+        let masters: Vec<NodeConfig> = self.masters().into_iter().cloned().collect();
+        if !self.placement().is_redis_cluster() {
+            return Subscription::new(masters);
+        }
+        let (cluster, addrs) = (
+            self.clone(),
+            masters.iter().map(NodeConfig::addr).collect::<Vec<_>>(),
+        );
+        let home = move |channel: &[u8]| {
+            let owner = cluster.node_config_for(channel).addr();
+            addrs.iter().position(|a| *a == owner).unwrap_or(0)
+        };
+        Subscription::with_homes(masters, Arc::new(home))
     }
 
     /// Plans and runs a command; the reply may be a `Value::ServerError` (kept as a value so

@@ -62,10 +62,14 @@ struct Event {
 /// Called by a reader thread after it handed a frame over (see `Subscription::set_waker`).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
+/// Which master (an index into the subscription's masters) a channel lives on.
+pub type ChannelHome = Arc<dyn Fn(&[u8]) -> usize + Send + Sync>;
+
 /// Subscriptions to channels and patterns across every master, read as one stream.
 pub struct Subscription {
     /// Every master's settings, `node_1` first.
     masters: Vec<NodeConfig>,
+    home: ChannelHome,
     listeners: Vec<Option<Listener>>,
     opened: u64,
     events: Receiver<Event>,
@@ -84,8 +88,15 @@ impl Subscription {
     /// A new, empty subscription to these masters (connections are opened as channels are
     /// subscribed).
     pub fn new(masters: Vec<NodeConfig>) -> Subscription {
+        let count = masters.len();
+        Subscription::with_homes(masters, Arc::new(move |c| channel_shard(c, count)))
+    }
+
+    /// The same, with channels placed by `home` (a Redis Cluster's: by slot).
+    pub fn with_homes(masters: Vec<NodeConfig>, home: ChannelHome) -> Subscription {
         let (sender, events) = channel();
         Subscription {
+            home,
             listeners: (0..masters.len()).map(|_| None).collect(),
             opened: 0,
             masters,
@@ -298,7 +309,7 @@ impl Subscription {
         let masters = self.listeners.len();
         let mut shares: Vec<Vec<&[u8]>> = vec![Vec::new(); masters];
         for channel in channels {
-            shares[channel_shard(channel.as_ref(), masters)].push(channel.as_ref());
+            shares[(self.home)(channel.as_ref())].push(channel.as_ref());
         }
         for (shard, share) in shares.into_iter().enumerate() {
             if !share.is_empty() {
@@ -335,11 +346,19 @@ impl Subscription {
     }
 
     /// Writes `command` with `names` on the master's open connection.
+    /// Shard channels go one per command: a Redis Cluster takes several in one SSUBSCRIBE only
+    /// when they share a slot.
     fn write(&mut self, shard: usize, command: &str, names: &[&[u8]]) -> Result<(), ClusterError> {
-        let mut args: Vec<&[u8]> = vec![command.as_bytes()];
-        args.extend_from_slice(names);
         let mut packed = Vec::new();
-        pack_command(&args, &[], &mut packed);
+        if matches!(command, "SSUBSCRIBE" | "SUNSUBSCRIBE") && names.len() > 1 {
+            for name in names {
+                pack_command(&[command.as_bytes(), name], &[], &mut packed);
+            }
+        } else {
+            let mut args: Vec<&[u8]> = vec![command.as_bytes()];
+            args.extend_from_slice(names);
+            pack_command(&args, &[], &mut packed);
+        }
         let config = &self.masters[shard];
         let listener = self.listeners[shard]
             .as_mut()
@@ -355,13 +374,9 @@ impl Subscription {
         let config = self.masters[shard].clone();
         self.opened += 1;
         self.listeners[shard] = Some(self.listen(shard, &config, self.opened)?);
-        let masters = self.masters.len();
+        let home = Arc::clone(&self.home);
         let on_shard = |names: &BTreeSet<Vec<u8>>| -> Vec<Vec<u8>> {
-            names
-                .iter()
-                .filter(|n| channel_shard(n, masters) == shard)
-                .cloned()
-                .collect()
+            names.iter().filter(|n| home(n) == shard).cloned().collect()
         };
         let again = [
             ("SUBSCRIBE", on_shard(&self.channels)),
@@ -387,7 +402,7 @@ impl Subscription {
                     .channels
                     .iter()
                     .chain(&self.shard_channels)
-                    .any(|c| channel_shard(c, masters) == shard);
+                    .any(|c| (self.home)(c) == shard);
             if wanted && self.listeners[shard].is_none() {
                 self.reconnect(shard)?;
             }

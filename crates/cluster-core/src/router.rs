@@ -68,6 +68,15 @@ pub fn channel_shard(channel: &[u8], masters: usize) -> usize {
     master_index(channel, masters)
 }
 
+/// The unit of a channel: `channel_shard`, or on a Redis Cluster the channel's slot (where
+/// its shard channel lives; a PUBLISH reaches every node from any of them).
+pub fn channel_unit(placement: &Placement, channel: &[u8], units: usize) -> usize {
+    match placement.is_redis_cluster() {
+        true => placement.master_index(channel, units),
+        false => channel_shard(channel, units),
+    }
+}
+
 /// The master a keyless command goes to.
 pub const DEFAULT_SHARD: usize = 0;
 
@@ -131,7 +140,7 @@ fn plan_with<'a, A: AsRef<[u8]>>(
         Strategy::Session(command) => return Ok(Plan::Session(command)),
         Strategy::Channel => {
             return Ok(Plan::Single {
-                shard: channel_shard(args[1].as_ref(), masters),
+                shard: channel_unit(placement, args[1].as_ref(), masters),
                 read: false,
                 stored_keys: Vec::new(),
                 keyed: true,

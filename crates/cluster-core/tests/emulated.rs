@@ -403,7 +403,7 @@ fn composed_command(rng: &mut Rng, keys: &[String]) -> Vec<String> {
     let elements = ["3", "1", "4", "15", "9", "2", "26", "x"];
     let e = |rng: &mut Rng| elements[rng.below(elements.len())].to_owned();
     let words = |list: &[&str]| list.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>();
-    match rng.below(26) {
+    match rng.below(27) {
         0..=2 => vec!["RPUSH".into(), of(rng, "l"), e(rng), e(rng)],
         3 => vec![
             "ZADD".into(),
@@ -581,6 +581,11 @@ fn composed_command(rng: &mut Rng, keys: &[String]) -> Vec<String> {
             "DB".into(),
             "1".into(),
         ],
+        25 => {
+            let mut c = vec!["LCS".into(), of(rng, "s"), of(rng, "s")];
+            c.extend(words(&[["LEN", "IDX"][rng.below(2)]]));
+            c
+        }
         _ => vec!["DEL".into(), keys[rng.below(keys.len())].clone()],
     }
 }

@@ -112,6 +112,7 @@ fn the_engine_on_a_redis_cluster() {
     let cluster = Cluster::new(servers.config(false)).unwrap();
     keys_land_where_the_cluster_says(&servers, &cluster);
     every_strategy(&cluster);
+    channels_and_shard_channels(&cluster);
     replicas_answer_reads(&servers);
     slots_migrate_under_load(&servers, &cluster);
     a_replica_takes_over_under_load(&servers, &cluster);
@@ -221,6 +222,11 @@ fn every_strategy(cluster: &Cluster) {
             .unwrap()),
         3
     );
+    cluster.execute(&["SET", "lcs:a", "ohmytext"]).unwrap();
+    cluster.execute(&["SET", "lcs:b", "mynewtext"]).unwrap();
+    assert_ne!(slot_of(b"lcs:a"), slot_of(b"lcs:b"));
+    assert_eq!(cluster.execute(&["LCS", "lcs:a", "lcs:b"]).unwrap(), bulk("mytext"));
+    assert_eq!(int(cluster.execute(&["LCS", "lcs:a", "lcs:b", "LEN"]).unwrap()), 6);
     cluster.execute(&["RENAME", "m:1", "m:renamed"]).unwrap();
     assert_eq!(
         cluster.execute(&["GET", "m:renamed"]).unwrap(),
@@ -370,6 +376,43 @@ impl Load {
         }
         writes
     }
+}
+
+/// PUBLISH reaches a subscriber wherever it listens; a shard channel (SSUBSCRIBE, SPUBLISH)
+/// lives on the master of its slot, and both go there.
+fn channels_and_shard_channels(cluster: &Cluster) {
+    let wait = Some(Duration::from_secs(5));
+    let channels: Vec<String> = (0..6).map(|i| format!("chan:{i}")).collect();
+    let slots: BTreeSet<usize> = channels.iter().map(|c| slot_of(c.as_bytes())).collect();
+    assert!(slots.len() > 1);
+    let mut subscription = cluster.subscription();
+    subscription.ssubscribe(&channels).unwrap();
+    subscription.subscribe(&["plain"]).unwrap();
+    for _ in 0..channels.len() + 1 {
+        let message = subscription
+            .next_message(wait)
+            .unwrap()
+            .expect("a confirmation");
+        assert!(
+            ["ssubscribe", "subscribe"].contains(&message.kind.as_str()),
+            "{message:?}"
+        );
+    }
+    for channel in &channels {
+        let receivers = cluster.execute(&["SPUBLISH", channel, channel]).unwrap();
+        assert_eq!(receivers, Value::Int(1), "{channel}");
+        let message = subscription.next_message(wait).unwrap().expect("a message");
+        assert_eq!(
+            (message.kind.as_str(), message.data),
+            ("smessage", bulk(channel))
+        );
+    }
+    assert_eq!(int(cluster.execute(&["PUBLISH", "plain", "x"]).unwrap()), 1);
+    let message = subscription.next_message(wait).unwrap().expect("a message");
+    assert_eq!(
+        (message.kind.as_str(), message.data),
+        ("message", bulk("x"))
+    );
 }
 
 /// The number of GETs a server has answered (`INFO commandstats`).

@@ -222,7 +222,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         cmd("LATEST", 2, Flags(ADMIN | NOSCRIPT), &[], FanOut(FanOutMerge::PerNode), &[]),
         cmd("RESET", -2, Flags(ADMIN | NOSCRIPT), &[], FanOut(FanOutMerge::Sum), &[]),
     ]),
-    cmd("LCS", -3, Flags(READ), &[ks(index(1), range(1, 1, 0))], Single, &[]),
+    cmd("LCS", -3, Flags(READ), &[ks(index(1), range(1, 1, 0))], Emulated(Emulation::OnDestination(Destination::FirstKey)), &[]),
     cmd("LINDEX", 3, Flags(READ), &[ks(index(1), range(0, 1, 0))], Single, &[]),
     cmd("LINSERT", 5, Flags(WRITE), &[ks(index(1), range(0, 1, 0))], Single, &[]),
     cmd("LLEN", 2, Flags(READ), &[ks(index(1), range(0, 1, 0))], Single, &[]),

@@ -1,6 +1,6 @@
 //! Commands that read keys and write one destination, run on the destination's master with
 //! copies of the keys that live elsewhere: BITOP, ZRANGESTORE, GEOSEARCHSTORE, GEORADIUS and
-//! GEORADIUSBYMEMBER with STORE/STOREDIST. Each remote key is read with DUMP on its master, and
+//! GEORADIUSBYMEMBER with STORE/STOREDIST; and LCS, which writes nothing, on its first key's. Each remote key is read with DUMP on its master, and
 //! on the destination's master one MULTI/EXEC restores it under a temporary name, runs the
 //! command with that name in its place, and deletes the copy: the command itself is Redis's,
 //! with Redis's replies and errors, and the copies are never visible to anyone else.

@@ -128,6 +128,11 @@ impl Placement {
         }
     }
 
+    /// Whether keys are placed by a Redis Cluster's slots (the config's `redis_cluster`).
+    pub fn is_redis_cluster(&self) -> bool {
+        self.spec == DistributionSpec::RedisCluster
+    }
+
     /// A hash tag (with its braces) that puts a name in `unit` on a Redis Cluster, where two
     /// keys of one command must share a slot; `None` elsewhere (a name sent to a master as is
     /// needs none).
