@@ -225,8 +225,14 @@ fn every_strategy(cluster: &Cluster) {
     cluster.execute(&["SET", "lcs:a", "ohmytext"]).unwrap();
     cluster.execute(&["SET", "lcs:b", "mynewtext"]).unwrap();
     assert_ne!(slot_of(b"lcs:a"), slot_of(b"lcs:b"));
-    assert_eq!(cluster.execute(&["LCS", "lcs:a", "lcs:b"]).unwrap(), bulk("mytext"));
-    assert_eq!(int(cluster.execute(&["LCS", "lcs:a", "lcs:b", "LEN"]).unwrap()), 6);
+    assert_eq!(
+        cluster.execute(&["LCS", "lcs:a", "lcs:b"]).unwrap(),
+        bulk("mytext")
+    );
+    assert_eq!(
+        int(cluster.execute(&["LCS", "lcs:a", "lcs:b", "LEN"]).unwrap()),
+        6
+    );
     cluster.execute(&["RENAME", "m:1", "m:renamed"]).unwrap();
     assert_eq!(
         cluster.execute(&["GET", "m:renamed"]).unwrap(),
