@@ -47,6 +47,14 @@ impl Cluster {
     pub fn new(config: ClusterConfig) -> Result<Cluster, ClusterError> {
         // A config changed by the Rust builders after parsing is checked again here.
         config.check_previous()?;
+        if config.redis_cluster
+            && config.cross_node_transactions != crate::config::CrossNodeTransactions::Refuse
+        {
+            return Err(ClusterError::Config(crate::config::ConfigError::RedisCluster(
+                "per-node transactions do not apply: a Redis Cluster runs a transaction in one slot"
+                    .to_owned(),
+            )));
+        }
         Ok(Cluster {
             executor: Arc::new(Executor::new(&config)?),
         })

@@ -316,7 +316,7 @@ impl Topology {
     }
 
     fn install(&self, map: &SlotMap, found: &[MapShard]) {
-        let served: Vec<(usize, Vec<(usize, usize)>)> = found
+        let mut served: Vec<(usize, Vec<(usize, usize)>)> = found
             .iter()
             .map(|shard| {
                 let node = self.node_at(&shard.master.0, shard.master.1);
@@ -324,6 +324,9 @@ impl Topology {
                 (node, shard.slots.clone())
             })
             .collect();
+        // Masters in slot order, whatever order the server listed them in: SCAN's cursor
+        // names a master by its place in this list.
+        served.sort_by_key(|(_, ranges)| ranges.iter().map(|(start, _)| *start).min());
         map.install(&served);
     }
 
