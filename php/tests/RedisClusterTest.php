@@ -59,11 +59,12 @@ final class RedisClusterTest extends TestCase
             // Its full name, on the master serving its slot.
             $this->assertSame("v-$key", Servers::direct($node[$name]['port'])->get($key));
             $slot = $seed->rawCommand('CLUSTER', 'KEYSLOT', $key);
-            foreach ($seed->rawCommand('CLUSTER', 'SLOTS') as $range) {
-                if ($range[0] <= $slot && $slot <= $range[1]) {
-                    $this->assertSame($range[2][1], $node[$name]['port'], $key);
-                }
-            }
+            $owners = array_filter(
+                $seed->rawCommand('CLUSTER', 'SLOTS'),
+                fn ($range) => $range[0] <= $slot && $slot <= $range[1]
+            );
+            $this->assertCount(1, $owners, "one range holds slot $slot");
+            $this->assertSame(array_values($owners)[0][2][1], $node[$name]['port'], $key);
         }
         $this->assertSame(5, $this->r->dbSize());
     }

@@ -134,8 +134,13 @@ impl Core {
     }
 
     /// Every master in placement order.
-    fn masters(&self) -> Vec<NodeAddress> {
-        self.cluster.masters().into_iter().map(address).collect()
+    fn masters(&self, py: Python<'_>) -> Vec<NodeAddress> {
+        // On a Redis Cluster this may read the map from a server: without the GIL.
+        let masters = py.detach(|| {
+            let masters = self.cluster.masters();
+            masters.into_iter().cloned().collect::<Vec<_>>()
+        });
+        masters.iter().map(address).collect()
     }
 
     /// The replicas known now for a master.

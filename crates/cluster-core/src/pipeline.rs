@@ -191,7 +191,8 @@ pub fn transaction<A: AsRef<[u8]>>(
         // A command a Redis Cluster refused to queue because its slot moved (EXEC then
         // aborted, nothing applied): the whole transaction again, where the slot is now.
         let redirected = replies.as_ref().ok().and_then(|replies| {
-            replies[1..replies.len() - 1]
+            // Queued replies, and EXEC's own (a slot that moved between the two).
+            replies[1..]
                 .iter()
                 .find(|reply| matches!(reply, Value::ServerError(_)))
         });

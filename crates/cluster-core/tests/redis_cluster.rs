@@ -302,17 +302,60 @@ struct Load {
 type WriterOutcome = (BTreeMap<String, i64>, Vec<String>);
 
 impl Load {
-    fn start(cluster: &Cluster, tag: &str) -> Load {
+    /// `hot`: slots most keys are taken from (those a migration moves), the rest anywhere.
+    /// Besides INCR and MGET, each writer runs a transaction (two INCRs in one slot) and a
+    /// composed SUNIONSTORE every 20 rounds, on keys in `hot` too.
+    fn start(cluster: &Cluster, tag: &str, hot: std::ops::Range<usize>) -> Load {
+        cluster.execute(&["SADD", "static:a", "1", "2"]).unwrap();
+        cluster.execute(&["SADD", "static:b", "2", "3"]).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let threads = (0..3)
             .map(|w| {
                 let (cluster, stop, tag) = (cluster.clone(), Arc::clone(&stop), tag.to_owned());
+                let hot = hot.clone();
                 thread::spawn(move || {
                     let mut acknowledged: BTreeMap<String, i64> = BTreeMap::new();
                     let mut errors = Vec::new();
-                    let keys: Vec<String> = (0..200).map(|i| format!("{tag}:{w}:{i}")).collect();
+                    let in_hot = |k: &String| hot.contains(&slot_of(cluster_tag(k.as_bytes())));
+                    let mut keys: Vec<String> = (0..)
+                        .map(|i| format!("{tag}:{w}:{i}"))
+                        .filter(in_hot)
+                        .take(150)
+                        .collect();
+                    keys.extend((0..50).map(|i| format!("{tag}:{w}:cold:{i}")));
+                    let pair_tag = (0..)
+                        .map(|i| format!("{{{tag}:{w}:pair:{i}}}"))
+                        .find(in_hot)
+                        .unwrap();
+                    let pair = [format!("{pair_tag}:a"), format!("{pair_tag}:b")];
+                    let union = (0..)
+                        .map(|i| format!("{tag}:{w}:union:{i}"))
+                        .find(in_hot)
+                        .unwrap();
                     let mut round = 0usize;
                     while !stop.load(Ordering::Relaxed) {
+                        if round % 20 == 10 {
+                            let incrs = vec![vec!["INCR", &pair[0]], vec!["INCR", &pair[1]]];
+                            match cluster.transaction(&incrs) {
+                                Ok(Value::Array(replies)) if replies.len() == 2 => {
+                                    for (key, reply) in pair.iter().zip(replies) {
+                                        let count = acknowledged.entry(key.clone()).or_default();
+                                        *count += 1;
+                                        if reply != Value::Int(*count) {
+                                            errors.push(format!(
+                                                "MULTI INCR {key}: {reply:?}, expected {count}"
+                                            ));
+                                        }
+                                    }
+                                }
+                                other => errors.push(format!("MULTI: {other:?}")),
+                            }
+                            match cluster.execute(&["SUNIONSTORE", &union, "static:a", "static:b"])
+                            {
+                                Ok(Value::Int(3)) => {}
+                                other => errors.push(format!("SUNIONSTORE {union}: {other:?}")),
+                            }
+                        }
                         let key = &keys[round % keys.len()];
                         match cluster.execute(&["INCR", key]) {
                             Ok(Value::Int(n)) => {
@@ -462,10 +505,11 @@ fn replicas_answer_reads(servers: &RedisClusterServers) {
     let expected: Vec<Value> = keys.iter().map(|k| bulk(k)).collect();
     assert_eq!(cluster.execute(&mget).unwrap(), Value::Array(expected));
     let answered: u64 = replica_ports.iter().map(|p| gets_answered(*p)).sum::<u64>() - before;
-    assert_eq!(
-        answered,
-        keys.len() as u64,
-        "every GET went to a replica (READONLY)"
+    // A background check may find a replica behind for a moment: then its master answers.
+    assert!(
+        answered >= keys.len() as u64 * 9 / 10,
+        "{answered} of {} GETs went to a replica (READONLY)",
+        keys.len()
     );
     cluster.execute(&["FLUSHALL"]).unwrap();
 }
@@ -473,7 +517,7 @@ fn replicas_answer_reads(servers: &RedisClusterServers) {
 fn slots_migrate_under_load(servers: &RedisClusterServers, cluster: &Cluster) {
     let nodes = cluster_nodes(servers.base);
     let id_of = |port: u16| nodes.iter().find(|n| n.1 == port).unwrap().0.clone();
-    let load = Load::start(cluster, "migrate");
+    let load = Load::start(cluster, "migrate", 0..1000);
     thread::sleep(Duration::from_millis(300));
     let moved = Command::new("redis-cli")
         .args([
@@ -515,7 +559,8 @@ fn a_replica_takes_over_under_load(servers: &RedisClusterServers, cluster: &Clus
     // A client reading from replicas, built before the failover.
     let readers = Cluster::new(servers.config(true)).unwrap();
     assert!(readers.wait_for_replica_check(Duration::from_secs(10)));
-    let load = Load::start(cluster, "failover");
+    // The third master's slots, 10923..16383.
+    let load = Load::start(cluster, "failover", 10923..16384);
     thread::sleep(Duration::from_millis(300));
     let reply: String = redis::cmd("CLUSTER")
         .arg("FAILOVER")
@@ -590,6 +635,18 @@ fn config_errors() {
     for (config, expected) in refused {
         let error = ClusterConfig::from_value(&config).unwrap_err().to_string();
         assert!(error.contains(expected), "{config}: {error}");
+    }
+    for seed in [
+        "REDIS://:s3cret@h:1/2",
+        "redis:/:s3cret@h:1",
+        "redis//:s3cret@h",
+    ] {
+        let config = serde_json::json!({"redis_cluster": {"nodes": [seed]}});
+        let error = match ClusterConfig::from_value(&config) {
+            Ok(config) => Cluster::new(config).unwrap_err().to_string(),
+            Err(error) => error.to_string(),
+        };
+        assert!(!error.contains("s3cret"), "{seed}: {error}");
     }
     // No node answers: the error names the last one tried, with no password.
     let config =

@@ -94,8 +94,17 @@ pub fn seeds(value: &Value) -> Result<Vec<Seed>, ConfigError> {
         .iter()
         .map(|node| {
             let text = node.as_str().ok_or_else(|| bad(node))?.trim();
-            if text.starts_with("redis://") || text.starts_with("rediss://") {
+            let lower = text.to_ascii_lowercase();
+            if lower.starts_with("redis://") || lower.starts_with("rediss://") {
                 return Ok(Seed::Url(text.to_owned()));
+            }
+            // Credentials belong in a URL; anything else holding them is not quoted back.
+            if text.contains('@') || text.contains(":/") {
+                return Err(ConfigError::WrongType {
+                    at: format!("'{OPTION}' node"),
+                    expected: "host:port or a redis:// URL",
+                    got: "a text that is neither (not shown: it may hold a password)".to_owned(),
+                });
             }
             let at = format!("'{OPTION}' node '{text}'");
             let (host, port) = split_host_port(text).ok_or_else(|| ConfigError::WrongType {

@@ -120,9 +120,7 @@ impl Executor {
     /// The database the connections to the master of `shard` are in now.
     pub fn current_db(&self, shard: usize) -> i64 {
         let (_, state) = self.topology.session.snapshot();
-        state
-            .db
-            .unwrap_or(self.topology.shards[shard].master.config().db)
+        state.db.unwrap_or_else(|| self.master(shard).config().db)
     }
 
     /// Closes every idle pooled connection; the next call connects again.
@@ -235,7 +233,8 @@ impl Executor {
                 Err(ClusterError::Interrupted { .. }) => false,
                 Err(_) => true,
             };
-            let redirected = matches!(&received, Ok(Some(value)) if Self::is_redirect(value));
+            let redirected = self.redirects()
+                && matches!(&received, Ok(Some(value)) if Self::is_redirect(value));
             if replica.is_some() && replica_failed {
                 self.rest_replica(replica.as_ref().expect("a replica"));
             }
@@ -390,15 +389,28 @@ impl Executor {
     /// values; the first master that failed is the error. The emulations write through this,
     /// on masters only: what they write must be computed from current data, not from a
     /// replica that may lag (they read through `read_keys`, which honours the online window).
+    ///
+    /// On a Redis Cluster a batch that is one MULTI/EXEC whose commands a node refused to queue
+    /// (their slot moved: EXEC aborted, nothing applied) runs again, whole, where the slot is.
     pub fn run_on_masters(
         &self,
         commands: &[(usize, Vec<&[u8]>)],
     ) -> Result<Vec<Value>, ClusterError> {
-        let mut batches = MasterBatches::default();
-        for (unit, args) in commands {
-            pack_command(args, &[], batches.next_for(self.topology.node_of(*unit)));
+        let mut attempt = 0;
+        loop {
+            let mut batches = MasterBatches::default();
+            for (unit, args) in commands {
+                pack_command(args, &[], batches.next_for(self.topology.node_of(*unit)));
+            }
+            let replies: Vec<Value> = self
+                .run_batches(batches)
+                .into_iter()
+                .collect::<Result<_, _>>()?;
+            match Self::aborted_transaction(commands, &replies) {
+                Some(reply) if self.learn_redirect(reply, attempt) => attempt += 1,
+                _ => return Ok(replies),
+            }
         }
-        self.run_batches(batches).into_iter().collect()
     }
 
     /// A replica's reply, or, when the replica failed or cannot serve reads right now, the
@@ -414,7 +426,7 @@ impl Executor {
     ) -> Result<Value, ClusterError> {
         match reply {
             Ok(Value::ServerError(e)) if replica_unready(&e) => {}
-            Ok(value) if Self::is_redirect(&value) => {
+            Ok(value) if self.redirects() && Self::is_redirect(&value) => {
                 return self.on_master(unit, packed, true);
             }
             Ok(value) => return Ok(value),

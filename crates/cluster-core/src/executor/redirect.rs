@@ -12,6 +12,7 @@ use super::Executor;
 use super::batches::Batch;
 use crate::error::ClusterError;
 use crate::node::pool::NodePool;
+use crate::placement::distribution::SLOTS;
 use crate::wire::request::pack_command;
 
 /// Redirects followed for one command before its last reply is answered as it is (redis-py
@@ -52,7 +53,7 @@ pub fn redirect_of(value: &Value) -> Option<Redirect<'_>> {
             let port = port.parse().ok()?;
             Some(match code {
                 "MOVED" => Redirect::Moved {
-                    slot: slot.parse().ok()?,
+                    slot: slot.parse().ok().filter(|s| *s < SLOTS)?,
                     host,
                     port,
                 },
@@ -89,6 +90,20 @@ impl Executor {
         if !self.redirects() {
             return first;
         }
+        let node = self.topology.node_of(unit);
+        // The node failed: the cluster may have replaced it (a failover). The map is read
+        // again, and a read (never a write, which may have been applied) asks the slot's
+        // master now, if that is another node.
+        let first = match first {
+            Err(ClusterError::Connection { .. } | ClusterError::Timeout { .. })
+                if self.topology.read_map(false).is_ok()
+                    && read
+                    && self.topology.node_of(unit) != node =>
+            {
+                super::ask_pool(self.master(unit), packed, read)
+            }
+            other => other,
+        };
         let node = self.topology.node_of(unit);
         self.follow_with(
             first,
@@ -140,16 +155,22 @@ impl Executor {
             let Some(redirect) = redirect else {
                 return reply;
             };
+            // An unknown endpoint (`?` or empty) is on the host of the node that answered.
+            let here = self.topology.shards[node].master.config().host.clone();
+            let known = |host: &str| match host {
+                "" | "?" => here.clone(),
+                host => host.to_owned(),
+            };
             reply = match redirect {
                 Redirect::Moved { slot, host, port } => {
-                    node = self.topology.node_at(host, port);
+                    node = self.topology.node_at(&known(host), port);
                     map.set_owner(slot, node);
                     // The rest of a migration or failover usually moved more than this slot.
                     let _ = self.topology.read_map(false);
                     ask(&self.topology.shards[node].master, false)
                 }
                 Redirect::Ask { host, port } => {
-                    let target = self.topology.node_at(host, port);
+                    let target = self.topology.node_at(&known(host), port);
                     ask(&self.topology.shards[target].master, true)
                 }
                 Redirect::Again => {
@@ -176,7 +197,20 @@ impl Executor {
             return;
         }
         for batch in batches {
+            // A transaction's commands are never sent again alone (their EXEC aborted; the
+            // caller runs the whole transaction again: `run_on_masters`).
+            let mut in_transaction = false;
             for (k, &place) in batch.places.iter().enumerate() {
+                let command = batch.command(k);
+                if command == packed(b"MULTI").as_slice() {
+                    in_transaction = true;
+                } else if command == packed(b"EXEC").as_slice() {
+                    in_transaction = false;
+                    continue;
+                }
+                if in_transaction {
+                    continue;
+                }
                 let redirected =
                     matches!(&replies[place], Ok(value) if redirect_of(value).is_some());
                 if redirected {
@@ -185,6 +219,24 @@ impl Executor {
                 }
             }
         }
+    }
+
+    /// When `commands` are one MULTI/EXEC (a composed command's) that EXEC aborted because a
+    /// command could not be queued where its slot was, the redirect that said so: the whole
+    /// transaction may run again (nothing of it was applied).
+    pub fn aborted_transaction<'v>(
+        commands: &[(usize, Vec<&[u8]>)],
+        replies: &'v [Value],
+    ) -> Option<&'v Value> {
+        let one_transaction = commands.len() >= 2
+            && commands[0].1 == [b"MULTI"]
+            && commands[commands.len() - 1].1 == [b"EXEC"];
+        if !one_transaction || !matches!(replies.last(), Some(Value::ServerError(_))) {
+            return None;
+        }
+        replies[1..replies.len() - 1]
+            .iter()
+            .find(|reply| redirect_of(reply).is_some())
     }
 
     /// When `reply` is a redirect (to a command that cannot simply be sent again alone: WATCH,
@@ -210,6 +262,13 @@ impl Executor {
         let _ = self.topology.read_map(false);
         true
     }
+}
+
+/// A command without arguments, packed.
+fn packed(name: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    pack_command(&[name], &[], &mut out);
+    out
 }
 
 /// A reply shown whole to `follow_with`.

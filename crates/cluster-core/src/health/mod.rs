@@ -88,7 +88,8 @@ impl Health {
             checked_wake: Condvar::new(),
         });
         let health = Health { checks };
-        if config.masters_only {
+        // A Redis Cluster's map is read again by the same thread, replica reads or not.
+        if config.masters_only && !config.redis_cluster {
             return health;
         }
         let weak: Weak<Topology> = Arc::downgrade(topology);
@@ -174,6 +175,12 @@ impl Checks {
         // A Redis Cluster's map is read again every round: a failover or a replica added is
         // seen even when no redirect told of it. When no node answers, the map as it was.
         let _ = topology.read_map(true);
+        if self.masters_only {
+            return Ok(());
+        }
+        // The masters first: a node they name (added by the map just read, or by a MOVED in
+        // another thread) is then within the nodes counted below.
+        let masters = topology.master_nodes();
         let checks: Vec<Arc<ShardChecks>> = {
             let mut known = self.shards.lock().unwrap_or_else(|p| p.into_inner());
             for node in known.len()..topology.shards.len() {
@@ -186,7 +193,6 @@ impl Checks {
             known.clone()
         };
         // The masters now: on a Redis Cluster a node demoted by a failover is left alone.
-        let masters = topology.master_nodes();
         thread::scope(|scope| {
             let running: Vec<_> = masters
                 .iter()

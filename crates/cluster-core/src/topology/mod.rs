@@ -266,8 +266,9 @@ impl Topology {
             None => (0..self.shards.len()).collect(),
             Some(map) => {
                 if map.moved_since_read() {
-                    // The map as it was is still usable when no node answers now.
-                    let _ = self.read_map(true);
+                    // The map as it was is still usable when no node answers now; while none
+                    // does, asked again at most every `REFRESH_AT_MOST_EVERY`.
+                    let _ = self.read_map(false);
                 }
                 map.masters()
             }

@@ -39,12 +39,13 @@ impl SlotMap {
     /// The node serving `slot`.
     #[inline]
     pub fn owner(&self, slot: usize) -> usize {
-        usize::from(self.owners[slot].load(Ordering::Relaxed))
+        // Acquire: the node an index names was added before the index was stored.
+        usize::from(self.owners[slot].load(Ordering::Acquire))
     }
 
     /// `slot` is served by `node` from now on (a `MOVED` said so).
     pub fn set_owner(&self, slot: usize, node: usize) {
-        self.owners[slot].store(node_id(node), Ordering::Relaxed);
+        self.owners[slot].store(node_id(node), Ordering::Release);
         self.moved_since_read.store(true, Ordering::Release);
         let mut masters = self.masters.write().unwrap_or_else(|p| p.into_inner());
         if !masters.contains(&node) {
@@ -72,7 +73,7 @@ impl SlotMap {
         for (node, ranges) in served {
             for &(start, end) in ranges {
                 for slot in start..=end.min(SLOTS - 1) {
-                    self.owners[slot].store(node_id(*node), Ordering::Relaxed);
+                    self.owners[slot].store(node_id(*node), Ordering::Release);
                 }
             }
         }
