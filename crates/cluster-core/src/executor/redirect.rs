@@ -193,27 +193,27 @@ impl Executor {
         batches: &[Batch],
         replies: &mut [Result<Value, ClusterError>],
     ) {
-        if !self.redirects() {
+        let redirected = |reply: &Result<Value, ClusterError>| matches!(reply, Ok(value) if redirect_of(value).is_some());
+        if !self.redirects() || !replies.iter().any(redirected) {
             return;
         }
+        let (multi, exec) = (packed(b"MULTI"), packed(b"EXEC"));
         for batch in batches {
             // A transaction's commands are never sent again alone (their EXEC aborted; the
             // caller runs the whole transaction again: `run_on_masters`).
             let mut in_transaction = false;
             for (k, &place) in batch.places.iter().enumerate() {
                 let command = batch.command(k);
-                if command == packed(b"MULTI").as_slice() {
+                if command == multi.as_slice() {
                     in_transaction = true;
-                } else if command == packed(b"EXEC").as_slice() {
+                } else if command == exec.as_slice() {
                     in_transaction = false;
                     continue;
                 }
                 if in_transaction {
                     continue;
                 }
-                let redirected =
-                    matches!(&replies[place], Ok(value) if redirect_of(value).is_some());
-                if redirected {
+                if redirected(&replies[place]) {
                     let first = std::mem::replace(&mut replies[place], Ok(Value::Nil));
                     replies[place] = self.follow_from(first, batch.shard, batch.command(k));
                 }
@@ -254,6 +254,8 @@ impl Executor {
             return false;
         }
         match redirect {
+            // An unknown endpoint: the map read below says where the slot is.
+            Redirect::Moved { host: "" | "?", .. } => {}
             Redirect::Moved { slot, host, port } => {
                 map.set_owner(slot, self.topology.node_at(host, port));
             }
