@@ -183,7 +183,7 @@ impl Nodes {
         self.list.push(shard)
     }
 
-    /// The index of the node at `host:port`, added (with `config`'s settings) if it is new.
+    /// The index of the node at `host:port`, added (built by `make`) if it is new.
     fn find_or_add(&self, host: &str, port: u16, make: impl FnOnce() -> Shard) -> usize {
         let at = |list: &boxcar::Vec<Shard>| {
             list.iter()
