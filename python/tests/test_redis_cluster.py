@@ -3,10 +3,13 @@ same client class, the cluster's own placement, redis-py's exceptions."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import redis
 
 import rediscluster
+import rediscluster.asyncio
 from rediscluster.exceptions import CrossNodeError
 
 
@@ -97,3 +100,26 @@ def test_config_errors_are_redis_py_errors():
         rediscluster.StrictRedisCluster(cluster={"redis_cluster": {"nodes": ["h:1"]}}, db=3)
     with pytest.raises(redis.ConnectionError):
         rediscluster.StrictRedisCluster(cluster={"redis_cluster": {"nodes": ["127.0.0.1:1"]}})
+
+
+def test_the_asyncio_client_on_a_redis_cluster(redis_cluster_servers):
+    async def main():
+        client = rediscluster.asyncio.StrictRedisCluster(
+            cluster=redis_cluster_servers["config"], mastersonly=True
+        )
+        try:
+            keys = [f"a:{i}" for i in range(200)]
+            await asyncio.gather(*(client.set(key, key) for key in keys))
+            values = await asyncio.gather(*(client.get(key) for key in keys))
+            assert values == [key.encode() for key in keys]
+            assert await client.mget(keys) == values
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.incr("{t}x").incr("{t}y")
+                assert await pipe.execute() == [1, 1]
+            ((name, address),) = client.getnodefor("a:1").items()
+            assert name == f"127.0.0.1:{address['port']}"
+        finally:
+            await client.flushall()
+            await client.aclose()
+
+    asyncio.run(main())
