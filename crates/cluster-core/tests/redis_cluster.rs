@@ -116,6 +116,7 @@ fn the_engine_on_a_redis_cluster() {
     replicas_answer_reads(&servers);
     slots_migrate_under_load(&servers, &cluster);
     a_replica_takes_over_under_load(&servers, &cluster);
+    a_master_dies_and_reads_come_back(&servers, &cluster);
     config_errors();
 }
 
@@ -598,6 +599,51 @@ fn a_replica_takes_over_under_load(servers: &RedisClusterServers, cluster: &Clus
     for key in &keys {
         assert_eq!(readers.execute(&["GET", key]).unwrap(), bulk(key), "{key}");
     }
+}
+
+/// `kill -9` of a master (no coordinated failover): the cluster promotes its replica after its
+/// node timeout, and the client, reading from masters only, finds the new master on its own
+/// (the map read again in the background and after the failed call), with the data.
+fn a_master_dies_and_reads_come_back(servers: &RedisClusterServers, cluster: &Cluster) {
+    let key = "dies:1";
+    cluster.execute(&["SET", key, "kept"]).unwrap();
+    let port = cluster.node_config_for(key).port;
+    let _: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(2000)
+        .query(&mut direct(port))
+        .unwrap();
+    let pidfile = servers.state.join(port.to_string()).join("redis.pid");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let killed = Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut failures = 0;
+    loop {
+        match cluster.execute(&["GET", key]) {
+            Ok(value) => {
+                assert_eq!(value, bulk("kept"));
+                break;
+            }
+            Err(error) => {
+                assert!(Instant::now() < deadline, "no master for {key}: {error}");
+                failures += 1;
+                thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    assert!(
+        failures > 0,
+        "the reads failed while the cluster had no master for the slot"
+    );
+    let ports: Vec<u16> = cluster.masters().iter().map(|m| m.port).collect();
+    assert!(
+        !ports.contains(&port),
+        "{port} is gone from the masters: {ports:?}"
+    );
 }
 
 fn config_errors() {
