@@ -52,9 +52,7 @@ pub enum Seed {
 pub fn placement() -> Placement {
     let spec = DistributionSpec::RedisCluster;
     let built = spec.build(&[]).expect("nothing to build");
-    let mut placement = Placement::new(TagMode::Keep, Default::default());
-    placement = placement.with_distribution(spec, built);
-    placement
+    Placement::new(TagMode::Keep, Default::default()).with_distribution(spec, built)
 }
 
 /// Refuses the options that do not apply to a Redis Cluster, each with its reason.

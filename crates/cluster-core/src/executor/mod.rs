@@ -511,10 +511,7 @@ fn master_items(
         let mut flight = match asking {
             false => pool.send(packed)?,
             true => {
-                let mut both = Vec::with_capacity(packed.len() + 20);
-                pack_command(&[b"ASKING"], &[], &mut both);
-                both.extend_from_slice(packed);
-                let mut flight = pool.send(&both)?;
+                let mut flight = pool.send(&after_asking(packed))?;
                 flight.receive_next()?;
                 flight
             }
@@ -527,6 +524,14 @@ fn master_items(
         Err(ClusterError::Connection { .. }) => ask(),
         other => other,
     }
+}
+
+/// `ASKING` (a Redis Cluster's `ASK` redirect), then the packed command, in one write.
+fn after_asking(packed: &[u8]) -> Vec<u8> {
+    let mut both = Vec::with_capacity(packed.len() + 20);
+    pack_command(&[b"ASKING"], &[], &mut both);
+    both.extend_from_slice(packed);
+    both
 }
 
 /// Every group's sub-command of a split command, packed (see `pack_keys`).

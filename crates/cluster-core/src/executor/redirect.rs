@@ -280,10 +280,7 @@ fn whole(value: &Value) -> Option<&Value> {
 
 /// `ASKING` and the command on one connection; the command's reply.
 pub fn asking_query(pool: &NodePool, packed: &[u8]) -> Result<Value, ClusterError> {
-    let mut both = Vec::with_capacity(packed.len() + 20);
-    pack_command(&[b"ASKING"], &[], &mut both);
-    both.extend_from_slice(packed);
-    let mut replies = pool.send(&both)?.receive_many(2)?;
+    let mut replies = pool.send(&super::after_asking(packed))?.receive_many(2)?;
     Ok(replies.pop().expect("two replies"))
 }
 
