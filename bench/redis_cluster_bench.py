@@ -32,18 +32,11 @@ import redis
 import redis.cluster
 
 import rediscluster
+from python_bench import bench_base_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER_SH = ROOT / "tests" / "cluster.sh"
 BATCH = 1000
-
-
-def bench_base_port():
-    for line in (ROOT / "tests" / "ports.env").read_text().splitlines():
-        name, _, value = line.strip().partition("=")
-        if name == "BENCH_BASE_PORT":
-            return int(value)
-    raise SystemExit("BENCH_BASE_PORT missing from tests/ports.env")
 
 
 def cluster_script(action, base, env):

@@ -9,6 +9,7 @@ Nothing here touches a server it did not start.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -42,48 +43,16 @@ DEAD_PORT = BASE + 9
 SPARE_PORTS = range(BASE + 10, BASE + 20)
 
 
-@pytest.fixture(scope="session")
-def dev_cluster():
-    """The tests/cluster.sh cluster: its config (masters only) and the ports."""
-    env = dict(os.environ, REDISCLUSTER_DEV_DIR=tempfile.mkdtemp(prefix="rediscluster-py-"))
-    subprocess.run(
-        [str(CLUSTER_SH), "start", str(BASE)], check=True, env=env, stdout=subprocess.DEVNULL
-    )
-    try:
-        config = json.loads(
-            subprocess.run(
-                [str(CLUSTER_SH), "config", str(BASE)],
-                check=True,
-                env=env,
-                capture_output=True,
-                text=True,
-            ).stdout
-        )
-        yield {
-            "config": config,
-            "masters": [BASE, BASE + 1, BASE + 2],
-            "replicas": [BASE + 3, BASE + 4, BASE + 5],
-        }
-    finally:
-        subprocess.run([str(CLUSTER_SH), "stop", str(BASE)], env=env, stdout=subprocess.DEVNULL)
-
-
-@pytest.fixture(scope="module")
-def redis_cluster_servers():
-    """A real Redis Cluster from tests/cluster.sh (CLUSTER_KIND=redis_cluster) on
-    REDIS_CLUSTER_TEST_BASE_PORT..+5: its client config and the ports. Module-scoped: only
-    test_redis_cluster.py starts it."""
-    base = _ports_env()["REDIS_CLUSTER_TEST_BASE_PORT"]
-    env = dict(
-        os.environ,
-        CLUSTER_KIND="redis_cluster",
-        REDISCLUSTER_DEV_DIR=tempfile.mkdtemp(prefix="rediscluster-py-rc-"),
-    )
+@contextlib.contextmanager
+def _cluster_sh(base, prefix, **env):
+    """A tests/cluster.sh cluster on BASE..BASE+5 (``env``: e.g. its CLUSTER_KIND), in its own
+    state directory: yields its client config; stopped on the way out."""
+    env = dict(os.environ, REDISCLUSTER_DEV_DIR=tempfile.mkdtemp(prefix=prefix), **env)
     subprocess.run(
         [str(CLUSTER_SH), "start", str(base)], check=True, env=env, stdout=subprocess.DEVNULL
     )
     try:
-        config = json.loads(
+        yield json.loads(
             subprocess.run(
                 [str(CLUSTER_SH), "config", str(base)],
                 check=True,
@@ -92,9 +61,29 @@ def redis_cluster_servers():
                 text=True,
             ).stdout
         )
-        yield {"config": config, "masters": [base, base + 1, base + 2]}
     finally:
         subprocess.run([str(CLUSTER_SH), "stop", str(base)], env=env, stdout=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="session")
+def dev_cluster():
+    """The tests/cluster.sh cluster: its config (masters only) and the ports."""
+    with _cluster_sh(BASE, "rediscluster-py-") as config:
+        yield {
+            "config": config,
+            "masters": [BASE, BASE + 1, BASE + 2],
+            "replicas": [BASE + 3, BASE + 4, BASE + 5],
+        }
+
+
+@pytest.fixture(scope="module")
+def redis_cluster_servers():
+    """A real Redis Cluster from tests/cluster.sh (CLUSTER_KIND=redis_cluster) on
+    REDIS_CLUSTER_TEST_BASE_PORT..+5: its client config and the ports. Module-scoped: only
+    test_redis_cluster.py starts it."""
+    base = _ports_env()["REDIS_CLUSTER_TEST_BASE_PORT"]
+    with _cluster_sh(base, "rediscluster-py-rc-", CLUSTER_KIND="redis_cluster") as config:
+        yield {"config": config, "masters": [base, base + 1, base + 2]}
 
 
 @pytest.fixture(scope="session")
