@@ -28,12 +28,8 @@ final class RedisClusterTest extends TestCase
 
     private static function script(string $action): void
     {
-        $command = 'CLUSTER_KIND=redis_cluster REDISCLUSTER_DEV_DIR=' . escapeshellarg(self::$state)
-            . ' ' . Servers::ROOT . "/tests/cluster.sh $action " . self::$base . ' 2>&1';
-        exec($command, $output, $status);
-        if ($status !== 0) {
-            throw new RuntimeException("cluster.sh $action failed:\n" . implode("\n", $output));
-        }
+        Servers::run('CLUSTER_KIND=redis_cluster REDISCLUSTER_DEV_DIR=' . escapeshellarg(self::$state)
+            . ' ' . Servers::ROOT . "/tests/cluster.sh $action " . self::$base);
     }
 
     /** @return string[] */

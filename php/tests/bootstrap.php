@@ -69,7 +69,8 @@ final class Servers
         self::run(self::ROOT . '/tests/cluster.sh stop ' . self::$base);
     }
 
-    private static function run(string $command): void
+    /** Runs a shell command; a non-zero exit is an exception with its output. */
+    public static function run(string $command): void
     {
         exec($command . ' 2>&1', $output, $status);
         if ($status !== 0) {
