@@ -6,7 +6,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,62 +16,7 @@ use std::time::{Duration, Instant};
 use cluster_core::placement::distribution::slot_of;
 use cluster_core::placement::tags::cluster_tag;
 use cluster_core::{Cluster, ClusterConfig, ClusterError, Value};
-use support::port_setting;
-
-/// Six cluster nodes started by `tests/cluster.sh`, stopped by it when dropped.
-struct RedisClusterServers {
-    base: u16,
-    state: PathBuf,
-}
-
-impl RedisClusterServers {
-    fn start() -> RedisClusterServers {
-        let base = port_setting("REDIS_CLUSTER_TEST_BASE_PORT");
-        let state = std::env::temp_dir().join(format!("rediscluster-rust-rc-{base}"));
-        let servers = RedisClusterServers { base, state };
-        let out = servers.script("start");
-        assert!(
-            out.status.success(),
-            "cluster.sh start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        servers
-    }
-
-    fn script(&self, action: &str) -> std::process::Output {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        Command::new("bash")
-            .arg(root.join("tests/cluster.sh"))
-            .args([action, &self.base.to_string()])
-            .env("CLUSTER_KIND", "redis_cluster")
-            .env("REDISCLUSTER_DEV_DIR", &self.state)
-            .output()
-            .expect("bash tests/cluster.sh")
-    }
-
-    fn ports(&self) -> Vec<u16> {
-        (self.base..self.base + 6).collect()
-    }
-
-    /// The client config, reads to masters only (read-your-writes) unless `replica_reads`.
-    fn config(&self, replica_reads: bool) -> ClusterConfig {
-        let nodes: Vec<String> = self.ports()[..3]
-            .iter()
-            .map(|p| format!("127.0.0.1:{p}"))
-            .collect();
-        let config = serde_json::json!({
-            "redis_cluster": {"nodes": nodes},
-            "mastersonly": !replica_reads,
-        });
-        ClusterConfig::from_value(&config).unwrap()
-    }
-}
-
-impl Drop for RedisClusterServers {
-    fn drop(&mut self) {
-        let _ = self.script("stop");
-    }
-}
+use support::redis_cluster::RedisClusterServers;
 
 fn direct(port: u16) -> redis::Connection {
     redis::Client::open(format!("redis://127.0.0.1:{port}"))
@@ -677,11 +622,39 @@ fn config_errors() {
             serde_json::json!({"redis_cluster": {"nodes": ["h:1"]}, "cross_node_transactions": "per_node"}),
             "one slot",
         ),
+        (
+            serde_json::json!({"redis_cluster": {"nodes": ["h:1"]}, "previous": {"redis_cluster": {"nodes": ["h:2"]}}}),
+            "not from one Redis Cluster to another",
+        ),
+        (
+            serde_json::json!({"redis_cluster": {"nodes": ["h:1"]}, "previous": {"nodes": {"a": {"host": "h", "port": 2}}, "previous": {"nodes": {}}}}),
+            "without its own 'previous'",
+        ),
+        (
+            serde_json::json!({"redis_cluster": {"nodes": ["h:1"]}, "previous": {"nodes": {"a": {"host": "h", "port": "x"}}}}),
+            "'previous'",
+        ),
     ];
     for (config, expected) in refused {
         let error = ClusterConfig::from_value(&config).unwrap_err().to_string();
         assert!(error.contains(expected), "{config}: {error}");
     }
+    // `previous`: the client-side deployment of a live move, with its own placement (tags
+    // stripped by default), inheriting the credentials.
+    let moving = serde_json::json!({
+        "redis_cluster": {"nodes": ["h:1"]},
+        "password": "s3cret",
+        "previous": {
+            "nodes": {"node_1": {"host": "h", "port": 2}, "node_2": {"host": "h", "port": 3}},
+            "routing_rules": ["^(rule):"],
+        },
+    });
+    let config = ClusterConfig::from_value(&moving).unwrap();
+    let old = config.previous_placement();
+    assert_eq!(config.previous.as_ref().unwrap().len(), 2);
+    assert!(config.previous.as_ref().unwrap()[1].password.is_some());
+    assert_eq!(old.split(b"bar{foo}").stored, b"bar");
+    assert_eq!(old.split(b"rule:x{y}").stored, b"rule:x{y}");
     for seed in [
         "REDIS://:s3cret@h:1/2",
         "redis:/:s3cret@h:1",

@@ -16,7 +16,9 @@ use super::redis_cluster;
 use super::scripts;
 use super::tls::{CertReqs, TlsCache, TlsOptions, TlsSettings};
 use super::transactions;
-use super::types::{ClusterConfig, DEFAULT_CONNECT_TIMEOUT, NodeConfig, ReplicaHealth, Secret};
+use super::types::{
+    ClusterConfig, DEFAULT_CONNECT_TIMEOUT, NodeConfig, PreviousPlacement, ReplicaHealth, Secret,
+};
 
 /// Options only the top level takes; it takes the inherited ones too.
 const TOP_LEVEL_OPTIONS: [&str; 10 + PLACEMENT_OPTIONS.len()] = [
@@ -163,37 +165,8 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
         None | Some(Value::Null) => None,
         Some(old) => {
             placement::refuse_in_previous(old)?;
-            if old.get("previous").is_some_and(|p| !p.is_null()) {
-                return Err(wrong_type(
-                    "'previous'",
-                    "the config before the reshard, without its own 'previous'",
-                    old,
-                ));
-            }
             placement::previous_names_its_distribution(&placement.spec, old)?;
-            // The old cluster inherits this config's credentials, timeouts and TLS.
-            let mut old = old.clone();
-            if let (Some(old_map), Some(top_map)) = (old.as_object_mut(), config.as_object()) {
-                for inherited in INHERITED_OPTIONS {
-                    if let Some(value) = top_map.get(inherited) {
-                        old_map.entry(inherited).or_insert_with(|| value.clone());
-                    }
-                }
-            }
-            let parsed = parse(&old).map_err(|e| match e {
-                ConfigError::WrongType { at, expected, got } => ConfigError::WrongType {
-                    at: format!("'previous' {at}"),
-                    expected,
-                    got,
-                },
-                ConfigError::Distribution { at, problem } => ConfigError::Distribution {
-                    at: format!("'previous' {at}"),
-                    problem,
-                },
-                other => other,
-            })?;
-            let own = placement::previous_distribution(&old, &parsed.placement);
-            Some((parsed.masters, own))
+            Some(parse_previous(config, old, false)?)
         }
     };
     let replica_health = parse_replica_health(top)?;
@@ -224,6 +197,57 @@ pub fn parse(config: &Value) -> Result<ClusterConfig, ConfigError> {
     unique_addresses(&config)?;
     config.check_previous()?;
     Ok(config)
+}
+
+/// `previous`, the deployment keys are read from during a move (see `executor/window.rs`):
+/// a client-side config without its own `previous`, inheriting the config's credentials,
+/// timeouts and TLS. Its masters and its own placement: `whole` when its config describes its
+/// placement whole (its own tags and routing rules: a move into a Redis Cluster), else what it
+/// says of it beside this config's (a reshard).
+fn parse_previous(
+    config: &Value,
+    old: &Value,
+    whole: bool,
+) -> Result<(Vec<NodeConfig>, PreviousPlacement), ConfigError> {
+    let given = |option: &str| old.get(option).is_some_and(|v| !v.is_null());
+    if given("previous") {
+        return Err(wrong_type(
+            "'previous'",
+            "the config before the reshard, without its own 'previous'",
+            old,
+        ));
+    }
+    if given(redis_cluster::OPTION) {
+        return Err(ConfigError::RedisCluster(
+            "'previous' names a Redis Cluster: a live move goes from client-side shards into a Redis Cluster, not from one Redis Cluster to another (move slots with redis-cli --cluster reshard)".to_owned(),
+        ));
+    }
+    let mut old = old.clone();
+    if let (Some(old_map), Some(top_map)) = (old.as_object_mut(), config.as_object()) {
+        for inherited in INHERITED_OPTIONS {
+            if let Some(value) = top_map.get(inherited) {
+                old_map.entry(inherited).or_insert_with(|| value.clone());
+            }
+        }
+    }
+    let parsed = parse(&old).map_err(|e| match e {
+        ConfigError::WrongType { at, expected, got } => ConfigError::WrongType {
+            at: format!("'previous' {at}"),
+            expected,
+            got,
+        },
+        ConfigError::Distribution { at, problem } => ConfigError::Distribution {
+            at: format!("'previous' {at}"),
+            problem,
+        },
+        other => other,
+    })?;
+    let mut own = placement::previous_distribution(&old, &parsed.placement);
+    if whole {
+        own.tags = Some(parsed.placement.tags);
+        own.rules = Some(parsed.placement.rules.clone());
+    }
+    Ok((parsed.masters, own))
 }
 
 /// A config naming a Redis Cluster: `{"redis_cluster": {"nodes": ["host:port" or URL, ...]}}`
@@ -280,6 +304,13 @@ fn parse_redis_cluster(
         )));
     }
     config.placement = redis_cluster::placement();
+    if let Some(old) = top.get("previous").filter(|v| !v.is_null()) {
+        // The deployment being moved from places and names keys its own way, described whole
+        // by its config (tags stripped and crc32 by default, as the contract).
+        let (masters, own) = parse_previous(&Value::Object(top.clone()), old, true)?;
+        config.previous = Some(masters);
+        config.previous_distribution = own;
+    }
     unique_addresses(&config)?;
     Ok(config)
 }

@@ -132,6 +132,7 @@ pub fn previous_distribution(old: &Value, parsed: &Placement) -> PreviousPlaceme
             .get("tags")
             .filter(|t| !t.is_null())
             .map(|_| parsed.tags),
+        rules: None,
         spec: parsed.spec.clone(),
         distribution: parsed.distribution.clone(),
     }
@@ -158,9 +159,11 @@ pub fn previous_names_its_distribution(
 
 impl ClusterConfig {
     /// Refuses a `previous` that stores keys under other names than this config (a reshard
-    /// moves keys, it does not rename them).
+    /// moves keys, it does not rename them). A move into a Redis Cluster renames them: the
+    /// window reads each key under its old name (`executor/window.rs`), `rediscluster copy`
+    /// and `reshard` write it under its full one.
     pub fn check_previous(&self) -> Result<(), ConfigError> {
-        if self.previous.is_none() {
+        if self.previous.is_none() || self.redis_cluster {
             return Ok(());
         }
         let (current, previous) = (&self.placement, self.previous_placement());

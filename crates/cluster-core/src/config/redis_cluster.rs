@@ -1,7 +1,8 @@
 //! The `redis_cluster` option: the servers are a Redis Cluster (or a Valkey cluster), reached
 //! through any of `nodes`. The cluster places keys itself (CRC16 slots, Redis Cluster's hash
 //! tags, full names stored), so the options that choose a placement, and those that describe
-//! a client-side deployment (`master_of`, `previous`), do not apply to it.
+//! a client-side deployment (`master_of`), do not apply to it. `previous` may name the
+//! client-side deployment keys are being moved from (see `executor/window.rs`).
 
 use serde_json::{Map, Value};
 
@@ -15,7 +16,7 @@ use crate::placement::{DistributionSpec, Placement, TagMode};
 pub const OPTION: &str = "redis_cluster";
 
 /// Options of a client-side deployment, refused beside `redis_cluster`, with why.
-const REFUSED: [(&str, &str); 6] = [
+const REFUSED: [(&str, &str); 5] = [
     (
         "nodes",
         "the cluster's nodes go in 'redis_cluster': {'nodes': [...]}",
@@ -35,10 +36,6 @@ const REFUSED: [(&str, &str); 6] = [
     (
         PLACEMENT_OPTIONS[1],
         "a Redis Cluster places a key by its hash tag only",
-    ),
-    (
-        "previous",
-        "a live move from client-side shards into a Redis Cluster is not supported yet: copy with 'rediscluster copy' while clients are stopped",
     ),
 ];
 

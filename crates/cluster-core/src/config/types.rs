@@ -9,7 +9,7 @@ use super::tls::TlsSettings;
 use super::transactions::CrossNodeTransactions;
 use std::sync::Arc;
 
-use crate::placement::{Distribution, DistributionSpec, Placement, TagMode};
+use crate::placement::{Distribution, DistributionSpec, Placement, RoutingRules, TagMode};
 
 /// Connect timeout when the config gives none: long enough for a loaded server, short enough
 /// that a dead node is noticed.
@@ -183,10 +183,12 @@ impl ClusterConfig {
 }
 
 /// What `previous` says of its own placement: its distribution (built over its masters) and,
-/// when it names one, its tag mode. The routing rules are always the config's.
+/// when it names one, its tag mode. The routing rules are the config's, except before a move
+/// into a Redis Cluster, whose `previous` has its own (and always its own tag mode).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PreviousPlacement {
     pub tags: Option<TagMode>,
+    pub rules: Option<RoutingRules>,
     pub spec: DistributionSpec,
     pub distribution: Arc<Distribution>,
 }
@@ -201,6 +203,9 @@ impl ClusterConfig {
             .placement
             .with_distribution(old.spec.clone(), (*old.distribution).clone());
         placement.tags = old.tags.unwrap_or(self.placement.tags);
+        if let Some(rules) = &old.rules {
+            placement.rules = rules.clone();
+        }
         placement
     }
 }

@@ -1,23 +1,41 @@
 //! The online window: during a reshard (`previous` in the config) a key may still be on its
 //! old master. A read of a key asks the key's new master whether it has the key and runs the
-//! command in the same round trip; if it does not, the key's old master answers when it still
-//! has the key (again `EXISTS` and the command together, so the answer always comes from a
-//! server that had the key when asked); otherwise the new master again (the key moved in
-//! between, or does not exist). Writes never come here. An old master that cannot be reached
-//! is a miss: the window never makes a read fail. Reads in the window go to masters.
+//! command, and in the same round trip asks its old master the same (`EXISTS` and the command
+//! together, so an answer always comes from a server that had the key when asked): the new
+//! master's answer when it has the key, else the old master's when it has it, else the new
+//! master's again (the key moved in between, or does not exist). One round trip's wait, moved
+//! or not. Pipelines and transactions ask the old masters after their batch, for the keys the
+//! new masters lacked (`ask_old_masters`). The old master is asked for the key under the name
+//! the old placement stored it by: the same name after a reshard, the tag-stripped one when the
+//! current servers are a Redis Cluster (`bar{foo}` is `bar` on foo's old master). Writes never
+//! come here. An old master that cannot be reached is a miss: the window never makes a read
+//! fail. Reads in the window go to masters.
+
+use std::borrow::Cow;
 
 use redis::Value;
 
 use super::batches::MasterBatches;
-use super::{Executor, exchange};
+use super::{Executor, exchange, gather};
 use crate::error::ClusterError;
 use crate::node::pool::NodePool;
 use crate::placement::PlacedKey;
-use crate::wire::request::pack_command;
+use crate::wire::request::{pack_command, repack_replacing};
+
+/// One reply per packed command, in order: the value, or its node's failure.
+type Replies = Vec<Result<Value, ClusterError>>;
+
+/// A key a read names that may still be on its old master: placed now, and where it sits
+/// among the command's arguments (to name it as the old master stored it).
+#[derive(Clone, Copy, Debug)]
+pub struct WindowKey<'a> {
+    pub placed: PlacedKey<'a>,
+    pub at: usize,
+}
 
 /// A read of one key: the key, and the packed command that reads it.
 pub struct KeyRead<'a> {
-    pub key: PlacedKey<'a>,
+    pub key: WindowKey<'a>,
     pub packed: Vec<u8>,
 }
 
@@ -45,6 +63,27 @@ impl Executor {
         (old.config().addr() != self.master(key.shard).config().addr()).then_some(old)
     }
 
+    /// A read as the key's old master takes it: the key's name there (as the old placement
+    /// stored it) and the command naming it so; `None` when the read cannot be named so (not
+    /// one command).
+    fn old_read<'k, 'p>(
+        &self,
+        key: &WindowKey<'k>,
+        packed: &'p [u8],
+    ) -> Option<(&'k [u8], Cow<'p, [u8]>)> {
+        let old_name = self
+            .topology
+            .previous_placement
+            .split(key.placed.key)
+            .stored;
+        if old_name == key.placed.stored {
+            return Some((old_name, Cow::Borrowed(packed)));
+        }
+        let mut read = Vec::with_capacity(packed.len());
+        repack_replacing(packed, key.at, old_name, &mut read)?;
+        Some((old_name, Cow::Owned(read)))
+    }
+
     /// The key a read names first (`args[first_key]`), placed, when a reshard's window is
     /// open and the key's old master is another server: a read that must look for it there.
     /// `None` for writes, keyless commands and outside the window, without placing anything.
@@ -53,11 +92,11 @@ impl Executor {
         args: &'a [A],
         first_key: Option<usize>,
         read: bool,
-    ) -> Option<PlacedKey<'a>> {
-        first_key
-            .filter(|_| read && self.window_open())
-            .map(|at| self.placement().place(args[at].as_ref(), self.unit_count()))
-            .filter(|key| self.old_master(key).is_some())
+    ) -> Option<WindowKey<'a>> {
+        let at = first_key.filter(|_| read && self.window_open())?;
+        let placed = self.placement().place(args[at].as_ref(), self.unit_count());
+        self.old_master(&placed)?;
+        Some(WindowKey { placed, at })
     }
 
     /// Reads on masters, each naming the one key it reads, all masters at once: in the window
@@ -67,47 +106,45 @@ impl Executor {
     /// the error.
     pub fn read_keys(&self, reads: &[KeyRead<'_>]) -> Result<Vec<Value>, ClusterError> {
         let mut batches = MasterBatches::default();
+        let mut old_batches = MasterBatches::default();
+        // Per read: where its probe's reply is on the new master, and where the old master's
+        // pair of replies (its probe, its read) is, when the key may still be there.
         let mut probes = Vec::with_capacity(reads.len());
+        let mut asked_old = Vec::with_capacity(reads.len());
         let mut places = Vec::with_capacity(reads.len());
         for read in reads {
-            let node = self.topology.node_of(read.key.shard);
-            let probe = self.old_master(&read.key).map(|_| {
-                pack_exists(read.key.stored, batches.next_for(node));
+            let node = self.topology.node_of(read.key.placed.shard);
+            let probe = self.old_master(&read.key.placed).map(|_| {
+                pack_exists(read.key.placed.stored, batches.next_for(node));
                 batches.len() - 1
             });
+            asked_old.push(
+                probe.and_then(|_| self.pack_old_read(&read.key, &read.packed, &mut old_batches)),
+            );
             probes.push(probe);
             batches.next_for(node).extend_from_slice(&read.packed);
             places.push(batches.len() - 1);
         }
-        let mut replies: Vec<Value> = self
-            .run_batches(batches)
-            .into_iter()
-            .collect::<Result<_, _>>()?;
-        let missing: Vec<usize> = (0..reads.len())
-            .filter(|&i| probes[i].is_some_and(|p| replies[p] != Value::Int(1)))
-            .collect();
+        let (replies, old_replies) = self.run_beside_old_masters(batches, old_batches);
+        let mut replies: Vec<Value> = replies.into_iter().collect::<Result<_, _>>()?;
         let mut values: Vec<Value> = places
             .iter()
             .map(|&at| std::mem::replace(&mut replies[at], Value::Nil))
             .collect();
-        if missing.is_empty() {
-            return Ok(values);
-        }
-        let from_old = self.ask_old_masters(
-            &missing
-                .iter()
-                .map(|&i| (reads[i].key, reads[i].packed.as_slice()))
-                .collect::<Vec<_>>(),
-        );
+        // The new master lacked the key: the old master's answer if it had it, else the new
+        // master again (the key moved in between, or does not exist).
         let mut again = MasterBatches::default();
         let mut still_missing = Vec::new();
-        for (&i, found) in missing.iter().zip(from_old) {
-            match found {
-                Some(value) => values[i] = value,
-                None => {
+        for (i, read) in reads.iter().enumerate() {
+            if !probes[i].is_some_and(|p| replies[p] != Value::Int(1)) {
+                continue;
+            }
+            match asked_old[i].map(|at| (&old_replies[at], &old_replies[at + 1])) {
+                Some((Ok(Value::Int(1)), Ok(value))) => values[i] = value.clone(),
+                _ => {
                     again
-                        .next_for(self.topology.node_of(reads[i].key.shard))
-                        .extend_from_slice(&reads[i].packed);
+                        .next_for(self.topology.node_of(read.key.placed.shard))
+                        .extend_from_slice(&read.packed);
                     still_missing.push(i);
                 }
             }
@@ -118,26 +155,67 @@ impl Executor {
         Ok(values)
     }
 
+    /// Packs, for a key's old master, `EXISTS` and the read, both naming the key as it is
+    /// stored there; where the first of the two replies will be, or `None` when the read
+    /// cannot be named so.
+    fn pack_old_read(
+        &self,
+        key: &WindowKey<'_>,
+        packed: &[u8],
+        batches: &mut MasterBatches,
+    ) -> Option<usize> {
+        let (old_name, read) = self.old_read(key, packed)?;
+        let old = self.old_index(&key.placed);
+        pack_exists(old_name, batches.next_for(old));
+        batches.next_for(old).extend_from_slice(&read);
+        Some(batches.len() - 2)
+    }
+
+    /// Runs `batches` on the masters (following a Redis Cluster's redirects) and `old` on the
+    /// old masters, all written before any reply is read: one round trip for both. An old
+    /// master's failure is only its replies' (a miss), never the read's.
+    fn run_beside_old_masters(
+        &self,
+        batches: MasterBatches,
+        old: MasterBatches,
+    ) -> (Replies, Replies) {
+        let (count, old_count) = (batches.len(), old.len());
+        let (batches, old) = (batches.into_batches(), old.into_batches());
+        let sent: Vec<_> = batches
+            .iter()
+            .map(|batch| self.node(batch.shard).master.send(&batch.packed))
+            .collect();
+        let previous = &self.topology.previous;
+        let old_sent: Vec<_> = old
+            .iter()
+            .map(|batch| previous[batch.shard].send(&batch.packed))
+            .collect();
+        let mut replies = gather(count, &batches, sent);
+        let old_replies = gather(old_count, &old, old_sent);
+        self.follow_batches(&batches, &mut replies);
+        (replies, old_replies)
+    }
+
     /// Asks each read's old master, all old masters at once, for the key and the command
     /// together: the command's reply where the old master has the key, `None` where it does
     /// not or cannot be reached. Pipelines and transactions use this for the reads their new
     /// master answered without the key.
-    pub fn ask_old_masters(&self, reads: &[(PlacedKey<'_>, &[u8])]) -> Vec<Option<Value>> {
+    pub fn ask_old_masters(&self, reads: &[(WindowKey<'_>, &[u8])]) -> Vec<Option<Value>> {
         let previous = &self.topology.previous;
         if previous.is_empty() {
             return vec![None; reads.len()];
         }
         let mut batches = MasterBatches::default();
-        for (key, packed) in reads {
-            let old = self.old_index(key);
-            pack_exists(key.stored, batches.next_for(old));
-            batches.next_for(old).extend_from_slice(packed);
-        }
+        // Where each read's pair of replies is, if it could be asked.
+        let asked: Vec<Option<usize>> = reads
+            .iter()
+            .map(|(key, packed)| self.pack_old_read(key, packed, &mut batches))
+            .collect();
         let replies = exchange(batches, |old| &previous[old]);
-        replies
-            .chunks_exact(2)
-            .map(|pair| match pair {
-                [Ok(Value::Int(1)), Ok(value)] => Some(value.clone()),
+        asked
+            .iter()
+            .map(|at| match at.map(|at| (&replies[at], &replies[at + 1])) {
+                Some((Ok(Value::Int(1)), Ok(value))) => Some(value.clone()),
                 _ => None,
             })
             .collect()

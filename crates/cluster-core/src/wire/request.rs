@@ -33,6 +33,17 @@ pub fn pack_command<A: AsRef<[u8]>>(
     }
 }
 
+/// One packed command (`pack_command`'s output) packed again into `out` with `bytes` for its
+/// argument at `at`; `None` (nothing written) when `packed` is not one such command.
+pub fn repack_replacing(packed: &[u8], at: usize, bytes: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let mut commands = parse_commands(packed).ok()?;
+    let args = commands
+        .pop()
+        .filter(|args| commands.is_empty() && at < args.len())?;
+    pack_command(&args, &[(at, bytes)], out);
+    Some(())
+}
+
 fn push_header(out: &mut Vec<u8>, kind: u8, len: usize) {
     // Most lengths have one or two digits (key and value sizes, argument counts): one
     // fixed-size write each, which compiles to a few stores instead of three small copies.
@@ -109,6 +120,27 @@ fn read_header(input: &[u8], kind: u8) -> Result<(usize, &[u8]), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repacks_one_argument() {
+        let mut packed = Vec::new();
+        pack_command(&["GETRANGE", "bar{foo}", "0", "-1"], &[], &mut packed);
+        let mut out = Vec::new();
+        assert_eq!(repack_replacing(&packed, 1, b"bar", &mut out), Some(()));
+        assert_eq!(
+            out,
+            b"*4\r\n$8\r\nGETRANGE\r\n$3\r\nbar\r\n$1\r\n0\r\n$2\r\n-1\r\n"
+        );
+        let mut out = Vec::new();
+        assert_eq!(repack_replacing(&packed, 4, b"x", &mut out), None);
+        let twice = [packed.clone(), packed].concat();
+        assert_eq!(repack_replacing(&twice, 1, b"x", &mut out), None);
+        assert_eq!(
+            repack_replacing(b"*1\r\n$9\r\nGET", 0, b"x", &mut out),
+            None
+        );
+        assert!(out.is_empty());
+    }
 
     #[test]
     fn packs_with_replacements_and_parses_back() {

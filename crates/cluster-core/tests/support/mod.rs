@@ -2,6 +2,7 @@
 //! from `tests/ports.env`, stopped by their own pid when the guard drops (also on panic).
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod redis_cluster;
 pub mod vectors;
 
 use std::path::PathBuf;
