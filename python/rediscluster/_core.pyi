@@ -120,6 +120,8 @@ def tool_copy(
     batch: int,
     state: str | None,
     check: bool,
+    tag_rule: str | None,
+    rate: float | None,
 ) -> str:
     """``rediscluster copy``: its summary as JSON text."""
 
@@ -131,6 +133,7 @@ def tool_reshard(
     batch: int,
     state: str | None,
     dry_run: bool,
+    rate: float | None,
 ) -> str:
     """``rediscluster reshard``: its summary as JSON text."""
 

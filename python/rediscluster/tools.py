@@ -32,9 +32,21 @@ def main(argv=None):
     raise SystemExit(_core.run_tool(args))
 
 
-def copy(source, destination, *, match=None, batch=1000, state=None, verify=False):
+def copy(
+    source,
+    destination,
+    *,
+    match=None,
+    batch=1000,
+    state=None,
+    verify=False,
+    tag_rule=None,
+    rate=None,
+):
     """Copies every key of ``source`` (one server or a cluster) into ``destination``, placed by
-    the contract; resumable with ``state`` (a file path). Returns ``{'copy': {...},
+    the contract; resumable with ``state`` (a file path). Into a Redis Cluster, ``tag_rule``
+    puts back the hash tags a client stripped (see the README); ``rate`` caps the keys copied
+    per second. Returns ``{'copy': {...},
     'verify': {...} or None}``: keys copied, keys expired meanwhile, keys/s, differences."""
     return json.loads(
         _core.tool_copy(
@@ -44,6 +56,8 @@ def copy(source, destination, *, match=None, batch=1000, state=None, verify=Fals
             batch,
             None if state is None else os.fspath(state),
             verify,
+            tag_rule,
+            rate,
         )
     )
 
@@ -57,10 +71,13 @@ def reshard(
     batch=1000,
     state=None,
     dry_run=False,
+    rate=None,
 ):
     """Moves every key whose node changes from the ``source`` cluster's masters to the
-    ``destination``'s (see the README: hash tags, ``tag_rule``). Returns the summary: keys
-    moved, stayed, unplaceable (left in place), newer on their new node."""
+    ``destination``'s (see the README: hash tags, ``tag_rule``); into a Redis Cluster, every
+    key, under the name the clients write (``tag_rule`` puts stripped tags back). ``rate`` caps
+    the keys moved per second (a live move leaves the servers room). Returns the
+    summary: keys moved, stayed, unplaceable (left in place), newer on their new node."""
     return json.loads(
         _core.tool_reshard(
             _spec(source),
@@ -70,6 +87,7 @@ def reshard(
             batch,
             None if state is None else os.fspath(state),
             dry_run,
+            rate,
         )
     )
 

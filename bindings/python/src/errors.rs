@@ -107,7 +107,9 @@ pub fn tool_error(py: Python<'_>, error: rediscluster_tools::ToolError) -> PyErr
     use rediscluster_tools::ToolError;
     let message = error.to_string();
     match error {
-        ToolError::Node { .. } => raise(py, "redis.exceptions", "ConnectionError", message),
+        ToolError::Node { .. } | ToolError::Cluster(_) => {
+            raise(py, "redis.exceptions", "ConnectionError", message)
+        }
         ToolError::Worker(_) => raise(py, "redis.exceptions", "RedisError", message),
         ToolError::Config(_) | ToolError::State { .. } => {
             raise(py, "rediscluster.exceptions", "ClusterConfigError", message)

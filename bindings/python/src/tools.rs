@@ -17,7 +17,8 @@ pub fn run_tool(py: Python<'_>, args: Vec<String>) -> u8 {
 
 /// `rediscluster copy` as a function: `{"copy": {...}, "verify": {...} | null}` as JSON.
 #[pyfunction]
-#[pyo3(signature = (source, destination, pattern, batch, state, check))]
+#[pyo3(signature = (source, destination, pattern, batch, state, check, tag_rule, rate))]
+#[allow(clippy::too_many_arguments)]
 pub fn tool_copy(
     py: Python<'_>,
     source: String,
@@ -26,18 +27,26 @@ pub fn tool_copy(
     batch: usize,
     state: Option<String>,
     check: bool,
+    tag_rule: Option<String>,
+    rate: Option<f64>,
 ) -> PyResult<String> {
     let result: Result<String, ToolError> = py.detach(|| {
         let from = rediscluster_tools::cfg::load(&source)?;
-        let to = rediscluster_tools::cfg::load(&destination)?;
+        let to = rediscluster_tools::cfg::load_destination(&destination)?;
         let options = CopyOptions {
             pattern: pattern.clone(),
             batch,
             state: state.map(Into::into),
+            tag_rule: tag_rule
+                .as_deref()
+                .map(rediscluster_tools::reshard::tag_rule)
+                .transpose()?,
+            rate,
         };
         let summary = copy(&from, &to, &options, &|_| {})?;
         let verified = if check {
-            Some(verify(&from, &to, pattern.as_deref(), 1000)?)
+            let rule = options.tag_rule.as_ref();
+            Some(verify(&from, &to, pattern.as_deref(), rule, 1000)?)
         } else {
             None
         };
@@ -48,7 +57,7 @@ pub fn tool_copy(
 
 /// `rediscluster reshard` as a function: its summary as JSON.
 #[pyfunction]
-#[pyo3(signature = (source, destination, tag_rule, route_untagged_by_name, batch, state, dry_run))]
+#[pyo3(signature = (source, destination, tag_rule, route_untagged_by_name, batch, state, dry_run, rate))]
 #[allow(clippy::too_many_arguments)]
 pub fn tool_reshard(
     py: Python<'_>,
@@ -59,10 +68,11 @@ pub fn tool_reshard(
     batch: usize,
     state: Option<String>,
     dry_run: bool,
+    rate: Option<f64>,
 ) -> PyResult<String> {
     let result: Result<String, ToolError> = py.detach(|| {
         let from = rediscluster_tools::cfg::load(&source)?;
-        let to = rediscluster_tools::cfg::load(&destination)?;
+        let to = rediscluster_tools::cfg::load_destination(&destination)?;
         let tag_rule = tag_rule
             .as_deref()
             .map(rediscluster_tools::reshard::tag_rule)
@@ -73,6 +83,7 @@ pub fn tool_reshard(
             tag_rule,
             route_unplaceable_by_name: route_untagged_by_name,
             dry_run,
+            rate,
         };
         let summary = reshard(&from, &to, &options, &|_| {})?;
         Ok(serde_json::to_string(&summary).unwrap_or_default())

@@ -10,12 +10,17 @@ use cluster_core::ClusterConfig;
 use crate::error::ToolError;
 
 /// Reads a cluster config from `spec`: a file path, URLs, or the JSON text itself. Client-side
-/// shards only: the tools that read and write servers directly (info, check, plan, copy,
-/// reshard, grow) do not take a Redis Cluster yet.
+/// shards only: the tools that read servers directly (info, check, plan, grow, and the source
+/// of copy and reshard) do not take a Redis Cluster (`redis-cli --cluster` serves it).
 pub fn load(spec: &str) -> Result<ClusterConfig, ToolError> {
     let config = load_with_distribution(spec, None)?;
     shards_only(&config)?;
     Ok(config)
+}
+
+/// A destination of `copy` or `reshard`: client-side shards or a Redis Cluster.
+pub fn load_destination(spec: &str) -> Result<ClusterConfig, ToolError> {
+    load_with_distribution(spec, None)
 }
 
 /// Refuses a config naming a Redis Cluster, for the tools that place keys over the configured
@@ -23,7 +28,7 @@ pub fn load(spec: &str) -> Result<ClusterConfig, ToolError> {
 pub fn shards_only(config: &ClusterConfig) -> Result<(), ToolError> {
     match config.redis_cluster {
         true => Err(ToolError::Config(
-            "this tool works on client-side shards; a Redis Cluster ('redis_cluster') as its source or destination is not supported yet".to_owned(),
+            "this tool works on client-side shards; a Redis Cluster ('redis_cluster') is taken only as the destination of copy and reshard".to_owned(),
         )),
         false => Ok(()),
     }

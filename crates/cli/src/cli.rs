@@ -89,6 +89,13 @@ enum Command {
         /// Afterwards, compare every source key with its copy (value and expiry).
         #[arg(long)]
         verify: bool,
+        /// Into a Redis Cluster: a regex whose first group is the hash tag a client stripped
+        /// from a stored name (`^(user:\d+):`); the key is copied as `name{tag}`.
+        #[arg(long)]
+        tag_rule: Option<String>,
+        /// At most this many keys copied per second (default: as fast as the servers go).
+        #[arg(long)]
+        rate: Option<f64>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -150,6 +157,10 @@ enum Command {
         /// Count what would move; change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// At most this many keys moved per second (default: as fast as the servers go): a
+        /// live move leaves the servers room for the application.
+        #[arg(long)]
+        rate: Option<f64>,
         #[arg(long)]
         quiet: bool,
     },
@@ -179,7 +190,7 @@ pub fn main_with_args(args: Vec<String>) -> u8 {
 pub fn exit_status(error: &ToolError) -> u8 {
     match error {
         ToolError::Config(_) | ToolError::State { .. } => 2,
-        ToolError::Node { .. } | ToolError::Worker(_) => 1,
+        ToolError::Node { .. } | ToolError::Cluster(_) | ToolError::Worker(_) => 1,
     }
 }
 
@@ -436,10 +447,11 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
             batch,
             state,
             dry_run,
+            rate,
             quiet,
         } => {
             let from = cfg::load(&from)?;
-            let to = cfg::load(&to)?;
+            let to = cfg::load_destination(&to)?;
             let tag_rule = tag_rule
                 .as_deref()
                 .map(crate::reshard::tag_rule)
@@ -450,6 +462,7 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
                 tag_rule,
                 route_unplaceable_by_name: route_untagged_by_name,
                 dry_run,
+                rate,
             };
             let show = !quiet && !cli.json && std::io::stderr().is_terminal();
             let summary = with_progress(show, &from, "scanned", |progress| {
@@ -489,21 +502,35 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
             batch,
             state,
             verify: check_after,
+            tag_rule,
+            rate,
             quiet,
         } => {
             let from = cfg::load(&from)?;
-            let to = cfg::load(&to)?;
+            let to = cfg::load_destination(&to)?;
+            let tag_rule = tag_rule
+                .as_deref()
+                .map(crate::reshard::tag_rule)
+                .transpose()?;
             let options = CopyOptions {
                 pattern: pattern.clone(),
                 batch,
                 state,
+                tag_rule,
+                rate,
             };
             let show = !quiet && !cli.json && std::io::stderr().is_terminal();
             let summary = with_progress(show, &from, "copied", |progress| {
                 copy(&from, &to, &options, progress)
             })?;
             let verified = if check_after {
-                Some(verify(&from, &to, pattern.as_deref(), 1000)?)
+                Some(verify(
+                    &from,
+                    &to,
+                    pattern.as_deref(),
+                    options.tag_rule.as_ref(),
+                    1000,
+                )?)
             } else {
                 None
             };

@@ -11,14 +11,18 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use cluster_core::{ClusterConfig, NodeConfig};
-use redis::Value;
+use std::borrow::Cow;
+
+use cluster_core::{Cluster, ClusterConfig};
+use redis::{ConnectionLike, Value};
+use regex::bytes::Regex;
 use serde::Serialize;
 
+use crate::cluster_names::{Naming, engine, name_in_cluster};
 use crate::error::ToolError;
 use crate::job::{Job, addresses};
 use crate::nodes::connect;
-use crate::readahead::{Choice, Walk, read_ahead};
+use crate::readahead::{Choice, Dumped, Walk, read_ahead};
 use crate::writes::Destinations;
 
 #[derive(Clone, Debug)]
@@ -29,6 +33,21 @@ pub struct CopyOptions {
     pub batch: usize,
     /// Where the resume point is kept (`None`: not resumable).
     pub state: Option<PathBuf>,
+    /// `--tag-rule`, into a Redis Cluster: a stored name it matches, whose first group is the
+    /// tag the client stripped, is copied as `name{tag}`.
+    pub tag_rule: Option<Regex>,
+    /// `--rate`: at most this many keys copied per second.
+    pub rate: Option<f64>,
+}
+
+impl CopyOptions {
+    /// How names are recovered into a Redis Cluster: by the rule, else as they are.
+    fn naming(&self) -> Naming<'_> {
+        Naming {
+            tag_rule: self.tag_rule.as_ref(),
+            by_name: true,
+        }
+    }
 }
 
 impl Default for CopyOptions {
@@ -37,6 +56,8 @@ impl Default for CopyOptions {
             pattern: None,
             batch: 1000,
             state: None,
+            tag_rule: None,
+            rate: None,
         }
     }
 }
@@ -62,17 +83,23 @@ pub fn copy(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<CopySummary, ToolError> {
     let name = format!(
-        "copy {} -> {} ({}) match {}",
+        "copy {} -> {} ({}) match {}{}",
         addresses(from).join(","),
         addresses(to).join(","),
         to.placement.fingerprint(),
-        options.pattern.as_deref().unwrap_or("*")
+        options.pattern.as_deref().unwrap_or("*"),
+        options
+            .tag_rule
+            .as_ref()
+            .map_or(String::new(), |r| format!(" rule {}", r.as_str()))
     );
-    let job = Job::open(name, from, to, options.batch, options.state.as_deref())?;
+    let job = Job::open(name, from, to, options.batch, options.state.as_deref())?
+        .with_rate(options.rate)?;
+    let cluster = engine(to)?;
     let started = Instant::now();
     let copied_before = job.resume_copied();
     job.run_sources(from.masters.len(), |index| {
-        copy_source(&from.masters[index], to, options, &job, progress)
+        copy_source(index, from, to, cluster.as_ref(), options, &job, progress)
     })?;
     let resumed = job.resumed;
     let state = job.into_state();
@@ -90,18 +117,25 @@ pub fn copy(
 /// them are restored on every destination at once (`writes.rs`); each batch's cursor is
 /// recorded once all its RESTOREs are confirmed.
 fn copy_source(
-    source: &NodeConfig,
+    index: usize,
+    from: &ClusterConfig,
     to: &ClusterConfig,
+    cluster: Option<&Cluster>,
     options: &CopyOptions,
     job: &Job<'_>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), ToolError> {
+    let source = &from.masters[index];
     let addr = source.addr();
     let Some(cursor) = job.resume_point(&addr) else {
         return Ok(());
     };
     let masters = to.masters.len();
-    let choose = |key: &[u8]| Choice::Take(to.placement.master_index(key, masters));
+    let choose = |key: &[u8]| match cluster {
+        Some(_) => name_in_cluster(key, index, from, options.naming())
+            .map_or(Choice::Unplaceable, Choice::TakeAs),
+        None => Choice::Take(to.placement.master_index(key, masters)),
+    };
     let walk = Walk {
         source,
         cursor,
@@ -110,16 +144,26 @@ fn copy_source(
         dry_run: false,
     };
     std::thread::scope(|scope| {
-        let mut destinations = Destinations::new(&to.masters);
+        let mut destinations = Destinations::new(&to.masters, cluster);
         for batch in read_ahead(scope, walk, &choose) {
             let batch = batch?;
-            destinations.restore(&batch.dumped, |d| to.placement.split(&d.key).stored, true)?;
+            destinations.restore(&batch.dumped, |d| name_on(to, d), true)?;
             let copied = batch.dumped.len() as u64;
             let total = job.advance(&addr, batch.cursor, copied, batch.vanished, true)?;
+            job.pace(copied);
             progress(total);
         }
         Ok(())
     })
+}
+
+/// The name a key read from the source is written under: the name recovered for a Redis
+/// Cluster, else the stored name the destination's placement gives it.
+fn name_on<'d>(to: &ClusterConfig, dumped: &'d Dumped) -> &'d [u8] {
+    match &dumped.rename {
+        Some(name) => name,
+        None => to.placement.split(&dumped.key).stored,
+    }
 }
 
 /// What `verify` found.
@@ -136,22 +180,33 @@ pub struct VerifySummary {
     pub examples: Vec<String>,
 }
 
-/// Compares every source key (matching `pattern`) with its copy on the destination node the
-/// contract names: value by DUMP payload, expiry instant within `tolerance_ms`.
+/// Compares every source key (matching `pattern`) with its copy where the client looks for
+/// it (on a Redis Cluster, under the name `copy` gave it with `tag_rule`): value by DUMP
+/// payload, expiry instant within `tolerance_ms`.
 pub fn verify(
     from: &ClusterConfig,
     to: &ClusterConfig,
     pattern: Option<&str>,
+    tag_rule: Option<&Regex>,
     tolerance_ms: i64,
 ) -> Result<VerifySummary, ToolError> {
     let mut summary = VerifySummary::default();
-    let mut writers = to
-        .masters
-        .iter()
-        .map(connect)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut writers = Vec::new();
+    let cluster = engine(to)?;
+    let mut cluster = cluster.as_ref().map(Cluster::handle);
+    if cluster.is_none() {
+        writers = to
+            .masters
+            .iter()
+            .map(connect)
+            .collect::<Result<Vec<_>, _>>()?;
+    }
+    let naming = Naming {
+        tag_rule,
+        by_name: true,
+    };
     let masters = to.masters.len();
-    for source in &from.masters {
+    for (index, source) in from.masters.iter().enumerate() {
         let mut reader = connect(source)?;
         let mut cursor = 0u64;
         loop {
@@ -165,8 +220,28 @@ pub fn verify(
                 .query(&mut reader)
                 .map_err(|e| ToolError::node(source, &e))?;
             for key in keys {
-                let tagged = to.placement.place(&key, masters);
-                let shard = tagged.shard;
+                // Where the client looks for the key: its name there and a connection to it.
+                let (name, copy, at): (Cow<'_, [u8]>, &mut dyn ConnectionLike, Option<usize>) =
+                    match &mut cluster {
+                        Some(handle) => {
+                            let name =
+                                name_in_cluster(&key, index, from, naming).expect("named by name");
+                            (Cow::Owned(name), handle, None)
+                        }
+                        None => {
+                            let tagged = to.placement.place(&key, masters);
+                            let shard = tagged.shard;
+                            (
+                                Cow::Borrowed(tagged.stored),
+                                &mut writers[shard],
+                                Some(shard),
+                            )
+                        }
+                    };
+                let copy_error = |e: redis::RedisError| match at {
+                    Some(shard) => ToolError::node(&to.masters[shard], &e),
+                    None => ToolError::Cluster(e.to_string()),
+                };
                 let theirs: (Option<Vec<u8>>, i64) = redis::pipe()
                     .cmd("DUMP")
                     .arg(&key)
@@ -178,11 +253,11 @@ pub fn verify(
                 summary.checked += 1;
                 let ours: (Option<Vec<u8>>, i64) = redis::pipe()
                     .cmd("DUMP")
-                    .arg(tagged.stored)
+                    .arg(&*name)
                     .cmd("PEXPIRETIME")
-                    .arg(tagged.stored)
-                    .query(&mut writers[shard])
-                    .map_err(|e| ToolError::node(&to.masters[shard], &e))?;
+                    .arg(&*name)
+                    .query(copy)
+                    .map_err(copy_error)?;
                 let problem = match ours.0 {
                     None => {
                         summary.missing += 1;
@@ -194,8 +269,7 @@ pub fn verify(
                         if copied != payload
                             && content(&mut reader, &key)
                                 .map_err(|e| ToolError::node(source, &e))?
-                                != content(&mut writers[shard], tagged.stored)
-                                    .map_err(|e| ToolError::node(&to.masters[shard], &e))? =>
+                                != content(copy, &name).map_err(copy_error)? =>
                     {
                         summary.different += 1;
                         true
@@ -226,12 +300,9 @@ pub fn verify(
 
 /// A key's contents in a form that compares across servers: by type, unordered collections
 /// sorted.
-fn content(
-    connection: &mut cluster_core::NodeConnection,
-    key: &[u8],
-) -> redis::RedisResult<Vec<Value>> {
+fn content(connection: &mut dyn ConnectionLike, key: &[u8]) -> redis::RedisResult<Vec<Value>> {
     let kind: String = redis::cmd("TYPE").arg(key).query(connection)?;
-    let read = |name: &str, extra: &[&str], connection: &mut cluster_core::NodeConnection| {
+    let read = |name: &str, extra: &[&str], connection: &mut dyn ConnectionLike| {
         redis::cmd(name)
             .arg(key)
             .arg(extra)

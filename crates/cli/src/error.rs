@@ -11,6 +11,9 @@ pub enum ToolError {
         addr: String,
         message: String,
     },
+    /// The destination Redis Cluster failed (the engine's error names the node).
+    #[error("the Redis Cluster: {0}")]
+    Cluster(String),
     #[error("state file {path}: {message}")]
     State { path: String, message: String },
     /// A worker thread stopped on a bug (a panic) in the middle of a job: what it had

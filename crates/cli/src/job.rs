@@ -22,6 +22,8 @@ const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 pub struct Job<'a> {
     state: Mutex<CopyState>,
+    /// At most this many keys written per second over the whole job, when set.
+    pace: Option<Pace>,
     /// When the state file was last forced to disk.
     synced: Mutex<Instant>,
     path: Option<&'a Path>,
@@ -62,10 +64,42 @@ impl<'a> Job<'a> {
         }
         Ok(Job {
             state: Mutex::new(state),
+            pace: None,
             synced: Mutex::new(Instant::now()),
             path,
             resumed,
         })
+    }
+
+    /// Writes at most `keys_per_second` keys per second over all sources (`--rate`): a live
+    /// move leaves the servers room for the application's own commands.
+    pub fn with_rate(mut self, keys_per_second: Option<f64>) -> Result<Job<'a>, ToolError> {
+        if let Some(rate) = keys_per_second {
+            if !(rate.is_finite() && rate >= 1.0) {
+                return Err(ToolError::Config(format!(
+                    "--rate must be at least 1 key per second, not {rate}"
+                )));
+            }
+            self.pace = Some(Pace {
+                per_second: rate,
+                started: Instant::now(),
+                keys: Mutex::new(0),
+            });
+        }
+        Ok(self)
+    }
+
+    /// Counts `keys` written and, under a rate, waits until the job is back on its pace.
+    pub fn pace(&self, keys: u64) {
+        let Some(pace) = &self.pace else { return };
+        let due = {
+            let mut written = pace.keys.lock().unwrap_or_else(|p| p.into_inner());
+            *written += keys;
+            pace.started + Duration::from_secs_f64(*written as f64 / pace.per_second)
+        };
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
     }
 
     /// Runs `walk(i)` for every source master `i` at once; the first error, if any.
@@ -142,6 +176,13 @@ impl<'a> Job<'a> {
     }
 }
 
+/// A job's rate: keys written since it started, against the time it started.
+struct Pace {
+    per_second: f64,
+    started: Instant,
+    keys: Mutex<u64>,
+}
+
 /// Every source walked to its end: the last save of the job, forced to disk.
 fn at_end(state: &CopyState) -> bool {
     state.sources.values().all(|s| s.done)
@@ -166,6 +207,7 @@ mod tests {
     fn a_panicking_worker_is_not_bad_input() {
         let job = Job {
             state: Mutex::new(CopyState::default()),
+            pace: None,
             synced: Mutex::new(Instant::now()),
             path: None,
             resumed: false,
@@ -190,5 +232,33 @@ mod tests {
         );
         assert_eq!(done.load(std::sync::atomic::Ordering::SeqCst), 2);
         assert_eq!(crate::cli::exit_status(&error), 1);
+    }
+
+    /// `--rate`: the job waits until the keys written fit the rate (a lower bound only: a
+    /// loaded machine may wait longer), and refuses a rate below one key per second.
+    #[test]
+    fn a_rate_paces_the_job() {
+        let job = || Job {
+            state: Mutex::new(CopyState::default()),
+            pace: None,
+            synced: Mutex::new(Instant::now()),
+            path: None,
+            resumed: false,
+        };
+        for bad in [0.0, -5.0, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                job().with_rate(Some(bad)),
+                Err(ToolError::Config(_))
+            ));
+        }
+        let paced = job().with_rate(Some(200.0)).unwrap();
+        let started = Instant::now();
+        paced.pace(20);
+        paced.pace(20);
+        assert!(started.elapsed() >= Duration::from_millis(190));
+        let free = job().with_rate(None).unwrap();
+        let started = Instant::now();
+        free.pace(1_000_000);
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
 }

@@ -6,6 +6,7 @@
 pub mod cfg;
 pub mod check;
 pub mod cli;
+pub mod cluster_names;
 pub mod copy;
 pub mod error;
 pub mod grow;

@@ -17,20 +17,26 @@ use crate::nodes::connect;
 const AHEAD: usize = 2;
 
 /// What the job does with a scanned key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Choice {
     /// Read it and write it to this master of the destination.
     Take(usize),
+    /// Read it and write it to the destination Redis Cluster (which places it) under this
+    /// name: the key as the client wrote it, recovered from the name it was stored under.
+    TakeAs(Vec<u8>),
     /// It stays where it is.
     Stay,
     /// It cannot be placed (it stays, counted).
     Unplaceable,
 }
 
-/// A key read from the source for the destination master `target`.
+/// A key read from the source for the destination master `target` (0 on a Redis Cluster,
+/// which places keys itself).
 pub struct Dumped {
     pub key: Vec<u8>,
     pub target: usize,
+    /// The name it takes on a Redis Cluster (`Choice::TakeAs`).
+    pub rename: Option<Vec<u8>>,
     pub payload: Vec<u8>,
     /// PEXPIRETIME: -1 for none, else the expiry instant in Unix milliseconds.
     pub expire_at: i64,
@@ -114,14 +120,15 @@ fn read_batch(
     let mut taken = Vec::new();
     for key in keys {
         match choose(&key) {
-            Choice::Take(_) if walk.dry_run => batch.would_take += 1,
-            Choice::Take(target) => taken.push((key, target)),
+            Choice::Take(_) | Choice::TakeAs(_) if walk.dry_run => batch.would_take += 1,
+            Choice::Take(target) => taken.push((key, target, None)),
+            Choice::TakeAs(name) => taken.push((key, 0, Some(name))),
             Choice::Stay => batch.stayed += 1,
             Choice::Unplaceable => batch.unplaceable += 1,
         }
     }
     let mut packed = Vec::new();
-    for (key, _) in &taken {
+    for (key, _, _) in &taken {
         redis::cmd("DUMP")
             .arg(key)
             .write_packed_command(&mut packed);
@@ -146,12 +153,13 @@ fn read_batch(
         None
     };
     let mut replies = replies.into_iter();
-    for (key, target) in taken {
+    for (key, target, rename) in taken {
         match (replies.next(), replies.next()) {
             (Some(Value::BulkString(payload)), Some(Value::Int(expire_at))) if expire_at != -2 => {
                 batch.dumped.push(Dumped {
                     key,
                     target,
+                    rename,
                     payload,
                     expire_at,
                 })

@@ -19,16 +19,21 @@
 //! already has the key (an application wrote it there through the client's `previous` window),
 //! the newer value wins and the old copy is deleted. A node that stays (same address in both
 //! configs) keeps the keys that stay on it. Resumable like `copy` (`--state`).
+//!
+//! Into a Redis Cluster (the `to` config names one) every key moves, under the name the client
+//! writes: the stored name, or with `--tag-rule` the name with its tag put back
+//! (`cluster_names.rs`); keys that cannot be named so stay, counted, as above.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use cluster_core::ClusterConfig;
 use cluster_core::placement::{Placement, split_tag};
+use cluster_core::{Cluster, ClusterConfig};
 use regex::bytes::Regex;
 use serde::Serialize;
 
+use crate::cluster_names::{Naming, engine, name_in_cluster};
 use crate::error::ToolError;
 use crate::job::{Job, addresses};
 use crate::nodes::connect;
@@ -45,6 +50,8 @@ pub struct ReshardOptions {
     pub route_unplaceable_by_name: bool,
     /// Only count what would move, change nothing.
     pub dry_run: bool,
+    /// `--rate`: at most this many keys moved per second.
+    pub rate: Option<f64>,
 }
 
 impl Default for ReshardOptions {
@@ -55,6 +62,7 @@ impl Default for ReshardOptions {
             tag_rule: None,
             route_unplaceable_by_name: false,
             dry_run: false,
+            rate: None,
         }
     }
 }
@@ -113,10 +121,11 @@ pub(crate) fn destination(
     (by_name || options.route_unplaceable_by_name).then_some(by_new_name)
 }
 
-/// Refuses configs between which keys would be renamed (`Placement::names_like`).
+/// Refuses configs between which keys would be renamed (`Placement::names_like`), except
+/// into a Redis Cluster, whose names are recovered (`cluster_names.rs`).
 pub(crate) fn same_names(from: &ClusterConfig, to: &ClusterConfig) -> Result<(), ToolError> {
     let (a, b) = (&from.placement, &to.placement);
-    if a.names_like(b) {
+    if a.names_like(b) || to.redis_cluster {
         return Ok(());
     }
     Err(ToolError::Config(format!(
@@ -149,14 +158,21 @@ pub fn reshard(
         }
     );
     same_names(from, to)?;
-    let job = Job::open(name, from, to, options.batch, options.state.as_deref())?;
+    let job = Job::open(name, from, to, options.batch, options.state.as_deref())?
+        .with_rate(options.rate)?;
+    let cluster = engine(to)?;
     let started = Instant::now();
     let totals = Mutex::new(ReshardSummary {
         resumed: job.resumed,
         ..ReshardSummary::default()
     });
+    let ends = Endpoints {
+        from,
+        to,
+        cluster: cluster.as_ref(),
+    };
     job.run_sources(from.masters.len(), |index| {
-        reshard_node(index, from, to, options, &job, &totals, progress)
+        reshard_node(index, &ends, options, &job, &totals, progress)
     })?;
     let mut summary = totals.into_inner().unwrap_or_else(|p| p.into_inner());
     summary.seconds = started.elapsed().as_secs_f64();
@@ -164,25 +180,41 @@ pub fn reshard(
     Ok(summary)
 }
 
+/// Where a reshard goes: the two configs, and the engine when `to` is a Redis Cluster.
+struct Endpoints<'a> {
+    from: &'a ClusterConfig,
+    to: &'a ClusterConfig,
+    cluster: Option<&'a Cluster>,
+}
+
 fn reshard_node(
     index: usize,
-    from: &ClusterConfig,
-    to: &ClusterConfig,
+    ends: &Endpoints<'_>,
     options: &ReshardOptions,
     job: &Job<'_>,
     totals: &Mutex<ReshardSummary>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), ToolError> {
+    let Endpoints { from, to, cluster } = *ends;
     let source = &from.masters[index];
     let addr = source.addr();
     let Some(cursor) = job.resume_point(&addr) else {
         return Ok(());
     };
     let here = to.masters.iter().position(|m| m.addr() == addr);
-    let choose = |key: &[u8]| match destination(key, index, here, from, to, options) {
-        None => Choice::Unplaceable,
-        Some(target) if to.masters[target].addr() == addr => Choice::Stay,
-        Some(target) => Choice::Take(target),
+    let naming = Naming {
+        tag_rule: options.tag_rule.as_ref(),
+        by_name: options.route_unplaceable_by_name,
+    };
+    let choose = |key: &[u8]| match cluster {
+        Some(_) => {
+            name_in_cluster(key, index, from, naming).map_or(Choice::Unplaceable, Choice::TakeAs)
+        }
+        None => match destination(key, index, here, from, to, options) {
+            None => Choice::Unplaceable,
+            Some(target) if to.masters[target].addr() == addr => Choice::Stay,
+            Some(target) => Choice::Take(target),
+        },
     };
     let walk = Walk {
         source,
@@ -194,7 +226,7 @@ fn reshard_node(
     // The reader has its own connection to the source; this one deletes the moved keys.
     let mut old = connect(source)?;
     std::thread::scope(|scope| {
-        let mut destinations = Destinations::new(&to.masters);
+        let mut destinations = Destinations::new(&to.masters, cluster);
         for batch in read_ahead(scope, walk, &choose) {
             let batch = batch?;
             let mut done = ReshardSummary {
@@ -207,7 +239,11 @@ fn reshard_node(
             // Confirmed on the new node (restored, or it already had a newer value: RESTORE
             // without REPLACE never overwrites what a client wrote there through the window):
             // only then is the old copy deleted.
-            let outcomes = destinations.restore(&batch.dumped, |d| &d.key, false)?;
+            let outcomes = destinations.restore(
+                &batch.dumped,
+                |d| d.rename.as_deref().unwrap_or(&d.key),
+                false,
+            )?;
             for outcome in &outcomes {
                 match outcome {
                     Restored::Done => done.moved += 1,
@@ -217,6 +253,7 @@ fn reshard_node(
             let confirmed: Vec<&[u8]> = batch.dumped.iter().map(|d| d.key.as_slice()).collect();
             delete(&mut old, source, &confirmed)?;
             job.advance(&addr, batch.cursor, done.moved, 0, !options.dry_run)?;
+            job.pace(batch.dumped.len() as u64);
             let scanned = {
                 let mut totals = totals.lock().unwrap_or_else(|p| p.into_inner());
                 totals.scanned += done.scanned;

@@ -2,13 +2,16 @@
 //! through the client (plain names, names placed by a tag that a `--tag-rule` recovers, and
 //! names placed by a tag nothing can recover). After each step, the client with the new config
 //! finds every placeable key with its value; the unplaceable ones are counted and left alone.
+//! Then the same deployment into a Redis Cluster (`into_a_redis_cluster`).
 
 #[path = "../../cluster-core/tests/support/mod.rs"]
 mod support;
 
 use cluster_core::{Cluster, ClusterConfig, Value};
 use rediscluster_tools::check::check;
+use rediscluster_tools::copy::{CopyOptions, copy, verify};
 use rediscluster_tools::reshard::{ReshardOptions, ReshardSummary, reshard};
+use support::redis_cluster::RedisClusterServers;
 use support::{config_of, slot, start_masters};
 
 fn config(servers: &[support::RedisServer]) -> ClusterConfig {
@@ -288,6 +291,217 @@ fn reshard_three_to_five_and_back() {
     check_reports_names_that_several_tags_share(&servers);
     from_a_redisarray_deployment_to_elastic_slots(&servers);
     a_refused_delete_stops_the_reshard(&servers);
+    into_a_redis_cluster(&servers[..3]);
+}
+
+/// The client-side deployment `old` (tags stripped, crc32) into a Redis Cluster: `copy` and
+/// `verify` with the names the clients write (a `--tag-rule` puts stripped tags back), then
+/// the live move: `reshard` under the online window of a client configured with the cluster and
+/// `previous` = the old masters (every read answered, what the window writes wins), killed and
+/// resumed, every key at last on the cluster under its full name and none left behind but
+/// those nothing can name.
+fn into_a_redis_cluster(old_servers: &[support::RedisServer]) {
+    let flush = || {
+        for server in old_servers {
+            redis::cmd("FLUSHALL")
+                .query::<()>(&mut server.connect())
+                .unwrap();
+        }
+    };
+    flush();
+    let cluster_servers = RedisClusterServers::start();
+    let cluster_json = serde_json::json!({
+        "redis_cluster": {"nodes": cluster_servers.seeds()},
+        "mastersonly": true,
+    });
+    let to = ClusterConfig::from_value(&cluster_json).unwrap();
+    let on_cluster = Cluster::new(to.clone()).unwrap();
+    let old = config(old_servers);
+    let before = Cluster::new(old.clone()).unwrap();
+    let plain: Vec<String> = (0..400).map(|i| format!("plain:{i}")).collect();
+    let ruled: Vec<String> = (0..200)
+        .map(|i| format!("user:{i}:cart{{user:{i}}}"))
+        .collect();
+    let lost: Vec<String> = (0..30).map(|i| format!("lost:{i}{{t}}")).collect();
+    for key in plain.iter().chain(&ruled).chain(&lost) {
+        before
+            .execute(&["SET", key, &format!("value of {key}")])
+            .unwrap();
+    }
+    // Other types, an expiry, under tags the rule recovers.
+    for i in 0..50 {
+        let tag = format!("user:{i}");
+        before
+            .execute(&["HSET", &format!("{tag}:h{{{tag}}}"), "f", &i.to_string()])
+            .unwrap();
+        before
+            .execute(&["RPUSH", &format!("{tag}:l{{{tag}}}"), "a", "b"])
+            .unwrap();
+        before
+            .execute(&["SET", &format!("ttl:{i}"), "x", "PX", "600000"])
+            .unwrap();
+    }
+    // A lost key is stored as "lost:N" on t's node: named as it is where its name places it
+    // (it could have been written so), else it cannot be named.
+    let unplaceable = lost
+        .iter()
+        .filter(|k| before.node_for(k) != before.node_for(&k[..k.find('{').unwrap()]))
+        .count() as u64;
+    let total = (plain.len() + ruled.len() + lost.len() + 150) as u64;
+    let rule = regex::bytes::Regex::new(r"^(user:\d+):").unwrap();
+
+    // copy + verify: every key, under the names the clients write.
+    let copied = copy(
+        &old,
+        &to,
+        &CopyOptions {
+            batch: 64,
+            tag_rule: Some(rule.clone()),
+            ..CopyOptions::default()
+        },
+        &|_| {},
+    )
+    .unwrap();
+    assert_eq!(copied.copied, total);
+    let verified = verify(&old, &to, None, Some(&rule), 1000).unwrap();
+    assert_eq!(verified.checked, total);
+    assert_eq!(
+        (verified.missing, verified.different, verified.ttl_different),
+        (0, 0, 0),
+        "{verified:?}"
+    );
+    for key in plain.iter().chain(&ruled) {
+        assert_eq!(
+            get(&on_cluster, key),
+            Value::BulkString(format!("value of {key}").into_bytes()),
+            "{key}"
+        );
+    }
+    assert_eq!(
+        on_cluster
+            .execute(&["HGET", "user:7:h{user:7}", "f"])
+            .unwrap(),
+        Value::BulkString(b"7".to_vec())
+    );
+    on_cluster.execute(&["FLUSHALL"]).unwrap();
+
+    // The live move, read through the window.
+    let mut window = cluster_json.clone();
+    window["previous"] = config_of(old_servers);
+    let during = Cluster::new(ClusterConfig::from_value(&window).unwrap()).unwrap();
+    let keys: Vec<String> = plain.iter().chain(&ruled).cloned().collect();
+    for key in &keys {
+        assert_eq!(
+            get(&during, key),
+            Value::BulkString(format!("value of {key}").into_bytes()),
+            "the window reads {key} on its old master under its old name"
+        );
+    }
+    assert_eq!(
+        during
+            .execute(&["LRANGE", "user:3:l{user:3}", "0", "-1"])
+            .unwrap(),
+        Value::Array(vec![
+            Value::BulkString(b"a".to_vec()),
+            Value::BulkString(b"b".to_vec())
+        ])
+    );
+    let options = ReshardOptions {
+        batch: 8,
+        tag_rule: Some(rule.clone()),
+        ..ReshardOptions::default()
+    };
+    let (moved, updated) =
+        read_through_a_reshard(&during, &keys, 9, || reshard(&old, &to, &options, &|_| {}));
+    assert_eq!(moved.unplaceable, unplaceable, "{moved:?}");
+    assert_eq!(
+        moved.moved + moved.newer_on_destination,
+        total - unplaceable
+    );
+    assert!(moved.newer_on_destination > 0, "{moved:?}");
+    let after = Cluster::new(to.clone()).unwrap();
+    for key in &keys {
+        assert_eq!(get(&after, key), expected(&updated, key), "{key}");
+    }
+    assert_eq!(
+        after.execute(&["HGET", "user:9:h{user:9}", "f"]).unwrap(),
+        Value::BulkString(b"9".to_vec())
+    );
+    let Value::Int(ttl) = after.execute(&["PTTL", "ttl:4"]).unwrap() else {
+        panic!("PTTL answers an integer")
+    };
+    assert!(ttl > 500_000, "the expiry moved with the key: {ttl}");
+    let left: i64 = old_servers
+        .iter()
+        .map(|s| redis::cmd("DBSIZE").query::<i64>(&mut s.connect()).unwrap())
+        .sum();
+    assert_eq!(left as u64, unplaceable, "only keys nothing can name stay");
+
+    // Killed with SIGKILL and run again with the same command: every key moved once.
+    flush();
+    after.execute(&["FLUSHALL"]).unwrap();
+    let n = 20_000;
+    let mut pipe = Vec::new();
+    for i in 0..n {
+        pipe.push(vec![
+            "SET".to_owned(),
+            format!("many:{i}:x{{many:{i}}}"),
+            format!("v{i}"),
+        ]);
+    }
+    for result in before.pipeline(&pipe).unwrap() {
+        result.unwrap();
+    }
+    let dir = std::env::temp_dir().join(format!("rediscluster-into-rc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state");
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rediscluster"))
+            .arg("reshard")
+            .arg("--from")
+            .arg(config_of(old_servers).to_string())
+            .arg("--to")
+            .arg(cluster_json.to_string())
+            .arg("--state")
+            .arg(&state)
+            .args(["--tag-rule", r"^(many:\d+):", "--batch", "20", "--quiet"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut interrupted = 0;
+    for pause in [150, 250, 350] {
+        let mut child = run();
+        std::thread::sleep(std::time::Duration::from_millis(pause));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            interrupted += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(
+        interrupted >= 2,
+        "the move must really be interrupted ({interrupted} of 3)"
+    );
+    assert!(run().wait().unwrap().success());
+    for i in (0..n).step_by(7) {
+        let key = format!("many:{i}:x{{many:{i}}}");
+        assert_eq!(
+            get(&after, &key),
+            Value::BulkString(format!("v{i}").into_bytes()),
+            "{key}"
+        );
+    }
+    let Value::Int(on_masters) = after.execute(&["DBSIZE"]).unwrap() else {
+        panic!("DBSIZE answers an integer")
+    };
+    assert_eq!(on_masters, n as i64, "every key once on the cluster");
+    let left: i64 = old_servers
+        .iter()
+        .map(|s| redis::cmd("DBSIZE").query::<i64>(&mut s.connect()).unwrap())
+        .sum();
+    assert_eq!(left, 0, "none left behind");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The old copy of a moved key must go: a source that refuses DEL (here NOREPLICAS, as with
