@@ -96,4 +96,24 @@ final class RedisClusterTest extends TestCase
         $this->expectExceptionMessage('only database 0');
         new RedisCluster(['redis_cluster' => ['nodes' => self::seeds()]], 2);
     }
+
+    public function testALiveMoveReadsOldKeysUnderTheirOldNames(): void
+    {
+        // The suite's client-side masters (tags stripped) are the deployment moved from.
+        Servers::flush();
+        $old = new RedisCluster(Servers::config(), null, true);
+        $this->assertTrue($old->set('user:1:cart{user:1}', 'old'));
+        $this->assertSame(1, $old->hSet('user:2:h{user:2}', 'a', '1'));
+        $moving = ['redis_cluster' => ['nodes' => self::seeds()], 'previous' => Servers::config()];
+        $window = new RedisCluster($moving, null, true);
+        $this->assertSame('old', $window->get('user:1:cart{user:1}'));
+        $this->assertSame(['a' => '1'], $window->hGetAll('user:2:h{user:2}'));
+        $this->assertSame(['old', false], $window->mGet(['user:1:cart{user:1}', 'nothing']));
+        // Writes go to the cluster, under the full name, and win from then on.
+        $this->assertTrue($window->set('user:1:cart{user:1}', 'new'));
+        $this->assertSame('new', $this->r->get('user:1:cart{user:1}'));
+        $this->assertSame('new', $window->get('user:1:cart{user:1}'));
+        $this->assertSame(0, $this->r->exists('user:2:h{user:2}'), 'not moved yet');
+        Servers::flush();
+    }
 }

@@ -123,3 +123,42 @@ def test_the_asyncio_client_on_a_redis_cluster(redis_cluster_servers):
             await client.aclose()
 
     asyncio.run(main())
+
+
+def test_a_live_move_from_client_side_shards(config, dev_cluster, redis_cluster_servers, rc):
+    """The dev cluster's three masters (tags stripped) into the Redis Cluster, live: a client
+    with ``previous`` reads every key not moved yet on its old master under its old name,
+    writes to the cluster, and ``tools.reshard`` moves the rest under the names clients
+    write."""
+    from rediscluster import tools
+
+    old = rediscluster.StrictRedisCluster(cluster=config, mastersonly=True)
+    tagged = [f"user:{i}:cart{{user:{i}}}" for i in range(40)]
+    for key in tagged:
+        old.set(key, f"old {key}")
+    old.hset("user:7:h{user:7}", mapping={"a": "1", "b": "2"})
+    old.set("plain", "p")
+    assert old.execute_command("GET", "user:3:cart{user:3}") == b"old user:3:cart{user:3}"
+
+    moving = dict(redis_cluster_servers["config"], previous=config)
+    window = rediscluster.StrictRedisCluster(cluster=moving)
+    assert [window.get(key) for key in tagged] == [f"old {k}".encode() for k in tagged]
+    assert window.mget(tagged) == [f"old {k}".encode() for k in tagged]
+    assert window.hgetall("user:7:h{user:7}") == {b"a": b"1", b"b": b"2"}
+    pipe = window.pipeline(transaction=False)
+    pipe.get("plain").exists("user:1:cart{user:1}").hget("user:7:h{user:7}", "b")
+    assert pipe.execute() == [b"p", 1, b"2"]
+    # Writes go to the cluster, under the full name; the window then reads them there.
+    window.set(tagged[0], "new")
+    assert rc.get(tagged[0]) == b"new" and window.get(tagged[0]) == b"new"
+
+    summary = tools.reshard(config, redis_cluster_servers["config"], tag_rule=r"^(user:\d+):")
+    assert summary["unplaceable"] == 0
+    assert summary["moved"] + summary["newer_on_destination"] == len(tagged) + 2
+    assert summary["newer_on_destination"] == 1
+    assert rc.get(tagged[0]) == b"new"
+    assert [rc.get(key) for key in tagged[1:]] == [f"old {k}".encode() for k in tagged[1:]]
+    assert rc.hgetall("user:7:h{user:7}") == {b"a": b"1", b"b": b"2"}
+    assert sum(direct(port).dbsize() for port in dev_cluster["masters"]) == 0
+    window.close()
+    old.close()
