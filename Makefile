@@ -23,7 +23,7 @@ PY_TOOLS := "maturin>=1.5,<2" "pytest==8.4.2" "pytest-timeout==2.4.0" "hiredis>=
 
 .PHONY: all demo test deps lint check-generated bench bench-python python-env python-install \
 	python-test php-build php-test php-stubs bench-php bench-php-instructions bench-php-request \
-	bench-migrate bench-redis-cluster distribution-vectors cross-language conformance conformance-redis-cluster conformance-async conformance-php bench-python-async \
+	bench-migrate bench-redis-cluster bench-move-to-redis-cluster distribution-vectors cross-language conformance conformance-redis-cluster conformance-async conformance-php bench-python-async \
 	cluster-start cluster-stop fault-suite soak refresh-commands library-suites
 
 all: test
@@ -232,6 +232,16 @@ bench-python: python-install
 ## Redis Cluster (tests/cluster.sh CLUSTER_KIND=redis_cluster): GET, SET, MGET of 1000 keys.
 bench-redis-cluster: python-install
 	$(PY) bench/redis_cluster_bench.py
+
+## bench-move-to-redis-cluster: the live move of 1,000,000 keys of every type from 3 client-side
+## masters into a 3-master Redis Cluster under Python, PHP and Rust clients at once, the move
+## killed with SIGKILL and resumed; every read checked, every key checked after, read p99 before
+## and during (MOVE_KEYS to change the size).
+bench-move-to-redis-cluster: python-install php-build
+	$(CARGO) build --release -p rediscluster-tools --bin rediscluster
+	$(CARGO) build --release -p cluster-core --example move_load
+	$(PY) bench/move_to_redis_cluster.py --keys $${MOVE_KEYS:-1000000} --php "$(PHP)" \
+		--json $(CURDIR)/target/move-to-redis-cluster.json
 
 ## bench-python-async: rediscluster.asyncio vs redis.asyncio + hiredis (one server, and sharded by
 ## hand), 1000 concurrent tasks on one event loop, with the loop's lag.

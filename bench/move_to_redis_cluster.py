@@ -1,0 +1,510 @@
+"""The live move into a Redis Cluster: N keys of every type from 3 client-side masters (tags
+stripped, crc32) into a 3-master Redis Cluster, under a steady read/write load from a Python, a
+PHP and a Rust client at once, with `rediscluster reshard` killed (SIGKILL) once and resumed.
+
+The data set (the three clients compute it the same way): key ``i`` of ``N`` is
+``u:{i}:{t}{u:{i}}`` for even ``i`` (placed by the tag ``u:{i}``, stored as ``u:{i}:{t}``:
+``--tag-rule '^(u:\\d+):'`` puts the tag back) and ``p:{i}:{t}`` for odd ``i``, where the type
+``t`` follows ``i % 20``: 0-11 string ``v{i}`` (an expiry of an hour when ``i % 20 == 5``),
+12-13 hash ``{a: v{i}, b: 2}``, 14-15 list ``[v{i}, b]``, 16-17 set ``{v{i}, b}``, 18 sorted
+set ``{v{i}: 1, b: 2}``, 19 stream ``1-1 {a: v{i}}``. Strings with ``i % 20 == 1`` are
+mutable: client ``(i // 20) % 3`` (0 Python, 1 PHP, 2 Rust) overwrites them.
+
+Each client reads a random key 9 times in 10 (GET, HGET a, LINDEX 0, SISMEMBER, ZSCORE, XLEN)
+and checks the answer (a mutable key: its owner's last write, else the original or another
+client's write); 1 time in 10 it writes (SET one of its mutable keys, or a new key). The rate
+is fixed (--rate per client), so the load is the same before and during the move. The phases,
+written by this script in CONTROL/phase: ``before`` (clients on the old masters' config),
+``window`` (clients restarted on the cluster's config with ``previous`` = the old masters),
+``moving`` (`rediscluster reshard --rate --batch` runs, paced, under `nice`: killed with
+SIGKILL once a third of the keys moved, then run again with the same --state), ``after``,
+``stop``. Each client writes its reads per phase (count, failed, p50, p99, max) and the
+writes the servers acknowledged.
+
+Afterwards every key is checked on the cluster, by its full name: type, value, expiry (within
+a second of the instant it had on the old master), the mutable keys' last acknowledged writes,
+the new keys; and the old masters must be empty.
+
+Ports: the cluster on BENCH_BASE_PORT..+5 (tests/cluster.sh, CLUSTER_KIND=redis_cluster), the
+old masters on MOVE_BENCH_OLD_BASE_PORT..+2 (tests/ports.env).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+import rediscluster
+from python_bench import bench_base_port, start_servers, stop_servers
+
+ROOT = Path(__file__).resolve().parents[1]
+CLUSTER_SH = ROOT / "tests" / "cluster.sh"
+TOOL = ROOT / "target" / "release" / "rediscluster"
+RUST_LOAD = ROOT / "target" / "release" / "examples" / "move_load"
+PHP_LOAD = ROOT / "bench" / "move_load.php"
+TAG_RULE = r"^(u:\d+):"
+TTL_SECONDS = 3600
+CLIENTS = ("python", "php", "rust")
+
+
+def ports_env(name):
+    for line in (ROOT / "tests" / "ports.env").read_text().splitlines():
+        key, _, value = line.strip().partition("=")
+        if key == name:
+            return int(value)
+    raise SystemExit(f"{name} missing from tests/ports.env")
+
+
+# The data set (see the docstring; move_load.rs and move_load.php compute the same).
+
+
+def kind(i):
+    r = i % 20
+    if r <= 11:
+        return "s"
+    return {12: "h", 13: "h", 14: "l", 15: "l", 16: "e", 17: "e", 18: "z"}.get(r, "x")
+
+
+def name(i):
+    t = kind(i)
+    return f"u:{i}:{t}{{u:{i}}}" if i % 2 == 0 else f"p:{i}:{t}"
+
+
+def read_of(i):
+    key, value = name(i), f"v{i}"
+    return {
+        "s": (("GET", key), value.encode()),
+        "h": (("HGET", key, "a"), value.encode()),
+        "l": (("LINDEX", key, "0"), value.encode()),
+        "e": (("SISMEMBER", key, value), 1),
+        # redis-py answers ZSCORE as a float (its callback), the others as the reply text.
+        "z": (("ZSCORE", key, value), 1.0),
+        "x": (("XLEN", key), 1),
+    }[kind(i)]
+
+
+def mutable(i):
+    return i % 20 == 1
+
+
+def owner(i):
+    return (i // 20) % 3
+
+
+def fill(client, n):
+    pipe = client.pipeline(transaction=False)
+    for i in range(n):
+        key, value, t = name(i), f"v{i}", kind(i)
+        if t == "s":
+            pipe.set(key, value, ex=TTL_SECONDS if i % 20 == 5 else None)
+        elif t == "h":
+            pipe.hset(key, mapping={"a": value, "b": "2"})
+        elif t == "l":
+            pipe.rpush(key, value, "b")
+        elif t == "e":
+            pipe.sadd(key, value, "b")
+        elif t == "z":
+            pipe.zadd(key, {value: 1, "b": 2})
+        else:
+            pipe.xadd(key, {"a": value}, id="1-1")
+        if len(pipe) >= 5000:
+            pipe.execute()
+    pipe.execute()
+
+
+# The Python load client (`--load`): the same loop as move_load.rs and move_load.php.
+
+
+def load(me, n, control, out, rate):
+    control = Path(control)
+
+    def phase_now():
+        try:
+            return (control / "phase").read_text().strip()
+        except FileNotFoundError:
+            return "before"
+
+    def client(phase):
+        config = json.loads(
+            (control / ("before.json" if phase == "before" else "window.json")).read_text()
+        )
+        return rediscluster.StrictRedisCluster(cluster=config)
+
+    owned = [i for i in range(1, n, 20) if owner(i) == me]
+    rng = random.Random(me)
+    phase = phase_now()
+    cluster, on_window = client(phase), phase != "before"
+    phases, last_written, acknowledged, uncertain, failures = {}, {}, {}, [], []
+    start = checked = time.monotonic()
+    ops = seq = 0
+    while True:
+        now = time.monotonic()
+        if now - checked > 0.05:
+            checked = now
+            phase = phase_now()
+            if phase == "stop":
+                break
+            if phase != "before" and not on_window:
+                cluster.close()
+                cluster, on_window = client(phase), True
+        ops += 1
+        if rng.randrange(10) == 0:
+            seq += 1
+            if rng.randrange(2) == 0 and owned:
+                i = rng.choice(owned)
+                key, value = name(i), f"w:{me}:{seq}"
+            else:
+                i, key, value = None, f"new:{me}:{seq}", f"n:{seq}"
+            try:
+                done = cluster.execute_command("SET", key, value)
+            except redis.RedisError:
+                done = False
+            if done is True or done == b"OK":
+                if i is not None:
+                    last_written[i] = value.encode()
+                acknowledged[key] = value
+            else:
+                uncertain.append([key, value])
+        else:
+            i = rng.randrange(n)
+            read, want = read_of(i)
+            began = time.perf_counter()
+            try:
+                got = cluster.execute_command(*read)
+            except redis.RedisError as error:
+                got = error
+            took = int((time.perf_counter() - began) * 1e6)
+            if mutable(i) and isinstance(got, bytes):
+                good = (
+                    got == last_written[i]
+                    if i in last_written
+                    else (got == want or got.startswith(b"w:"))
+                )
+            else:
+                good = got == want
+            entry = phases.setdefault(phase, {"latencies": [], "failed": 0})
+            entry["latencies"].append(took)
+            if not good:
+                entry["failed"] += 1
+                if len(failures) < 20:
+                    failures.append(f"{phase}: {read} answered {got!r}")
+        due = start + ops / rate
+        wait = due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+    summary = {}
+    for phase_name, entry in phases.items():
+        latencies = sorted(entry["latencies"])
+        summary[phase_name] = {
+            "reads": len(latencies),
+            "failed": entry["failed"],
+            "p50_us": percentile(latencies, 0.50),
+            "p99_us": percentile(latencies, 0.99),
+            "max_us": latencies[-1] if latencies else 0,
+        }
+    report = {
+        "client": "python",
+        "phases": summary,
+        "failures": failures,
+        "acknowledged": acknowledged,
+        "uncertain": uncertain,
+    }
+    Path(out).write_text(json.dumps(report))
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return 0
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * p))]
+
+
+# The move.
+
+
+def cluster_script(action, base, env):
+    return subprocess.run(
+        ["bash", str(CLUSTER_SH), action, str(base)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def expiries(client, n):
+    """PEXPIRETIME of every key with an expiry, by index."""
+    with_ttl = [i for i in range(5, n, 20)]
+    out = {}
+    for start in range(0, len(with_ttl), 5000):
+        chunk = with_ttl[start : start + 5000]
+        pipe = client.pipeline(transaction=False)
+        for i in chunk:
+            pipe.execute_command("PEXPIRETIME", name(i))
+        out.update(zip(chunk, pipe.execute(), strict=True))
+    return out
+
+
+def check_cluster(cluster, n, reports, expire_at):
+    """Every key on the cluster, as the clients left it: (checked, lost, changed, examples)."""
+    final = {}
+    maybe = {}
+    for report in reports:
+        final.update(report["acknowledged"])
+        for key, value in report["uncertain"]:
+            maybe.setdefault(key, set()).add(value.encode())
+    lost = changed = checked = 0
+    examples = []
+
+    def problem(kind_of, key, got, want):
+        nonlocal lost, changed
+        if got in (None, [], {}, set(), 0):
+            lost += 1
+        else:
+            changed += 1
+        if len(examples) < 10:
+            examples.append(f"{kind_of} {key}: {got!r}, expected {want!r}")
+
+    for start in range(0, n, 2000):
+        indices = range(start, min(n, start + 2000))
+        pipe = cluster.pipeline(transaction=False)
+        for i in indices:
+            key, t = name(i), kind(i)
+            if t == "s":
+                pipe.get(key)
+            elif t == "h":
+                pipe.hgetall(key)
+            elif t == "l":
+                pipe.lrange(key, 0, -1)
+            elif t == "e":
+                pipe.smembers(key)
+            elif t == "z":
+                pipe.zrange(key, 0, -1, withscores=True)
+            else:
+                pipe.xrange(key)
+            if i in expire_at:
+                pipe.execute_command("PEXPIRETIME", key)
+        replies = iter(pipe.execute())
+        for i in indices:
+            key, t, v = name(i), kind(i), f"v{i}".encode()
+            got = next(replies)
+            checked += 1
+            if t == "s":
+                want = final.get(key, f"v{i}").encode()
+                if got != want and got not in maybe.get(key, ()):
+                    problem("string", key, got, want)
+            else:
+                want = {
+                    "h": {b"a": v, b"b": b"2"},
+                    "l": [v, b"b"],
+                    "e": {v, b"b"},
+                    "z": [(v, 1.0), (b"b", 2.0)],
+                    "x": [(b"1-1", {b"a": v})],
+                }[t]
+                if got != want:
+                    problem(t, key, got, want)
+            if i in expire_at:
+                at = next(replies)
+                if key not in final and abs(at - expire_at[i]) > 1000:
+                    problem("expiry", key, at, expire_at[i])
+    news = [(key, value) for key, value in final.items() if key.startswith("new:")]
+    for start in range(0, len(news), 2000):
+        chunk = news[start : start + 2000]
+        got = cluster.mget([key for key, _ in chunk])
+        for (key, value), found in zip(chunk, got, strict=True):
+            checked += 1
+            if found != value.encode() and found not in maybe.get(key, ()):
+                problem("new", key, found, value)
+    return checked, lost, changed, examples
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=1_000_000)
+    parser.add_argument("--rate", type=float, default=800, help="operations per second per client")
+    parser.add_argument("--before-seconds", type=float, default=15)
+    parser.add_argument(
+        "--move-rate", type=float, default=10_000, help="reshard --rate: keys moved per second"
+    )
+    parser.add_argument("--move-batch", type=int, default=10, help="reshard --batch")
+    parser.add_argument(
+        "--move-nice", type=int, default=19, help="run reshard under `nice -n` this (0: not)"
+    )
+    parser.add_argument(
+        "--no-active-rehashing",
+        action="store_true",
+        help="CONFIG SET activerehashing no on every server: Redis then stops spending 1 ms in"
+        " 100 resizing a growing or shrinking keyspace, which a move does and a steady load not",
+    )
+    parser.add_argument("--php", default="php", help="the PHP command, with the extension loaded")
+    parser.add_argument("--json", help="write the results here too")
+    parser.add_argument(
+        "--load", nargs=4, metavar=("ID", "CONTROL", "OUT", "RATE"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.load:
+        me, control, out, rate = args.load
+        load(int(me), args.keys, control, out, float(rate))
+        return
+    for built in (TOOL, RUST_LOAD):
+        if not built.exists():
+            raise SystemExit(f"{built} is missing: run `make bench-move-to-redis-cluster`")
+    n = args.keys
+    old_ports = [ports_env("MOVE_BENCH_OLD_BASE_PORT") + k for k in range(3)]
+    base = bench_base_port()
+    control = Path(tempfile.mkdtemp(prefix="rediscluster-move-"))
+    env = dict(
+        os.environ, CLUSTER_KIND="redis_cluster", REDISCLUSTER_DEV_DIR=str(control / "cluster")
+    )
+    old_servers = start_servers(old_ports)
+    cluster_script("start", base, env)
+    loads = []
+    try:
+        old_config = {
+            "nodes": {
+                f"node_{k + 1}": {"host": "127.0.0.1", "port": p} for k, p in enumerate(old_ports)
+            },
+            "mastersonly": True,
+        }
+        cluster_config = json.loads(cluster_script("config", base, env))
+        cluster_config["mastersonly"] = True
+        window_config = dict(cluster_config, previous=old_config)
+        (control / "before.json").write_text(json.dumps(old_config))
+        (control / "window.json").write_text(json.dumps(window_config))
+        (control / "old.json").write_text(json.dumps(old_config))
+        (control / "cluster.json").write_text(json.dumps(cluster_config))
+        (control / "phase").write_text("before")
+
+        if args.no_active_rehashing:
+            for port in [*old_ports, *range(base, base + 6)]:
+                redis.Redis(port=port).config_set("activerehashing", "no")
+        old = rediscluster.StrictRedisCluster(cluster=old_config)
+        began = time.monotonic()
+        fill(old, n)
+        fill_seconds = time.monotonic() - began
+        expire_at = expiries(old, n)
+        print(f"filled {n} keys in {fill_seconds:.1f} s", file=sys.stderr)
+
+        commands = {
+            "python": [sys.executable, __file__, "--keys", str(n), "--load", "0"],
+            "php": [*args.php.split(), str(PHP_LOAD), "1", str(n)],
+            "rust": [str(RUST_LOAD), "2", str(n)],
+        }
+        for who, command in commands.items():
+            out = control / f"{who}.json"
+            command = [*command, str(control), str(out), str(args.rate)]
+            loads.append((who, out, subprocess.Popen(command)))
+
+        def set_phase(phase):
+            (control / "phase").write_text(phase)
+            print(f"phase {phase}", file=sys.stderr)
+
+        time.sleep(args.before_seconds)
+        set_phase("window")
+        time.sleep(5)
+        set_phase("moving")
+        reshard = [
+            *(["nice", "-n", str(args.move_nice)] if args.move_nice else []),
+            str(TOOL), "--json", "reshard", "--from", str(control / "old.json"),
+            "--to", str(control / "cluster.json"), "--state", str(control / "move.state"),
+            "--tag-rule", TAG_RULE, "--quiet",
+            "--rate", str(args.move_rate), "--batch", str(args.move_batch),
+        ]  # fmt: skip
+        moving = time.monotonic()
+        first = subprocess.Popen(reshard, stdout=subprocess.PIPE)
+        old_direct = [redis.Redis(port=p) for p in old_ports]
+        while first.poll() is None and sum(r.dbsize() for r in old_direct) > n * 2 // 3:
+            time.sleep(0.05)
+        killed = first.poll() is None
+        if killed:
+            os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        left_at_kill = sum(r.dbsize() for r in old_direct)
+        second = subprocess.run(reshard, capture_output=True, text=True)
+        move_seconds = time.monotonic() - moving
+        if second.returncode != 0:
+            raise SystemExit(f"the resumed reshard failed: {second.stdout} {second.stderr}")
+        summary = json.loads(second.stdout)
+        set_phase("after")
+        time.sleep(5)
+        set_phase("stop")
+        reports = []
+        for who, out, process in loads:
+            if process.wait(60) != 0:
+                raise SystemExit(f"the {who} client failed")
+            reports.append(json.loads(out.read_text()))
+        loads = []
+
+        target = rediscluster.StrictRedisCluster(cluster=cluster_config)
+        checked, lost, changed, examples = check_cluster(target, n, reports, expire_at)
+        left = sum(r.dbsize() for r in old_direct)
+        results = {
+            "keys": n,
+            "fill_seconds": round(fill_seconds, 1),
+            "move_seconds": round(move_seconds, 1),
+            "killed": killed,
+            "left_on_old_masters_at_kill": left_at_kill,
+            "resumed_summary": summary,
+            "clients": {r["client"]: r["phases"] for r in reports},
+            "failures": [f for r in reports for f in r["failures"]],
+            "checked": checked,
+            "lost": lost,
+            "changed": changed,
+            "examples": examples,
+            "left_on_old_masters": left,
+        }
+        print_report(results)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
+        failed_reads = sum(
+            p.get("failed", 0) for c in results["clients"].values() for p in c.values()
+        )
+        if failed_reads or lost or changed or left:
+            raise SystemExit(1)
+    finally:
+        for _, _, process in loads:
+            process.kill()
+        cluster_script("stop", base, env)
+        stop_servers(old_servers)
+
+
+def print_report(results):
+    print(
+        f"{results['keys']} keys moved into the Redis Cluster in {results['move_seconds']} s "
+        f"(killed with SIGKILL: {results['killed']}, {results['left_on_old_masters_at_kill']} "
+        f"keys still on the old masters then; resumed run: {results['resumed_summary']})"
+    )
+    columns = ("reads", "failed", "p50 ms", "p99 ms", "max ms")
+    print(f"{'client':<8} {'phase':<8} " + " ".join(f"{c:>8}" for c in columns))
+    for client in CLIENTS:
+        phases = results["clients"].get(client, {})
+        for phase in ("before", "window", "moving", "after"):
+            p = phases.get(phase)
+            if p:
+                ms = [p[k] / 1000 for k in ("p50_us", "p99_us", "max_us")]
+                print(
+                    f"{client:<8} {phase:<8} {p['reads']:>8} {p['failed']:>8} "
+                    + " ".join(f"{v:>8.2f}" for v in ms)
+                )
+        if phases.get("before") and phases.get("moving"):
+            ratio = phases["moving"]["p99_us"] / max(1, phases["before"]["p99_us"])
+            print(f"{client:<8} read p99 during the move / before: {ratio:.2f}x")
+    print(
+        f"checked {results['checked']} keys on the cluster: {results['lost']} lost, "
+        f"{results['changed']} changed; {results['left_on_old_masters']} left on the old masters"
+    )
+    for line in results["failures"][:10] + results["examples"]:
+        print(f"  {line}")
+
+
+if __name__ == "__main__":
+    main()
