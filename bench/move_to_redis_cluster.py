@@ -427,13 +427,16 @@ def main():
         killed = first.poll() is None
         if killed:
             os.kill(first.pid, signal.SIGKILL)
-        first.wait()
+        if first.wait() not in (0, -signal.SIGKILL):
+            raise SystemExit(f"the first reshard failed: {first.returncode}")
         left_at_kill = sum(r.dbsize() for r in old_direct)
         second = subprocess.run(reshard, capture_output=True, text=True)
         move_seconds = time.monotonic() - moving
         if second.returncode != 0:
             raise SystemExit(f"the resumed reshard failed: {second.stdout} {second.stderr}")
         summary = json.loads(second.stdout)
+        if killed and not summary["resumed"]:
+            raise SystemExit("the reshard run after the kill did not resume from its state file")
         set_phase("after")
         time.sleep(5)
         set_phase("stop")
@@ -468,7 +471,7 @@ def main():
         failed_reads = sum(
             p.get("failed", 0) for c in results["clients"].values() for p in c.values()
         )
-        if failed_reads or lost or changed or left:
+        if failed_reads or lost or changed or left or not killed:
             raise SystemExit(1)
     finally:
         for _, _, process in loads:

@@ -121,6 +121,7 @@ def tool_copy(
     state: str | None,
     check: bool,
     tag_rule: str | None,
+    route_untagged_by_name: bool,
     rate: float | None,
 ) -> str:
     """``rediscluster copy``: its summary as JSON text."""

@@ -41,12 +41,14 @@ def copy(
     state=None,
     verify=False,
     tag_rule=None,
+    route_untagged_by_name=False,
     rate=None,
 ):
     """Copies every key of ``source`` (one server or a cluster) into ``destination``, placed by
     the contract; resumable with ``state`` (a file path). Into a Redis Cluster, ``tag_rule``
-    puts back the hash tags a client stripped (see the README); ``rate`` caps the keys copied
-    per second. Returns ``{'copy': {...},
+    puts back the hash tags a client stripped and ``route_untagged_by_name`` copies the keys
+    whose name cannot be recovered under their stored name (else they are counted and left
+    out; see the README); ``rate`` caps the keys copied per second. Returns ``{'copy': {...},
     'verify': {...} or None}``: keys copied, keys expired meanwhile, keys/s, differences."""
     return json.loads(
         _core.tool_copy(
@@ -57,6 +59,7 @@ def copy(
             None if state is None else os.fspath(state),
             verify,
             tag_rule,
+            route_untagged_by_name,
             rate,
         )
     )

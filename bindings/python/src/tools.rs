@@ -17,7 +17,7 @@ pub fn run_tool(py: Python<'_>, args: Vec<String>) -> u8 {
 
 /// `rediscluster copy` as a function: `{"copy": {...}, "verify": {...} | null}` as JSON.
 #[pyfunction]
-#[pyo3(signature = (source, destination, pattern, batch, state, check, tag_rule, rate))]
+#[pyo3(signature = (source, destination, pattern, batch, state, check, tag_rule, route_untagged_by_name, rate))]
 #[allow(clippy::too_many_arguments)]
 pub fn tool_copy(
     py: Python<'_>,
@@ -28,6 +28,7 @@ pub fn tool_copy(
     state: Option<String>,
     check: bool,
     tag_rule: Option<String>,
+    route_untagged_by_name: bool,
     rate: Option<f64>,
 ) -> PyResult<String> {
     let result: Result<String, ToolError> = py.detach(|| {
@@ -37,16 +38,13 @@ pub fn tool_copy(
             pattern: pattern.clone(),
             batch,
             state: state.map(Into::into),
-            tag_rule: tag_rule
-                .as_deref()
-                .map(rediscluster_tools::reshard::tag_rule)
-                .transpose()?,
+            tag_rule: rediscluster_tools::reshard::tag_rule_of(tag_rule.as_deref())?,
+            route_unplaceable_by_name: route_untagged_by_name,
             rate,
         };
         let summary = copy(&from, &to, &options, &|_| {})?;
         let verified = if check {
-            let rule = options.tag_rule.as_ref();
-            Some(verify(&from, &to, pattern.as_deref(), rule, 1000)?)
+            Some(verify(&from, &to, &options, 1000)?)
         } else {
             None
         };
@@ -73,14 +71,10 @@ pub fn tool_reshard(
     let result: Result<String, ToolError> = py.detach(|| {
         let from = rediscluster_tools::cfg::load(&source)?;
         let to = rediscluster_tools::cfg::load_destination(&destination)?;
-        let tag_rule = tag_rule
-            .as_deref()
-            .map(rediscluster_tools::reshard::tag_rule)
-            .transpose()?;
         let options = ReshardOptions {
             batch,
             state: state.map(Into::into),
-            tag_rule,
+            tag_rule: rediscluster_tools::reshard::tag_rule_of(tag_rule.as_deref())?,
             route_unplaceable_by_name: route_untagged_by_name,
             dry_run,
             rate,

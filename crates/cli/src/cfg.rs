@@ -18,9 +18,16 @@ pub fn load(spec: &str) -> Result<ClusterConfig, ToolError> {
     Ok(config)
 }
 
-/// A destination of `copy` or `reshard`: client-side shards or a Redis Cluster.
+/// A destination of `copy` or `reshard`: client-side shards or a Redis Cluster, without
+/// `previous` (the online window is the clients'; the tools read the source themselves).
 pub fn load_destination(spec: &str) -> Result<ClusterConfig, ToolError> {
-    load_with_distribution(spec, None)
+    let config = load_with_distribution(spec, None)?;
+    match config.previous {
+        Some(_) => Err(ToolError::Config(
+            "the destination's config names 'previous': give the tools the destination alone (the online window is for the clients)".to_owned(),
+        )),
+        None => Ok(config),
+    }
 }
 
 /// Refuses a config naming a Redis Cluster, for the tools that place keys over the configured

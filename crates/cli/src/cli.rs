@@ -93,6 +93,11 @@ enum Command {
         /// from a stored name (`^(user:\d+):`); the key is copied as `name{tag}`.
         #[arg(long)]
         tag_rule: Option<String>,
+        /// Into a Redis Cluster: also copy keys whose name cannot be recovered (a stored name
+        /// that no rule matches, on a node that name does not hash to) under their stored
+        /// name. Without it they are counted and left out.
+        #[arg(long)]
+        route_untagged_by_name: bool,
         /// At most this many keys copied per second (default: as fast as the servers go).
         #[arg(long)]
         rate: Option<f64>,
@@ -452,14 +457,10 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
         } => {
             let from = cfg::load(&from)?;
             let to = cfg::load_destination(&to)?;
-            let tag_rule = tag_rule
-                .as_deref()
-                .map(crate::reshard::tag_rule)
-                .transpose()?;
             let options = ReshardOptions {
                 batch,
                 state,
-                tag_rule,
+                tag_rule: crate::reshard::tag_rule_of(tag_rule.as_deref())?,
                 route_unplaceable_by_name: route_untagged_by_name,
                 dry_run,
                 rate,
@@ -503,20 +504,18 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
             state,
             verify: check_after,
             tag_rule,
+            route_untagged_by_name,
             rate,
             quiet,
         } => {
             let from = cfg::load(&from)?;
             let to = cfg::load_destination(&to)?;
-            let tag_rule = tag_rule
-                .as_deref()
-                .map(crate::reshard::tag_rule)
-                .transpose()?;
             let options = CopyOptions {
-                pattern: pattern.clone(),
+                pattern,
                 batch,
                 state,
-                tag_rule,
+                tag_rule: crate::reshard::tag_rule_of(tag_rule.as_deref())?,
+                route_unplaceable_by_name: route_untagged_by_name,
                 rate,
             };
             let show = !quiet && !cli.json && std::io::stderr().is_terminal();
@@ -524,19 +523,14 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
                 copy(&from, &to, &options, progress)
             })?;
             let verified = if check_after {
-                Some(verify(
-                    &from,
-                    &to,
-                    pattern.as_deref(),
-                    options.tag_rule.as_ref(),
-                    1000,
-                )?)
+                Some(verify(&from, &to, &options, 1000)?)
             } else {
                 None
             };
-            let differences = verified
-                .as_ref()
-                .map_or(0, |v| v.missing + v.different + v.ttl_different);
+            let differences = summary.unplaceable
+                + verified
+                    .as_ref()
+                    .map_or(0, |v| v.missing + v.different + v.ttl_different);
             if cli.json {
                 print_json(&serde_json::json!({ "copy": summary, "verify": verified }));
             } else {
@@ -548,6 +542,12 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
                     summary.keys_per_second,
                     if summary.resumed { ", resumed" } else { "" }
                 );
+                if summary.unplaceable > 0 {
+                    println!(
+                        "{} keys were left out: their stored name does not say the name clients write (a hash tag stripped, or misplaced): give --tag-rule to put their tag back, or --route-untagged-by-name",
+                        summary.unplaceable
+                    );
+                }
                 if let Some(v) = &verified {
                     println!(
                         "verified {} keys: {} missing, {} different, {} with another expiry{}",

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cluster_core::{Cluster, ClusterConfig};
 use redis::{ConnectionLike, Value};
@@ -36,16 +37,19 @@ pub struct CopyOptions {
     /// `--tag-rule`, into a Redis Cluster: a stored name it matches, whose first group is the
     /// tag the client stripped, is copied as `name{tag}`.
     pub tag_rule: Option<Regex>,
+    /// `--route-untagged-by-name`, into a Redis Cluster: copy a key whose name cannot be
+    /// recovered under its stored name (else it is counted and left out).
+    pub route_unplaceable_by_name: bool,
     /// `--rate`: at most this many keys copied per second.
     pub rate: Option<f64>,
 }
 
 impl CopyOptions {
-    /// How names are recovered into a Redis Cluster: by the rule, else as they are.
+    /// How names are recovered into a Redis Cluster (`cluster_names.rs`).
     fn naming(&self) -> Naming<'_> {
         Naming {
             tag_rule: self.tag_rule.as_ref(),
-            by_name: true,
+            by_name: self.route_unplaceable_by_name,
         }
     }
 }
@@ -57,6 +61,7 @@ impl Default for CopyOptions {
             batch: 1000,
             state: None,
             tag_rule: None,
+            route_unplaceable_by_name: false,
             rate: None,
         }
     }
@@ -68,6 +73,9 @@ pub struct CopySummary {
     pub copied: u64,
     /// Keys that expired or vanished between SCAN and DUMP.
     pub expired: u64,
+    /// Into a Redis Cluster: keys whose name the clients write could not be recovered from
+    /// the stored name (see `cluster_names.rs`), left out (this run).
+    pub unplaceable: u64,
     /// This run continued from a state file.
     pub resumed: bool,
     /// This run's duration and rate.
@@ -88,18 +96,34 @@ pub fn copy(
         addresses(to).join(","),
         to.placement.fingerprint(),
         options.pattern.as_deref().unwrap_or("*"),
-        options
-            .tag_rule
-            .as_ref()
-            .map_or(String::new(), |r| format!(" rule {}", r.as_str()))
+        // Into a Redis Cluster, names are recovered by the source's placement and the rule.
+        match to.redis_cluster {
+            true => format!(
+                " from ({}) rule {}{}",
+                from.placement.fingerprint(),
+                options.tag_rule.as_ref().map_or("-", |r| r.as_str()),
+                if options.route_unplaceable_by_name {
+                    " route-untagged-by-name"
+                } else {
+                    ""
+                }
+            ),
+            false => String::new(),
+        }
     );
     let job = Job::open(name, from, to, options.batch, options.state.as_deref())?
         .with_rate(options.rate)?;
     let cluster = engine(to)?;
     let started = Instant::now();
     let copied_before = job.resume_copied();
+    let unplaceable = AtomicU64::new(0);
     job.run_sources(from.masters.len(), |index| {
-        copy_source(index, from, to, cluster.as_ref(), options, &job, progress)
+        let source = Source {
+            index,
+            cluster: cluster.as_ref(),
+            unplaceable: &unplaceable,
+        };
+        copy_source(&source, from, to, options, &job, progress)
     })?;
     let resumed = job.resumed;
     let state = job.into_state();
@@ -107,6 +131,7 @@ pub fn copy(
     Ok(CopySummary {
         copied: state.copied,
         expired: state.expired,
+        unplaceable: unplaceable.into_inner(),
         resumed,
         seconds,
         keys_per_second: (state.copied - copied_before) as f64 / seconds.max(1e-9),
@@ -116,15 +141,27 @@ pub fn copy(
 /// One source node's walk: its batches read ahead (`readahead.rs`) while the batches before
 /// them are restored on every destination at once (`writes.rs`); each batch's cursor is
 /// recorded once all its RESTOREs are confirmed.
-fn copy_source(
+/// One source of a copy: its index among the source's masters, the engine over a destination
+/// Redis Cluster, and the job's count of keys that could not be named for it.
+struct Source<'a> {
     index: usize,
+    cluster: Option<&'a Cluster>,
+    unplaceable: &'a AtomicU64,
+}
+
+fn copy_source(
+    walked: &Source<'_>,
     from: &ClusterConfig,
     to: &ClusterConfig,
-    cluster: Option<&Cluster>,
     options: &CopyOptions,
     job: &Job<'_>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), ToolError> {
+    let Source {
+        index,
+        cluster,
+        unplaceable,
+    } = *walked;
     let source = &from.masters[index];
     let addr = source.addr();
     let Some(cursor) = job.resume_point(&addr) else {
@@ -148,6 +185,7 @@ fn copy_source(
         for batch in read_ahead(scope, walk, &choose) {
             let batch = batch?;
             destinations.restore(&batch.dumped, |d| name_on(to, d), true)?;
+            unplaceable.fetch_add(batch.unplaceable, Ordering::Relaxed);
             let copied = batch.dumped.len() as u64;
             let total = job.advance(&addr, batch.cursor, copied, batch.vanished, true)?;
             job.pace(copied);
@@ -160,10 +198,7 @@ fn copy_source(
 /// The name a key read from the source is written under: the name recovered for a Redis
 /// Cluster, else the stored name the destination's placement gives it.
 fn name_on<'d>(to: &ClusterConfig, dumped: &'d Dumped) -> &'d [u8] {
-    match &dumped.rename {
-        Some(name) => name,
-        None => to.placement.split(&dumped.key).stored,
-    }
+    dumped.name_or(to.placement.split(&dumped.key).stored)
 }
 
 /// What `verify` found.
@@ -176,20 +211,22 @@ pub struct VerifySummary {
     pub different: u64,
     /// Keys whose expiry instant differs by more than the tolerance.
     pub ttl_different: u64,
+    /// Into a Redis Cluster: keys whose name could not be recovered (not copied, not checked).
+    pub unplaceable: u64,
     /// A few of the keys that differ, for the report.
     pub examples: Vec<String>,
 }
 
 /// Compares every source key (matching `pattern`) with its copy where the client looks for
-/// it (on a Redis Cluster, under the name `copy` gave it with `tag_rule`): value by DUMP
-/// payload, expiry instant within `tolerance_ms`.
+/// it (on a Redis Cluster, under the name `copy` gave it with the same `options`): value by
+/// DUMP payload, expiry instant within `tolerance_ms`.
 pub fn verify(
     from: &ClusterConfig,
     to: &ClusterConfig,
-    pattern: Option<&str>,
-    tag_rule: Option<&Regex>,
+    options: &CopyOptions,
     tolerance_ms: i64,
 ) -> Result<VerifySummary, ToolError> {
+    let pattern = options.pattern.as_deref();
     let mut summary = VerifySummary::default();
     let mut writers = Vec::new();
     let cluster = engine(to)?;
@@ -201,10 +238,7 @@ pub fn verify(
             .map(connect)
             .collect::<Result<Vec<_>, _>>()?;
     }
-    let naming = Naming {
-        tag_rule,
-        by_name: true,
-    };
+    let naming = options.naming();
     let masters = to.masters.len();
     for (index, source) in from.masters.iter().enumerate() {
         let mut reader = connect(source)?;
@@ -224,8 +258,10 @@ pub fn verify(
                 let (name, copy, at): (Cow<'_, [u8]>, &mut dyn ConnectionLike, Option<usize>) =
                     match &mut cluster {
                         Some(handle) => {
-                            let name =
-                                name_in_cluster(&key, index, from, naming).expect("named by name");
+                            let Some(name) = name_in_cluster(&key, index, from, naming) else {
+                                summary.unplaceable += 1;
+                                continue;
+                            };
                             (Cow::Owned(name), handle, None)
                         }
                         None => {

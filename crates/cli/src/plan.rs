@@ -144,7 +144,7 @@ pub fn plan_for(
         return plan_random(from, to, count, 1);
     }
     let options = ReshardOptions {
-        tag_rule: request.tag_rule.map(crate::reshard::tag_rule).transpose()?,
+        tag_rule: crate::reshard::tag_rule_of(request.tag_rule)?,
         route_unplaceable_by_name: request.route_unplaceable_by_name,
         ..ReshardOptions::default()
     };

@@ -42,6 +42,13 @@ pub struct Dumped {
     pub expire_at: i64,
 }
 
+impl Dumped {
+    /// The name it is written under: its new name on a Redis Cluster, else `name`.
+    pub fn name_or<'a>(&'a self, name: &'a [u8]) -> &'a [u8] {
+        self.rename.as_deref().unwrap_or(name)
+    }
+}
+
 /// One SCAN step, read.
 #[derive(Default)]
 pub struct Batch {

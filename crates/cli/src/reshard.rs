@@ -83,9 +83,22 @@ pub struct ReshardSummary {
     pub keys_per_second: f64,
 }
 
-/// `--tag-rule` (the command line) or `tag_rule` (Python) as a regex over stored names.
+/// `--tag-rule` (the command line) or `tag_rule` (Python) as a regex over stored names, with
+/// the group that captures the tag.
 pub fn tag_rule(rule: &str) -> Result<Regex, ToolError> {
-    Regex::new(rule).map_err(|e| ToolError::Config(format!("tag rule {rule:?}: {e}")))
+    let regex =
+        Regex::new(rule).map_err(|e| ToolError::Config(format!("tag rule {rule:?}: {e}")))?;
+    match regex.captures_len() {
+        1 => Err(ToolError::Config(format!(
+            "tag rule {rule:?}: no group; the first group captures the tag (e.g. '^(user:\\d+):')"
+        ))),
+        _ => Ok(regex),
+    }
+}
+
+/// The tag rule given, if any (see `tag_rule`).
+pub fn tag_rule_of(rule: Option<&str>) -> Result<Option<Regex>, ToolError> {
+    rule.map(tag_rule).transpose()
 }
 
 /// Where a key sitting on old master `index` goes: `Some(new master)`, or `None` when it
@@ -239,11 +252,7 @@ fn reshard_node(
             // Confirmed on the new node (restored, or it already had a newer value: RESTORE
             // without REPLACE never overwrites what a client wrote there through the window):
             // only then is the old copy deleted.
-            let outcomes = destinations.restore(
-                &batch.dumped,
-                |d| d.rename.as_deref().unwrap_or(&d.key),
-                false,
-            )?;
+            let outcomes = destinations.restore(&batch.dumped, |d| d.name_or(&d.key), false)?;
             for outcome in &outcomes {
                 match outcome {
                     Restored::Done => done.moved += 1,

@@ -77,7 +77,7 @@ fn copy_places_every_type_with_its_expiry_and_verifies() {
     .unwrap();
     assert_eq!(summary.copied, 2100);
     assert_eq!(summary.expired, 0);
-    let report = verify(&from, &to, None, None, 0).unwrap();
+    let report = verify(&from, &to, &CopyOptions::default(), 0).unwrap();
     assert_eq!(report.checked, 2100);
     assert_eq!(
         (report.missing, report.different, report.ttl_different),
@@ -121,7 +121,7 @@ fn copy_places_every_type_with_its_expiry_and_verifies() {
         .arg(99_999_999)
         .query::<()>(&mut connections[node])
         .unwrap();
-    let report = verify(&from, &to, None, None, 1000).unwrap();
+    let report = verify(&from, &to, &CopyOptions::default(), 1000).unwrap();
     assert_eq!(
         (report.missing, report.different, report.ttl_different),
         (0, 1, 1),
@@ -139,7 +139,12 @@ fn copy_places_every_type_with_its_expiry_and_verifies() {
     )
     .unwrap();
     assert!(again.copied > 0 && again.copied < 2100);
-    assert_eq!(verify(&from, &to, None, None, 0).unwrap().different, 0);
+    assert_eq!(
+        verify(&from, &to, &CopyOptions::default(), 0)
+            .unwrap()
+            .different,
+        0
+    );
 
     // Into a cluster that keeps tags and has a routing rule: each key where that client looks
     // for it, under its full name (rule first, then Redis Cluster's tag).
@@ -167,7 +172,7 @@ fn copy_places_every_type_with_its_expiry_and_verifies() {
     }
     let summary = copy(&from, &keeping, &CopyOptions::default(), &|_| {}).unwrap();
     assert_eq!(summary.copied, 2100 + extra.len() as u64);
-    let report = verify(&from, &keeping, None, None, 0).unwrap();
+    let report = verify(&from, &keeping, &CopyOptions::default(), 0).unwrap();
     assert_eq!((report.missing, report.different), (0, 0), "{report:?}");
     let client = cluster_core::Cluster::new(keeping.clone()).unwrap();
     for name in names.iter().step_by(13).map(String::as_str).chain(extra) {
@@ -229,7 +234,7 @@ fn a_copy_killed_five_times_finishes_when_run_again() {
     let status = run().wait().unwrap();
     assert!(status.success());
     let from = ClusterConfig::from_urls(&[source.url()]).unwrap();
-    let report = verify(&from, &to, None, None, 0).unwrap();
+    let report = verify(&from, &to, &CopyOptions::default(), 0).unwrap();
     assert_eq!(report.checked, n as u64);
     assert_eq!(
         (report.missing, report.different, report.ttl_different),

@@ -350,25 +350,33 @@ fn into_a_redis_cluster(old_servers: &[support::RedisServer]) {
     let total = (plain.len() + ruled.len() + lost.len() + 150) as u64;
     let rule = regex::bytes::Regex::new(r"^(user:\d+):").unwrap();
 
-    // copy + verify: every key, under the names the clients write.
-    let copied = copy(
-        &old,
-        &to,
-        &CopyOptions {
-            batch: 64,
-            tag_rule: Some(rule.clone()),
-            ..CopyOptions::default()
-        },
-        &|_| {},
-    )
-    .unwrap();
-    assert_eq!(copied.copied, total);
-    let verified = verify(&old, &to, None, Some(&rule), 1000).unwrap();
-    assert_eq!(verified.checked, total);
+    // copy + verify: every key under the name the clients write; those nothing can name are
+    // counted and left out, or copied under their stored names when asked.
+    let copy_options = CopyOptions {
+        batch: 64,
+        tag_rule: Some(rule.clone()),
+        ..CopyOptions::default()
+    };
+    let copied = copy(&old, &to, &copy_options, &|_| {}).unwrap();
+    assert_eq!(copied.unplaceable, unplaceable);
+    assert_eq!(copied.copied, total - unplaceable);
+    let verified = verify(&old, &to, &copy_options, 1000).unwrap();
+    assert_eq!(verified.checked, total - unplaceable);
+    assert_eq!(verified.unplaceable, unplaceable);
     assert_eq!(
         (verified.missing, verified.different, verified.ttl_different),
         (0, 0, 0),
         "{verified:?}"
+    );
+    // Without the rule, the tagged keys cannot be named: left out, not misnamed.
+    let without_rule = CopyOptions {
+        batch: 64,
+        ..CopyOptions::default()
+    };
+    let unnamed = verify(&old, &to, &without_rule, 1000).unwrap();
+    assert!(
+        unnamed.unplaceable > unplaceable + 100,
+        "the tagged keys have no name without the rule: {unnamed:?}"
     );
     for key in plain.iter().chain(&ruled) {
         assert_eq!(
@@ -405,6 +413,38 @@ fn into_a_redis_cluster(old_servers: &[support::RedisServer]) {
             Value::BulkString(b"a".to_vec()),
             Value::BulkString(b"b".to_vec())
         ])
+    );
+    // A read of several keys in one slot that Redis runs on one server: every key named as
+    // the old master stores it.
+    let both = during
+        .execute(&[
+            "EVAL_RO",
+            "return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}",
+            "2",
+            "user:1:cart{user:1}",
+            "user:2:cart{user:2}",
+        ])
+        .map(|_| ())
+        .unwrap_err();
+    assert!(both.to_string().contains("slot"), "two slots: {both}");
+    let Value::Array(values) = during
+        .execute(&[
+            "EVAL_RO",
+            "return {redis.call('GET', KEYS[1]), redis.call('HGET', KEYS[2], 'f')}",
+            "2",
+            "user:5:cart{user:5}",
+            "user:5:h{user:5}",
+        ])
+        .unwrap()
+    else {
+        panic!("EVAL_RO answers a list")
+    };
+    assert_eq!(
+        values,
+        [
+            Value::BulkString(b"value of user:5:cart{user:5}".to_vec()),
+            Value::BulkString(b"5".to_vec()),
+        ]
     );
     let options = ReshardOptions {
         batch: 8,

@@ -23,8 +23,9 @@ use crate::dispatch;
 use crate::error::ClusterError;
 use crate::executor::Executor;
 use crate::executor::eager::EagerBatches;
-use crate::executor::window::{WindowKey, pack_exists};
+use crate::executor::window::pack_exists;
 use crate::merge::caller_key_name;
+use crate::placement::PlacedKey;
 use crate::router::{DEFAULT_SHARD, Plan, plan};
 use crate::wire::request::pack_command;
 
@@ -38,7 +39,7 @@ struct Fixup<'c, A> {
     reply_at: usize,
     /// In the window: where its probe's reply is, the key and the packed command, for asking
     /// the old master.
-    window: Option<(usize, WindowKey<'c>, Vec<u8>)>,
+    window: Option<(usize, PlacedKey<'c>, Vec<u8>)>,
     /// For a reply that names a key: the arguments and the tag-stripped keys.
     names_key: Option<Named<'c, A>>,
 }
@@ -77,11 +78,11 @@ impl<'c, 'e, A: AsRef<[u8]>> Pending<'c, 'e, A> {
         args: &'c [A],
         shard: usize,
         stored_keys: Vec<(usize, &'c [u8])>,
-        window: Option<WindowKey<'c>>,
+        window: Option<PlacedKey<'c>>,
         names_key: bool,
     ) {
         let window = window.map(|key| {
-            pack_exists(key.placed.stored, self.batch.next_for(shard));
+            pack_exists(key.stored, self.batch.next_for(shard));
             let probe_at = self.batch.len() - 1;
             self.probes.push(probe_at);
             let mut packed = Vec::new();
@@ -268,7 +269,7 @@ impl<'c, A: AsRef<[u8]>> OneConnection<'c, A> {
                     }
                     let window = executor.moving_key(args, first_key, read).map(|key| {
                         let mut probe = Vec::new();
-                        pack_exists(key.placed.stored, &mut probe);
+                        pack_exists(key.stored, &mut probe);
                         probes.push(bodies.len());
                         bodies.push(probe);
                         let mut packed = Vec::new();
@@ -446,7 +447,7 @@ fn found_on_old_masters<A>(
     fixups: &[Fixup<'_, A>],
     missing: impl Fn(usize) -> bool,
 ) -> Vec<(usize, Value)> {
-    let misses: Vec<(usize, WindowKey<'_>, &[u8])> = fixups
+    let misses: Vec<(usize, PlacedKey<'_>, &[u8])> = fixups
         .iter()
         .filter_map(|f| {
             let (probe, key, packed) = f.window.as_ref()?;
@@ -456,7 +457,7 @@ fn found_on_old_masters<A>(
     if misses.is_empty() {
         return Vec::new();
     }
-    let asked: Vec<(WindowKey<'_>, &[u8])> = misses
+    let asked: Vec<(PlacedKey<'_>, &[u8])> = misses
         .iter()
         .map(|(_, key, packed)| (*key, *packed))
         .collect();

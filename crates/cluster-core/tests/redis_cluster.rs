@@ -632,7 +632,7 @@ fn config_errors() {
         ),
         (
             serde_json::json!({"redis_cluster": {"nodes": ["h:1"]}, "previous": {"nodes": {"a": {"host": "h", "port": "x"}}}}),
-            "'previous'",
+            "'port' must be an integer",
         ),
     ];
     for (config, expected) in refused {

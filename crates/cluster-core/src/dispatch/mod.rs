@@ -8,7 +8,7 @@ use redis::Value;
 
 use crate::commands::SplitMerge;
 use crate::error::ClusterError;
-use crate::executor::window::{KeyRead, WindowKey};
+use crate::executor::window::KeyRead;
 use crate::executor::{Executor, pack_keys};
 use crate::merge;
 use crate::router::{self, DEFAULT_SHARD, Plan, SplitGroup};
@@ -144,10 +144,8 @@ fn split_in_window<A: AsRef<[u8]>>(
     let reads: Vec<KeyRead<'_>> = per_key
         .iter()
         .map(|group| {
-            let placed = placement.place(args[group.positions[0]].as_ref(), masters);
+            let key = placement.place(args[group.positions[0]].as_ref(), masters);
             let packed = pack_keys(placement, args, &group.positions, unit);
-            // `pack_keys` names the command, then the key.
-            let key = WindowKey { placed, at: 1 };
             KeyRead { key, packed }
         })
         .collect();

@@ -5,7 +5,7 @@ use redis::Value;
 
 use crate::error::ClusterError;
 use crate::executor::Executor;
-use crate::executor::window::{KeyRead, WindowKey};
+use crate::executor::window::KeyRead;
 use crate::placement::{PlacedKey, Placement};
 use crate::wire::request::pack_command;
 
@@ -24,12 +24,7 @@ pub fn read_keys(
         .map(|(key, args)| {
             let mut packed = Vec::new();
             pack_command(args, &[], &mut packed);
-            // The key is the first argument that names it (after the command's name).
-            let at = (1..args.len())
-                .find(|&at| args[at] == key.stored)
-                .unwrap_or(1);
-            let key = WindowKey { placed: *key, at };
-            KeyRead { key, packed }
+            KeyRead { key: *key, packed }
         })
         .collect();
     executor.read_keys(&reads)

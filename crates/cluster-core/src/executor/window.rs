@@ -17,25 +17,18 @@ use redis::Value;
 
 use super::batches::MasterBatches;
 use super::{Executor, exchange, gather};
+use crate::commands::{self, key_positions};
 use crate::error::ClusterError;
 use crate::node::pool::NodePool;
 use crate::placement::PlacedKey;
-use crate::wire::request::{pack_command, repack_replacing};
+use crate::wire::request::{pack_command, parse_one_command};
 
 /// One reply per packed command, in order: the value, or its node's failure.
 type Replies = Vec<Result<Value, ClusterError>>;
 
-/// A key a read names that may still be on its old master: placed now, and where it sits
-/// among the command's arguments (to name it as the old master stored it).
-#[derive(Clone, Copy, Debug)]
-pub struct WindowKey<'a> {
-    pub placed: PlacedKey<'a>,
-    pub at: usize,
-}
-
 /// A read of one key: the key, and the packed command that reads it.
 pub struct KeyRead<'a> {
-    pub key: WindowKey<'a>,
+    pub key: PlacedKey<'a>,
     pub packed: Vec<u8>,
 }
 
@@ -63,24 +56,31 @@ impl Executor {
         (old.config().addr() != self.master(key.shard).config().addr()).then_some(old)
     }
 
-    /// A read as the key's old master takes it: the key's name there (as the old placement
-    /// stored it) and the command naming it so; `None` when the read cannot be named so (not
-    /// one command).
+    /// A read as the key's old master takes it: the key's name there and the command naming
+    /// every key as the old placement stored it (the same command after a reshard; after a
+    /// move into a Redis Cluster, `bar{foo}` named `bar`). `None` when the read cannot be
+    /// named so (not one command the table knows).
     fn old_read<'k, 'p>(
         &self,
-        key: &WindowKey<'k>,
+        key: &PlacedKey<'k>,
         packed: &'p [u8],
     ) -> Option<(&'k [u8], Cow<'p, [u8]>)> {
-        let old_name = self
-            .topology
-            .previous_placement
-            .split(key.placed.key)
-            .stored;
-        if old_name == key.placed.stored {
+        let previous = &self.topology.previous_placement;
+        let old_name = previous.split(key.key).stored;
+        if previous.names_like(self.placement()) {
             return Some((old_name, Cow::Borrowed(packed)));
         }
+        let args = parse_one_command(packed)?;
+        let spec = commands::resolve(&args).ok()?;
+        let mut renamed: Vec<(usize, &[u8])> = key_positions(spec, &args)
+            .ok()?
+            .into_iter()
+            .map(|at| (at, previous.split(&args[at]).stored))
+            .collect();
+        renamed.sort_unstable_by_key(|&(at, _)| at);
+        renamed.dedup_by_key(|&mut (at, _)| at);
         let mut read = Vec::with_capacity(packed.len());
-        repack_replacing(packed, key.at, old_name, &mut read)?;
+        pack_command(&args, &renamed, &mut read);
         Some((old_name, Cow::Owned(read)))
     }
 
@@ -92,11 +92,11 @@ impl Executor {
         args: &'a [A],
         first_key: Option<usize>,
         read: bool,
-    ) -> Option<WindowKey<'a>> {
+    ) -> Option<PlacedKey<'a>> {
         let at = first_key.filter(|_| read && self.window_open())?;
-        let placed = self.placement().place(args[at].as_ref(), self.unit_count());
-        self.old_master(&placed)?;
-        Some(WindowKey { placed, at })
+        let key = self.placement().place(args[at].as_ref(), self.unit_count());
+        self.old_master(&key)?;
+        Some(key)
     }
 
     /// Reads on masters, each naming the one key it reads, all masters at once: in the window
@@ -113,9 +113,9 @@ impl Executor {
         let mut asked_old = Vec::with_capacity(reads.len());
         let mut places = Vec::with_capacity(reads.len());
         for read in reads {
-            let node = self.topology.node_of(read.key.placed.shard);
-            let probe = self.old_master(&read.key.placed).map(|_| {
-                pack_exists(read.key.placed.stored, batches.next_for(node));
+            let node = self.topology.node_of(read.key.shard);
+            let probe = self.old_master(&read.key).map(|_| {
+                pack_exists(read.key.stored, batches.next_for(node));
                 batches.len() - 1
             });
             asked_old.push(
@@ -143,7 +143,7 @@ impl Executor {
                 Some((Ok(Value::Int(1)), Ok(value))) => values[i] = value.clone(),
                 _ => {
                     again
-                        .next_for(self.topology.node_of(read.key.placed.shard))
+                        .next_for(self.topology.node_of(read.key.shard))
                         .extend_from_slice(&read.packed);
                     still_missing.push(i);
                 }
@@ -160,12 +160,12 @@ impl Executor {
     /// cannot be named so.
     fn pack_old_read(
         &self,
-        key: &WindowKey<'_>,
+        key: &PlacedKey<'_>,
         packed: &[u8],
         batches: &mut MasterBatches,
     ) -> Option<usize> {
         let (old_name, read) = self.old_read(key, packed)?;
-        let old = self.old_index(&key.placed);
+        let old = self.old_index(key);
         pack_exists(old_name, batches.next_for(old));
         batches.next_for(old).extend_from_slice(&read);
         Some(batches.len() - 2)
@@ -200,7 +200,7 @@ impl Executor {
     /// together: the command's reply where the old master has the key, `None` where it does
     /// not or cannot be reached. Pipelines and transactions use this for the reads their new
     /// master answered without the key.
-    pub fn ask_old_masters(&self, reads: &[(WindowKey<'_>, &[u8])]) -> Vec<Option<Value>> {
+    pub fn ask_old_masters(&self, reads: &[(PlacedKey<'_>, &[u8])]) -> Vec<Option<Value>> {
         let previous = &self.topology.previous;
         if previous.is_empty() {
             return vec![None; reads.len()];

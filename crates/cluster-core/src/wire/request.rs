@@ -33,15 +33,12 @@ pub fn pack_command<A: AsRef<[u8]>>(
     }
 }
 
-/// One packed command (`pack_command`'s output) packed again into `out` with `bytes` for its
-/// argument at `at`; `None` (nothing written) when `packed` is not one such command.
-pub fn repack_replacing(packed: &[u8], at: usize, bytes: &[u8], out: &mut Vec<u8>) -> Option<()> {
+/// The arguments of one packed command (`pack_command`'s output); `None` when `packed` is not
+/// exactly one.
+pub fn parse_one_command(packed: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut commands = parse_commands(packed).ok()?;
-    let args = commands
-        .pop()
-        .filter(|args| commands.is_empty() && at < args.len())?;
-    pack_command(&args, &[(at, bytes)], out);
-    Some(())
+    let args = commands.pop()?;
+    commands.is_empty().then_some(args)
 }
 
 fn push_header(out: &mut Vec<u8>, kind: u8, len: usize) {
@@ -122,24 +119,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn repacks_one_argument() {
+    fn parses_exactly_one_command() {
         let mut packed = Vec::new();
         pack_command(&["GETRANGE", "bar{foo}", "0", "-1"], &[], &mut packed);
-        let mut out = Vec::new();
-        assert_eq!(repack_replacing(&packed, 1, b"bar", &mut out), Some(()));
-        assert_eq!(
-            out,
-            b"*4\r\n$8\r\nGETRANGE\r\n$3\r\nbar\r\n$1\r\n0\r\n$2\r\n-1\r\n"
-        );
-        let mut out = Vec::new();
-        assert_eq!(repack_replacing(&packed, 4, b"x", &mut out), None);
+        let args = parse_one_command(&packed).unwrap();
+        assert_eq!(args, [&b"GETRANGE"[..], b"bar{foo}", b"0", b"-1"]);
         let twice = [packed.clone(), packed].concat();
-        assert_eq!(repack_replacing(&twice, 1, b"x", &mut out), None);
-        assert_eq!(
-            repack_replacing(b"*1\r\n$9\r\nGET", 0, b"x", &mut out),
-            None
-        );
-        assert!(out.is_empty());
+        assert_eq!(parse_one_command(&twice), None);
+        assert_eq!(parse_one_command(b"*1\r\n$9\r\nGET"), None);
+        assert_eq!(parse_one_command(b""), None);
     }
 
     #[test]
