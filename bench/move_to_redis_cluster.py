@@ -46,9 +46,9 @@ import redis
 
 import rediscluster
 from python_bench import bench_base_port, start_servers, stop_servers
+from redis_cluster_bench import cluster_script
 
 ROOT = Path(__file__).resolve().parents[1]
-CLUSTER_SH = ROOT / "tests" / "cluster.sh"
 TOOL = ROOT / "target" / "release" / "rediscluster"
 RUST_LOAD = ROOT / "target" / "release" / "examples" / "move_load"
 PHP_LOAD = ROOT / "bench" / "move_load.php"
@@ -229,16 +229,6 @@ def percentile(sorted_values, p):
 
 
 # The move.
-
-
-def cluster_script(action, base, env):
-    return subprocess.run(
-        ["bash", str(CLUSTER_SH), action, str(base)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 def expiries(client, n):

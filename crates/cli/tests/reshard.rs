@@ -77,6 +77,27 @@ fn read_through_a_reshard(
     (summary, updated)
 }
 
+/// Starts the job with `run` and kills it with SIGKILL after each pause (ms), then runs it to
+/// its end: at least `at_least` runs must really have been interrupted, and the last succeed.
+fn killed_then_finished(run: impl Fn() -> std::process::Child, pauses: &[u64], at_least: usize) {
+    let mut interrupted = 0;
+    for &pause in pauses {
+        let mut child = run();
+        std::thread::sleep(std::time::Duration::from_millis(pause));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            interrupted += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(
+        interrupted >= at_least,
+        "the job must really be interrupted ({interrupted} of {})",
+        pauses.len()
+    );
+    assert!(run().wait().unwrap().success());
+}
+
 /// What a key written as `value of KEY` reads after the window wrote `updated`.
 fn expected(updated: &[String], key: &String) -> Value {
     let value = if updated.contains(key) {
@@ -253,21 +274,8 @@ fn reshard_three_to_five_and_back() {
             .unwrap()
     };
     let mut rng = support::Rng(0x5eed_0c17);
-    let mut interrupted = 0;
-    for _ in 0..5 {
-        let mut child = run();
-        std::thread::sleep(std::time::Duration::from_millis(20 + rng.below(120) as u64));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            interrupted += 1;
-        }
-        child.wait().unwrap();
-    }
-    assert!(
-        interrupted >= 3,
-        "the reshard must really be interrupted ({interrupted} of 5)"
-    );
-    assert!(run().wait().unwrap().success());
+    let pauses: Vec<u64> = (0..5).map(|_| 20 + rng.below(120) as u64).collect();
+    killed_then_finished(run, &pauses, 3);
     let narrow = Cluster::new(config(&servers[..3])).unwrap();
     for i in (0..n).step_by(7) {
         let key = format!("many:{i}");
@@ -509,21 +517,7 @@ fn into_a_redis_cluster(old_servers: &[support::RedisServer]) {
             .spawn()
             .unwrap()
     };
-    let mut interrupted = 0;
-    for pause in [150, 250, 350] {
-        let mut child = run();
-        std::thread::sleep(std::time::Duration::from_millis(pause));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            interrupted += 1;
-        }
-        child.wait().unwrap();
-    }
-    assert!(
-        interrupted >= 2,
-        "the move must really be interrupted ({interrupted} of 3)"
-    );
-    assert!(run().wait().unwrap().success());
+    killed_then_finished(run, &[150, 250, 350], 2);
     for i in (0..n).step_by(7) {
         let key = format!("many:{i}:x{{many:{i}}}");
         assert_eq!(
