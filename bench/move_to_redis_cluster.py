@@ -414,10 +414,11 @@ def main():
         old_direct = [redis.Redis(port=p) for p in old_ports]
         while first.poll() is None and sum(r.dbsize() for r in old_direct) > n * 2 // 3:
             time.sleep(0.05)
-        killed = first.poll() is None
-        if killed:
+        if first.poll() is None:
             os.kill(first.pid, signal.SIGKILL)
-        if first.wait() not in (0, -signal.SIGKILL):
+        # Killed only if the signal ended it (it may have finished just before).
+        killed = first.wait() == -signal.SIGKILL
+        if first.returncode not in (0, -signal.SIGKILL):
             raise SystemExit(f"the first reshard failed: {first.returncode}")
         left_at_kill = sum(r.dbsize() for r in old_direct)
         second = subprocess.run(reshard, capture_output=True, text=True)

@@ -528,9 +528,9 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
                 None
             };
             let differences = summary.unplaceable
-                + verified
-                    .as_ref()
-                    .map_or(0, |v| v.missing + v.different + v.ttl_different);
+                + verified.as_ref().map_or(0, |v| {
+                    v.missing + v.different + v.ttl_different + v.unplaceable
+                });
             if cli.json {
                 print_json(&serde_json::json!({ "copy": summary, "verify": verified }));
             } else {
@@ -550,11 +550,12 @@ fn run(cli: Cli) -> Result<ExitCode, ToolError> {
                 }
                 if let Some(v) = &verified {
                     println!(
-                        "verified {} keys: {} missing, {} different, {} with another expiry{}",
+                        "verified {} keys: {} missing, {} different, {} with another expiry, {} not named{}",
                         v.checked,
                         v.missing,
                         v.different,
                         v.ttl_different,
+                        v.unplaceable,
                         if v.examples.is_empty() {
                             String::new()
                         } else {

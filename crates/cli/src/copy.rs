@@ -12,7 +12,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use cluster_core::{Cluster, ClusterConfig};
 use redis::{ConnectionLike, Value};
@@ -21,7 +20,7 @@ use serde::Serialize;
 
 use crate::cluster_names::{Naming, engine, name_in_cluster};
 use crate::error::ToolError;
-use crate::job::{Job, addresses};
+use crate::job::{Advanced, Job, addresses};
 use crate::nodes::connect;
 use crate::readahead::{Choice, Dumped, Walk, read_ahead};
 use crate::writes::Destinations;
@@ -74,7 +73,7 @@ pub struct CopySummary {
     /// Keys that expired or vanished between SCAN and DUMP.
     pub expired: u64,
     /// Into a Redis Cluster: keys whose name the clients write could not be recovered from
-    /// the stored name (see `cluster_names.rs`), left out (this run).
+    /// the stored name (see `cluster_names.rs`), left out (this run and, resumed, before).
     pub unplaceable: u64,
     /// This run continued from a state file.
     pub resumed: bool,
@@ -116,14 +115,8 @@ pub fn copy(
     let cluster = engine(to)?;
     let started = Instant::now();
     let copied_before = job.resume_copied();
-    let unplaceable = AtomicU64::new(0);
     job.run_sources(from.masters.len(), |index| {
-        let source = Source {
-            index,
-            cluster: cluster.as_ref(),
-            unplaceable: &unplaceable,
-        };
-        copy_source(&source, from, to, options, &job, progress)
+        copy_source(index, cluster.as_ref(), from, to, options, &job, progress)
     })?;
     let resumed = job.resumed;
     let state = job.into_state();
@@ -131,7 +124,7 @@ pub fn copy(
     Ok(CopySummary {
         copied: state.copied,
         expired: state.expired,
-        unplaceable: unplaceable.into_inner(),
+        unplaceable: state.unplaceable,
         resumed,
         seconds,
         keys_per_second: (state.copied - copied_before) as f64 / seconds.max(1e-9),
@@ -141,27 +134,15 @@ pub fn copy(
 /// One source node's walk: its batches read ahead (`readahead.rs`) while the batches before
 /// them are restored on every destination at once (`writes.rs`); each batch's cursor is
 /// recorded once all its RESTOREs are confirmed.
-/// One source of a copy: its index among the source's masters, the engine over a destination
-/// Redis Cluster, and the job's count of keys that could not be named for it.
-struct Source<'a> {
-    index: usize,
-    cluster: Option<&'a Cluster>,
-    unplaceable: &'a AtomicU64,
-}
-
 fn copy_source(
-    walked: &Source<'_>,
+    index: usize,
+    cluster: Option<&Cluster>,
     from: &ClusterConfig,
     to: &ClusterConfig,
     options: &CopyOptions,
     job: &Job<'_>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), ToolError> {
-    let Source {
-        index,
-        cluster,
-        unplaceable,
-    } = *walked;
     let source = &from.masters[index];
     let addr = source.addr();
     let Some(cursor) = job.resume_point(&addr) else {
@@ -185,9 +166,13 @@ fn copy_source(
         for batch in read_ahead(scope, walk, &choose) {
             let batch = batch?;
             destinations.restore(&batch.dumped, |d| name_on(to, d), true)?;
-            unplaceable.fetch_add(batch.unplaceable, Ordering::Relaxed);
             let copied = batch.dumped.len() as u64;
-            let total = job.advance(&addr, batch.cursor, copied, batch.vanished, true)?;
+            let done = Advanced {
+                copied,
+                expired: batch.vanished,
+                unplaceable: batch.unplaceable,
+            };
+            let total = job.advance(&addr, batch.cursor, &done, true)?;
             job.pace(copied);
             progress(total);
         }

@@ -139,14 +139,13 @@ impl<'a> Job<'a> {
     }
 
     /// Records a confirmed batch of source `addr`: its next cursor (0: the end), the keys it
-    /// copied and those that expired meanwhile; saves the state when asked to. Answers the keys
-    /// copied so far.
+    /// copied, those that expired meanwhile and those it could not place; saves the state when
+    /// asked to. Answers the keys copied so far.
     pub fn advance(
         &self,
         addr: &str,
         cursor: u64,
-        copied: u64,
-        expired: u64,
+        done: &Advanced,
         save: bool,
     ) -> Result<u64, ToolError> {
         let mut state = self.lock();
@@ -156,8 +155,9 @@ impl<'a> Job<'a> {
             .expect("every source is in the state");
         at.cursor = cursor;
         at.done = cursor == 0;
-        state.copied += copied;
-        state.expired += expired;
+        state.copied += done.copied;
+        state.expired += done.expired;
+        state.unplaceable += done.unplaceable;
         if let Some(path) = self.path
             && save
         {
@@ -174,6 +174,14 @@ impl<'a> Job<'a> {
     pub fn into_state(self) -> CopyState {
         self.state.into_inner().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// What a confirmed batch did (`Job::advance`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Advanced {
+    pub copied: u64,
+    pub expired: u64,
+    pub unplaceable: u64,
 }
 
 /// A job's rate: keys written since it started, against the time it started.

@@ -35,7 +35,7 @@ use serde::Serialize;
 
 use crate::cluster_names::{Naming, engine, name_in_cluster};
 use crate::error::ToolError;
-use crate::job::{Job, addresses};
+use crate::job::{Advanced, Job, addresses};
 use crate::nodes::connect;
 use crate::readahead::{Choice, Walk, read_ahead};
 use crate::writes::{Destinations, Restored, delete};
@@ -188,6 +188,8 @@ pub fn reshard(
         reshard_node(index, &ends, options, &job, &totals, progress)
     })?;
     let mut summary = totals.into_inner().unwrap_or_else(|p| p.into_inner());
+    // Unplaceable keys stay where they are: a resumed run counts those met before it too.
+    summary.unplaceable = job.into_state().unplaceable;
     summary.seconds = started.elapsed().as_secs_f64();
     summary.keys_per_second = summary.moved as f64 / summary.seconds.max(1e-9);
     Ok(summary)
@@ -261,7 +263,12 @@ fn reshard_node(
             }
             let confirmed: Vec<&[u8]> = batch.dumped.iter().map(|d| d.key.as_slice()).collect();
             delete(&mut old, source, &confirmed)?;
-            job.advance(&addr, batch.cursor, done.moved, 0, !options.dry_run)?;
+            let advanced = Advanced {
+                copied: done.moved,
+                unplaceable: done.unplaceable,
+                ..Advanced::default()
+            };
+            job.advance(&addr, batch.cursor, &advanced, !options.dry_run)?;
             job.pace(batch.dumped.len() as u64);
             let scanned = {
                 let mut totals = totals.lock().unwrap_or_else(|p| p.into_inner());

@@ -34,6 +34,10 @@ pub struct CopyState {
     pub copied: u64,
     /// Keys that expired (or vanished) between SCAN and DUMP: skipped, not errors.
     pub expired: u64,
+    /// Keys that could not be placed or named (left where they are), so far. Absent from
+    /// state files written before it was counted.
+    #[serde(default)]
+    pub unplaceable: u64,
 }
 
 fn state_error(path: &Path, message: impl std::fmt::Display) -> ToolError {
