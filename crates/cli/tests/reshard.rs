@@ -77,6 +77,37 @@ fn read_through_a_reshard(
     (summary, updated)
 }
 
+/// Keys written through a client, each set to `value of KEY`.
+struct Families {
+    /// `plain:N`: stored under their own name.
+    plain: Vec<String>,
+    /// `user:N:WHAT{user:N}`: stored as `user:N:WHAT` on user:N's node, where the rule
+    /// `^(user:\d+):` finds the tag again.
+    ruled: Vec<String>,
+    /// `lost:N{t}`: stored as `lost:N` on t's node; nothing in the stored name says where it
+    /// belongs.
+    lost: Vec<String>,
+}
+
+/// Writes `plain` plain keys, `ruled` keys under a tag the rule recovers (named `what`) and 30
+/// lost ones through `client`.
+fn write_families(client: &Cluster, plain: usize, ruled: usize, what: &str) -> Families {
+    let families = Families {
+        plain: (0..plain).map(|i| format!("plain:{i}")).collect(),
+        ruled: (0..ruled)
+            .map(|i| format!("user:{i}:{what}{{user:{i}}}"))
+            .collect(),
+        lost: (0..30).map(|i| format!("lost:{i}{{t}}")).collect(),
+    };
+    let Families { plain, ruled, lost } = &families;
+    for key in plain.iter().chain(ruled).chain(lost) {
+        client
+            .execute(&["SET", key, &format!("value of {key}")])
+            .unwrap();
+    }
+    families
+}
+
 /// Starts the job with `run` and kills it with SIGKILL after each pause (ms), then runs it to
 /// its end: at least `at_least` runs must really have been interrupted, and the last succeed.
 fn killed_then_finished(run: impl Fn() -> std::process::Child, pauses: &[u64], at_least: usize) {
@@ -117,18 +148,7 @@ fn reshard_three_to_five_and_back() {
     let servers = start_masters(slot::RESHARD, 5);
     let (three, five) = (config(&servers[..3]), config(&servers));
     let before = Cluster::new(three.clone()).unwrap();
-    let plain: Vec<String> = (0..600).map(|i| format!("plain:{i}")).collect();
-    // Stored as "user:N:profile" on user:N's node: the rule ^(user:\d+): finds the tag again.
-    let ruled: Vec<String> = (0..300)
-        .map(|i| format!("user:{i}:profile{{user:{i}}}"))
-        .collect();
-    // Stored as "lost:N" on t's node: nothing in the stored name says where it belongs.
-    let lost: Vec<String> = (0..30).map(|i| format!("lost:{i}{{t}}")).collect();
-    for key in plain.iter().chain(&ruled).chain(&lost) {
-        before
-            .execute(&["SET", key, &format!("value of {key}")])
-            .unwrap();
-    }
+    let Families { plain, ruled, lost } = write_families(&before, 600, 300, "profile");
     // A lost key is unplaceable unless its stored name hashes to the node it is on, under the
     // old config (it could have been written by name) or under the new one (it is in place).
     let grown = Cluster::new(five.clone()).unwrap();
@@ -330,16 +350,7 @@ fn into_a_redis_cluster(old_servers: &[support::RedisServer]) {
     let on_cluster = Cluster::new(to.clone()).unwrap();
     let old = config(old_servers);
     let before = Cluster::new(old.clone()).unwrap();
-    let plain: Vec<String> = (0..400).map(|i| format!("plain:{i}")).collect();
-    let ruled: Vec<String> = (0..200)
-        .map(|i| format!("user:{i}:cart{{user:{i}}}"))
-        .collect();
-    let lost: Vec<String> = (0..30).map(|i| format!("lost:{i}{{t}}")).collect();
-    for key in plain.iter().chain(&ruled).chain(&lost) {
-        before
-            .execute(&["SET", key, &format!("value of {key}")])
-            .unwrap();
-    }
+    let Families { plain, ruled, lost } = write_families(&before, 400, 200, "cart");
     // Other types, an expiry, under tags the rule recovers.
     for i in 0..50 {
         let tag = format!("user:{i}");

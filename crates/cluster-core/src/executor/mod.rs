@@ -375,13 +375,18 @@ impl Executor {
     pub fn run_batches(&self, batches: MasterBatches) -> Vec<Result<Value, ClusterError>> {
         let count = batches.len();
         let batches = batches.into_batches();
-        let sent: Vec<_> = batches
-            .iter()
-            .map(|batch| self.node(batch.shard).master.send(&batch.packed))
-            .collect();
+        let sent = self.send_to_masters(&batches);
         let mut replies = gather(count, &batches, sent);
         self.follow_batches(&batches, &mut replies);
         replies
+    }
+
+    /// Writes every batch to its node's master, without reading a reply.
+    fn send_to_masters(&self, batches: &[Batch]) -> Vec<Result<InFlight<'_>, ClusterError>> {
+        batches
+            .iter()
+            .map(|batch| self.node(batch.shard).master.send(&batch.packed))
+            .collect()
     }
 
     /// Runs commands on masters (`(master index, arguments)`), every master's batch written in

@@ -181,10 +181,7 @@ impl Executor {
     ) -> (Replies, Replies) {
         let (count, old_count) = (batches.len(), old.len());
         let (batches, old) = (batches.into_batches(), old.into_batches());
-        let sent: Vec<_> = batches
-            .iter()
-            .map(|batch| self.node(batch.shard).master.send(&batch.packed))
-            .collect();
+        let sent = self.send_to_masters(&batches);
         let previous = &self.topology.previous;
         let old_sent: Vec<_> = old
             .iter()
