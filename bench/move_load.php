@@ -107,23 +107,32 @@ while (true) {
         // A write: one of this client's mutable keys, or a new key.
         $seq++;
         if (mt_rand(0, 1) === 0 && $owned !== []) {
+            // APPEND depends on the value the key has, wherever it is.
             $i = $owned[mt_rand(0, count($owned) - 1)];
-            [$key, $value] = [key_name($i), "w:$me:$seq"];
+            $suffix = "|$me:$seq";
+            [$key, $value] = [key_name($i), ($lastWritten[$i] ?? "v$i") . $suffix];
+            $command = ['APPEND', $key, $suffix];
         } else {
             [$i, $key, $value] = [null, "new:$me:$seq", "n:$seq"];
+            $command = ['SET', $key, $value];
         }
         try {
-            $done = $cluster->rawCommand('SET', $key, $value);
+            $done = $cluster->rawCommand(...$command);
         } catch (RedisCluster\Exception $e) {
             $done = false;
         }
-        if ($done === true || $done === 'OK') {
+        // A length that is not the expected value's is caught by the reads and checks.
+        if ($done === true || $done === 'OK' || is_int($done)) {
             if ($i !== null) {
                 $lastWritten[$i] = $value;
             }
             $acknowledged[$key] = $value;
         } else {
             $uncertain[] = [$key, $value];
+            if ($i !== null) {
+                // Its value is not known any more: not written again.
+                $owned = array_values(array_filter($owned, fn ($o) => $o !== $i));
+            }
         }
     } else {
         $i = mt_rand(0, $keys - 1);
@@ -138,7 +147,7 @@ while (true) {
         if (is_mutable($i) && is_string($got)) {
             $good = isset($lastWritten[$i])
                 ? $got === $lastWritten[$i]
-                : ($got === $want || str_starts_with($got, 'w:'));
+                : ($got === $want || str_starts_with($got, "$want|"));
         } else {
             $good = $got === $want;
         }

@@ -8,11 +8,13 @@ The data set (the three clients compute it the same way): key ``i`` of ``N`` is
 ``t`` follows ``i % 20``: 0-11 string ``v{i}`` (an expiry of an hour when ``i % 20 == 5``),
 12-13 hash ``{a: v{i}, b: 2}``, 14-15 list ``[v{i}, b]``, 16-17 set ``{v{i}, b}``, 18 sorted
 set ``{v{i}: 1, b: 2}``, 19 stream ``1-1 {a: v{i}}``. Strings with ``i % 20 == 1`` are
-mutable: client ``(i // 20) % 3`` (0 Python, 1 PHP, 2 Rust) overwrites them.
+mutable: client ``(i // 20) % 3`` (0 Python, 1 PHP, 2 Rust) APPENDs ``|{client}:{seq}`` to them,
+a write that depends on the value the key has, wherever it is (the window moves the key to the
+cluster first): each must end up as ``v{i}`` and every acknowledged append, in order.
 
 Each client reads a random key 9 times in 10 (GET, HGET a, LINDEX 0, SISMEMBER, ZSCORE, XLEN)
-and checks the answer (a mutable key: its owner's last write, else the original or another
-client's write); 1 time in 10 it writes (SET one of its mutable keys, or a new key). The rate
+and checks the answer (a mutable key: its owner's last write, else the original with appends);
+1 time in 10 it writes (APPEND to one of its mutable keys, or SET a new key). The rate
 is fixed (--rate per client), so the load is the same before and during the move. The phases,
 written by this script in CONTROL/phase: ``before`` (clients on the old masters' config),
 ``window`` (clients restarted on the cluster's config with ``previous`` = the old masters),
@@ -161,20 +163,27 @@ def load(me, n, control, out, rate):
         if rng.randrange(10) == 0:
             seq += 1
             if rng.randrange(2) == 0 and owned:
+                # APPEND depends on the value the key has, wherever it is.
                 i = rng.choice(owned)
-                key, value = name(i), f"w:{me}:{seq}"
+                key, suffix = name(i), f"|{me}:{seq}"
+                value = last_written.get(i, f"v{i}".encode()).decode() + suffix
+                command = ("APPEND", key, suffix)
             else:
                 i, key, value = None, f"new:{me}:{seq}", f"n:{seq}"
+                command = ("SET", key, value)
             try:
-                done = cluster.execute_command("SET", key, value)
+                done = cluster.execute_command(*command)
             except redis.RedisError:
-                done = False
-            if done is True or done == b"OK":
+                done = None
+            if done is True or done == b"OK" or isinstance(done, int):
+                # A length that is not the expected value's is caught by the reads and checks.
                 if i is not None:
                     last_written[i] = value.encode()
                 acknowledged[key] = value
             else:
                 uncertain.append([key, value])
+                if i is not None:
+                    owned.remove(i)  # its value is not known any more: not written again
         else:
             i = rng.randrange(n)
             read, want = read_of(i)
@@ -188,7 +197,7 @@ def load(me, n, control, out, rate):
                 good = (
                     got == last_written[i]
                     if i in last_written
-                    else (got == want or got.startswith(b"w:"))
+                    else got == want or got.startswith(want + b"|")
                 )
             else:
                 good = got == want

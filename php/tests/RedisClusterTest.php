@@ -114,6 +114,13 @@ final class RedisClusterTest extends TestCase
         $this->assertSame('new', $this->r->get('user:1:cart{user:1}'));
         $this->assertSame('new', $window->get('user:1:cart{user:1}'));
         $this->assertSame(0, $this->r->exists('user:2:h{user:2}'), 'not moved yet');
+        // A write acts on the value the key had on its old master (found under its old name)
+        // and takes the key off there: the hash keeps its field, a counter counts on.
+        $this->assertSame(1, $window->hSet('user:2:h{user:2}', 'b', '2'));
+        $this->assertSame(['a' => '1', 'b' => '2'], $this->r->hGetAll('user:2:h{user:2}'));
+        $this->assertTrue($old->set('hits{user:3}', '41'));
+        $this->assertSame(42, $window->incr('hits{user:3}'));
+        $this->assertSame(0, $old->exists('user:2:h{user:2}', 'hits{user:3}'));
         Servers::flush();
     }
 }

@@ -152,6 +152,17 @@ def test_a_live_move_from_client_side_shards(config, dev_cluster, redis_cluster_
     window.set(tagged[0], "new")
     assert rc.get(tagged[0]) == b"new" and window.get(tagged[0]) == b"new"
 
+    # A write acts on the value the key had on its old master, found under its old name: a
+    # counter counts on, a held lock (redis-py's Lock: SET NX) stays held; the key leaves the
+    # old master.
+    old.set("hits{user:9}", 41)
+    old.set("lock:report{user:9}", "someone")
+    assert window.incr("hits{user:9}") == 42
+    assert not window.lock("lock:report{user:9}").acquire(blocking=False)
+    assert old.exists("hits{user:9}", "lock:report{user:9}") == 0
+    assert rc.get("lock:report{user:9}") == b"someone"
+    rc.delete("hits{user:9}", "lock:report{user:9}")  # not part of the move's count below
+
     summary = tools.reshard(config, redis_cluster_servers["config"], tag_rule=r"^(user:\d+):")
     assert summary["unplaceable"] == 0
     assert summary["moved"] + summary["newer_on_destination"] == len(tagged) + 2

@@ -469,6 +469,37 @@ fn into_a_redis_cluster(old_servers: &[support::RedisServer]) {
             Value::BulkString(b"5".to_vec()),
         ]
     );
+    // A write acts on the value the key had on its old master, found under its old name (no
+    // rule needed: the client knows the name), and takes the key off there.
+    before.execute(&["SET", "count:1{user:1}", "41"]).unwrap();
+    before.execute(&["RPUSH", "queue{user:2}", "a"]).unwrap();
+    assert_eq!(
+        during.execute(&["INCR", "count:1{user:1}"]).unwrap(),
+        Value::Int(42)
+    );
+    assert_eq!(
+        during.execute(&["RPUSH", "queue{user:2}", "b"]).unwrap(),
+        Value::Int(2)
+    );
+    assert_eq!(
+        before
+            .execute(&["EXISTS", "count:1{user:1}", "queue{user:2}"])
+            .unwrap(),
+        Value::Int(0)
+    );
+    assert_eq!(
+        on_cluster
+            .execute(&["LRANGE", "queue{user:2}", "0", "-1"])
+            .unwrap(),
+        Value::Array(vec![
+            Value::BulkString(b"a".to_vec()),
+            Value::BulkString(b"b".to_vec())
+        ])
+    );
+    // Not part of the move's count below.
+    on_cluster
+        .execute(&["DEL", "count:1{user:1}", "queue{user:2}"])
+        .unwrap();
     let options = ReshardOptions {
         batch: 8,
         tag_rule: Some(rule.clone()),

@@ -107,7 +107,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     };
     let (me, keys, rate): (u64, u64, f64) = (me.parse()?, keys.parse()?, rate.parse()?);
     let control = PathBuf::from(control);
-    let owned: Vec<u64> = (0..keys)
+    let mut owned: Vec<u64> = (0..keys)
         .filter(|&i| mutable(i) && owner(i) == me)
         .collect();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (me + 1));
@@ -138,20 +138,35 @@ fn main() -> Result<(), Box<dyn Error>> {
         if rng.below(10) == 0 {
             // A write: one of this client's mutable keys, or a new key.
             seq += 1;
-            let (key, value, index) = if rng.below(2) == 0 && !owned.is_empty() {
+            let (command, key, value, index) = if rng.below(2) == 0 && !owned.is_empty() {
+                // APPEND depends on the value the key has, wherever it is.
                 let i = owned[rng.below(owned.len() as u64) as usize];
-                (name(i), format!("w:{me}:{seq}"), Some(i))
+                let suffix = format!("|{me}:{seq}");
+                let now = last_written.get(&i).cloned().unwrap_or(format!("v{i}"));
+                ("APPEND", name(i), (suffix.clone(), now + &suffix), Some(i))
             } else {
-                (format!("new:{me}:{seq}"), format!("n:{seq}"), None)
+                let value = format!("n:{seq}");
+                (
+                    "SET",
+                    format!("new:{me}:{seq}"),
+                    (value.clone(), value),
+                    None,
+                )
             };
-            match cluster.execute(&["SET", &key, &value]) {
-                Ok(Value::Okay) => {
+            let (sent, value) = value;
+            match cluster.execute(&[command, &key, &sent]) {
+                // A length that is not the expected value's is caught by the reads and checks.
+                Ok(Value::Okay | Value::Int(_)) => {
                     if let Some(i) = index {
                         last_written.insert(i, value.clone());
                     }
                     acknowledged.insert(key, value);
                 }
-                _ => uncertain.push((key, value)),
+                _ => {
+                    uncertain.push((key, value));
+                    // Its value is not known any more: not written again.
+                    owned.retain(|&o| Some(o) != index);
+                }
             }
         } else {
             let i = rng.below(keys);
@@ -163,7 +178,9 @@ fn main() -> Result<(), Box<dyn Error>> {
                 (Ok(Value::BulkString(got)), Expected::Text(want)) if mutable(i) => {
                     match last_written.get(&i) {
                         Some(mine) => got == mine.as_bytes(),
-                        None => got == want.as_bytes() || got.starts_with(b"w:"),
+                        None => {
+                            got == want.as_bytes() || got.starts_with(format!("{want}|").as_bytes())
+                        }
                     }
                 }
                 (Ok(Value::BulkString(got)), Expected::Text(want)) => got == want.as_bytes(),

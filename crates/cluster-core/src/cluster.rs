@@ -194,6 +194,7 @@ impl Cluster {
         args: &[A],
         visit: &mut dyn FnMut(usize, Item<'_>),
     ) -> Result<Option<Value>, ClusterError> {
+        self.executor.pull_before_writes(std::iter::once(args))?;
         let planned = self.executor.plan(args)?;
         match dispatch::run_items(&self.executor, args, planned, visit)? {
             Some((value, node)) => error_reply_as_err(node, value).map(Some),
@@ -241,6 +242,8 @@ impl Cluster {
         &self,
         commands: &[Vec<A>],
     ) -> Result<Vec<Result<Value, ClusterError>>, ClusterError> {
+        self.executor
+            .pull_before_writes(commands.iter().map(Vec::as_slice))?;
         pipeline::pipeline(&self.executor, commands)
     }
 
@@ -250,6 +253,8 @@ impl Cluster {
     /// atomic on each master and not across them, and the replies come back in order (see
     /// `transaction_per_node.rs` for what a failure on one master answers).
     pub fn transaction<A: AsRef<[u8]>>(&self, commands: &[Vec<A>]) -> Result<Value, ClusterError> {
+        self.executor
+            .pull_before_writes(commands.iter().map(Vec::as_slice))?;
         match pipeline::transaction(&self.executor, commands) {
             Err(ClusterError::CrossNode { .. }) if self.executor.per_node_transactions() => {
                 transaction_per_node::run(&self.executor, commands, None)
@@ -320,6 +325,7 @@ impl Cluster {
     /// pipelines and the `redis::ConnectionLike` handle report it in place). Also returns the
     /// node that answered, for errors.
     pub(crate) fn run<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<(Value, &str), ClusterError> {
+        self.executor.pull_before_writes(std::iter::once(args))?;
         let planned = self.executor.plan(args)?;
         dispatch::run(&self.executor, args, planned)
     }

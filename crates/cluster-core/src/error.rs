@@ -117,7 +117,7 @@ fn describe_failures(failed: &[ClusterError]) -> String {
 }
 
 /// `CODE detail`, the line the server sent.
-fn server_message(error: &redis::ServerError) -> String {
+pub(crate) fn server_message(error: &redis::ServerError) -> String {
     match error.details() {
         Some(detail) => format!("{} {detail}", error.code()),
         None => error.code().to_owned(),

@@ -5,8 +5,9 @@
 //! `Cluster::transaction` (`pipeline::OneConnection`), so a transaction answers the same shapes
 //! with or without WATCH, plus `Value::Nil` when EXEC aborted because a watched key changed.
 //!
-//! In a reshard's online window, WATCH watches a key on its new master only: a write that still
-//! reaches the key's old master is not seen by the watch.
+//! In a reshard's online window the watched keys are first moved to their new master if they
+//! are still on their old one (as every write moves the keys it names first, `executor/pull.rs`):
+//! the watch, its reads and its transaction all act where every write does.
 
 use std::sync::Arc;
 
@@ -62,6 +63,7 @@ impl Watch {
         keys: &[A],
     ) -> Result<Watch, ClusterError> {
         let (shard, packed) = pack_watch(executor, keys, None)?;
+        pull_watched(executor, keys)?;
         let mut attempt = 0;
         loop {
             let node = executor.topology().node_of(shard);
@@ -92,6 +94,7 @@ impl Watch {
     /// anything is sent (the watch goes on).
     pub fn watch_more<A: AsRef<[u8]>>(&mut self, keys: &[A]) -> Result<(), ClusterError> {
         let (_, packed) = pack_watch(&self.executor, keys, Some(self.shard))?;
+        pull_watched(&self.executor, keys)?;
         self.expect_ok(&packed)
     }
 
@@ -106,6 +109,7 @@ impl Watch {
             Some(self.shard),
             &display_name(args),
         )?;
+        self.executor.pull_before_writes(std::iter::once(args))?;
         let (packed, count) = queued.pack();
         let replies = self.exchange(&packed, count)?;
         let value = queued
@@ -125,6 +129,7 @@ impl Watch {
         commands: &[Vec<A>],
     ) -> Result<Value, ClusterError> {
         let executor = Arc::clone(&self.executor);
+        executor.pull_before_writes(commands.iter().map(Vec::as_slice))?;
         let queued = match OneConnection::plan(
             &executor,
             commands.iter().map(Vec::as_slice),
@@ -211,6 +216,15 @@ fn connection_lost(pool: &NodePool) -> ClusterError {
 
 /// WATCH with every key's stored name (tags stripped), and the master all `keys` are on (with
 /// `held`, it must be that one). No key, or keys on several masters: an error.
+/// In the online window, moves the keys about to be watched to their new master first (see
+/// `executor/pull.rs`): every write after that acts there, where the watch sees it.
+fn pull_watched<A: AsRef<[u8]>>(executor: &Executor, keys: &[A]) -> Result<(), ClusterError> {
+    let watch: Vec<&[u8]> = std::iter::once(&b"WATCH"[..])
+        .chain(keys.iter().map(AsRef::as_ref))
+        .collect();
+    executor.pull_before_writes(std::iter::once(watch.as_slice()))
+}
+
 fn pack_watch<A: AsRef<[u8]>>(
     executor: &Executor,
     keys: &[A],

@@ -273,6 +273,11 @@ fn emulated_writes_read_their_sources_where_they_are() {
     let data = fill(&w.old);
     let run = |line: &str| w.window.execute(&words(line)).unwrap();
     let destination = moving("dest", 1).remove(0);
+    // Read from the old masters first: the write moves its keys off them.
+    let union = w
+        .old
+        .execute(&words(&format!("SUNION {} {}", data.sets[0], data.sets[2])))
+        .unwrap();
     assert_eq!(
         run(&format!(
             "SUNIONSTORE {destination} {} {}",
@@ -282,11 +287,7 @@ fn emulated_writes_read_their_sources_where_they_are() {
     );
     assert_eq!(
         sorted(run(&format!("SMEMBERS {destination}"))),
-        sorted(
-            w.old
-                .execute(&words(&format!("SUNION {} {}", data.sets[0], data.sets[2])))
-                .unwrap()
-        )
+        sorted(union)
     );
     let copy = moving("copy", 1).remove(0);
     assert_eq!(
@@ -366,4 +367,115 @@ fn the_window_finds_kept_names_and_rule_placed_keys_where_they_were() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(replies, expected);
+}
+
+/// A write in the window first moves the keys it names from their old master (pull on write):
+/// it acts on the value the key had, never on an empty key beside it. The oracle is the value
+/// the old masters held; afterwards the old master has no copy left for reads to fall back on.
+#[test]
+fn writes_act_on_the_value_a_key_had_on_its_old_master() {
+    let w = window();
+    let old = |line: &str| w.old.execute(&words(line)).unwrap();
+    let run = |line: &str| w.window.execute(&words(line)).unwrap();
+    let int = Value::Int;
+    let text = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+    let keys = moving("pulled", 9);
+    let [
+        counter,
+        list,
+        hash,
+        lock,
+        expiring,
+        deleted,
+        piped,
+        watched,
+        overwritten,
+    ] = <[String; 9]>::try_from(keys).unwrap();
+    old(&format!("SET {counter} 10"));
+    old(&format!("RPUSH {list} a b"));
+    old(&format!("HSET {hash} f 1"));
+    old(&format!("SET {lock} holder"));
+    old(&format!("SET {expiring} v PX 100000"));
+    old(&format!("SET {deleted} v"));
+    old(&format!("SET {piped} 5"));
+    old(&format!("SET {watched} 1"));
+    old(&format!("SET {overwritten} old"));
+
+    assert_eq!(run(&format!("INCR {counter}")), int(11));
+    assert_eq!(run(&format!("LPUSH {list} z")), int(3));
+    assert_eq!(
+        run(&format!("LRANGE {list} 0 -1")),
+        Value::Array(vec![text("z"), text("a"), text("b")])
+    );
+    assert_eq!(run(&format!("HSET {hash} g 2")), int(1));
+    assert_eq!(run(&format!("HLEN {hash}")), int(2));
+    assert_eq!(
+        run(&format!("SET {lock} me NX")),
+        Value::Nil,
+        "the lock is held"
+    );
+    assert_eq!(run(&format!("GET {lock}")), text("holder"));
+    assert_eq!(run(&format!("APPEND {expiring} w")), int(2));
+    let Value::Int(ttl) = run(&format!("PTTL {expiring}")) else {
+        panic!("PTTL's integer")
+    };
+    assert!(
+        (1..=100_000).contains(&ttl),
+        "the expiry moved with the key: {ttl}"
+    );
+    assert_eq!(run(&format!("DEL {deleted}")), int(1));
+    assert_eq!(
+        run(&format!("GET {deleted}")),
+        Value::Nil,
+        "not found again"
+    );
+    let incr = words(&format!("INCR {piped}"));
+    let replies = w.window.pipeline(&[incr.clone(), incr]).unwrap();
+    assert_eq!(
+        replies.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+        [int(6), int(7)]
+    );
+    let applied = w
+        .window
+        .transaction_with_watch(&[watched.as_str()], |watch| {
+            let Value::BulkString(now) = watch.execute(&["GET", &watched])? else {
+                panic!("the watched key's value")
+            };
+            let next = String::from_utf8(now).unwrap().parse::<i64>().unwrap() + 1;
+            Ok(vec![vec![
+                "SET".to_owned(),
+                watched.clone(),
+                next.to_string(),
+            ]])
+        })
+        .unwrap();
+    assert_eq!(applied, Value::Array(vec![Value::Okay]));
+    assert_eq!(run(&format!("GET {watched}")), text("2"));
+    // A whole replacement needs no move; the new value is the one read, and a later write
+    // that depends on the value takes it, not the old copy.
+    assert_eq!(run(&format!("SET {overwritten} 20")), Value::Okay);
+    assert_eq!(run(&format!("INCR {overwritten}")), int(21));
+
+    for key in [
+        &counter,
+        &list,
+        &hash,
+        &lock,
+        &expiring,
+        &deleted,
+        &piped,
+        &watched,
+        &overwritten,
+    ] {
+        assert_eq!(
+            old(&format!("EXISTS {key}")),
+            int(0),
+            "{key} left its old master"
+        );
+    }
+    // Without the window the keys are where the writes left them.
+    let plain = |line: &str| w.plain.execute(&words(line)).unwrap();
+    assert_eq!(plain(&format!("GET {counter}")), text("11"));
+    assert_eq!(plain(&format!("LLEN {list}")), int(3));
+    assert_eq!(plain(&format!("GET {overwritten}")), text("21"));
 }

@@ -7,6 +7,7 @@
 
 pub mod batches;
 pub mod eager;
+pub mod pull;
 pub mod redirect;
 pub mod window;
 

@@ -1,0 +1,206 @@
+//! The online window's writes: before a write runs on a key's new master, the key is moved
+//! there from its old master if it is still on it ("pull on write"). Without this a write
+//! would act on the new master alone: INCR would count from zero, LPUSH would start a new list
+//! (and the move, finding the key already on the new master, would drop the old items), SET NX
+//! would take a lock someone holds, DEL would leave the old copy for reads to find.
+//!
+//! The move is the migration tool's own: `DUMP` and `PTTL` on the old master, `RESTORE`
+//! without `REPLACE` on the new one (a copy already there, restored by the tool or another
+//! client, or written since, wins: `BUSYKEY`), then `DEL` on the old master. A key is always
+//! on one master or the other, so a read meanwhile finds it. Commands that replace a value
+//! whole (SET without NX, XX, GET or KEEPTTL; SETEX; PSETEX; MSET) need no move: the new
+//! master's value is the one reads take, and the tool drops the old copy when it gets there.
+//!
+//! An old master that cannot be reached counts as not having the key, as it does for reads:
+//! the window never makes a command fail because of a server being left. A failed `DEL` of
+//! the old copy is not an error either (the new master's copy is the one reads take, and the
+//! tool deletes the old one when it gets there).
+
+use redis::Value;
+
+use super::Executor;
+use super::batches::MasterBatches;
+use super::exchange;
+use crate::commands::{self, Flags, key_positions};
+use crate::error::{ClusterError, server_message};
+use crate::placement::PlacedKey;
+use crate::wire::request::pack_command;
+
+/// A key a write names that may still be on its old master.
+struct Pulled<'a> {
+    key: PlacedKey<'a>,
+    /// Its name on the old master.
+    old_name: &'a [u8],
+    old: usize,
+}
+
+impl Executor {
+    /// Moves the keys the writes among `commands` name from their old masters to their new
+    /// ones, before the commands run (see the module's comment). Outside the window, or for
+    /// reads only, nothing is sent. A key the new master refuses to take (a RESTORE error
+    /// other than BUSYKEY) is the error, and the commands must not run.
+    pub fn pull_before_writes<'c, A: AsRef<[u8]> + 'c>(
+        &self,
+        commands: impl IntoIterator<Item = &'c [A]>,
+    ) -> Result<(), ClusterError> {
+        if !self.window_open() {
+            return Ok(());
+        }
+        let previous = &self.topology.previous_placement;
+        let mut pulled: Vec<Pulled<'c>> = Vec::new();
+        for args in commands {
+            for at in keys_to_pull(args) {
+                let key = self.placement().place(args[at].as_ref(), self.unit_count());
+                if self.old_master(&key).is_none() || pulled.iter().any(|p| p.key.key == key.key) {
+                    continue;
+                }
+                let old_name = previous.split(key.key).stored;
+                let old = previous.master_index(key.key, self.topology.previous.len());
+                pulled.push(Pulled { key, old_name, old });
+            }
+        }
+        if pulled.is_empty() {
+            return Ok(());
+        }
+        let dumps = self.dump_on_old_masters(&pulled);
+        let mut restores = MasterBatches::default();
+        let mut restored = Vec::new();
+        for (p, dump) in pulled.iter().zip(dumps) {
+            let Some((payload, ttl)) = dump else { continue };
+            let ttl = ttl.to_string();
+            let args: [&[u8]; 4] = [b"RESTORE", p.key.stored, ttl.as_bytes(), &payload];
+            let node = self.topology.node_of(p.key.shard);
+            pack_command(&args, &[], restores.next_for(node));
+            restored.push(p);
+        }
+        if restored.is_empty() {
+            return Ok(());
+        }
+        for (p, reply) in restored.iter().zip(self.run_batches(restores)) {
+            match reply? {
+                Value::ServerError(e) if e.code() != "BUSYKEY" => {
+                    return Err(ClusterError::Command(format!(
+                        "{}: could not move '{}' from its old master {} before writing it: {}",
+                        self.master_name(p.key.shard),
+                        String::from_utf8_lossy(p.key.key),
+                        self.topology.previous[p.old].name(),
+                        server_message(&e)
+                    )));
+                }
+                _ => {}
+            }
+        }
+        // Restored (or already there): the old copy goes.
+        let mut deletes = MasterBatches::default();
+        for p in &restored {
+            pack_command(
+                &[b"DEL".as_slice(), p.old_name],
+                &[],
+                deletes.next_for(p.old),
+            );
+        }
+        let previous_pools = &self.topology.previous;
+        exchange(deletes, |old| &previous_pools[old]);
+        Ok(())
+    }
+
+    /// `DUMP` and `PTTL` of each key on its old master, every old master at once: the payload
+    /// and the RESTORE expiry (0: none) where the key is there, `None` where it is not or its
+    /// master cannot be reached.
+    fn dump_on_old_masters(&self, pulled: &[Pulled<'_>]) -> Vec<Option<(Vec<u8>, i64)>> {
+        let mut batches = MasterBatches::default();
+        for p in pulled {
+            pack_command(
+                &[b"DUMP".as_slice(), p.old_name],
+                &[],
+                batches.next_for(p.old),
+            );
+            pack_command(
+                &[b"PTTL".as_slice(), p.old_name],
+                &[],
+                batches.next_for(p.old),
+            );
+        }
+        let previous = &self.topology.previous;
+        let replies = exchange(batches, |old| &previous[old]);
+        replies
+            .chunks(2)
+            .map(|pair| match pair {
+                [Ok(Value::BulkString(payload)), Ok(Value::Int(ttl))] if *ttl != -2 => {
+                    // PTTL -1: no expiry (RESTORE's 0); a key about to expire keeps 1 ms.
+                    let ttl = if *ttl < 0 { 0 } else { (*ttl).max(1) };
+                    Some((payload.clone(), ttl))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The positions of the keys a command may change and whose current value it depends on:
+/// every key of a command that is not a read (scripts included: EVAL declares its keys),
+/// except for pub/sub commands (their "keys" are channels) and commands that replace a value
+/// whole. Unknown or malformed commands name none (they fail on their own).
+fn keys_to_pull<A: AsRef<[u8]>>(args: &[A]) -> Vec<usize> {
+    let Ok(spec) = commands::resolve(args) else {
+        return Vec::new();
+    };
+    if spec.flags.contains(Flags::READ)
+        || spec.flags.contains(Flags::PUBSUB)
+        || replaces_whole(spec.name, args)
+    {
+        return Vec::new();
+    }
+    key_positions(spec, args).unwrap_or_default()
+}
+
+/// Does the command set its keys' values without reading them (and their expiry with them)?
+fn replaces_whole<A: AsRef<[u8]>>(name: &str, args: &[A]) -> bool {
+    match name {
+        "SETEX" | "PSETEX" | "MSET" => true,
+        // SET's options after the value: NX/XX/GET depend on the old value, KEEPTTL keeps its
+        // expiry.
+        "SET" => !args.iter().skip(3).any(|option| {
+            let option = option.as_ref();
+            [&b"NX"[..], b"XX", b"GET", b"KEEPTTL"]
+                .iter()
+                .any(|flag| option.eq_ignore_ascii_case(flag))
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keys_to_pull;
+
+    fn pulls(line: &str) -> Vec<usize> {
+        let args: Vec<&str> = line.split(' ').collect();
+        keys_to_pull(&args)
+    }
+
+    #[test]
+    fn writes_that_depend_on_the_old_value_pull_their_keys() {
+        assert_eq!(pulls("INCR counter"), [1]);
+        assert_eq!(pulls("LPUSH queue job"), [1]);
+        assert_eq!(pulls("SET lock me NX PX 1000"), [1]);
+        assert_eq!(pulls("SET k v KEEPTTL"), [1]);
+        assert_eq!(pulls("set k v get"), [1]);
+        assert_eq!(pulls("DEL a b"), [1, 2]);
+        assert_eq!(pulls("RENAME a b"), [1, 2]);
+        assert_eq!(pulls("EVAL script 2 a b x"), [3, 4]);
+        assert_eq!(pulls("EXPIRE k 10"), [1]);
+    }
+
+    #[test]
+    fn reads_whole_replacements_and_channels_pull_nothing() {
+        assert!(pulls("GET k").is_empty());
+        assert!(pulls("EVAL_RO script 1 a").is_empty());
+        assert!(pulls("SET k v").is_empty());
+        assert!(pulls("SET k v EX 10").is_empty());
+        assert!(pulls("SETEX k 10 v").is_empty());
+        assert!(pulls("MSET a 1 b 2").is_empty());
+        assert!(pulls("SPUBLISH channel message").is_empty());
+        assert!(pulls("NOSUCHCOMMAND k").is_empty());
+    }
+}
