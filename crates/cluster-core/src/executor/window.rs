@@ -8,8 +8,9 @@
 //! new masters lacked (`ask_old_masters`). The old master is asked for the key under the name
 //! the old placement stored it by: the same name after a reshard, the tag-stripped one when the
 //! current servers are a Redis Cluster (`bar{foo}` is `bar` on foo's old master). Writes never
-//! come here: they first move the keys they name to their new master (`pull.rs`). An old master that cannot be reached is a miss: the window never makes a read
-//! fail. Reads in the window go to masters.
+//! come here: they first move the keys they name to their new master (`pull.rs`). An old
+//! master that cannot be reached is a miss: the window never makes a read fail. Reads in the
+//! window go to masters.
 
 use std::borrow::Cow;
 
