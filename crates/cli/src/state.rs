@@ -1,11 +1,13 @@
 //! The resume point of a copy: per source node its SCAN cursor, and the counts so far. Written
-//! atomically (a temporary file renamed over the old one) after every batch whose RESTOREs
-//! were confirmed, so a copy killed at any moment restarts from a batch boundary: keys after it
-//! are copied again (RESTORE ... REPLACE, harmless), none is skipped. The file is forced to
-//! disk (fsync) at most once a second (`Job::advance`): a killed process loses nothing; after
-//! a power loss the file may be a second old (the job repeats that second's work, which is safe
-//! to repeat) or, on some file systems, unreadable (the job says so: remove the file and run
-//! again, repeating everything, which is as safe).
+//! atomically (a temporary file renamed over the old one) after a batch whose RESTOREs were
+//! confirmed, at most every 100 ms (`Job::advance`), so a copy killed at any moment restarts
+//! from a batch boundary at most that old: keys after it are copied again (RESTORE ...
+//! REPLACE, harmless), none is skipped; a move finds the keys it had not moved yet (those it
+//! moved since are no longer there, and its counts leave them out). The file is forced to disk
+//! (fsync) at most once a second: a killed process loses nothing more; after a power loss the
+//! file may be a second old (the job repeats that second's work, which is safe to repeat) or,
+//! on some file systems, unreadable (the job says so: remove the file and run again, repeating
+//! everything, which is as safe).
 
 use std::collections::BTreeMap;
 use std::io::Write;
