@@ -85,6 +85,7 @@ $lastWritten = [];
 $acknowledged = [];
 $uncertain = [];
 $failures = [];
+$wrongWrites = 0;
 $start = hrtime(true);
 $checked = $start;
 $ops = 0;
@@ -121,8 +122,14 @@ while (true) {
         } catch (RedisCluster\Exception $e) {
             $done = false;
         }
-        // A length that is not the expected value's is caught by the reads and checks.
         if ($done === true || $done === 'OK' || is_int($done)) {
+            if (is_int($done) && $done !== strlen($value)) {
+                // APPEND's new length: the append acted on another value than the key's.
+                $wrongWrites++;
+                if (count($failures) < 20) {
+                    $failures[] = "$phase: APPEND $key made $done bytes, not " . strlen($value);
+                }
+            }
             if ($i !== null) {
                 $lastWritten[$i] = $value;
             }
@@ -130,8 +137,9 @@ while (true) {
         } else {
             $uncertain[] = [$key, $value];
             if ($i !== null) {
-                // Its value is not known any more: not written again.
+                // Its value is not known any more: not written again, read as anyone's.
                 $owned = array_values(array_filter($owned, fn ($o) => $o !== $i));
+                unset($lastWritten[$i]);
             }
         }
     } else {
@@ -179,6 +187,7 @@ foreach ($phases as $name => $phaseData) {
 file_put_contents($out, json_encode([
     'client' => 'php',
     'phases' => (object) $summary,
+    'wrong_writes' => $wrongWrites,
     'failures' => $failures,
     'acknowledged' => (object) $acknowledged,
     'uncertain' => $uncertain,

@@ -147,6 +147,7 @@ def load(me, n, control, out, rate):
     phase = phase_now()
     cluster, on_window = client(phase), phase != "before"
     phases, last_written, acknowledged, uncertain, failures = {}, {}, {}, [], []
+    wrong_writes = 0
     start = checked = time.monotonic()
     ops = seq = 0
     while True:
@@ -176,14 +177,22 @@ def load(me, n, control, out, rate):
             except redis.RedisError:
                 done = None
             if done is True or done == b"OK" or isinstance(done, int):
-                # A length that is not the expected value's is caught by the reads and checks.
+                if isinstance(done, int) and done != len(value):
+                    # APPEND's new length: the append acted on another value than the key's.
+                    wrong_writes += 1
+                    if len(failures) < 20:
+                        failures.append(
+                            f"{phase}: APPEND {key} made {done} bytes, not {len(value)}"
+                        )
                 if i is not None:
                     last_written[i] = value.encode()
                 acknowledged[key] = value
             else:
                 uncertain.append([key, value])
                 if i is not None:
-                    owned.remove(i)  # its value is not known any more: not written again
+                    # Its value is not known any more: not written again, read as anyone's.
+                    owned.remove(i)
+                    last_written.pop(i, None)
         else:
             i = rng.randrange(n)
             read, want = read_of(i)
@@ -224,6 +233,7 @@ def load(me, n, control, out, rate):
     report = {
         "client": "python",
         "phases": summary,
+        "wrong_writes": wrong_writes,
         "failures": failures,
         "acknowledged": acknowledged,
         "uncertain": uncertain,
@@ -459,6 +469,7 @@ def main():
             "resumed_summary": summary,
             "clients": {r["client"]: r["phases"] for r in reports},
             "failures": [f for r in reports for f in r["failures"]],
+            "wrong_writes": sum(r["wrong_writes"] for r in reports),
             "checked": checked,
             "lost": lost,
             "changed": changed,
@@ -471,7 +482,8 @@ def main():
         failed_reads = sum(
             p.get("failed", 0) for c in results["clients"].values() for p in c.values()
         )
-        if failed_reads or lost or changed or left or not killed:
+        wrong = results["wrong_writes"]
+        if failed_reads or wrong or lost or changed or left or not killed:
             raise SystemExit(1)
     finally:
         for _, _, process in loads:
@@ -501,6 +513,7 @@ def print_report(results):
         if phases.get("before") and phases.get("moving"):
             ratio = phases["moving"]["p99_us"] / max(1, phases["before"]["p99_us"])
             print(f"{client:<8} read p99 during the move / before: {ratio:.2f}x")
+    print(f"appends that acted on another value than the key's: {results['wrong_writes']}")
     print(
         f"checked {results['checked']} keys on the cluster: {results['lost']} lost, "
         f"{results['changed']} changed; {results['left_on_old_masters']} left on the old masters"

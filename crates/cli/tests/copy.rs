@@ -193,7 +193,7 @@ fn copy_places_every_type_with_its_expiry_and_verifies() {
 fn a_copy_killed_five_times_finishes_when_run_again() {
     let source = RedisServer::start(port(slot::MIGRATE + 4));
     let (servers, to) = destination(slot::MIGRATE + 5);
-    // Enough keys that a kill lands mid-copy: the copy moves well over 100k keys/s.
+    // Enough keys, paced (--rate), that a kill lands mid-copy.
     let n = 100_000;
     fill(&source, n);
     let dir = std::env::temp_dir().join(format!("rediscluster-copy-{}", std::process::id()));
@@ -208,7 +208,7 @@ fn a_copy_killed_five_times_finishes_when_run_again() {
             .arg(&cluster_file)
             .arg("--state")
             .arg(&state)
-            .args(["--batch", "50", "--quiet"])
+            .args(["--batch", "50", "--rate", "100000", "--quiet"])
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap()

@@ -24,20 +24,23 @@ fn get(cluster: &Cluster, key: &str) -> Value {
     cluster.execute(&["GET", key]).unwrap()
 }
 
-/// The online window under a reshard: the window client `during` writes every `every`-th key
-/// first, then reads every key (GET each, and one MGET of the first 40) pass after pass until
+/// The online window under a reshard: every `every`-th key is written first, in turn by the
+/// window client `during` (which moves the key off its old master first) and by `direct`, a
+/// client of the new servers alone (the move must keep its value: RESTORE never replaces);
+/// then `during` reads every key (GET each, and one MGET of the first 40) pass after pass until
 /// `reshard` returns: each read answers the value written in the window or the one written
 /// before it, never a miss, and at least two passes read through the move. The reshard's
 /// summary, and the keys written in the window.
 fn read_through_a_reshard(
     during: &Cluster,
+    direct: &Cluster,
     keys: &[String],
     every: usize,
     reshard: impl FnOnce() -> Result<ReshardSummary, rediscluster_tools::ToolError>,
 ) -> (ReshardSummary, Vec<String>) {
     let updated: Vec<String> = keys.iter().step_by(every).cloned().collect();
-    for key in &updated {
-        during
+    for (key, writer) in updated.iter().zip([during, direct].iter().cycle()) {
+        writer
             .execute(&["SET", key, "written during the window"])
             .unwrap();
     }
@@ -246,7 +249,8 @@ fn reshard_three_to_five_and_back() {
         batch: 8,
         ..options.clone()
     };
-    let (moved, updated) = read_through_a_reshard(&during, &keys, 12, || {
+    let direct = Cluster::new(five.clone()).unwrap();
+    let (moved, updated) = read_through_a_reshard(&during, &direct, &keys, 12, || {
         reshard(&config(&servers[..3]), &five, &slow, &|_| {})
     });
     assert!(
@@ -292,7 +296,8 @@ fn reshard_three_to_five_and_back() {
             .arg(&to_file)
             .arg("--state")
             .arg(&state)
-            .args(["--batch", "20", "--quiet"])
+            // Paced, so each run lasts long enough to be killed midway.
+            .args(["--batch", "20", "--rate", "10000", "--quiet"])
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap()
@@ -505,11 +510,14 @@ fn into_a_redis_cluster(old_servers: &[support::RedisServer]) {
         tag_rule: Some(rule.clone()),
         ..ReshardOptions::default()
     };
-    let (moved, updated) =
-        read_through_a_reshard(&during, &keys, 9, || reshard(&old, &to, &options, &|_| {}));
+    let (moved, updated) = read_through_a_reshard(&during, &on_cluster, &keys, 9, || {
+        reshard(&old, &to, &options, &|_| {})
+    });
     assert_eq!(moved.unplaceable, unplaceable, "{moved:?}");
+    // The keys the window wrote (every other one of `updated`) had left their old masters.
+    let written_through_window = updated.len().div_ceil(2) as u64;
     assert_eq!(
-        moved.moved + moved.newer_on_destination,
+        moved.moved + moved.newer_on_destination + written_through_window,
         total - unplaceable
     );
     assert!(moved.newer_on_destination > 0, "{moved:?}");
@@ -559,6 +567,7 @@ fn into_a_redis_cluster(old_servers: &[support::RedisServer]) {
             .arg("--state")
             .arg(&state)
             .args(["--tag-rule", r"^(many:\d+):", "--batch", "20", "--quiet"])
+            .args(["--rate", "10000"])
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap()
@@ -685,7 +694,8 @@ fn from_a_redisarray_deployment_to_elastic_slots(servers: &[support::RedisServer
         .unwrap()
         .remove("mastersonly");
     let during = Cluster::new(ClusterConfig::from_value(&window).unwrap()).unwrap();
-    let (summary, updated) = read_through_a_reshard(&during, &keys, 10, || {
+    let direct = Cluster::new(ClusterConfig::from_value(&elastic).unwrap()).unwrap();
+    let (summary, updated) = read_through_a_reshard(&during, &direct, &keys, 10, || {
         reshard(
             &ClusterConfig::from_value(&array).unwrap(),
             &ClusterConfig::from_value(&elastic).unwrap(),

@@ -119,6 +119,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut acknowledged: BTreeMap<String, String> = BTreeMap::new();
     let mut uncertain: Vec<(String, String)> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
+    let mut wrong_writes: u64 = 0;
     let (start, mut checked) = (Instant::now(), Instant::now());
     let mut ops: u64 = 0;
     let mut seq: u64 = 0;
@@ -155,8 +156,19 @@ fn main() -> Result<(), Box<dyn Error>> {
             };
             let (sent, value) = value;
             match cluster.execute(&[command, &key, &sent]) {
-                // A length that is not the expected value's is caught by the reads and checks.
-                Ok(Value::Okay | Value::Int(_)) => {
+                Ok(reply @ (Value::Okay | Value::Int(_))) => {
+                    if let Value::Int(length) = reply
+                        && length as usize != value.len()
+                    {
+                        // APPEND's new length: the append acted on another value than the key's.
+                        wrong_writes += 1;
+                        if failures.len() < 20 {
+                            failures.push(format!(
+                                "{phase}: APPEND {key} made {length} bytes, not {}",
+                                value.len()
+                            ));
+                        }
+                    }
                     if let Some(i) = index {
                         last_written.insert(i, value.clone());
                     }
@@ -164,8 +176,11 @@ fn main() -> Result<(), Box<dyn Error>> {
                 }
                 _ => {
                     uncertain.push((key, value));
-                    // Its value is not known any more: not written again.
-                    owned.retain(|&o| Some(o) != index);
+                    // Its value is not known any more: not written again, read as anyone's.
+                    if let Some(i) = index {
+                        owned.retain(|&o| o != i);
+                        last_written.remove(&i);
+                    }
                 }
             }
         } else {
@@ -220,6 +235,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let report = serde_json::json!({
         "client": "rust",
         "phases": phases,
+        "wrong_writes": wrong_writes,
         "failures": failures,
         "acknowledged": acknowledged,
         "uncertain": uncertain,

@@ -194,8 +194,8 @@ impl Cluster {
         args: &[A],
         visit: &mut dyn FnMut(usize, Item<'_>),
     ) -> Result<Option<Value>, ClusterError> {
-        self.executor.pull_before_writes(std::iter::once(args))?;
         let planned = self.executor.plan(args)?;
+        self.executor.pull_before_writes(std::iter::once(args))?;
         match dispatch::run_items(&self.executor, args, planned, visit)? {
             Some((value, node)) => error_reply_as_err(node, value).map(Some),
             None => Ok(None),
@@ -325,8 +325,8 @@ impl Cluster {
     /// pipelines and the `redis::ConnectionLike` handle report it in place). Also returns the
     /// node that answered, for errors.
     pub(crate) fn run<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<(Value, &str), ClusterError> {
-        self.executor.pull_before_writes(std::iter::once(args))?;
         let planned = self.executor.plan(args)?;
+        self.executor.pull_before_writes(std::iter::once(args))?;
         dispatch::run(&self.executor, args, planned)
     }
 

@@ -214,8 +214,6 @@ fn connection_lost(pool: &NodePool) -> ClusterError {
     )
 }
 
-/// WATCH with every key's stored name (tags stripped), and the master all `keys` are on (with
-/// `held`, it must be that one). No key, or keys on several masters: an error.
 /// In the online window, moves the keys about to be watched to their new master first (see
 /// `executor/pull.rs`): every write after that acts there, where the watch sees it.
 fn pull_watched<A: AsRef<[u8]>>(executor: &Executor, keys: &[A]) -> Result<(), ClusterError> {
@@ -225,6 +223,8 @@ fn pull_watched<A: AsRef<[u8]>>(executor: &Executor, keys: &[A]) -> Result<(), C
     executor.pull_before_writes(std::iter::once(watch.as_slice()))
 }
 
+/// WATCH with every key's stored name (tags stripped), and the master all `keys` are on (with
+/// `held`, it must be that one). No key, or keys on several masters: an error.
 fn pack_watch<A: AsRef<[u8]>>(
     executor: &Executor,
     keys: &[A],

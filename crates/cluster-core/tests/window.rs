@@ -1,8 +1,9 @@
 //! The online window of a 3 -> 5 reshard (`previous` in the config): every read path finds a
 //! key that has not moved yet on its old master, exactly as a client of the old masters does:
 //! single-key reads, split reads (MGET, EXISTS), pipelines, transactions and the emulated
-//! multi-key commands (their reads). The oracle is a client of the three old masters, which
-//! still hold every key; a client of the five masters without the window shows what each path
+//! multi-key commands (their reads); and every write first moves the keys it names there
+//! (pull on write). The oracle is a client of the three old masters, which hold every key the
+//! window has not written; a client of the five masters without the window shows what each path
 //! would miss.
 
 mod support;
@@ -12,7 +13,7 @@ use cluster_core::{Cluster, ClusterConfig, Value};
 use support::{RedisServer, config_of, slot, start_masters};
 
 struct Window {
-    _servers: Vec<RedisServer>,
+    servers: Vec<RedisServer>,
     /// The tests of this file share the slot's five ports, one test at a time.
     _turn: std::sync::MutexGuard<'static, ()>,
     /// The three masters before the reshard: every key is still there.
@@ -37,7 +38,7 @@ fn window() -> Window {
         old: cluster(config_of(&servers[..3])),
         window: cluster(with_previous),
         plain: cluster(config_of(&servers)),
-        _servers: servers,
+        servers,
         _turn: turn,
     }
 }
@@ -265,8 +266,8 @@ fn every_read_path_finds_keys_not_moved_yet() {
     );
 }
 
-/// The emulated writes read their sources through the window too; what they write goes to the
-/// new masters.
+/// The emulated writes act on their sources' values (a write moves every key it names first,
+/// sources included); what they write goes to the new masters.
 #[test]
 fn emulated_writes_read_their_sources_where_they_are() {
     let w = window();
@@ -298,7 +299,7 @@ fn emulated_writes_read_their_sources_where_they_are() {
         run(&format!("GET {copy}")),
         Value::BulkString(format!("value-of-{}", data.strings[0]).into_bytes())
     );
-    // MSETNX sees a key that exists only on its old master.
+    // MSETNX sees a key that was only on its old master.
     assert_eq!(
         run(&format!("MSETNX fresh-key 1 {} 2", data.strings[1])),
         Value::Int(0)
@@ -451,9 +452,13 @@ fn writes_act_on_the_value_a_key_had_on_its_old_master() {
         .unwrap();
     assert_eq!(applied, Value::Array(vec![Value::Okay]));
     assert_eq!(run(&format!("GET {watched}")), text("2"));
-    // A whole replacement needs no move; the new value is the one read, and a later write
-    // that depends on the value takes it, not the old copy.
-    assert_eq!(run(&format!("SET {overwritten} 20")), Value::Okay);
+    // A whole replacement moves the key too: its old copy goes.
+    assert_eq!(run(&format!("SETEX {overwritten} 100 20")), Value::Okay);
+    assert_eq!(
+        old(&format!("EXISTS {overwritten}")),
+        int(0),
+        "no old copy left to come back once the new value expires"
+    );
     assert_eq!(run(&format!("INCR {overwritten}")), int(21));
 
     for key in [
@@ -478,4 +483,31 @@ fn writes_act_on_the_value_a_key_had_on_its_old_master() {
     assert_eq!(plain(&format!("GET {counter}")), text("11"));
     assert_eq!(plain(&format!("LLEN {list}")), int(3));
     assert_eq!(plain(&format!("GET {overwritten}")), text("21"));
+}
+
+/// An old master that cannot say whether it still has a key fails a write of that key, and
+/// nothing is written: a write beside a copy that may still be there would lose that copy
+/// once the move found the key written.
+#[test]
+fn a_write_fails_when_the_old_master_cannot_answer() {
+    let mut w = window();
+    let key = moving("unreachable", 1).remove(0);
+    w.old.execute(&words(&format!("SET {key} 10"))).unwrap();
+    let old_master = master_index_for_key(key.as_bytes(), 3);
+    w.servers[old_master].stop();
+    let error = w
+        .window
+        .execute(&words(&format!("INCR {key}")))
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("node_{}", old_master + 1)),
+        "names the old master: {error}"
+    );
+    assert_eq!(
+        w.plain.execute(&words(&format!("EXISTS {key}"))).unwrap(),
+        Value::Int(0),
+        "nothing written on the new master"
+    );
 }

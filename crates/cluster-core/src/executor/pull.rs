@@ -2,19 +2,24 @@
 //! there from its old master if it is still on it ("pull on write"). Without this a write
 //! would act on the new master alone: INCR would count from zero, LPUSH would start a new list
 //! (and the move, finding the key already on the new master, would drop the old items), SET NX
-//! would take a lock someone holds, DEL would leave the old copy for reads to find.
+//! would take a lock someone holds, DEL would leave the old copy for reads to find, and a SET
+//! whose value later expired would uncover the old one.
 //!
 //! The move is the migration tool's own: `DUMP` and `PTTL` on the old master, `RESTORE`
 //! without `REPLACE` on the new one (a copy already there, restored by the tool or another
 //! client, or written since, wins: `BUSYKEY`), then `DEL` on the old master. A key is always
-//! on one master or the other, so a read meanwhile finds it. Commands that replace a value
-//! whole (SET without NX, XX, GET or KEEPTTL; SETEX; PSETEX; MSET) need no move: the new
-//! master's value is the one reads take, and the tool drops the old copy when it gets there.
+//! on one master or the other, so a read meanwhile finds it.
 //!
-//! An old master that cannot be reached counts as not having the key, as it does for reads:
-//! the window never makes a command fail because of a server being left. A failed `DEL` of
-//! the old copy is not an error either (the new master's copy is the one reads take, and the
-//! tool deletes the old one when it gets there).
+//! An old master that cannot answer whether it has the key fails the write (nothing is sent
+//! to the new master): writing beside a copy that may still be there would lose it for good
+//! once the move finds the key written. A failed `DEL` of the old copy is not an error (the new
+//! master's copy is the one reads take, and the tool deletes the old one when it gets there).
+//!
+//! One race is left, between two movers of one key (two clients, or a client and the tool):
+//! both DUMP it, the first RESTOREs it and its write removes the key (a pop of the last item,
+//! a DEL), then the second's RESTORE brings it back.
+
+use std::collections::HashSet;
 
 use redis::Value;
 
@@ -34,11 +39,15 @@ struct Pulled<'a> {
     old: usize,
 }
 
+/// A key's value on its old master: the DUMP payload and RESTORE's expiry (0: none).
+type Dumped = Option<(Vec<u8>, i64)>;
+
 impl Executor {
     /// Moves the keys the writes among `commands` name from their old masters to their new
     /// ones, before the commands run (see the module's comment). Outside the window, or for
-    /// reads only, nothing is sent. A key the new master refuses to take (a RESTORE error
-    /// other than BUSYKEY) is the error, and the commands must not run.
+    /// reads only, nothing is sent. An old master that cannot say whether it has a key, or a
+    /// new master that refuses to take one (a RESTORE error other than BUSYKEY), is the error,
+    /// and the commands must not run.
     pub fn pull_before_writes<'c, A: AsRef<[u8]> + 'c>(
         &self,
         commands: impl IntoIterator<Item = &'c [A]>,
@@ -48,10 +57,11 @@ impl Executor {
         }
         let previous = &self.topology.previous_placement;
         let mut pulled: Vec<Pulled<'c>> = Vec::new();
+        let mut seen: HashSet<&'c [u8]> = HashSet::new();
         for args in commands {
             for at in keys_to_pull(args) {
                 let key = self.placement().place(args[at].as_ref(), self.unit_count());
-                if self.old_master(&key).is_none() || pulled.iter().any(|p| p.key.key == key.key) {
+                if self.old_master(&key).is_none() || !seen.insert(key.key) {
                     continue;
                 }
                 let old_name = previous.split(key.key).stored;
@@ -62,7 +72,7 @@ impl Executor {
         if pulled.is_empty() {
             return Ok(());
         }
-        let dumps = self.dump_on_old_masters(&pulled);
+        let dumps = self.dump_on_old_masters(&pulled)?;
         let mut restores = MasterBatches::default();
         let mut restored = Vec::new();
         for (p, dump) in pulled.iter().zip(dumps) {
@@ -76,38 +86,42 @@ impl Executor {
         if restored.is_empty() {
             return Ok(());
         }
-        for (p, reply) in restored.iter().zip(self.run_batches(restores)) {
-            match reply? {
-                Value::ServerError(e) if e.code() != "BUSYKEY" => {
-                    return Err(ClusterError::Command(format!(
-                        "{}: could not move '{}' from its old master {} before writing it: {}",
-                        self.master_name(p.key.shard),
-                        String::from_utf8_lossy(p.key.key),
-                        self.topology.previous[p.old].name(),
-                        server_message(&e)
-                    )));
-                }
-                _ => {}
-            }
-        }
-        // Restored (or already there): the old copy goes.
+        // Each key the new master took (restored, or already there) leaves its old master; the
+        // first refusal is the answer, once the others are done.
+        let mut refused = None;
         let mut deletes = MasterBatches::default();
-        for p in &restored {
-            pack_command(
-                &[b"DEL".as_slice(), p.old_name],
-                &[],
-                deletes.next_for(p.old),
-            );
+        for (p, reply) in restored.iter().zip(self.run_batches(restores)) {
+            match reply {
+                Ok(Value::ServerError(e)) if e.code() != "BUSYKEY" => {
+                    refused.get_or_insert_with(|| {
+                        ClusterError::Command(format!(
+                            "{}: could not move '{}' from its old master {} before writing it: {}",
+                            self.master_name(p.key.shard),
+                            String::from_utf8_lossy(p.key.key),
+                            self.topology.previous[p.old].name(),
+                            server_message(&e)
+                        ))
+                    });
+                }
+                Err(e) => {
+                    refused.get_or_insert(e);
+                }
+                Ok(_) => pack_command(
+                    &[b"DEL".as_slice(), p.old_name],
+                    &[],
+                    deletes.next_for(p.old),
+                ),
+            }
         }
         let previous_pools = &self.topology.previous;
         exchange(deletes, |old| &previous_pools[old]);
-        Ok(())
+        refused.map_or(Ok(()), Err)
     }
 
     /// `DUMP` and `PTTL` of each key on its old master, every old master at once: the payload
-    /// and the RESTORE expiry (0: none) where the key is there, `None` where it is not or its
-    /// master cannot be reached.
-    fn dump_on_old_masters(&self, pulled: &[Pulled<'_>]) -> Vec<Option<(Vec<u8>, i64)>> {
+    /// and the RESTORE expiry where the key is there, `None` where it is not. An old master
+    /// that fails, or answers an error, is the error.
+    fn dump_on_old_masters(&self, pulled: &[Pulled<'_>]) -> Result<Vec<Dumped>, ClusterError> {
         let mut batches = MasterBatches::default();
         for p in pulled {
             pack_command(
@@ -123,51 +137,52 @@ impl Executor {
         }
         let previous = &self.topology.previous;
         let replies = exchange(batches, |old| &previous[old]);
-        replies
-            .chunks(2)
-            .map(|pair| match pair {
-                [Ok(Value::BulkString(payload)), Ok(Value::Int(ttl))] if *ttl != -2 => {
-                    // PTTL -1: no expiry (RESTORE's 0); a key about to expire keeps 1 ms.
-                    let ttl = if *ttl < 0 { 0 } else { (*ttl).max(1) };
-                    Some((payload.clone(), ttl))
+        let mut dumps = Vec::with_capacity(pulled.len());
+        for (p, pair) in pulled.iter().zip(replies.chunks(2)) {
+            let [dump, ttl] = pair else {
+                return Err(ClusterError::Command(
+                    "DUMP and PTTL: a reply is missing".to_owned(),
+                ));
+            };
+            let dump = match (dump.clone()?, ttl.clone()?) {
+                (Value::Nil, _) | (_, Value::Int(-2)) => None,
+                // PTTL -1: no expiry (RESTORE's 0); a key about to expire keeps 1 ms.
+                (Value::BulkString(payload), Value::Int(ttl)) => {
+                    Some((payload, if ttl < 0 { 0 } else { ttl.max(1) }))
                 }
-                _ => None,
-            })
-            .collect()
+                (Value::ServerError(e), _) | (_, Value::ServerError(e)) => {
+                    return Err(ClusterError::Command(format!(
+                        "{}: could not read '{}' before writing it: {}",
+                        previous[p.old].name(),
+                        String::from_utf8_lossy(p.key.key),
+                        server_message(&e)
+                    )));
+                }
+                (dump, ttl) => {
+                    return Err(ClusterError::Command(format!(
+                        "{}: unexpected answers to DUMP and PTTL of '{}': {dump:?}, {ttl:?}",
+                        previous[p.old].name(),
+                        String::from_utf8_lossy(p.key.key)
+                    )));
+                }
+            };
+            dumps.push(dump);
+        }
+        Ok(dumps)
     }
 }
 
-/// The positions of the keys a command may change and whose current value it depends on:
-/// every key of a command that is not a read (scripts included: EVAL declares its keys),
-/// except for pub/sub commands (their "keys" are channels) and commands that replace a value
-/// whole. Unknown or malformed commands name none (they fail on their own).
+/// The positions of the keys a command may change: every key of a command that is not a read
+/// (scripts included: EVAL declares its keys), except for pub/sub commands (their "keys" are
+/// channels). Unknown or malformed commands name none (they fail on their own).
 fn keys_to_pull<A: AsRef<[u8]>>(args: &[A]) -> Vec<usize> {
     let Ok(spec) = commands::resolve(args) else {
         return Vec::new();
     };
-    if spec.flags.contains(Flags::READ)
-        || spec.flags.contains(Flags::PUBSUB)
-        || replaces_whole(spec.name, args)
-    {
+    if spec.flags.contains(Flags::READ) || spec.flags.contains(Flags::PUBSUB) {
         return Vec::new();
     }
     key_positions(spec, args).unwrap_or_default()
-}
-
-/// Does the command set its keys' values without reading them (and their expiry with them)?
-fn replaces_whole<A: AsRef<[u8]>>(name: &str, args: &[A]) -> bool {
-    match name {
-        "SETEX" | "PSETEX" | "MSET" => true,
-        // SET's options after the value: NX/XX/GET depend on the old value, KEEPTTL keeps its
-        // expiry.
-        "SET" => !args.iter().skip(3).any(|option| {
-            let option = option.as_ref();
-            [&b"NX"[..], b"XX", b"GET", b"KEEPTTL"]
-                .iter()
-                .any(|flag| option.eq_ignore_ascii_case(flag))
-        }),
-        _ => false,
-    }
 }
 
 #[cfg(test)]
@@ -190,16 +205,15 @@ mod tests {
         assert_eq!(pulls("RENAME a b"), [1, 2]);
         assert_eq!(pulls("EVAL script 2 a b x"), [3, 4]);
         assert_eq!(pulls("EXPIRE k 10"), [1]);
+        // A whole replacement too: the old copy must not outlive the new value's expiry.
+        assert_eq!(pulls("SETEX k 10 v"), [1]);
+        assert_eq!(pulls("MSET a 1 b 2"), [1, 3]);
     }
 
     #[test]
-    fn reads_whole_replacements_and_channels_pull_nothing() {
+    fn reads_and_channels_pull_nothing() {
         assert!(pulls("GET k").is_empty());
         assert!(pulls("EVAL_RO script 1 a").is_empty());
-        assert!(pulls("SET k v").is_empty());
-        assert!(pulls("SET k v EX 10").is_empty());
-        assert!(pulls("SETEX k 10 v").is_empty());
-        assert!(pulls("MSET a 1 b 2").is_empty());
         assert!(pulls("SPUBLISH channel message").is_empty());
         assert!(pulls("NOSUCHCOMMAND k").is_empty());
     }
