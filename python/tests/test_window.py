@@ -1,6 +1,6 @@
 """The online window from Python: with `previous` (the masters before a reshard) in the config,
 a read that misses on the key's new master is answered by its old master; writes go to the new
-one."""
+one, moving the key there first."""
 
 import rediscluster
 
@@ -20,13 +20,17 @@ def test_reads_fall_back_to_the_old_master_and_writes_go_to_the_new_one(dev_clus
     # Not resharded yet: every key is found through the window, one by one and by MGET.
     assert [window.get(k) for k in keys] == [f"old {k}".encode() for k in keys]
     assert window.mget(keys) == [f"old {k}".encode() for k in keys]
-    # A write goes to the new master and is what the window reads from then on.
+    # A write goes to the new master and is what the window reads from then on; the key left
+    # its old master first, and a write that depends on the value acts on the old one.
     window.set(moving[0], "new")
     assert window.get(moving[0]) == b"new"
-    assert before.get(moving[0]) == f"old {moving[0]}".encode(), "the old copy is untouched"
+    assert before.get(moving[0]) is None, "no old copy left behind"
+    assert window.append(moving[1], "+") == len(f"old {moving[1]}+")
+    assert before.get(moving[1]) is None
     # Without `previous`, the moved-to node alone: the old keys are not there.
     plain = rediscluster.StrictRedisCluster(cluster={"nodes": nodes}, mastersonly=True)
-    assert plain.get(moving[1]) is None
+    assert len(moving) > 2, "a third key that moves"
+    assert plain.get(moving[2]) is None
 
 
 def test_pipelines_and_transactions_read_through_the_window(dev_cluster, config):

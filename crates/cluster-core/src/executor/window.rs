@@ -46,15 +46,16 @@ impl Executor {
         previous.master_index(key.key, self.topology.previous.len())
     }
 
-    /// The key's old master, when the window is open and that is another server than the
-    /// key's master now.
+    /// The key's old master, when the window is open and that is another server (or database)
+    /// than the key's master now.
     pub fn old_master(&self, key: &PlacedKey<'_>) -> Option<&NodePool> {
         let previous = &self.topology.previous;
         if previous.is_empty() {
             return None;
         }
-        let old = &previous[self.old_index(key)];
-        (old.config().addr() != self.master(key.shard).config().addr()).then_some(old)
+        let old = self.old_index(key);
+        let twin = self.topology.previous_twins[old];
+        (twin != Some(self.topology.node_of(key.shard))).then_some(&previous[old])
     }
 
     /// A read as the key's old master takes it: the key's name there and the command naming

@@ -218,6 +218,9 @@ pub struct Topology {
     pub previous: Vec<NodePool>,
     /// How keys were placed on `previous` (`ClusterConfig::previous_placement`).
     pub previous_placement: crate::placement::Placement,
+    /// For each of `previous`, the master (an index into `shards`) that is the same server
+    /// and database, if one is (`same_servers`).
+    pub previous_twins: Vec<Option<usize>>,
     /// The config this was built from: reads to masters only, where replicas come from and
     /// their health settings, and the whole of it to build the same client again in a forked
     /// child.
@@ -239,12 +242,19 @@ impl Topology {
             .flatten()
             .map(|old| NodePool::new(old.clone(), Arc::clone(&session)))
             .collect();
+        let previous_twins = match (&config.previous, config.redis_cluster) {
+            (Some(old), false) => same_servers(old, &config.masters),
+            // A Redis Cluster's nodes are never the client-side masters left behind.
+            (Some(old), true) => vec![None; old.len()],
+            (None, _) => Vec::new(),
+        };
         Topology {
             shards,
             slots: config.redis_cluster.then(SlotMap::default),
             session,
             previous,
             previous_placement: config.previous_placement(),
+            previous_twins,
             config: config.clone(),
         }
     }
@@ -334,5 +344,60 @@ impl Topology {
     /// The shard of a master by name (`node_k`).
     pub fn shard_named(&self, node: &str) -> Option<&Shard> {
         self.shards.iter().find(|s| s.master.name() == node)
+    }
+}
+
+/// For each of `old`, the index of the server among `masters` that is the same server and
+/// database: the same `host:port`, or names that resolve to a common socket address
+/// (`localhost` and `127.0.0.1`, a host name and its IP). The window must know: a key whose
+/// old and new master are one server is not moving, and "moving" it (RESTORE, then DEL of the
+/// old copy) would delete it. A name that does not resolve is compared as written.
+fn same_servers(old: &[NodeConfig], masters: &[NodeConfig]) -> Vec<Option<usize>> {
+    use std::net::ToSocketAddrs;
+    let resolve = |node: &NodeConfig| -> Vec<std::net::SocketAddr> {
+        (node.host.as_str(), node.port)
+            .to_socket_addrs()
+            .map(Iterator::collect)
+            .unwrap_or_default()
+    };
+    let masters: Vec<_> = masters.iter().map(|m| (m, resolve(m))).collect();
+    old.iter()
+        .map(|o| {
+            let addresses = resolve(o);
+            masters.iter().position(|(m, resolved)| {
+                m.db == o.db
+                    && (m.addr() == o.addr() || resolved.iter().any(|a| addresses.contains(a)))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_servers;
+    use crate::config::NodeConfig;
+
+    fn node(host: &str, port: u16, db: i64) -> NodeConfig {
+        NodeConfig {
+            db,
+            ..NodeConfig::new("node_1", host, port)
+        }
+    }
+
+    /// A server named two ways is one server: keys on it are not moving.
+    #[test]
+    fn a_server_spelled_two_ways_is_one_server() {
+        let masters = [node("127.0.0.1", 7001, 0), node("127.0.0.1", 7002, 0)];
+        let old = [
+            node("localhost", 7002, 0),
+            node("127.0.0.1", 7001, 0),
+            node("127.0.0.1", 7003, 0),
+            node("127.0.0.1", 7001, 1),
+            node("no-such-host.invalid", 7001, 0),
+        ];
+        assert_eq!(
+            same_servers(&old, &masters),
+            [Some(1), Some(0), None, None, None]
+        );
     }
 }
