@@ -177,7 +177,7 @@ def load(me, n, control, out, rate):
             except redis.RedisError:
                 done = None
             if done is True or done == b"OK" or isinstance(done, int):
-                if isinstance(done, int) and done != len(value):
+                if command[0] == "APPEND" and done != len(value):
                     # APPEND's new length: the append acted on another value than the key's.
                     wrong_writes += 1
                     if len(failures) < 20:
