@@ -413,8 +413,11 @@ def main():
             command = [*command, str(control), str(out), str(args.rate)]
             loads.append((who, out, subprocess.Popen(command)))
 
+        cpu_at = {"before": cpu_times()}
+
         def set_phase(phase):
             (control / "phase").write_text(phase)
+            cpu_at[phase] = cpu_times()
             print(f"phase {phase}", file=sys.stderr)
 
         time.sleep(args.before_seconds)
@@ -475,6 +478,7 @@ def main():
             "changed": changed,
             "examples": examples,
             "left_on_old_masters": left,
+            "machine_cpu": machine_cpu(cpu_at),
         }
         print_report(results)
         if args.json:
@@ -490,6 +494,25 @@ def main():
             process.kill()
         cluster_script("stop", base, env)
         stop_servers(old_servers)
+
+
+def cpu_times():
+    """The machine's CPU time so far, in clock ticks: (busy, steal, all) from /proc/stat."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle, steal = ticks[3] + ticks[4], ticks[7]
+    return sum(ticks) - idle - steal, steal, sum(ticks)
+
+
+def machine_cpu(cpu_at):
+    """Per phase, the share of the machine's CPU time busy and stolen by the hypervisor."""
+    phases = ("before", "window", "moving", "after", "stop")
+    out = {}
+    for phase, end in zip(phases, phases[1:], strict=False):
+        if phase in cpu_at and end in cpu_at:
+            (b0, s0, t0), (b1, s1, t1) = cpu_at[phase], cpu_at[end]
+            total = max(1, t1 - t0)
+            out[phase] = {"busy": round((b1 - b0) / total, 3), "steal": round((s1 - s0) / total, 3)}
+    return out
 
 
 def print_report(results):
@@ -513,6 +536,11 @@ def print_report(results):
         if phases.get("before") and phases.get("moving"):
             ratio = phases["moving"]["p99_us"] / max(1, phases["before"]["p99_us"])
             print(f"{client:<8} read p99 during the move / before: {ratio:.2f}x")
+    shares = ", ".join(
+        f"{phase} {c['busy']:.0%} busy, {c['steal']:.1%} stolen"
+        for phase, c in results["machine_cpu"].items()
+    )
+    print(f"the machine's CPU: {shares}")
     print(f"appends that acted on another value than the key's: {results['wrong_writes']}")
     print(
         f"checked {results['checked']} keys on the cluster: {results['lost']} lost, "
