@@ -82,8 +82,8 @@ enum Command {
         /// Keys per SCAN step and pipeline.
         #[arg(long, default_value_t = 1000)]
         batch: usize,
-        /// Resume point, written after every confirmed batch; run the same command again to
-        /// continue after an interruption.
+        /// Resume point, written after confirmed batches (every 100 ms, and at the end); run
+        /// the same command again to continue after an interruption.
         #[arg(long)]
         state: Option<PathBuf>,
         /// Afterwards, compare every source key with its copy (value and expiry).

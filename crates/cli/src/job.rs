@@ -29,6 +29,8 @@ const SYNC_EVERY: Duration = Duration::from_secs(1);
 struct Saves {
     written: Option<Instant>,
     synced: Instant,
+    /// Confirmed batches not in the file yet (written when the job ends, however it ends).
+    unsaved: bool,
 }
 
 impl Saves {
@@ -36,6 +38,7 @@ impl Saves {
         Mutex::new(Saves {
             written: None,
             synced: Instant::now(),
+            unsaved: false,
         })
     }
 }
@@ -128,7 +131,7 @@ impl<'a> Job<'a> {
         walk: impl Fn(usize) -> Result<(), ToolError> + Sync,
     ) -> Result<(), ToolError> {
         let walk = &walk;
-        std::thread::scope(|scope| {
+        let ran = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..sources)
                 .map(|index| scope.spawn(move || walk(index)))
                 .collect();
@@ -138,7 +141,24 @@ impl<'a> Job<'a> {
                 w.join()
                     .unwrap_or_else(|panic| Err(ToolError::Worker(panic_message(&*panic))))
             })
-        })
+        });
+        // Ended by an error too: what was confirmed is in the state file.
+        let saved = self.save_the_rest();
+        ran.and(saved)
+    }
+
+    /// Writes (and forces to disk) the confirmed batches the file does not have yet.
+    fn save_the_rest(&self) -> Result<(), ToolError> {
+        let Some(path) = self.path else {
+            return Ok(());
+        };
+        let state = self.lock();
+        let mut saves = self.saves.lock().unwrap_or_else(|p| p.into_inner());
+        if saves.unsaved {
+            state.save(path, true)?;
+            saves.unsaved = false;
+        }
+        Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, CopyState> {
@@ -186,9 +206,12 @@ impl<'a> Job<'a> {
                 let durable = end || saves.synced.elapsed() >= SYNC_EVERY;
                 state.save(path, durable)?;
                 saves.written = Some(Instant::now());
+                saves.unsaved = false;
                 if durable {
                     saves.synced = Instant::now();
                 }
+            } else {
+                saves.unsaved = true;
             }
         }
         Ok(state.copied)

@@ -29,7 +29,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use cluster_core::placement::{Placement, split_tag};
-use cluster_core::{Cluster, ClusterConfig};
+use cluster_core::{Cluster, ClusterConfig, NodeConfig};
 use regex::bytes::Regex;
 use serde::Serialize;
 
@@ -37,6 +37,7 @@ use crate::cluster_names::{Naming, engine, name_in_cluster};
 use crate::error::ToolError;
 use crate::job::{Advanced, Job, addresses};
 use crate::nodes::connect;
+use crate::nodes::refuse_one_server_named_twice;
 use crate::readahead::{Choice, Walk, read_ahead};
 use crate::writes::{Destinations, Restored, delete};
 
@@ -171,6 +172,10 @@ pub fn reshard(
         }
     );
     same_names(from, to)?;
+    if !to.redis_cluster {
+        let masters: Vec<&NodeConfig> = from.masters.iter().chain(&to.masters).collect();
+        refuse_one_server_named_twice(&masters)?;
+    }
     let job = Job::open(name, from, to, options.batch, options.state.as_deref())?
         .with_rate(options.rate)?;
     let cluster = engine(to)?;

@@ -150,6 +150,18 @@ fn expected(updated: &[String], key: &String) -> Value {
 fn reshard_three_to_five_and_back() {
     let servers = start_masters(slot::RESHARD, 5);
     let (three, five) = (config(&servers[..3]), config(&servers));
+    // One server named two ways across the configs is refused before anything moves: its keys
+    // would be taken for keys that move, restored onto themselves, and deleted.
+    let mut renamed = config_of(&servers[..3]);
+    renamed["nodes"]["node_2"]["host"] = "localhost".into();
+    let refused = reshard(
+        &ClusterConfig::from_value(&renamed).unwrap(),
+        &five,
+        &ReshardOptions::default(),
+        &|_| {},
+    )
+    .unwrap_err();
+    assert!(refused.to_string().contains("one server"), "{refused}");
     let before = Cluster::new(three.clone()).unwrap();
     let Families { plain, ruled, lost } = write_families(&before, 600, 300, "profile");
     // A lost key is unplaceable unless its stored name hashes to the node it is on, under the

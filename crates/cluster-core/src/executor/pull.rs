@@ -10,10 +10,18 @@
 //! client, or written since, wins: `BUSYKEY`), then `DEL` on the old master. A key is always
 //! on one master or the other, so a read meanwhile finds it.
 //!
-//! An old master that cannot answer whether it has the key fails the write (nothing is sent
-//! to the new master): writing beside a copy that may still be there would lose it for good
-//! once the move finds the key written. A failed `DEL` of the old copy is not an error (the new
-//! master's copy is the one reads take, and the tool deletes the old one when it gets there).
+//! After `BUSYKEY` the old copy is deleted only when the new servers are a Redis Cluster,
+//! certainly other servers than the client-side masters left behind. Between client-side
+//! configs the "old" and "new" master may be one server named two ways (`localhost` and
+//! `127.0.0.1`): `BUSYKEY` then means the key itself, and deleting "the old copy" would delete
+//! it. The copy left when they do differ is the tool's to delete (it deletes the old copy of a
+//! key it finds already moved), and reads take the new master's meanwhile.
+//!
+//! An old master that cannot answer whether it has the key, or refuses to delete the old copy,
+//! fails the write, before it is sent: writing beside a copy that may still be there would lose
+//! it for good once the move finds the key written, and a copy left behind would come back once
+//! the write removed the key (a DEL, a pop) for reads and the move to find. Running the write
+//! again is safe: the key is then on the new master (BUSYKEY) and the old copy goes.
 //!
 //! One race is left, between two movers of one key (two clients, or a client and the tool):
 //! both DUMP it, the first RESTOREs it and its write removes the key (a pop of the last item,
@@ -86,19 +94,23 @@ impl Executor {
         if restored.is_empty() {
             return Ok(());
         }
-        // Each key the new master took (restored, or already there) leaves its old master; the
-        // first refusal is the answer, once the others are done.
+        // Each key the new master took leaves its old master (after BUSYKEY only where they
+        // are surely two servers, see the module's comment); the first refusal is the answer,
+        // once the others are done.
+        let distinct_servers = self.redirects();
         let mut refused = None;
         let mut deletes = MasterBatches::default();
+        let mut deleted = Vec::new();
         for (p, reply) in restored.iter().zip(self.run_batches(restores)) {
             match reply {
+                Ok(Value::ServerError(e)) if e.code() == "BUSYKEY" && !distinct_servers => {}
                 Ok(Value::ServerError(e)) if e.code() != "BUSYKEY" => {
                     refused.get_or_insert_with(|| {
                         ClusterError::Command(format!(
-                            "{}: could not move '{}' from its old master {} before writing it: {}",
+                            "{}: could not move '{}' from its {} before writing it: {}",
                             self.master_name(p.key.shard),
                             String::from_utf8_lossy(p.key.key),
-                            self.topology.previous[p.old].name(),
+                            self.old_master_name(p.old),
                             server_message(&e)
                         ))
                     });
@@ -106,16 +118,39 @@ impl Executor {
                 Err(e) => {
                     refused.get_or_insert(e);
                 }
-                Ok(_) => pack_command(
-                    &[b"DEL".as_slice(), p.old_name],
-                    &[],
-                    deletes.next_for(p.old),
-                ),
+                Ok(_) => {
+                    pack_command(
+                        &[b"DEL".as_slice(), p.old_name],
+                        &[],
+                        deletes.next_for(p.old),
+                    );
+                    deleted.push(p);
+                }
             }
         }
         let previous_pools = &self.topology.previous;
-        exchange(deletes, |old| &previous_pools[old]);
+        let replies = exchange(deletes, |old| &previous_pools[old]);
+        for (p, reply) in deleted.iter().zip(replies) {
+            let failure = match reply {
+                Ok(Value::ServerError(e)) => server_message(&e),
+                Err(e) => e.to_string(),
+                Ok(_) => continue,
+            };
+            refused.get_or_insert_with(|| {
+                ClusterError::Command(format!(
+                    "{}: could not delete the old copy of '{}' before writing it: {failure}",
+                    self.old_master_name(p.old),
+                    String::from_utf8_lossy(p.key.key),
+                ))
+            });
+        }
         refused.map_or(Ok(()), Err)
+    }
+
+    /// An old master as errors name it: `old master node_k (host:port)`.
+    fn old_master_name(&self, old: usize) -> String {
+        let pool = &self.topology.previous[old];
+        format!("old master {} ({})", pool.name(), pool.config().addr())
     }
 
     /// `DUMP` and `PTTL` of each key on its old master, every old master at once: the payload
@@ -153,7 +188,7 @@ impl Executor {
                 (Value::ServerError(e), _) | (_, Value::ServerError(e)) => {
                     return Err(ClusterError::Command(format!(
                         "{}: could not read '{}' before writing it: {}",
-                        previous[p.old].name(),
+                        self.old_master_name(p.old),
                         String::from_utf8_lossy(p.key.key),
                         server_message(&e)
                     )));
@@ -161,7 +196,7 @@ impl Executor {
                 (dump, ttl) => {
                     return Err(ClusterError::Command(format!(
                         "{}: unexpected answers to DUMP and PTTL of '{}': {dump:?}, {ttl:?}",
-                        previous[p.old].name(),
+                        self.old_master_name(p.old),
                         String::from_utf8_lossy(p.key.key)
                     )));
                 }

@@ -347,27 +347,17 @@ impl Topology {
     }
 }
 
-/// For each of `old`, the index of the server among `masters` that is the same server and
-/// database: the same `host:port`, or names that resolve to a common socket address
-/// (`localhost` and `127.0.0.1`, a host name and its IP). The window must know: a key whose
-/// old and new master are one server is not moving, and "moving" it (RESTORE, then DEL of the
-/// old copy) would delete it. A name that does not resolve is compared as written.
+/// For each of `old`, the index of the master among `masters` that is the same server and
+/// database as written in the configs (`host:port` and `db`): its keys are not moving. One
+/// server named two ways (`localhost` and `127.0.0.1`) is not recognised, and costs the window
+/// a useless ask; it is never a hazard (see `executor/pull.rs`). Names are not resolved: a
+/// client is built without a DNS lookup.
 fn same_servers(old: &[NodeConfig], masters: &[NodeConfig]) -> Vec<Option<usize>> {
-    use std::net::ToSocketAddrs;
-    let resolve = |node: &NodeConfig| -> Vec<std::net::SocketAddr> {
-        (node.host.as_str(), node.port)
-            .to_socket_addrs()
-            .map(Iterator::collect)
-            .unwrap_or_default()
-    };
-    let masters: Vec<_> = masters.iter().map(|m| (m, resolve(m))).collect();
     old.iter()
         .map(|o| {
-            let addresses = resolve(o);
-            masters.iter().position(|(m, resolved)| {
-                m.db == o.db
-                    && (m.addr() == o.addr() || resolved.iter().any(|a| addresses.contains(a)))
-            })
+            masters
+                .iter()
+                .position(|m| m.db == o.db && m.addr() == o.addr())
         })
         .collect()
 }
@@ -384,16 +374,16 @@ mod tests {
         }
     }
 
-    /// A server named two ways is one server: keys on it are not moving.
+    /// The same `host:port` and database is the same server: keys on it are not moving.
     #[test]
-    fn a_server_spelled_two_ways_is_one_server() {
+    fn the_same_address_and_database_is_the_same_server() {
         let masters = [node("127.0.0.1", 7001, 0), node("127.0.0.1", 7002, 0)];
         let old = [
-            node("localhost", 7002, 0),
+            node("127.0.0.1", 7002, 0),
             node("127.0.0.1", 7001, 0),
             node("127.0.0.1", 7003, 0),
             node("127.0.0.1", 7001, 1),
-            node("no-such-host.invalid", 7001, 0),
+            node("localhost", 7001, 0),
         ];
         assert_eq!(
             same_servers(&old, &masters),
