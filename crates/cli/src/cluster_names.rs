@@ -27,6 +27,21 @@ pub struct Naming<'a> {
     pub by_name: bool,
 }
 
+impl Naming<'_> {
+    /// How a job's name records these choices: a state file is only resumed by the same job.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "rule {}{}",
+            self.tag_rule.map_or("-", Regex::as_str),
+            if self.by_name {
+                " route-untagged-by-name"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
 /// The name the key stored as `stored` on `from`'s master `index` has in a Redis Cluster.
 pub fn name_in_cluster(
     stored: &[u8],

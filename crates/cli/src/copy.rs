@@ -98,14 +98,9 @@ pub fn copy(
         // Into a Redis Cluster, names are recovered by the source's placement and the rule.
         match to.redis_cluster {
             true => format!(
-                " from ({}) rule {}{}",
+                " from ({}) {}",
                 from.placement.fingerprint(),
-                options.tag_rule.as_ref().map_or("-", |r| r.as_str()),
-                if options.route_unplaceable_by_name {
-                    " route-untagged-by-name"
-                } else {
-                    ""
-                }
+                options.naming().fingerprint()
             ),
             false => String::new(),
         }

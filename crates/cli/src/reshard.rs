@@ -68,6 +68,16 @@ impl Default for ReshardOptions {
     }
 }
 
+impl ReshardOptions {
+    /// How stored names are recovered and routed (`cluster_names.rs`).
+    fn naming(&self) -> Naming<'_> {
+        Naming {
+            tag_rule: self.tag_rule.as_ref(),
+            by_name: self.route_unplaceable_by_name,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ReshardSummary {
     pub scanned: u64,
@@ -159,17 +169,12 @@ pub fn reshard(
 ) -> Result<ReshardSummary, ToolError> {
     // Everything that decides where a key goes: a resume file is only used for the same job.
     let name = format!(
-        "reshard {} ({}) -> {} ({}) rule {}{}",
+        "reshard {} ({}) -> {} ({}) {}",
         addresses(from).join(","),
         from.placement.fingerprint(),
         addresses(to).join(","),
         to.placement.fingerprint(),
-        options.tag_rule.as_ref().map_or("-", |r| r.as_str()),
-        if options.route_unplaceable_by_name {
-            " route-untagged-by-name"
-        } else {
-            ""
-        }
+        options.naming().fingerprint()
     );
     same_names(from, to)?;
     if !to.redis_cluster {
@@ -222,10 +227,7 @@ fn reshard_node(
         return Ok(());
     };
     let here = to.masters.iter().position(|m| m.addr() == addr);
-    let naming = Naming {
-        tag_rule: options.tag_rule.as_ref(),
-        by_name: options.route_unplaceable_by_name,
-    };
+    let naming = options.naming();
     let choose = |key: &[u8]| match cluster {
         Some(_) => {
             name_in_cluster(key, index, from, naming).map_or(Choice::Unplaceable, Choice::TakeAs)

@@ -33,7 +33,6 @@ use redis::Value;
 
 use super::Executor;
 use super::batches::MasterBatches;
-use super::exchange;
 use crate::commands::{self, Flags, key_positions};
 use crate::error::{ClusterError, server_message};
 use crate::placement::PlacedKey;
@@ -63,18 +62,18 @@ impl Executor {
         if !self.window_open() {
             return Ok(());
         }
-        let previous = &self.topology.previous_placement;
         let mut pulled: Vec<Pulled<'c>> = Vec::new();
         let mut seen: HashSet<&'c [u8]> = HashSet::new();
         for args in commands {
             for at in keys_to_pull(args) {
                 let key = self.placement().place(args[at].as_ref(), self.unit_count());
-                if self.old_master(&key).is_none() || !seen.insert(key.key) {
+                let Some(old) = self.moving_from(&key) else {
                     continue;
+                };
+                if seen.insert(key.key) {
+                    let old_name = self.old_name(&key);
+                    pulled.push(Pulled { key, old_name, old });
                 }
-                let old_name = previous.split(key.key).stored;
-                let old = previous.master_index(key.key, self.topology.previous.len());
-                pulled.push(Pulled { key, old_name, old });
             }
         }
         if pulled.is_empty() {
@@ -128,8 +127,7 @@ impl Executor {
                 }
             }
         }
-        let previous_pools = &self.topology.previous;
-        let replies = exchange(deletes, |old| &previous_pools[old]);
+        let replies = self.exchange_with_old_masters(deletes);
         for (p, reply) in deleted.iter().zip(replies) {
             let failure = match reply {
                 Ok(Value::ServerError(e)) => server_message(&e),
@@ -170,8 +168,7 @@ impl Executor {
                 batches.next_for(p.old),
             );
         }
-        let previous = &self.topology.previous;
-        let replies = exchange(batches, |old| &previous[old]);
+        let replies = self.exchange_with_old_masters(batches);
         let mut dumps = Vec::with_capacity(pulled.len());
         for (p, pair) in pulled.iter().zip(replies.chunks(2)) {
             let [dump, ttl] = pair else {

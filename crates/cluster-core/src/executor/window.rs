@@ -49,13 +49,29 @@ impl Executor {
     /// The key's old master, when the window is open and that is another server (or database)
     /// than the key's master now.
     pub fn old_master(&self, key: &PlacedKey<'_>) -> Option<&NodePool> {
-        let previous = &self.topology.previous;
-        if previous.is_empty() {
+        self.moving_from(key)
+            .map(|old| &self.topology.previous[old])
+    }
+
+    /// `old_master`'s index among `previous`.
+    pub(super) fn moving_from(&self, key: &PlacedKey<'_>) -> Option<usize> {
+        if !self.window_open() {
             return None;
         }
         let old = self.old_index(key);
         let twin = self.topology.previous_twins[old];
-        (twin != Some(self.topology.node_of(key.shard))).then_some(&previous[old])
+        (twin != Some(self.topology.node_of(key.shard))).then_some(old)
+    }
+
+    /// The name a key is stored under on its old master.
+    pub(super) fn old_name<'k>(&self, key: &PlacedKey<'k>) -> &'k [u8] {
+        self.topology.previous_placement.split(key.key).stored
+    }
+
+    /// Runs `batches` (packed per old master) on the old masters, all at once.
+    pub(super) fn exchange_with_old_masters(&self, batches: MasterBatches) -> Replies {
+        let previous = &self.topology.previous;
+        exchange(batches, |old| &previous[old])
     }
 
     /// A read as the key's old master takes it: the key's name there and the command naming
@@ -68,7 +84,7 @@ impl Executor {
         packed: &'p [u8],
     ) -> Option<(&'k [u8], Cow<'p, [u8]>)> {
         let previous = &self.topology.previous_placement;
-        let old_name = previous.split(key.key).stored;
+        let old_name = self.old_name(key);
         if previous.names_like(self.placement()) {
             return Some((old_name, Cow::Borrowed(packed)));
         }
@@ -200,8 +216,7 @@ impl Executor {
     /// not or cannot be reached. Pipelines and transactions use this for the reads their new
     /// master answered without the key.
     pub fn ask_old_masters(&self, reads: &[(PlacedKey<'_>, &[u8])]) -> Vec<Option<Value>> {
-        let previous = &self.topology.previous;
-        if previous.is_empty() {
+        if !self.window_open() {
             return vec![None; reads.len()];
         }
         let mut batches = MasterBatches::default();
@@ -210,7 +225,7 @@ impl Executor {
             .iter()
             .map(|(key, packed)| self.pack_old_read(key, packed, &mut batches))
             .collect();
-        let replies = exchange(batches, |old| &previous[old]);
+        let replies = self.exchange_with_old_masters(batches);
         asked
             .iter()
             .map(|at| match at.map(|at| (&replies[at], &replies[at + 1])) {
