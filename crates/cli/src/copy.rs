@@ -155,6 +155,7 @@ fn copy_source(
         pattern: options.pattern.as_deref(),
         batch: options.batch,
         dry_run: false,
+        in_bucket_order: false,
     };
     std::thread::scope(|scope| {
         let mut destinations = Destinations::new(&to.masters, cluster);

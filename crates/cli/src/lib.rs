@@ -11,6 +11,7 @@ pub mod copy;
 pub mod error;
 pub mod grow;
 pub mod job;
+pub mod marks;
 pub mod nodes;
 pub mod plan;
 pub mod readahead;

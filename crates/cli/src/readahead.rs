@@ -3,10 +3,18 @@
 //! same round trip, and hands each batch over through a channel `AHEAD` batches deep while the
 //! job restores the batches before it. The source's own work (SCAN, DUMP) and the
 //! destinations' (RESTORE) then overlap instead of taking turns.
+//!
+//! A move (`Walk::in_bucket_order`) takes the keys in the order of their bucket instead
+//! (`cluster_core::move_progress`): it first collects the source's names (a pass at a time,
+//! `KEYS_PER_PASS` names held at once), sorts them, then reads them a batch at a time, each
+//! batch saying below which bucket the source will hold no key that moves once it is written.
+//! The move's own mark, `PROGRESS_KEY`, is never taken.
 
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::Scope;
 
+use cluster_core::move_progress::{PROGRESS_KEY, bucket};
+use cluster_core::placement::distribution::SLOTS;
 use cluster_core::{NodeConfig, NodeConnection};
 use redis::Value;
 
@@ -15,6 +23,14 @@ use crate::nodes::connect;
 
 /// Batches read ahead of the one being written.
 const AHEAD: usize = 2;
+
+/// A walk in bucket order holds at most about this many names at once: a source with more is
+/// walked in several passes, each over a range of buckets.
+const KEYS_PER_PASS: u64 = 1 << 20;
+
+/// SCAN's COUNT while a walk in bucket order collects names: short steps, so the source's
+/// other clients never wait long behind one.
+const NAMES_PER_SCAN: usize = 250;
 
 /// What the job does with a scanned key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +78,9 @@ pub struct Batch {
     /// In a dry run: the keys the job would have taken.
     pub would_take: u64,
     pub dumped: Vec<Dumped>,
+    /// In bucket order: once this batch is written, the source holds no key that moves (or
+    /// stays behind, unplaceable) in a bucket below this one.
+    pub done_below: Option<u32>,
 }
 
 /// What to scan on a source and how.
@@ -73,6 +92,9 @@ pub struct Walk<'a> {
     pub batch: usize,
     /// Count the keys the job would take (`Batch::would_take`) without reading them.
     pub dry_run: bool,
+    /// Take the keys in bucket order (a move, which publishes how far it got), from the
+    /// beginning whatever the cursor (the keys moved before are gone from the source).
+    pub in_bucket_order: bool,
 }
 
 /// Starts the walk of `walk.source` on a thread of `scope`; its batches (or the error that
@@ -86,7 +108,10 @@ pub fn read_ahead<'scope, 'env>(
     scope.spawn(move || {
         let result = (|| {
             let mut connection = connect(walk.source)?;
-            let first = scan_command(&walk, walk.cursor);
+            if walk.in_bucket_order {
+                return walk_in_bucket_order(&mut connection, &walk, choose, &sender);
+            }
+            let first = scan_command(&walk, walk.cursor, walk.batch);
             let reply = run(&mut connection, walk.source, &first, 1)?;
             let (mut cursor, mut keys) = scan_reply(walk.source, &reply[0])?;
             loop {
@@ -126,6 +151,10 @@ fn read_batch(
     };
     let mut taken = Vec::new();
     for key in keys {
+        if key == PROGRESS_KEY {
+            batch.scanned -= 1;
+            continue;
+        }
         match choose(&key) {
             Choice::Take(_) | Choice::TakeAs(_) if walk.dry_run => batch.would_take += 1,
             Choice::Take(target) => taken.push((key, target, None)),
@@ -135,17 +164,10 @@ fn read_batch(
         }
     }
     let mut packed = Vec::new();
-    for (key, _, _) in &taken {
-        redis::cmd("DUMP")
-            .arg(key)
-            .write_packed_command(&mut packed);
-        redis::cmd("PEXPIRETIME")
-            .arg(key)
-            .write_packed_command(&mut packed);
-    }
+    pack_dumps(&taken, &mut packed);
     let more = cursor != 0;
     if more {
-        packed.extend(scan_command(walk, cursor));
+        packed.extend(scan_command(walk, cursor, walk.batch));
     }
     let count = 2 * taken.len() + usize::from(more);
     let mut replies = if count == 0 {
@@ -159,6 +181,31 @@ fn read_batch(
     } else {
         None
     };
+    take_dumps(&mut batch, walk.source, taken, replies)?;
+    Ok((batch, next))
+}
+
+/// A key the job takes: its name, its destination master, its name there (`Dumped`).
+type Taken = (Vec<u8>, usize, Option<Vec<u8>>);
+
+/// DUMP and PEXPIRETIME of each key taken.
+fn pack_dumps(taken: &[Taken], packed: &mut Vec<u8>) {
+    for (key, _, _) in taken {
+        redis::cmd("DUMP").arg(key).write_packed_command(packed);
+        redis::cmd("PEXPIRETIME")
+            .arg(key)
+            .write_packed_command(packed);
+    }
+}
+
+/// Puts each key taken into the batch with its `pack_dumps` replies (a key gone meanwhile is
+/// counted as vanished); a refused DUMP is the error.
+fn take_dumps(
+    batch: &mut Batch,
+    source: &NodeConfig,
+    taken: Vec<Taken>,
+    replies: Vec<Value>,
+) -> Result<(), ToolError> {
     let mut replies = replies.into_iter();
     for (key, target, rename) in taken {
         match (replies.next(), replies.next()) {
@@ -173,8 +220,8 @@ fn read_batch(
             }
             (Some(Value::ServerError(e)), _) | (_, Some(Value::ServerError(e))) => {
                 return Err(ToolError::Node {
-                    node: walk.source.name.clone(),
-                    addr: walk.source.addr(),
+                    node: source.name.clone(),
+                    addr: source.addr(),
                     message: format!(
                         "DUMP of {} failed: {} {}",
                         String::from_utf8_lossy(&key),
@@ -186,16 +233,148 @@ fn read_batch(
             _ => batch.vanished += 1,
         }
     }
-    Ok((batch, next))
+    Ok(())
 }
 
-fn scan_command(walk: &Walk<'_>, cursor: u64) -> Vec<u8> {
+/// The walk of a move: pass by pass over ranges of buckets, the names of each range collected,
+/// sorted and counted, then read a batch at a time in that order. Every batch says how far the
+/// source is done once it is written (`Batch::done_below`); the pass's counts go with its
+/// first batch (one without keys when the range has none to take), but for the keys that
+/// cannot be placed, counted once in the last batch (a run killed before it counted none: the
+/// run that resumes it walks the whole source again). The last batch, which ends the source,
+/// has cursor 0, the others a cursor that is not.
+fn walk_in_bucket_order(
+    connection: &mut NodeConnection,
+    walk: &Walk<'_>,
+    choose: &(dyn Fn(&[u8]) -> Choice + Sync),
+    sender: &SyncSender<Result<Batch, ToolError>>,
+) -> Result<(), ToolError> {
+    let size = key_count(connection, walk.source)?;
+    let passes = (size / KEYS_PER_PASS + 1).min(SLOTS as u64) as usize;
+    let width = SLOTS.div_ceil(passes) as u32;
+    // The lowest bucket of a key left behind (unplaceable): the source is never done past it.
+    let mut floor = SLOTS as u32;
+    let mut unplaceable = 0;
+    for low in (0..SLOTS as u32).step_by(width as usize) {
+        let high = (low + width).min(SLOTS as u32);
+        let names = names_in(connection, walk, low..high)?;
+        let mut counts = Batch {
+            scanned: names.len() as u64,
+            ..Batch::default()
+        };
+        let mut taken = Vec::new();
+        for (bucket, name) in names {
+            match choose(&name) {
+                Choice::Take(_) | Choice::TakeAs(_) => taken.push((bucket, name)),
+                Choice::Stay => counts.stayed += 1,
+                Choice::Unplaceable => {
+                    unplaceable += 1;
+                    floor = floor.min(bucket);
+                }
+            }
+        }
+        // Where the source is done once the keys before `next` are written.
+        let done_below = |next: Option<&(u32, Vec<u8>)>| next.map_or(high, |n| n.0).min(floor);
+        counts.done_below = Some(done_below(taken.first()));
+        counts.cursor = 1 + u64::from(done_below(taken.first()));
+        if sender.send(Ok(counts)).is_err() {
+            return Ok(()); // the job stopped
+        }
+        let size = walk.batch.max(1);
+        for (at, chunk) in taken.chunks(size).enumerate() {
+            let after = taken.get((at + 1) * size);
+            let batch = read_in_order(connection, walk, choose, chunk, done_below(after))?;
+            if sender.send(Ok(batch)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    let end = Batch {
+        unplaceable,
+        done_below: Some(floor),
+        ..Batch::default()
+    };
+    let _ = sender.send(Ok(end));
+    Ok(())
+}
+
+/// DBSIZE: how many names a walk in bucket order will meet (it sizes the passes).
+fn key_count(connection: &mut NodeConnection, source: &NodeConfig) -> Result<u64, ToolError> {
+    let dbsize = redis::cmd("DBSIZE").get_packed_command();
+    match &run(connection, source, &dbsize, 1)?[..] {
+        [Value::Int(size)] => Ok((*size).max(0) as u64),
+        reply => Err(ToolError::Node {
+            node: source.name.clone(),
+            addr: source.addr(),
+            message: format!("DBSIZE answered {reply:?}"),
+        }),
+    }
+}
+
+/// The names on the source whose bucket is in `buckets` (the move's mark left out), sorted by
+/// bucket then name, each once (SCAN may return a name twice).
+fn names_in(
+    connection: &mut NodeConnection,
+    walk: &Walk<'_>,
+    buckets: std::ops::Range<u32>,
+) -> Result<Vec<(u32, Vec<u8>)>, ToolError> {
+    let mut names = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let scan = scan_command(walk, cursor, NAMES_PER_SCAN);
+        let reply = run(connection, walk.source, &scan, 1)?;
+        let (next, keys) = scan_reply(walk.source, &reply[0])?;
+        for key in keys {
+            let bucket = bucket(&key);
+            if buckets.contains(&bucket) && key != PROGRESS_KEY {
+                names.push((bucket, key));
+            }
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    names.sort_unstable();
+    names.dedup();
+    Ok(names)
+}
+
+/// Reads one batch of a walk in bucket order: the keys of `chunk` the job still takes.
+fn read_in_order(
+    connection: &mut NodeConnection,
+    walk: &Walk<'_>,
+    choose: &(dyn Fn(&[u8]) -> Choice + Sync),
+    chunk: &[(u32, Vec<u8>)],
+    done_below: u32,
+) -> Result<Batch, ToolError> {
+    let taken: Vec<Taken> = chunk
+        .iter()
+        .filter_map(|(_, key)| match choose(key) {
+            Choice::Take(target) => Some((key.clone(), target, None)),
+            Choice::TakeAs(name) => Some((key.clone(), 0, Some(name))),
+            Choice::Stay | Choice::Unplaceable => None,
+        })
+        .collect();
+    let mut batch = Batch {
+        cursor: 1 + u64::from(done_below),
+        done_below: Some(done_below),
+        ..Batch::default()
+    };
+    let mut packed = Vec::new();
+    pack_dumps(&taken, &mut packed);
+    let replies = run(connection, walk.source, &packed, 2 * taken.len())?;
+    take_dumps(&mut batch, walk.source, taken, replies)?;
+    Ok(batch)
+}
+
+fn scan_command(walk: &Walk<'_>, cursor: u64, count: usize) -> Vec<u8> {
     let mut scan = redis::cmd("SCAN");
     scan.arg(cursor);
     if let Some(pattern) = walk.pattern {
         scan.arg("MATCH").arg(pattern);
     }
-    scan.arg("COUNT").arg(walk.batch);
+    scan.arg("COUNT").arg(count);
     scan.get_packed_command()
 }
 

@@ -20,6 +20,11 @@
 //! the newer value wins and the old copy is deleted. A node that stays (same address in both
 //! configs) keeps the keys that stay on it. Resumable like `copy` (`--state`).
 //!
+//! Each old master's keys move in the order of their bucket (`readahead::walk_in_bucket_order`),
+//! and the tool publishes on it how far it got (`marks.rs`): the clients in the window then ask
+//! one server per read instead of two. A resumed move walks each unfinished old master again
+//! from its first bucket (what moved before is gone from it).
+//!
 //! Into a Redis Cluster (the `to` config names one) every key moves, under the name the client
 //! writes: the stored name, or with `--tag-rule` the name with its tag put back
 //! (`cluster_names.rs`); keys that cannot be named so stay, counted, as above.
@@ -36,6 +41,7 @@ use serde::Serialize;
 use crate::cluster_names::{Naming, engine, name_in_cluster};
 use crate::error::ToolError;
 use crate::job::{Advanced, Job, addresses};
+use crate::marks::{self, Mark};
 use crate::nodes::connect;
 use crate::nodes::refuse_one_server_named_twice;
 use crate::readahead::{Choice, Walk, read_ahead};
@@ -194,9 +200,20 @@ pub fn reshard(
         to,
         cluster: cluster.as_ref(),
     };
-    job.run_sources(from.masters.len(), |index| {
-        reshard_node(index, &ends, options, &job, &totals, progress)
+    std::thread::scope(|scope| {
+        // Dropped when the sources are done (or failed): the keeper stops.
+        let (_keeping, stop) = std::sync::mpsc::channel::<()>();
+        if !options.dry_run {
+            scope.spawn(|| marks::keep_alive(&from.masters, stop));
+        }
+        job.run_sources(from.masters.len(), |index| {
+            reshard_node(index, &ends, options, &job, &totals, progress)
+        })
     })?;
+    if !options.dry_run {
+        // Every key moved: the marks say nothing more (clients switch to the new config).
+        marks::remove(&from.masters)?;
+    }
     let mut summary = totals.into_inner().unwrap_or_else(|p| p.into_inner());
     // Unplaceable keys stay where they are: a resumed run counts those met before it too.
     summary.unplaceable = job.into_state().unplaceable;
@@ -244,9 +261,12 @@ fn reshard_node(
         pattern: None,
         batch: options.batch,
         dry_run: options.dry_run,
+        in_bucket_order: !options.dry_run,
     };
-    // The reader has its own connection to the source; this one deletes the moved keys.
+    // The reader has its own connection to the source; this one deletes the moved keys and
+    // publishes how far the move got.
     let mut old = connect(source)?;
+    let mut mark = Mark::default();
     std::thread::scope(|scope| {
         let mut destinations = Destinations::new(&to.masters, cluster);
         for batch in read_ahead(scope, walk, &choose) {
@@ -270,6 +290,9 @@ fn reshard_node(
             }
             let confirmed: Vec<&[u8]> = batch.dumped.iter().map(|d| d.key.as_slice()).collect();
             delete(&mut old, source, &confirmed)?;
+            if let Some(done_below) = batch.done_below {
+                mark.publish(&mut old, source, done_below, batch.cursor == 0)?;
+            }
             let advanced = Advanced {
                 copied: done.moved,
                 unplaceable: done.unplaceable,

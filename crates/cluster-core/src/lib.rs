@@ -51,5 +51,10 @@ pub use handle::ClusterConnection;
 pub use node::direct::NodeConnection;
 pub use pubsub::{PubSubMessage, Subscription};
 pub use redis::{ServerError, Value};
+/// The move's progress marks (`rediscluster reshard` writes them, clients in the window read
+/// them): the key, its lifetime, a name's bucket, a mark's value.
+pub mod move_progress {
+    pub use crate::topology::progress::{PROGRESS_KEY, PROGRESS_TTL_MS, bucket, parse_mark};
+}
 pub use watch::Watch;
 pub use wire::items::{Element, Elements, Item};

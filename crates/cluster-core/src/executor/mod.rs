@@ -7,6 +7,7 @@
 
 pub mod batches;
 pub mod eager;
+pub mod progress;
 pub mod pull;
 pub mod redirect;
 pub mod window;
@@ -26,10 +27,13 @@ use crate::topology::{Replica, Shard, Topology};
 use crate::wire::items::Item;
 use crate::wire::request::pack_command;
 use batches::{Batch, MasterBatches};
+use progress::ProgressPoller;
 
 pub struct Executor {
     topology: Arc<Topology>,
     health: Health,
+    /// Reads the move's marks while the window is open (held for its `Drop`).
+    _progress: Option<ProgressPoller>,
 }
 
 /// Each master's reply to its part of a split or fanned-out command, by master name.
@@ -37,13 +41,19 @@ pub type NodeReplies<'a> = Vec<(&'a str, Result<Value, ClusterError>)>;
 
 impl Executor {
     /// Pools for every server of a validated config (nothing connected yet), and the replica
-    /// checks (in the background, unless reads go to masters only). On a Redis Cluster the
+    /// checks (in the background, unless reads go to masters only), and in a reshard's window
+    /// the poller of the move's marks (`progress.rs`). On a Redis Cluster the
     /// map is read first, from the first configured node that answers: none is the error.
     pub fn new(config: &ClusterConfig) -> Result<Executor, ClusterError> {
         let topology = Arc::new(Topology::new(config));
         topology.read_map(true)?;
         let health = Health::start(&topology);
-        Ok(Executor { topology, health })
+        let _progress = ProgressPoller::start(&topology);
+        Ok(Executor {
+            topology,
+            health,
+            _progress,
+        })
     }
 
     pub fn topology(&self) -> &Topology {

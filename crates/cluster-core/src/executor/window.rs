@@ -11,6 +11,12 @@
 //! come here: they first move the keys they name to their new master (`pull.rs`). An old
 //! master that cannot be reached is a miss: the window never makes a read fail. Reads in the
 //! window go to masters.
+//!
+//! While `reshard` runs it publishes how far it got on each old master (`topology/progress.rs`,
+//! read by `progress.rs`): a key below the mark is not asked of its old master at all (reads go
+//! to its new master alone, still a master; writes pull nothing, `pull.rs`), and into a Redis
+//! Cluster a key above it is read on its old master alone first (`Asked::OldFirst`): one server
+//! per read for nearly every read of the move, instead of two.
 
 use std::borrow::Cow;
 
@@ -20,12 +26,27 @@ use super::batches::MasterBatches;
 use super::{Executor, exchange, gather};
 use crate::commands::{self, key_positions};
 use crate::error::ClusterError;
-use crate::node::pool::NodePool;
 use crate::placement::PlacedKey;
 use crate::wire::request::{pack_command, parse_one_command};
 
 /// One reply per packed command, in order: the value, or its node's failure.
 type Replies = Vec<Result<Value, ClusterError>>;
+
+/// How `read_keys` asked a read, by where its replies are.
+enum Asked {
+    /// On its new master only (the key is not moving, or its old master no longer has it).
+    New { read: usize },
+    /// On its old master only (`EXISTS` and the read, from `old`): the mover has not reached
+    /// the key yet, so that is most likely where it is.
+    OldFirst { old: usize },
+    /// On both at once: `EXISTS` and the read on the new master, the same pair on the old
+    /// master when the read can be named there.
+    Both {
+        probe: usize,
+        read: usize,
+        old: Option<usize>,
+    },
+}
 
 /// A read of one key: the key, and the packed command that reads it.
 pub struct KeyRead<'a> {
@@ -46,21 +67,25 @@ impl Executor {
         previous.master_index(key.key, self.topology.previous.len())
     }
 
-    /// The key's old master, when the window is open and that is another server (or database)
-    /// than the key's master now.
-    pub fn old_master(&self, key: &PlacedKey<'_>) -> Option<&NodePool> {
-        self.moving_from(key)
-            .map(|old| &self.topology.previous[old])
-    }
-
-    /// `old_master`'s index among `previous`.
-    pub(super) fn moving_from(&self, key: &PlacedKey<'_>) -> Option<usize> {
+    /// The index among `previous` of the key's old master, when the window is open and that
+    /// is another server (or database) than the key's master now: a key that moves. Its reads
+    /// go to masters (`read_keys`) however far the move got: a replica may not have the key
+    /// its master just received.
+    fn old_master(&self, key: &PlacedKey<'_>) -> Option<usize> {
         if !self.window_open() {
             return None;
         }
         let old = self.old_index(key);
         let twin = self.topology.previous_twins[old];
         (twin != Some(self.topology.node_of(key.shard))).then_some(old)
+    }
+
+    /// `old_master`, unless the mover has published that the old master holds no key of this
+    /// key's bucket any more (`topology/progress.rs`): where the key may still be.
+    pub(super) fn moving_from(&self, key: &PlacedKey<'_>) -> Option<usize> {
+        let old = self.old_master(key)?;
+        let progress = &self.topology.previous_progress;
+        (!progress.moved_past(old, self.old_name(key))).then_some(old)
     }
 
     /// The name a key is stored under on its old master.
@@ -117,60 +142,92 @@ impl Executor {
         Some(key)
     }
 
-    /// Reads on masters, each naming the one key it reads, all masters at once: in the window
-    /// each key is read where it is (new master, else old master, else new master again, each
-    /// step batched per master); outside it, each command simply runs on its key's master.
-    /// The replies in the caller's order, error replies as values; a new master that fails is
-    /// the error.
+    /// Reads on masters, each naming the one key it reads, all masters at once. Outside the
+    /// window each command simply runs on its key's master. In it each key is read where it
+    /// is: a key the mover has moved past on its new master alone; into a Redis Cluster,
+    /// while the mover publishes its progress, a key it has not reached on its old master
+    /// alone (one server, as outside the window), and only if it is not there on its new
+    /// master; otherwise on both masters at once (`Asked::Both`). The replies in
+    /// the caller's order, error replies as values; a new master that fails is the error.
     pub fn read_keys(&self, reads: &[KeyRead<'_>]) -> Result<Vec<Value>, ClusterError> {
         let mut batches = MasterBatches::default();
         let mut old_batches = MasterBatches::default();
-        // Per read: where its probe's reply is on the new master, and where the old master's
-        // pair of replies (its probe, its read) is, when the key may still be there.
-        let mut probes = Vec::with_capacity(reads.len());
-        let mut asked_old = Vec::with_capacity(reads.len());
-        let mut places = Vec::with_capacity(reads.len());
-        for read in reads {
-            let node = self.topology.node_of(read.key.shard);
-            let probe = self.old_master(&read.key).map(|_| {
-                pack_exists(read.key.stored, batches.next_for(node));
-                batches.len() - 1
-            });
-            asked_old.push(
-                probe.and_then(|_| self.pack_old_read(&read.key, &read.packed, &mut old_batches)),
-            );
-            probes.push(probe);
-            batches.next_for(node).extend_from_slice(&read.packed);
-            places.push(batches.len() - 1);
-        }
+        let asked: Vec<Asked> = reads
+            .iter()
+            .map(|read| self.pack_read(read, &mut batches, &mut old_batches))
+            .collect();
         let (replies, old_replies) = self.run_beside_old_masters(batches, old_batches);
         let mut replies: Vec<Value> = replies.into_iter().collect::<Result<_, _>>()?;
-        let mut values: Vec<Value> = places
-            .iter()
-            .map(|&at| std::mem::replace(&mut replies[at], Value::Nil))
-            .collect();
-        // The new master lacked the key: the old master's answer if it had it, else the new
-        // master again (the key moved in between, or does not exist).
+        // The old master's answer where it had the key.
+        let on_old = |at: usize| match (&old_replies[at], &old_replies[at + 1]) {
+            (Ok(Value::Int(1)), Ok(value)) => Some(value.clone()),
+            _ => None,
+        };
+        let mut values = Vec::with_capacity(reads.len());
+        // Neither master had the key when asked: the new master again (the key moved in
+        // between, or does not exist).
         let mut again = MasterBatches::default();
         let mut still_missing = Vec::new();
-        for (i, read) in reads.iter().enumerate() {
-            if !probes[i].is_some_and(|p| replies[p] != Value::Int(1)) {
-                continue;
-            }
-            match asked_old[i].map(|at| (&old_replies[at], &old_replies[at + 1])) {
-                Some((Ok(Value::Int(1)), Ok(value))) => values[i] = value.clone(),
-                _ => {
-                    again
-                        .next_for(self.topology.node_of(read.key.shard))
-                        .extend_from_slice(&read.packed);
-                    still_missing.push(i);
+        for (i, (read, asked)) in reads.iter().zip(asked).enumerate() {
+            let value = match asked {
+                Asked::New { read } => Some(std::mem::take(&mut replies[read])),
+                Asked::Both { probe, read, .. } if replies[probe] == Value::Int(1) => {
+                    Some(std::mem::take(&mut replies[read]))
                 }
-            }
+                Asked::Both { old, .. } => old.and_then(on_old),
+                Asked::OldFirst { old } => on_old(old),
+            };
+            values.push(value.unwrap_or_else(|| {
+                again
+                    .next_for(self.topology.node_of(read.key.shard))
+                    .extend_from_slice(&read.packed);
+                still_missing.push(i);
+                Value::Nil
+            }));
         }
         for (i, value) in still_missing.into_iter().zip(self.run_batches(again)) {
             values[i] = value?;
         }
         Ok(values)
+    }
+
+    /// Packs one read as `read_keys` asks it (see `Asked`).
+    fn pack_read(
+        &self,
+        read: &KeyRead<'_>,
+        batches: &mut MasterBatches,
+        old_batches: &mut MasterBatches,
+    ) -> Asked {
+        let node = self.topology.node_of(read.key.shard);
+        let on_new = |batches: &mut MasterBatches| {
+            batches.next_for(node).extend_from_slice(&read.packed);
+            batches.len() - 1
+        };
+        let Some(old) = self.moving_from(&read.key) else {
+            return Asked::New {
+                read: on_new(batches),
+            };
+        };
+        // Only into a Redis Cluster: there a write that finds the key already moved deletes the
+        // old copy before it writes (`pull.rs`), so an old master's copy is never older than
+        // the new master's. Between client-side configs that copy may outlive such a write
+        // until `reshard` deletes it, and only the new master's answer is sure.
+        if self.redirects() && self.topology.previous_progress.known(old) {
+            return match self.pack_old_read(&read.key, &read.packed, old_batches) {
+                Some(old) => Asked::OldFirst { old },
+                None => Asked::New {
+                    read: on_new(batches),
+                },
+            };
+        }
+        pack_exists(read.key.stored, batches.next_for(node));
+        let probe = batches.len() - 1;
+        let old = self.pack_old_read(&read.key, &read.packed, old_batches);
+        Asked::Both {
+            probe,
+            read: on_new(batches),
+            old,
+        }
     }
 
     /// Packs, for a key's old master, `EXISTS` and the read, both naming the key as it is
@@ -223,7 +280,10 @@ impl Executor {
         // Where each read's pair of replies is, if it could be asked.
         let asked: Vec<Option<usize>> = reads
             .iter()
-            .map(|(key, packed)| self.pack_old_read(key, packed, &mut batches))
+            .map(|(key, packed)| {
+                self.moving_from(key)?;
+                self.pack_old_read(key, packed, &mut batches)
+            })
             .collect();
         let replies = self.exchange_with_old_masters(batches);
         asked

@@ -14,8 +14,8 @@
 
 mod discovery;
 mod lag;
-mod probe;
-mod signal;
+pub(crate) mod probe;
+pub(crate) mod signal;
 
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread;

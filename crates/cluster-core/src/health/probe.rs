@@ -35,6 +35,23 @@ impl Probe {
 
     /// The node's `INFO replication` text; the error names the node.
     pub fn replication_info(&self) -> Result<String, ClusterError> {
+        let node = &self.config.name;
+        match self.query(&[b"INFO".as_slice(), b"replication"])? {
+            Value::BulkString(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Value::VerbatimString { text, .. } => Ok(text),
+            Value::ServerError(error) => Err(ClusterError::Server {
+                node: node.clone(),
+                error,
+            }),
+            other => Err(ClusterError::Command(format!(
+                "ERR {node} answered INFO with {other:?}"
+            ))),
+        }
+    }
+
+    /// One command on the probe's connection (opened first if need be); an error reply is a
+    /// value. A failed connection is dropped, the error naming the node.
+    pub fn query<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<Value, ClusterError> {
         let (node, addr) = (&self.config.name, self.config.addr());
         let mut slot = self.connection.lock().unwrap_or_else(|p| p.into_inner());
         // A connection the server closed since the last check (its `timeout`) is replaced.
@@ -49,17 +66,9 @@ impl Probe {
             ),
         };
         let mut packed = Vec::new();
-        pack_command(&["INFO", "replication"], &[], &mut packed);
+        pack_command(args, &[], &mut packed);
         match connection.send(&packed).and_then(|()| connection.receive()) {
-            Ok(Value::BulkString(bytes)) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
-            Ok(Value::VerbatimString { text, .. }) => Ok(text),
-            Ok(Value::ServerError(error)) => Err(ClusterError::Server {
-                node: node.clone(),
-                error,
-            }),
-            Ok(other) => Err(ClusterError::Command(format!(
-                "ERR {node} answered INFO with {other:?}"
-            ))),
+            Ok(value) => Ok(value),
             Err(e) => {
                 *slot = None;
                 Err(ClusterError::from_redis(node, &addr, e.into()))

@@ -9,6 +9,7 @@
 //! Elsewhere a unit is a master's index.
 
 pub mod cluster_map;
+pub mod progress;
 pub mod slot_map;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -20,6 +21,7 @@ use crate::error::ClusterError;
 use crate::node::pool::NodePool;
 use crate::node::session::Session;
 use cluster_map::{MapShard, read_map};
+use progress::MoveProgress;
 use slot_map::SlotMap;
 
 /// How long a replica that failed a read is left alone before it is tried again.
@@ -221,6 +223,8 @@ pub struct Topology {
     /// For each of `previous`, the master (an index into `shards`) that is the same server
     /// and database, if one is (`same_servers`).
     pub previous_twins: Vec<Option<usize>>,
+    /// How far a move off `previous` has got, as its mover last published (`progress.rs`).
+    pub previous_progress: MoveProgress,
     /// The config this was built from: reads to masters only, where replicas come from and
     /// their health settings, and the whole of it to build the same client again in a forked
     /// child.
@@ -236,7 +240,7 @@ impl Topology {
         for (master, replicas) in config.masters.iter().zip(&config.replicas) {
             shards.push(Shard::new(master.clone(), replicas, &session));
         }
-        let previous = config
+        let previous: Vec<NodePool> = config
             .previous
             .iter()
             .flatten()
@@ -248,11 +252,13 @@ impl Topology {
             (Some(old), true) => vec![None; old.len()],
             (None, _) => Vec::new(),
         };
+        let previous_progress = MoveProgress::new(previous.len());
         Topology {
             shards,
             slots: config.redis_cluster.then(SlotMap::default),
             session,
             previous,
+            previous_progress,
             previous_placement: config.previous_placement(),
             previous_twins,
             config: config.clone(),

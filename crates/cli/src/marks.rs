@@ -1,0 +1,91 @@
+//! The move's marks (`cluster_core::move_progress`), the tool's side: after a batch's old
+//! copies are deleted, `reshard` writes on that old master the bucket below which it holds no
+//! key that moves any more; clients in the window read it to ask one server per read instead
+//! of two. A mark lives `PROGRESS_TTL_MS` unless written again: while the job runs a keeper
+//! renews every source's mark (a source done early, or one whose names are still being
+//! collected, keeps its mark), and the job deletes them when every key has moved; a job
+//! killed and never resumed leaves nothing behind for long.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use cluster_core::move_progress::{PROGRESS_KEY, PROGRESS_TTL_MS};
+use cluster_core::{NodeConfig, NodeConnection};
+
+use crate::error::ToolError;
+use crate::nodes::connect;
+use crate::readahead::run;
+
+/// How often a source's mark is written while it rises: a client's view of the move lags by
+/// this much (plus its own polling interval).
+const PUBLISH_EVERY: Duration = Duration::from_millis(20);
+
+/// How often the keeper renews the marks' lifetime.
+const RENEW_EVERY: Duration = Duration::from_millis(PROGRESS_TTL_MS / 4);
+
+/// One source's mark, as its worker last wrote it.
+#[derive(Default)]
+pub struct Mark {
+    last: Option<(u32, Instant)>,
+}
+
+impl Mark {
+    /// Writes `done_below` on the source (on the connection that deleted the batch's old copies,
+    /// after them) when it rose and the last write is `PUBLISH_EVERY` old, or when the source
+    /// is done (`end`). A refused write (an ACL without SET on the mark) only costs the clients
+    /// their shortcut: the reply is not checked.
+    pub fn publish(
+        &mut self,
+        old: &mut NodeConnection,
+        source: &NodeConfig,
+        done_below: u32,
+        end: bool,
+    ) -> Result<(), ToolError> {
+        let due = self
+            .last
+            .is_none_or(|(was, at)| end || (was != done_below && at.elapsed() >= PUBLISH_EVERY));
+        if !due {
+            return Ok(());
+        }
+        let set = redis::cmd("SET")
+            .arg(PROGRESS_KEY)
+            .arg(done_below)
+            .arg("PX")
+            .arg(PROGRESS_TTL_MS)
+            .get_packed_command();
+        run(old, source, &set, 1)?;
+        self.last = Some((done_below, Instant::now()));
+        Ok(())
+    }
+}
+
+/// Renews the lifetime of every source's mark every `RENEW_EVERY` (PEXPIRE: the value is the
+/// workers' alone) until `stop` is dropped. A source that cannot be reached now is tried again
+/// next time.
+pub fn keep_alive(sources: &[NodeConfig], stop: Receiver<()>) {
+    let renew = redis::cmd("PEXPIRE")
+        .arg(PROGRESS_KEY)
+        .arg(PROGRESS_TTL_MS)
+        .get_packed_command();
+    let mut connections: Vec<Option<NodeConnection>> = sources.iter().map(|_| None).collect();
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(RENEW_EVERY) {
+        for (source, slot) in sources.iter().zip(&mut connections) {
+            let renewed = match slot {
+                Some(connection) => run(connection, source, &renew, 1),
+                None => connect(source)
+                    .and_then(|connection| run(slot.insert(connection), source, &renew, 1)),
+            };
+            if renewed.is_err() {
+                *slot = None;
+            }
+        }
+    }
+}
+
+/// Deletes every source's mark once the whole move is done.
+pub fn remove(sources: &[NodeConfig]) -> Result<(), ToolError> {
+    let del = redis::cmd("DEL").arg(PROGRESS_KEY).get_packed_command();
+    sources
+        .iter()
+        .try_for_each(|source| run(&mut connect(source)?, source, &del, 1).map(drop))
+}
