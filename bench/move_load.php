@@ -55,9 +55,15 @@ function phase_now(string $control): string
     return $text === false ? 'before' : trim($text);
 }
 
+/** The clients' config in a phase: the old masters', the window's, then the cluster's. */
+function config_file(string $phase): string
+{
+    return ['before' => 'before.json', 'closed' => 'cluster.json'][$phase] ?? 'window.json';
+}
+
 function client(string $control, string $phase): RedisCluster\RedisCluster
 {
-    $file = $phase === 'before' ? 'before.json' : 'window.json';
+    $file = config_file($phase);
     $config = json_decode(file_get_contents("$control/$file"), true, 512, JSON_THROW_ON_ERROR);
     return new RedisCluster\RedisCluster($config);
 }
@@ -79,7 +85,7 @@ for ($i = 1; $i < $keys; $i += 20) {
 mt_srand(0x5eed + $me);
 $phase = phase_now($control);
 $cluster = client($control, $phase);
-$onWindow = $phase !== 'before';
+$onConfig = config_file($phase);
 $phases = [];
 $lastWritten = [];
 $acknowledged = [];
@@ -98,9 +104,9 @@ while (true) {
         if ($phase === 'stop') {
             break;
         }
-        if ($phase !== 'before' && !$onWindow) {
+        if (config_file($phase) !== $onConfig) {
             $cluster = client($control, $phase);
-            $onWindow = true;
+            $onConfig = config_file($phase);
         }
     }
     $ops++;

@@ -20,8 +20,9 @@ written by this script in CONTROL/phase: ``before`` (clients on the old masters'
 ``window`` (clients restarted on the cluster's config with ``previous`` = the old masters),
 ``moving`` (`rediscluster reshard --rate --batch` runs, paced, under `nice`: killed with
 SIGKILL once a third of the keys moved, then run again with the same --state), ``after``,
-``stop``. Each client writes its reads per phase (count, failed, p50, p99, max) and the
-writes the servers acknowledged.
+``closed`` (the window closed: clients on the cluster's config alone, as long as ``before``:
+what the destination itself costs the same load), ``stop``. Each client writes its reads per
+phase (count, failed, p50, p99, max) and the writes the servers acknowledged.
 
 Afterwards every key is checked on the cluster, by its full name: type, value, expiry (within
 a second of the instant it had on the old master), the mutable keys' last acknowledged writes,
@@ -127,6 +128,11 @@ def fill(client, n):
 # The Python load client (`--load`): the same loop as move_load.rs and move_load.php.
 
 
+def config_file(phase):
+    """The clients' config in a phase: the old masters', the window's, then the cluster's."""
+    return {"before": "before.json", "closed": "cluster.json"}.get(phase, "window.json")
+
+
 def load(me, n, control, out, rate):
     control = Path(control)
 
@@ -137,15 +143,13 @@ def load(me, n, control, out, rate):
             return "before"
 
     def client(phase):
-        config = json.loads(
-            (control / ("before.json" if phase == "before" else "window.json")).read_text()
-        )
+        config = json.loads((control / config_file(phase)).read_text())
         return rediscluster.StrictRedisCluster(cluster=config)
 
     owned = [i for i in range(1, n, 20) if owner(i) == me]
     rng = random.Random(me)
     phase = phase_now()
-    cluster, on_window = client(phase), phase != "before"
+    cluster, on_config = client(phase), config_file(phase)
     phases, last_written, acknowledged, uncertain, failures = {}, {}, {}, [], []
     wrong_writes = 0
     start = checked = time.monotonic()
@@ -157,9 +161,9 @@ def load(me, n, control, out, rate):
             phase = phase_now()
             if phase == "stop":
                 break
-            if phase != "before" and not on_window:
+            if config_file(phase) != on_config:
                 cluster.close()
-                cluster, on_window = client(phase), True
+                cluster, on_config = client(phase), config_file(phase)
         ops += 1
         if rng.randrange(10) == 0:
             seq += 1
@@ -452,6 +456,9 @@ def main():
             raise SystemExit("the reshard run after the kill did not resume from its state file")
         set_phase("after")
         time.sleep(5)
+        # The window closed (README step 5): what the cluster alone costs the same load.
+        set_phase("closed")
+        time.sleep(args.before_seconds)
         set_phase("stop")
         reports = []
         for who, out, process in loads:
@@ -505,7 +512,7 @@ def cpu_times():
 
 def machine_cpu(cpu_at):
     """Per phase, the share of the machine's CPU time busy and stolen by the hypervisor."""
-    phases = ("before", "window", "moving", "after", "stop")
+    phases = ("before", "window", "moving", "after", "closed", "stop")
     out = {}
     for phase, end in zip(phases, phases[1:], strict=False):
         if phase in cpu_at and end in cpu_at:
@@ -525,7 +532,7 @@ def print_report(results):
     print(f"{'client':<8} {'phase':<8} " + " ".join(f"{c:>8}" for c in columns))
     for client in CLIENTS:
         phases = results["clients"].get(client, {})
-        for phase in ("before", "window", "moving", "after"):
+        for phase in ("before", "window", "moving", "after", "closed"):
             p = phases.get(phase)
             if p:
                 ms = [p[k] / 1000 for k in ("p50_us", "p99_us", "max_us")]
@@ -536,6 +543,9 @@ def print_report(results):
         if phases.get("before") and phases.get("moving"):
             ratio = phases["moving"]["p99_us"] / max(1, phases["before"]["p99_us"])
             print(f"{client:<8} read p99 during the move / before: {ratio:.2f}x")
+        if phases.get("closed") and phases.get("moving"):
+            ratio = phases["moving"]["p99_us"] / max(1, phases["closed"]["p99_us"])
+            print(f"{client:<8} read p99 during the move / on the cluster alone: {ratio:.2f}x")
     shares = ", ".join(
         f"{phase} {c['busy']:.0%} busy, {c['steal']:.1%} stolen"
         for phase, c in results["machine_cpu"].items()

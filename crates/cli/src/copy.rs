@@ -22,7 +22,7 @@ use crate::cluster_names::{Naming, engine, name_in_cluster};
 use crate::error::ToolError;
 use crate::job::{Advanced, Job, addresses};
 use crate::nodes::connect;
-use crate::readahead::{Choice, Dumped, Walk, read_ahead};
+use crate::readahead::{Choice, Dumped, Order, Walk, read_ahead};
 use crate::writes::Destinations;
 
 #[derive(Clone, Debug)]
@@ -151,11 +151,12 @@ fn copy_source(
     };
     let walk = Walk {
         source,
-        cursor,
         pattern: options.pattern.as_deref(),
         batch: options.batch,
-        dry_run: false,
-        in_bucket_order: false,
+        order: Order::Scan {
+            cursor,
+            dry_run: false,
+        },
     };
     std::thread::scope(|scope| {
         let mut destinations = Destinations::new(&to.masters, cluster);

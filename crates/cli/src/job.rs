@@ -104,22 +104,25 @@ impl<'a> Job<'a> {
             }
             self.pace = Some(Pace {
                 per_second: rate,
-                started: Instant::now(),
-                keys: Mutex::new(0),
+                next: Mutex::new(Instant::now()),
             });
         }
         Ok(self)
     }
 
-    /// Counts `keys` written and, under a rate, waits until the job is back on its pace.
+    /// Counts `keys` written and, under a rate, waits until the job is back on its pace. Time
+    /// spent not writing (collecting a source's names, waiting on a server) earns at most
+    /// `MAX_CREDIT` of keys written faster than the rate: a move never catches up in a burst.
     pub fn pace(&self, keys: u64) {
         let Some(pace) = &self.pace else { return };
+        let now = Instant::now();
         let due = {
-            let mut written = pace.keys.lock().unwrap_or_else(|p| p.into_inner());
-            *written += keys;
-            pace.started + Duration::from_secs_f64(*written as f64 / pace.per_second)
+            let mut next = pace.next.lock().unwrap_or_else(|p| p.into_inner());
+            let earliest = now.checked_sub(MAX_CREDIT).unwrap_or(now);
+            *next = (*next).max(earliest) + Duration::from_secs_f64(keys as f64 / pace.per_second);
+            *next
         };
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+        if let Some(wait) = due.checked_duration_since(now) {
             std::thread::sleep(wait);
         }
     }
@@ -230,12 +233,14 @@ pub struct Advanced {
     pub unplaceable: u64,
 }
 
-/// A job's rate: keys written since it started, against the time it started.
+/// A job's rate: when it may write its next key (a token bucket `MAX_CREDIT` deep).
 struct Pace {
     per_second: f64,
-    started: Instant,
-    keys: Mutex<u64>,
+    next: Mutex<Instant>,
 }
+
+/// How far behind its pace a job may fall and then catch up at full speed.
+const MAX_CREDIT: Duration = Duration::from_millis(100);
 
 /// Every source walked to its end: the last save of the job, forced to disk.
 fn at_end(state: &CopyState) -> bool {
@@ -289,7 +294,8 @@ mod tests {
     }
 
     /// `--rate`: the job waits until the keys written fit the rate (a lower bound only: a
-    /// loaded machine may wait longer), and refuses a rate below one key per second.
+    /// loaded machine may wait longer), catches up on time it spent idle only by `MAX_CREDIT`,
+    /// and refuses a rate below one key per second.
     #[test]
     fn a_rate_paces_the_job() {
         let job = || Job {
@@ -309,6 +315,11 @@ mod tests {
         let started = Instant::now();
         paced.pace(20);
         paced.pace(20);
+        assert!(started.elapsed() >= Duration::from_millis(190));
+        // Half a second without writing earns 100 ms of catching up, not half a second.
+        std::thread::sleep(Duration::from_millis(500));
+        let started = Instant::now();
+        paced.pace(60);
         assert!(started.elapsed() >= Duration::from_millis(190));
         let free = job().with_rate(None).unwrap();
         let started = Instant::now();

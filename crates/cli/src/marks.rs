@@ -72,8 +72,14 @@ pub fn keep_alive(sources: &[NodeConfig], stop: Receiver<()>) {
         for (source, slot) in sources.iter().zip(&mut connections) {
             let renewed = match slot {
                 Some(connection) => run(connection, source, &renew, 1),
-                None => connect(source)
-                    .and_then(|connection| run(slot.insert(connection), source, &renew, 1)),
+                None => {
+                    // Never waits longer than a round of renewals for a silent server: the job
+                    // ends only once the keeper has.
+                    let mut source = source.clone();
+                    source.read_timeout = Some(RENEW_EVERY);
+                    connect(&source)
+                        .and_then(|connection| run(slot.insert(connection), &source, &renew, 1))
+                }
             };
             if renewed.is_err() {
                 *slot = None;
@@ -82,10 +88,13 @@ pub fn keep_alive(sources: &[NodeConfig], stop: Receiver<()>) {
     }
 }
 
-/// Deletes every source's mark once the whole move is done.
-pub fn remove(sources: &[NodeConfig]) -> Result<(), ToolError> {
+/// Deletes every source's mark: when the whole move is done (the marks say nothing more), and
+/// before a new move starts (a mark a killed move left, still alive, may not hold for this
+/// one's configs). Best effort: a mark that cannot be deleted expires within
+/// `PROGRESS_TTL_MS`, and a move that is done is not failed for it.
+pub fn remove(sources: &[NodeConfig]) {
     let del = redis::cmd("DEL").arg(PROGRESS_KEY).get_packed_command();
-    sources
-        .iter()
-        .try_for_each(|source| run(&mut connect(source)?, source, &del, 1).map(drop))
+    for source in sources {
+        let _ = connect(source).and_then(|mut connection| run(&mut connection, source, &del, 1));
+    }
 }

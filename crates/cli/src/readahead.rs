@@ -4,7 +4,7 @@
 //! job restores the batches before it. The source's own work (SCAN, DUMP) and the
 //! destinations' (RESTORE) then overlap instead of taking turns.
 //!
-//! A move (`Walk::in_bucket_order`) takes the keys in the order of their bucket instead
+//! A move (`Order::Buckets`) takes the keys in the order of their bucket instead
 //! (`cluster_core::move_progress`): it first collects the source's names (a pass at a time,
 //! `KEYS_PER_PASS` names held at once), sorts them, then reads them a batch at a time, each
 //! batch saying below which bucket the source will hold no key that moves once it is written.
@@ -31,6 +31,12 @@ const KEYS_PER_PASS: u64 = 1 << 20;
 /// SCAN's COUNT while a walk in bucket order collects names: short steps, so the source's
 /// other clients never wait long behind one.
 const NAMES_PER_SCAN: usize = 250;
+
+/// In a paced walk, the share (in percent) of its time the name collection keeps the source
+/// busy at most: after each SCAN it waits (100 / share - 1) times as long as the SCAN took.
+/// Unpaced, a source's names are read back to back, for a second or so per million, and every
+/// read of the application's that arrives meanwhile waits behind a SCAN: a bump in its tail.
+const SCAN_SHARE: u32 = 10;
 
 /// What the job does with a scanned key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,15 +92,20 @@ pub struct Batch {
 /// What to scan on a source and how.
 pub struct Walk<'a> {
     pub source: &'a NodeConfig,
-    /// The cursor to start from (0: the beginning).
-    pub cursor: u64,
     pub pattern: Option<&'a str>,
     pub batch: usize,
-    /// Count the keys the job would take (`Batch::would_take`) without reading them.
-    pub dry_run: bool,
-    /// Take the keys in bucket order (a move, which publishes how far it got), from the
-    /// beginning whatever the cursor (the keys moved before are gone from the source).
-    pub in_bucket_order: bool,
+    pub order: Order,
+}
+
+/// The order a walk takes a source's keys in.
+pub enum Order {
+    /// SCAN's, from `cursor` (0: the beginning). A dry run counts the keys the job would take
+    /// (`Batch::would_take`) without reading them.
+    Scan { cursor: u64, dry_run: bool },
+    /// Their buckets' (a move, which publishes how far it got), always from the first bucket:
+    /// the keys moved before are gone from the source. `paced` (a live move under `--rate`):
+    /// the names are collected gently (`SCAN_SHARE`).
+    Buckets { paced: bool },
 }
 
 /// Starts the walk of `walk.source` on a thread of `scope`; its batches (or the error that
@@ -108,14 +119,18 @@ pub fn read_ahead<'scope, 'env>(
     scope.spawn(move || {
         let result = (|| {
             let mut connection = connect(walk.source)?;
-            if walk.in_bucket_order {
-                return walk_in_bucket_order(&mut connection, &walk, choose, &sender);
-            }
-            let first = scan_command(&walk, walk.cursor, walk.batch);
+            let (cursor, dry_run) = match walk.order {
+                Order::Scan { cursor, dry_run } => (cursor, dry_run),
+                Order::Buckets { paced } => {
+                    return walk_in_bucket_order(&mut connection, &walk, paced, choose, &sender);
+                }
+            };
+            let first = scan_command(&walk, cursor, walk.batch);
             let reply = run(&mut connection, walk.source, &first, 1)?;
             let (mut cursor, mut keys) = scan_reply(walk.source, &reply[0])?;
             loop {
-                let (batch, next) = read_batch(&mut connection, &walk, cursor, keys, choose)?;
+                let read = read_batch(&mut connection, &walk, dry_run, cursor, keys, choose);
+                let (batch, next) = read?;
                 if sender.send(Ok(batch)).is_err() {
                     return Ok(()); // the job stopped
                 }
@@ -140,6 +155,7 @@ type Step = (u64, Vec<Vec<u8>>);
 fn read_batch(
     connection: &mut NodeConnection,
     walk: &Walk<'_>,
+    dry_run: bool,
     cursor: u64,
     keys: Vec<Vec<u8>>,
     choose: &(dyn Fn(&[u8]) -> Choice + Sync),
@@ -151,16 +167,11 @@ fn read_batch(
     };
     let mut taken = Vec::new();
     for key in keys {
-        if key == PROGRESS_KEY {
-            batch.scanned -= 1;
-            continue;
-        }
         match choose(&key) {
-            Choice::Take(_) | Choice::TakeAs(_) if walk.dry_run => batch.would_take += 1,
-            Choice::Take(target) => taken.push((key, target, None)),
-            Choice::TakeAs(name) => taken.push((key, 0, Some(name))),
             Choice::Stay => batch.stayed += 1,
             Choice::Unplaceable => batch.unplaceable += 1,
+            _ if dry_run => batch.would_take += 1,
+            choice => taken.extend(take(key, choice)),
         }
     }
     let mut packed = Vec::new();
@@ -187,6 +198,15 @@ fn read_batch(
 
 /// A key the job takes: its name, its destination master, its name there (`Dumped`).
 type Taken = (Vec<u8>, usize, Option<Vec<u8>>);
+
+/// The key as the job takes it, if its choice is to take it.
+fn take(key: Vec<u8>, choice: Choice) -> Option<Taken> {
+    match choice {
+        Choice::Take(target) => Some((key, target, None)),
+        Choice::TakeAs(name) => Some((key, 0, Some(name))),
+        Choice::Stay | Choice::Unplaceable => None,
+    }
+}
 
 /// DUMP and PEXPIRETIME of each key taken.
 fn pack_dumps(taken: &[Taken], packed: &mut Vec<u8>) {
@@ -246,6 +266,7 @@ fn take_dumps(
 fn walk_in_bucket_order(
     connection: &mut NodeConnection,
     walk: &Walk<'_>,
+    paced: bool,
     choose: &(dyn Fn(&[u8]) -> Choice + Sync),
     sender: &SyncSender<Result<Batch, ToolError>>,
 ) -> Result<(), ToolError> {
@@ -257,7 +278,7 @@ fn walk_in_bucket_order(
     let mut unplaceable = 0;
     for low in (0..SLOTS as u32).step_by(width as usize) {
         let high = (low + width).min(SLOTS as u32);
-        let names = names_in(connection, walk, low..high)?;
+        let names = names_in(connection, walk, paced, low..high)?;
         let mut counts = Batch {
             scanned: names.len() as u64,
             ..Batch::default()
@@ -311,22 +332,27 @@ fn key_count(connection: &mut NodeConnection, source: &NodeConfig) -> Result<u64
     }
 }
 
-/// The names on the source whose bucket is in `buckets` (the move's mark left out), sorted by
-/// bucket then name, each once (SCAN may return a name twice).
+/// The names on the source whose bucket is in `buckets`, sorted by bucket then name, each once
+/// (SCAN may return a name twice); `paced`, at most `SCAN_SHARE` of the source's time.
 fn names_in(
     connection: &mut NodeConnection,
     walk: &Walk<'_>,
+    paced: bool,
     buckets: std::ops::Range<u32>,
 ) -> Result<Vec<(u32, Vec<u8>)>, ToolError> {
     let mut names = Vec::new();
     let mut cursor = 0;
     loop {
         let scan = scan_command(walk, cursor, NAMES_PER_SCAN);
+        let asked = std::time::Instant::now();
         let reply = run(connection, walk.source, &scan, 1)?;
+        if paced {
+            std::thread::sleep(asked.elapsed() * (100 / SCAN_SHARE - 1));
+        }
         let (next, keys) = scan_reply(walk.source, &reply[0])?;
         for key in keys {
             let bucket = bucket(&key);
-            if buckets.contains(&bucket) && key != PROGRESS_KEY {
+            if buckets.contains(&bucket) {
                 names.push((bucket, key));
             }
         }
@@ -348,13 +374,11 @@ fn read_in_order(
     chunk: &[(u32, Vec<u8>)],
     done_below: u32,
 ) -> Result<Batch, ToolError> {
+    // The choice again rather than held for every name of the pass (a renamed key's new name
+    // would double what the pass holds): the same, it depends on the name alone.
     let taken: Vec<Taken> = chunk
         .iter()
-        .filter_map(|(_, key)| match choose(key) {
-            Choice::Take(target) => Some((key.clone(), target, None)),
-            Choice::TakeAs(name) => Some((key.clone(), 0, Some(name))),
-            Choice::Stay | Choice::Unplaceable => None,
-        })
+        .filter_map(|(_, key)| take(key.clone(), choose(key)))
         .collect();
     let mut batch = Batch {
         cursor: 1 + u64::from(done_below),
@@ -378,12 +402,17 @@ fn scan_command(walk: &Walk<'_>, cursor: u64, count: usize) -> Vec<u8> {
     scan.get_packed_command()
 }
 
+/// A SCAN step's cursor and names, the move's own mark (`PROGRESS_KEY`) left out: never taken,
+/// never counted.
 fn scan_reply(source: &NodeConfig, reply: &Value) -> Result<Step, ToolError> {
-    redis::from_redis_value_ref(reply).map_err(|e| ToolError::Node {
-        node: source.name.clone(),
-        addr: source.addr(),
-        message: format!("SCAN answered {reply:?}: {e}"),
-    })
+    let (cursor, mut keys): Step =
+        redis::from_redis_value_ref(reply).map_err(|e| ToolError::Node {
+            node: source.name.clone(),
+            addr: source.addr(),
+            message: format!("SCAN answered {reply:?}: {e}"),
+        })?;
+    keys.retain(|key| key != PROGRESS_KEY);
+    Ok((cursor, keys))
 }
 
 /// Writes packed commands and reads their `count` replies (error replies as values).

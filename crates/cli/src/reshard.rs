@@ -44,7 +44,7 @@ use crate::job::{Advanced, Job, addresses};
 use crate::marks::{self, Mark};
 use crate::nodes::connect;
 use crate::nodes::refuse_one_server_named_twice;
-use crate::readahead::{Choice, Walk, read_ahead};
+use crate::readahead::{Choice, Order, Walk, read_ahead};
 use crate::writes::{Destinations, Restored, delete};
 
 #[derive(Clone, Debug)]
@@ -200,6 +200,9 @@ pub fn reshard(
         to,
         cluster: cluster.as_ref(),
     };
+    if !job.resumed && !options.dry_run {
+        marks::remove(&from.masters);
+    }
     std::thread::scope(|scope| {
         // Dropped when the sources are done (or failed): the keeper stops.
         let (_keeping, stop) = std::sync::mpsc::channel::<()>();
@@ -211,8 +214,7 @@ pub fn reshard(
         })
     })?;
     if !options.dry_run {
-        // Every key moved: the marks say nothing more (clients switch to the new config).
-        marks::remove(&from.masters)?;
+        marks::remove(&from.masters);
     }
     let mut summary = totals.into_inner().unwrap_or_else(|p| p.into_inner());
     // Unplaceable keys stay where they are: a resumed run counts those met before it too.
@@ -240,9 +242,10 @@ fn reshard_node(
     let Endpoints { from, to, cluster } = *ends;
     let source = &from.masters[index];
     let addr = source.addr();
-    let Some(cursor) = job.resume_point(&addr) else {
+    // Only whether the source is done counts: a move starts again from its first bucket.
+    if job.resume_point(&addr).is_none() {
         return Ok(());
-    };
+    }
     let here = to.masters.iter().position(|m| m.addr() == addr);
     let naming = options.naming();
     let choose = |key: &[u8]| match cluster {
@@ -255,13 +258,21 @@ fn reshard_node(
             Some(target) => Choice::Take(target),
         },
     };
+    // A dry run counts what is there now; a move always walks from its first bucket.
+    let order = match options.dry_run {
+        true => Order::Scan {
+            cursor: 0,
+            dry_run: true,
+        },
+        false => Order::Buckets {
+            paced: options.rate.is_some(),
+        },
+    };
     let walk = Walk {
         source,
-        cursor,
         pattern: None,
         batch: options.batch,
-        dry_run: options.dry_run,
-        in_bucket_order: !options.dry_run,
+        order,
     };
     // The reader has its own connection to the source; this one deletes the moved keys and
     // publishes how far the move got.

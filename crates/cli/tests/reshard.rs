@@ -633,9 +633,12 @@ fn into_a_redis_cluster(old_servers: &[support::RedisServer]) {
     on_cluster
         .execute(&["DEL", "count:1{user:1}", "queue{user:2}"])
         .unwrap();
+    // Paced to last about two seconds: the window reads the move's marks (every 100 ms or so)
+    // and reads the keys not moved yet on their old master first.
     let options = ReshardOptions {
         batch: 8,
         tag_rule: Some(rule.clone()),
+        rate: Some(total as f64 / 2.0),
         ..ReshardOptions::default()
     };
     let (moved, updated) = read_through_a_reshard(&during, &on_cluster, &keys, 9, true, || {

@@ -90,13 +90,17 @@ fn phase_now(control: &Path) -> String {
         .unwrap_or_else(|_| "before".to_owned())
 }
 
+/// The clients' config in a phase: the old masters', the window's, then the cluster's.
+fn config_file(phase: &str) -> &'static str {
+    match phase {
+        "before" => "before.json",
+        "closed" => "cluster.json",
+        _ => "window.json",
+    }
+}
+
 fn client(control: &Path, phase: &str) -> Result<Cluster, Box<dyn Error>> {
-    let file = if phase == "before" {
-        "before.json"
-    } else {
-        "window.json"
-    };
-    let text = std::fs::read_to_string(control.join(file))?;
+    let text = std::fs::read_to_string(control.join(config_file(phase)))?;
     Ok(Cluster::new(ClusterConfig::from_json(&text)?)?)
 }
 
@@ -113,7 +117,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (me + 1));
     let mut phase = phase_now(&control);
     let mut cluster = client(&control, &phase)?;
-    let mut on_window = phase != "before";
+    let mut on_config = config_file(&phase);
     let mut phases: BTreeMap<String, Phase> = BTreeMap::new();
     let mut last_written: BTreeMap<u64, String> = BTreeMap::new();
     let mut acknowledged: BTreeMap<String, String> = BTreeMap::new();
@@ -130,9 +134,9 @@ fn main() -> Result<(), Box<dyn Error>> {
             if phase == "stop" {
                 break;
             }
-            if phase != "before" && !on_window {
+            if config_file(&phase) != on_config {
                 cluster = client(&control, &phase)?;
-                on_window = true;
+                on_config = config_file(&phase);
             }
         }
         ops += 1;

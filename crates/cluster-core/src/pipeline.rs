@@ -159,7 +159,7 @@ pub fn pipeline<A: AsRef<[u8]>>(
                 names_key,
                 ..
             } => {
-                let window = executor.moving_key(args, first_key, read);
+                let window = executor.probed_key(args, first_key, read);
                 pending.add(args, shard, stored_keys, window, names_key);
             }
             other => {
@@ -267,7 +267,7 @@ impl<'c, A: AsRef<[u8]>> OneConnection<'c, A> {
                             nodes.push(this);
                         }
                     }
-                    let window = executor.moving_key(args, first_key, read).map(|key| {
+                    let window = executor.probed_key(args, first_key, read).map(|key| {
                         let mut probe = Vec::new();
                         pack_exists(key.stored, &mut probe);
                         probes.push(bodies.len());

@@ -47,7 +47,7 @@ pub fn run<'e, A: AsRef<[u8]>>(
             let mut packed = Vec::new();
             pack_command(args, &stored_keys, &mut packed);
             let reply = match executor.moving_key(args, first_key, read) {
-                Some(key) => executor.read_keys(&[KeyRead { key, packed }])?.remove(0),
+                Some(key) => executor.read_key(key, packed)?,
                 None => executor.single(shard, &packed, read)?,
             };
             let reply = match names_key {

@@ -82,11 +82,13 @@ fn read_mark(probe: &Probe) -> Option<Option<u32>> {
     }
 }
 
-/// `pause` give or take a fifth, from the clock's nanoseconds (no need for a random source).
+/// `pause` give or take a fifth, from the clock's microseconds and the process id (no need for
+/// a random source; clocks may tick in whole microseconds).
 fn jittered(pause: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
+    let micros = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |t| t.subsec_nanos());
-    let fraction = 0.8 + 0.4 * f64::from(nanos % 1000) / 1000.0;
+        .map_or(0, |t| t.subsec_micros());
+    let seed = micros ^ std::process::id().wrapping_mul(2_654_435_761);
+    let fraction = 0.8 + 0.4 * f64::from(seed % 1000) / 1000.0;
     pause.mul_f64(fraction)
 }

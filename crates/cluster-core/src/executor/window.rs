@@ -142,6 +142,27 @@ impl Executor {
         Some(key)
     }
 
+    /// The key a read in a pipeline or transaction (run on masters) must also look for on its
+    /// old master: `moving_key`, unless the mover has moved past it.
+    pub fn probed_key<'a, A: AsRef<[u8]>>(
+        &self,
+        args: &'a [A],
+        first_key: Option<usize>,
+        read: bool,
+    ) -> Option<PlacedKey<'a>> {
+        self.moving_key(args, first_key, read)
+            .filter(|key| self.moving_from(key).is_some())
+    }
+
+    /// One read of a key that moves (`moving_key`), as `read_keys` reads it; a key the mover
+    /// has moved past takes the plain single-command path to its master.
+    pub fn read_key(&self, key: PlacedKey<'_>, packed: Vec<u8>) -> Result<Value, ClusterError> {
+        if self.moving_from(&key).is_none() {
+            return self.on_master(key.shard, &packed, true);
+        }
+        Ok(self.read_keys(&[KeyRead { key, packed }])?.remove(0))
+    }
+
     /// Reads on masters, each naming the one key it reads, all masters at once. Outside the
     /// window each command simply runs on its key's master. In it each key is read where it
     /// is: a key the mover has moved past on its new master alone; into a Redis Cluster,

@@ -3,9 +3,10 @@
 //! `rediscluster reshard` moves each old master's keys in the order of their *bucket* (the
 //! CRC16 slot of the name the key is stored under there, `bucket`), and after a confirmed
 //! batch (at most every 20 ms) writes on that old master, under `PROGRESS_KEY`, the bucket
-//! below which the master no longer holds a key that moves: every such key was restored on its new master and deleted
-//! here, and none comes back, since in the window writes go to the new masters. A key that
-//! stays behind (one the tool cannot place) holds the mark at its bucket.
+//! below which the master no longer holds a key that moves: every such key was restored on
+//! its new master and deleted here, and none comes back, since in the window writes go to the
+//! new masters. A key that stays behind (one the tool cannot place) holds the mark at its
+//! bucket.
 //!
 //! A client in the window reads the mark (`executor/progress.rs`) and then knows, per key,
 //! whether the old master can still have it: below the mark it cannot (reads and writes skip
