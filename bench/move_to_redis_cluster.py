@@ -436,8 +436,9 @@ def main():
             "--rate", str(args.move_rate), "--batch", str(args.move_batch),
         ]  # fmt: skip
         moving = time.monotonic()
-        first = subprocess.Popen(reshard, stdout=subprocess.PIPE)
         old_direct = [redis.Redis(port=p) for p in old_ports]
+        asked_old = old_masters_asked(old_direct)
+        first = subprocess.Popen(reshard, stdout=subprocess.PIPE)
         while first.poll() is None and sum(r.dbsize() for r in old_direct) > n * 2 // 3:
             time.sleep(0.05)
         if first.poll() is None:
@@ -454,6 +455,7 @@ def main():
         summary = json.loads(second.stdout)
         if killed and not summary["resumed"]:
             raise SystemExit("the reshard run after the kill did not resume from its state file")
+        asked_old = [b - a for a, b in zip(asked_old, old_masters_asked(old_direct), strict=True)]
         set_phase("after")
         time.sleep(5)
         # The window closed (README step 5): what the cluster alone costs the same load.
@@ -486,6 +488,10 @@ def main():
             "examples": examples,
             "left_on_old_masters": left,
             "machine_cpu": machine_cpu(cpu_at),
+            # During the move: the clients' reads that asked an old master (one EXISTS each),
+            # and the keys the old masters lacked when asked (a read that missed there looks
+            # twice: EXISTS and the read; a write's DUMP and PTTL twice too).
+            "old_masters_asked": {"exists": asked_old[0], "misses": asked_old[1]},
         }
         print_report(results)
         if args.json:
@@ -501,6 +507,14 @@ def main():
             process.kill()
         cluster_script("stop", base, env)
         stop_servers(old_servers)
+
+
+def old_masters_asked(old_direct):
+    """EXISTS calls and keyspace misses, summed over the old masters."""
+    exists = sum(
+        r.info("commandstats").get("cmdstat_exists", {}).get("calls", 0) for r in old_direct
+    )
+    return [exists, sum(r.info("stats")["keyspace_misses"] for r in old_direct)]
 
 
 def cpu_times():
@@ -551,6 +565,11 @@ def print_report(results):
         for phase, c in results["machine_cpu"].items()
     )
     print(f"the machine's CPU: {shares}")
+    asked = results["old_masters_asked"]
+    print(
+        f"during the move the old masters were asked {asked['exists']} times (EXISTS) and "
+        f"lacked a key {asked['misses']} times (about 2 per read that then asked the cluster)"
+    )
     print(f"appends that acted on another value than the key's: {results['wrong_writes']}")
     print(
         f"checked {results['checked']} keys on the cluster: {results['lost']} lost, "
