@@ -72,14 +72,8 @@ pub fn keep_alive(sources: &[NodeConfig], stop: Receiver<()>) {
         for (source, slot) in sources.iter().zip(&mut connections) {
             let renewed = match slot {
                 Some(connection) => run(connection, source, &renew, 1),
-                None => {
-                    // Never waits longer than a round of renewals for a silent server: the job
-                    // ends only once the keeper has.
-                    let mut source = source.clone();
-                    source.read_timeout = Some(RENEW_EVERY);
-                    connect(&source)
-                        .and_then(|connection| run(slot.insert(connection), &source, &renew, 1))
-                }
+                None => connect_briefly(source)
+                    .and_then(|connection| run(slot.insert(connection), source, &renew, 1)),
             };
             if renewed.is_err() {
                 *slot = None;
@@ -95,6 +89,19 @@ pub fn keep_alive(sources: &[NodeConfig], stop: Receiver<()>) {
 pub fn remove(sources: &[NodeConfig]) {
     let del = redis::cmd("DEL").arg(PROGRESS_KEY).get_packed_command();
     for source in sources {
-        let _ = connect(source).and_then(|mut connection| run(&mut connection, source, &del, 1));
+        let _ = connect_briefly(source)
+            .and_then(|mut connection| run(&mut connection, source, &del, 1));
     }
+}
+
+/// A connection that waits for a silent server at most a round of renewals, unless its config
+/// says shorter: the marks' upkeep never holds up the job (it ends once the keeper has).
+fn connect_briefly(source: &NodeConfig) -> Result<NodeConnection, ToolError> {
+    let mut source = source.clone();
+    source.read_timeout = Some(
+        source
+            .read_timeout
+            .map_or(RENEW_EVERY, |t| t.min(RENEW_EVERY)),
+    );
+    connect(&source)
 }
