@@ -1,5 +1,6 @@
-//! What `copy` and `reshard` share: a job over every source master, each walked with SCAN in
-//! its own thread, with a resume point per source (`state.rs`) recorded after confirmed batches.
+//! What `copy` and `reshard` share: a job over every source master, each walked in its own
+//! thread (`readahead.rs`), with a resume point per source (`state.rs`) recorded after
+//! confirmed batches.
 
 use std::path::Path;
 use std::sync::Mutex;

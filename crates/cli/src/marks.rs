@@ -59,10 +59,32 @@ impl Mark {
     }
 }
 
+/// Runs a move's sources (`move_sources`) with their marks' upkeep around it: any mark a killed
+/// move left is deleted first (unless this run resumes that move), the marks' lifetime is
+/// renewed while the sources move (`keep_alive`), and the marks are deleted once every key
+/// has moved.
+pub fn kept_during(
+    sources: &[NodeConfig],
+    resumed: bool,
+    move_sources: impl FnOnce() -> Result<(), ToolError>,
+) -> Result<(), ToolError> {
+    if !resumed {
+        remove(sources);
+    }
+    std::thread::scope(|scope| {
+        // Dropped when the sources are done (or failed): the keeper stops.
+        let (_keeping, stop) = std::sync::mpsc::channel::<()>();
+        scope.spawn(|| keep_alive(sources, stop));
+        move_sources()
+    })?;
+    remove(sources);
+    Ok(())
+}
+
 /// Renews the lifetime of every source's mark every `RENEW_EVERY` (PEXPIRE: the value is the
 /// workers' alone) until `stop` is dropped. A source that cannot be reached now is tried again
 /// next time.
-pub fn keep_alive(sources: &[NodeConfig], stop: Receiver<()>) {
+fn keep_alive(sources: &[NodeConfig], stop: Receiver<()>) {
     let renew = redis::cmd("PEXPIRE")
         .arg(PROGRESS_KEY)
         .arg(PROGRESS_TTL_MS)
@@ -86,7 +108,7 @@ pub fn keep_alive(sources: &[NodeConfig], stop: Receiver<()>) {
 /// before a new move starts (a mark a killed move left, still alive, may not hold for this
 /// one's configs). Best effort: a mark that cannot be deleted expires within
 /// `PROGRESS_TTL_MS`, and a move that is done is not failed for it.
-pub fn remove(sources: &[NodeConfig]) {
+fn remove(sources: &[NodeConfig]) {
     let del = redis::cmd("DEL").arg(PROGRESS_KEY).get_packed_command();
     for source in sources {
         let _ = connect_briefly(source)

@@ -117,34 +117,44 @@ pub fn read_ahead<'scope, 'env>(
 ) -> Receiver<Result<Batch, ToolError>> {
     let (sender, batches) = sync_channel(AHEAD);
     scope.spawn(move || {
-        let result = (|| {
-            let mut connection = connect(walk.source)?;
-            let (cursor, dry_run) = match walk.order {
-                Order::Scan { cursor, dry_run } => (cursor, dry_run),
-                Order::Buckets { paced } => {
-                    return walk_in_bucket_order(&mut connection, &walk, paced, choose, &sender);
-                }
-            };
-            let first = scan_command(&walk, cursor, walk.batch);
-            let reply = run(&mut connection, walk.source, &first, 1)?;
-            let (mut cursor, mut keys) = scan_reply(walk.source, &reply[0])?;
-            loop {
-                let read = read_batch(&mut connection, &walk, dry_run, cursor, keys, choose);
-                let (batch, next) = read?;
-                if sender.send(Ok(batch)).is_err() {
-                    return Ok(()); // the job stopped
-                }
-                match next {
-                    Some((after, more)) => (cursor, keys) = (after, more),
-                    None => return Ok(()),
-                }
+        let result = connect(walk.source).and_then(|mut connection| match walk.order {
+            Order::Scan { cursor, dry_run } => {
+                walk_in_scan_order(&mut connection, &walk, cursor, dry_run, choose, &sender)
             }
-        })();
+            Order::Buckets { paced } => {
+                walk_in_bucket_order(&mut connection, &walk, paced, choose, &sender)
+            }
+        });
         if let Err(error) = result {
             let _ = sender.send(Err(error));
         }
     });
     batches
+}
+
+/// The walk of a copy (and of a dry run): SCAN step by step from `cursor`, each step's keys
+/// read in the round trip of the next SCAN (`read_batch`).
+fn walk_in_scan_order(
+    connection: &mut NodeConnection,
+    walk: &Walk<'_>,
+    cursor: u64,
+    dry_run: bool,
+    choose: &(dyn Fn(&[u8]) -> Choice + Sync),
+    sender: &SyncSender<Result<Batch, ToolError>>,
+) -> Result<(), ToolError> {
+    let first = scan_command(walk, cursor, walk.batch);
+    let reply = run(connection, walk.source, &first, 1)?;
+    let (mut cursor, mut keys) = scan_reply(walk.source, &reply[0])?;
+    loop {
+        let (batch, next) = read_batch(connection, walk, dry_run, cursor, keys, choose)?;
+        if sender.send(Ok(batch)).is_err() {
+            return Ok(()); // the job stopped
+        }
+        match next {
+            Some((after, more)) => (cursor, keys) = (after, more),
+            None => return Ok(()),
+        }
+    }
 }
 
 /// The next SCAN step: its cursor and keys.

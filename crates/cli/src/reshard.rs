@@ -42,8 +42,7 @@ use crate::cluster_names::{Naming, engine, name_in_cluster};
 use crate::error::ToolError;
 use crate::job::{Advanced, Job, addresses};
 use crate::marks::{self, Mark};
-use crate::nodes::connect;
-use crate::nodes::refuse_one_server_named_twice;
+use crate::nodes::{connect, refuse_one_server_named_twice};
 use crate::readahead::{Choice, Order, Walk, read_ahead};
 use crate::writes::{Destinations, Restored, delete};
 
@@ -200,21 +199,14 @@ pub fn reshard(
         to,
         cluster: cluster.as_ref(),
     };
-    if !job.resumed && !options.dry_run {
-        marks::remove(&from.masters);
-    }
-    std::thread::scope(|scope| {
-        // Dropped when the sources are done (or failed): the keeper stops.
-        let (_keeping, stop) = std::sync::mpsc::channel::<()>();
-        if !options.dry_run {
-            scope.spawn(|| marks::keep_alive(&from.masters, stop));
-        }
+    let move_sources = || {
         job.run_sources(from.masters.len(), |index| {
             reshard_node(index, &ends, options, &job, &totals, progress)
         })
-    })?;
-    if !options.dry_run {
-        marks::remove(&from.masters);
+    };
+    match options.dry_run {
+        true => move_sources()?,
+        false => marks::kept_during(&from.masters, job.resumed, move_sources)?,
     }
     let mut summary = totals.into_inner().unwrap_or_else(|p| p.into_inner());
     // Unplaceable keys stay where they are: a resumed run counts those met before it too.

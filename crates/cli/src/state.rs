@@ -1,4 +1,5 @@
-//! The resume point of a copy: per source node its SCAN cursor, and the counts so far. Written
+//! The resume point of a copy: per source node its SCAN cursor (for a move, only whether the
+//! source is done counts: it walks again from its first bucket), and the counts so far. Written
 //! atomically (a temporary file renamed over the old one) after a batch whose RESTOREs were
 //! confirmed, at most every 100 ms (`Job::advance`), so a copy killed at any moment restarts
 //! from a batch boundary at most that old: keys after it are copied again (RESTORE ...
