@@ -1,10 +1,12 @@
 //! The move's marks (`cluster_core::move_progress`), the tool's side: after a batch's old
 //! copies are deleted, `reshard` writes on that old master the bucket below which it holds no
 //! key that moves any more; clients in the window read it to ask one server per read instead
-//! of two. A mark lives `PROGRESS_TTL_MS` unless written again: while the job runs a keeper
-//! renews every source's mark (a source done early, or one whose names are still being
-//! collected, keeps its mark), and the job deletes them when every key has moved; a job
-//! killed and never resumed leaves nothing behind for long.
+//! of two. Every source has a mark from the start of the move, before its names are collected
+//! (bucket 0: nothing moved yet), so that clients know at once that a move runs. A mark lives
+//! `PROGRESS_TTL_MS` unless written again: while the job runs a keeper renews every source's
+//! mark (a source done early, or one whose names are still being collected, keeps its mark),
+//! and the job deletes them when every key has moved; a job killed and never resumed leaves
+//! nothing behind for long.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -60,9 +62,9 @@ impl Mark {
 }
 
 /// Runs a move's sources (`move_sources`) with their marks' upkeep around it: any mark a killed
-/// move left is deleted first (unless this run resumes that move), the marks' lifetime is
-/// renewed while the sources move (`keep_alive`), and the marks are deleted once every key
-/// has moved.
+/// move left is deleted first (unless this run resumes that move), every source is given a
+/// mark at once (`open`), the marks' lifetime is renewed while the sources move
+/// (`keep_alive`), and the marks are deleted once every key has moved.
 pub fn kept_during(
     sources: &[NodeConfig],
     resumed: bool,
@@ -71,6 +73,7 @@ pub fn kept_during(
     if !resumed {
         remove(sources);
     }
+    open(sources);
     std::thread::scope(|scope| {
         // Dropped when the sources are done (or failed): the keeper stops.
         let (_keeping, stop) = std::sync::mpsc::channel::<()>();
@@ -79,6 +82,27 @@ pub fn kept_during(
     })?;
     remove(sources);
     Ok(())
+}
+
+/// Marks every source at bucket 0 ("no bucket done yet") unless it has a mark: a source's
+/// first batch is written only once its names are collected, seconds into a big move, and
+/// until a client sees a mark it reads every moving key on both masters at once. Into a
+/// Redis Cluster a client that knows a move runs reads a key the move has not reached on the
+/// old master first, where it most likely is; a resumed move keeps the mark its killed run
+/// left (`NX`), which still holds: a key never comes back to its old master. Best effort, as
+/// every mark is.
+fn open(sources: &[NodeConfig]) {
+    let open = redis::cmd("SET")
+        .arg(PROGRESS_KEY)
+        .arg(0)
+        .arg("NX")
+        .arg("PX")
+        .arg(PROGRESS_TTL_MS)
+        .get_packed_command();
+    for source in sources {
+        let _ = connect_briefly(source)
+            .and_then(|mut connection| run(&mut connection, source, &open, 1));
+    }
 }
 
 /// Renews the lifetime of every source's mark every `RENEW_EVERY` (PEXPIRE: the value is the

@@ -355,6 +355,7 @@ fn reshard_three_to_five_and_back() {
     from_a_redisarray_deployment_to_elastic_slots(&servers);
     a_refused_delete_stops_the_reshard(&servers);
     the_marks_say_how_far_the_move_got(&servers);
+    every_old_master_is_marked_from_the_start(&servers[..3]);
     into_a_redis_cluster(&servers[..3]);
 }
 
@@ -457,6 +458,55 @@ fn the_marks_say_how_far_the_move_got(servers: &[support::RedisServer]) {
             .unwrap();
         assert_eq!(left, 0, "no mark is left once the move is done");
     }
+}
+
+/// Every old master has a mark while the move runs, from before its first key moves: bucket 0
+/// on a fresh move (a mark a killed move left is not trusted for a new one), the mark the
+/// killed run left on a resumed one (it still holds), and none afterwards.
+fn every_old_master_is_marked_from_the_start(servers: &[support::RedisServer]) {
+    use cluster_core::move_progress::PROGRESS_KEY;
+    use rediscluster_tools::marks::kept_during;
+    let sources = config(servers).masters;
+    let marks = || -> Vec<Option<String>> {
+        servers
+            .iter()
+            .map(|s| {
+                redis::cmd("GET")
+                    .arg(PROGRESS_KEY)
+                    .query(&mut s.connect())
+                    .unwrap()
+            })
+            .collect()
+    };
+    let left_by_a_killed_move = || {
+        redis::cmd("SET")
+            .arg(PROGRESS_KEY)
+            .arg(700)
+            .exec(&mut servers[1].connect())
+            .unwrap();
+    };
+    let zero = Some("0".to_owned());
+    left_by_a_killed_move();
+    let mut during = Vec::new();
+    kept_during(&sources, false, || {
+        during = marks();
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(during, [zero.clone(), zero.clone(), zero.clone()]);
+    assert_eq!(
+        marks(),
+        [None, None, None],
+        "none left once the move is done"
+    );
+    left_by_a_killed_move();
+    kept_during(&sources, true, || {
+        during = marks();
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(during, [zero.clone(), Some("700".to_owned()), zero]);
+    assert_eq!(marks(), [None, None, None]);
 }
 
 /// The client-side deployment `old` (tags stripped, crc32) into a Redis Cluster: `copy` and
