@@ -26,7 +26,15 @@ phase (count, failed, p50, p99, max) and the writes the servers acknowledged.
 
 Afterwards every key is checked on the cluster, by its full name: type, value, expiry (within
 a second of the instant it had on the old master), the mutable keys' last acknowledged writes,
-the new keys; and the old masters must be empty.
+the new keys; and the old masters must be empty. The report also gives, before and during the
+move, the CPU each kind of process used (old masters, the cluster's masters and replicas, the
+clients, the tool), how often the old masters were asked and lacked a key, and when each old
+master first had the move's mark (watched every 20 ms).
+
+``--copy-only`` is the control: `rediscluster copy` does the same reading and writing of the
+servers at the same pace while the clients stay on the old masters throughout (no window,
+nothing deleted, no kill, no closed phase, no check after): the read p99 the servers' work of
+moving costs the clients by itself, to set beside the move's.
 
 Ports: the cluster on BENCH_BASE_PORT..+5 (tests/cluster.sh, CLUSTER_KIND=redis_cluster), the
 old masters on MOVE_BENCH_OLD_BASE_PORT..+2 (tests/ports.env).
@@ -35,13 +43,16 @@ old masters on MOVE_BENCH_OLD_BASE_PORT..+2 (tests/ports.env).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -358,6 +369,13 @@ def main():
         help="CONFIG SET activerehashing no on every server: Redis then stops spending 1 ms in"
         " 100 resizing a growing or shrinking keyspace, which a move does and a steady load not",
     )
+    parser.add_argument(
+        "--copy-only",
+        action="store_true",
+        help="the control: `rediscluster copy` at the same --move-rate and --move-batch while the"
+        " clients stay on the old masters (no window, nothing deleted, no kill): what the"
+        " servers' work of moving costs the clients' reads without the window",
+    )
     parser.add_argument("--php", default="php", help="the PHP command, with the extension loaded")
     parser.add_argument("--json", help="write the results here too")
     parser.add_argument(
@@ -391,6 +409,9 @@ def main():
         cluster_config = json.loads(cluster_script("config", base, env))
         cluster_config["mastersonly"] = True
         window_config = dict(cluster_config, previous=old_config)
+        if args.copy_only:
+            # The control: the clients never leave the old masters, which keep every key.
+            window_config = old_config
         (control / "before.json").write_text(json.dumps(old_config))
         (control / "window.json").write_text(json.dumps(window_config))
         (control / "old.json").write_text(json.dumps(old_config))
@@ -417,50 +438,47 @@ def main():
             command = [*command, str(control), str(out), str(args.rate)]
             loads.append((who, out, subprocess.Popen(command)))
 
+        groups = process_groups(old_ports, base, loads)
         cpu_at = {"before": cpu_times()}
+        groups_at = {"before": group_cpu(groups)}
 
         def set_phase(phase):
             (control / "phase").write_text(phase)
             cpu_at[phase] = cpu_times()
+            groups_at[phase] = group_cpu(groups)
             print(f"phase {phase}", file=sys.stderr)
 
         time.sleep(args.before_seconds)
         set_phase("window")
         time.sleep(5)
         set_phase("moving")
-        reshard = [
+        tool = [
             *(["nice", "-n", str(args.move_nice)] if args.move_nice else []),
-            str(TOOL), "--json", "reshard", "--from", str(control / "old.json"),
-            "--to", str(control / "cluster.json"), "--state", str(control / "move.state"),
+            str(TOOL), "--json", "copy" if args.copy_only else "reshard",
+            "--from", str(control / "old.json"), "--to", str(control / "cluster.json"),
             "--tag-rule", TAG_RULE, "--quiet",
             "--rate", str(args.move_rate), "--batch", str(args.move_batch),
         ]  # fmt: skip
         moving = time.monotonic()
+        mover_cpu = mover_seconds()
         old_direct = [redis.Redis(port=p) for p in old_ports]
         asked_old = old_masters_asked(old_direct)
-        first = subprocess.Popen(reshard, stdout=subprocess.PIPE)
-        while first.poll() is None and sum(r.dbsize() for r in old_direct) > n * 2 // 3:
-            time.sleep(0.05)
-        if first.poll() is None:
-            os.kill(first.pid, signal.SIGKILL)
-        # Killed only if the signal ended it (it may have finished just before).
-        killed = first.wait() == -signal.SIGKILL
-        if first.returncode not in (0, -signal.SIGKILL):
-            raise SystemExit(f"the first reshard failed: {first.returncode}")
-        left_at_kill = sum(r.dbsize() for r in old_direct)
-        second = subprocess.run(reshard, capture_output=True, text=True)
+        marks = MarkWatcher(old_ports)
+        if args.copy_only:
+            killed, left_at_kill, summary = copy_all(tool)
+        else:
+            killed, left_at_kill, summary = move_all(tool, control, old_direct, n)
         move_seconds = time.monotonic() - moving
-        if second.returncode != 0:
-            raise SystemExit(f"the resumed reshard failed: {second.stdout} {second.stderr}")
-        summary = json.loads(second.stdout)
-        if killed and not summary["resumed"]:
-            raise SystemExit("the reshard run after the kill did not resume from its state file")
+        marks_seen = marks.stop()
         asked_old = [b - a for a, b in zip(asked_old, old_masters_asked(old_direct), strict=True)]
+        asked_old[1] -= marks.unknown  # the watcher's own GETs that found no mark
+        mover_cpu = mover_seconds() - mover_cpu
         set_phase("after")
         time.sleep(5)
-        # The window closed (README step 5): what the cluster alone costs the same load.
-        set_phase("closed")
-        time.sleep(args.before_seconds)
+        if not args.copy_only:
+            # The window closed (README step 5): what the cluster alone costs the same load.
+            set_phase("closed")
+            time.sleep(args.before_seconds)
         set_phase("stop")
         reports = []
         for who, out, process in loads:
@@ -470,10 +488,15 @@ def main():
         loads = []
 
         target = rediscluster.StrictRedisCluster(cluster=cluster_config)
-        checked, lost, changed, examples = check_cluster(target, n, reports, expire_at)
-        left = sum(r.dbsize() for r in old_direct)
+        if args.copy_only:
+            # The clients wrote on the old masters alone, where every key stayed.
+            checked, lost, changed, examples, left = 0, 0, 0, [], 0
+        else:
+            checked, lost, changed, examples = check_cluster(target, n, reports, expire_at)
+            left = sum(r.dbsize() for r in old_direct)
         results = {
             "keys": n,
+            "copy_only": args.copy_only,
             "fill_seconds": round(fill_seconds, 1),
             "move_seconds": round(move_seconds, 1),
             "killed": killed,
@@ -488,10 +511,15 @@ def main():
             "examples": examples,
             "left_on_old_masters": left,
             "machine_cpu": machine_cpu(cpu_at),
+            "cpu_by_process": {
+                "before": phase_cpu(copy.deepcopy(groups_at), "before", "window"),
+                "moving": phase_cpu(copy.deepcopy(groups_at), "moving", "after", mover_cpu),
+            },
             # During the move: the clients' reads that asked an old master (one EXISTS each),
             # and the keys the old masters lacked when asked (a read that missed there looks
             # twice: EXISTS and the read; a write's DUMP and PTTL twice too).
             "old_masters_asked": {"exists": asked_old[0], "misses": asked_old[1]},
+            "marks": marks_seen,
         }
         print_report(results)
         if args.json:
@@ -500,7 +528,7 @@ def main():
             p.get("failed", 0) for c in results["clients"].values() for p in c.values()
         )
         wrong = results["wrong_writes"]
-        if failed_reads or wrong or lost or changed or left or not killed:
+        if failed_reads or wrong or lost or changed or left or not (killed or args.copy_only):
             raise SystemExit(1)
     finally:
         for _, _, process in loads:
@@ -509,12 +537,125 @@ def main():
         stop_servers(old_servers)
 
 
+class MarkWatcher:
+    """Reads each old master's move mark every 20 ms while the move runs: how long after the
+    start each first had one, and the share of the move it had none (the clients then ask
+    both masters of a moving key at once)."""
+
+    def __init__(self, ports):
+        self.servers = [redis.Redis(port=p) for p in ports]
+        self.began = time.monotonic()
+        self.first = [None] * len(ports)
+        self.samples = self.unknown = 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+        self.thread.start()
+
+    def watch(self):
+        while not self.done.wait(0.02):
+            for k, server in enumerate(self.servers):
+                self.samples += 1
+                if server.get("rediscluster:move:done-below") is None:
+                    self.unknown += 1
+                elif self.first[k] is None:
+                    self.first[k] = round(time.monotonic() - self.began, 2)
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        share = self.unknown / max(1, self.samples)
+        return {"first_mark_seconds": self.first, "share_without_mark": round(share, 4)}
+
+
 def old_masters_asked(old_direct):
     """EXISTS calls and keyspace misses, summed over the old masters."""
     exists = sum(
         r.info("commandstats").get("cmdstat_exists", {}).get("calls", 0) for r in old_direct
     )
     return [exists, sum(r.info("stats")["keyspace_misses"] for r in old_direct)]
+
+
+def move_all(reshard, control, old_direct, n):
+    """The move: `reshard` killed with SIGKILL once a third of the keys moved, then run again
+    with the same state file. (killed, keys left on the old masters then, the resumed run's
+    summary)."""
+    reshard = [*reshard, "--state", str(control / "move.state")]
+    first = subprocess.Popen(reshard, stdout=subprocess.PIPE)
+    while first.poll() is None and sum(r.dbsize() for r in old_direct) > n * 2 // 3:
+        time.sleep(0.05)
+    if first.poll() is None:
+        os.kill(first.pid, signal.SIGKILL)
+    # Killed only if the signal ended it (it may have finished just before).
+    killed = first.wait() == -signal.SIGKILL
+    if first.returncode not in (0, -signal.SIGKILL):
+        raise SystemExit(f"the first reshard failed: {first.returncode}")
+    left_at_kill = sum(r.dbsize() for r in old_direct)
+    second = subprocess.run(reshard, capture_output=True, text=True)
+    if second.returncode != 0:
+        raise SystemExit(f"the resumed reshard failed: {second.stdout} {second.stderr}")
+    summary = json.loads(second.stdout)
+    if killed and not summary["resumed"]:
+        raise SystemExit("the reshard run after the kill did not resume from its state file")
+    return killed, left_at_kill, summary
+
+
+def copy_all(copy):
+    """The control (--copy-only): the same keys copied at the same pace, nothing deleted."""
+    run = subprocess.run(copy, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise SystemExit(f"the copy failed: {run.stdout} {run.stderr}")
+    return False, None, json.loads(run.stdout)
+
+
+def process_groups(old_ports, base, loads):
+    """The pids of the bench's processes by what they do: the old masters, the cluster's
+    masters and replicas (each server says its own pid and role), and the three clients."""
+    groups = {"old masters": [], "cluster masters": [], "cluster replicas": []}
+    for port in old_ports:
+        groups["old masters"].append(redis.Redis(port=port).info("server")["process_id"])
+    for port in range(base, base + 6):
+        server = redis.Redis(port=port)
+        role = server.info("replication")["role"]
+        kind = "cluster masters" if role == "master" else "cluster replicas"
+        groups[kind].append(server.info("server")["process_id"])
+    groups["clients"] = [process.pid for _, _, process in loads]
+    return groups
+
+
+def group_cpu(groups):
+    """CPU seconds so far (user + system) of each group's processes, from /proc/PID/stat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for group, pids in groups.items():
+        total = 0
+        for pid in pids:
+            try:
+                # The fields after the command's closing parenthesis; utime and stime are 12, 13.
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                total += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                pass
+        out[group] = total / tick
+    out["wall"] = time.monotonic()
+    return out
+
+
+def mover_seconds():
+    """CPU seconds of the children waited for so far: the reshard runs, once they ended."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def phase_cpu(groups_at, phase, end, mover_cpu=None):
+    """In a phase, each group's share of one core (1.0: a core busy all along)."""
+    start, end = groups_at.get(phase), groups_at.get(end)
+    if not start or not end:
+        return {}
+    seconds = max(1e-9, end.pop("wall") - start.pop("wall"))
+    shares = {group: (end[group] - start[group]) / seconds for group in start}
+    if mover_cpu is not None:
+        shares["mover (reshard)"] = mover_cpu / seconds
+    return {group: round(share, 3) for group, share in shares.items()}
 
 
 def cpu_times():
@@ -537,11 +678,18 @@ def machine_cpu(cpu_at):
 
 
 def print_report(results):
-    print(
-        f"{results['keys']} keys moved into the Redis Cluster in {results['move_seconds']} s "
-        f"(killed with SIGKILL: {results['killed']}, {results['left_on_old_masters_at_kill']} "
-        f"keys still on the old masters then; resumed run: {results['resumed_summary']})"
-    )
+    if results["copy_only"]:
+        print(
+            f"the control: {results['keys']} keys copied into the Redis Cluster in "
+            f"{results['move_seconds']} s while the clients stayed on the old masters "
+            f"(no window, nothing deleted): {results['resumed_summary']}"
+        )
+    else:
+        print(
+            f"{results['keys']} keys moved into the Redis Cluster in {results['move_seconds']} s "
+            f"(killed with SIGKILL: {results['killed']}, {results['left_on_old_masters_at_kill']} "
+            f"keys still on the old masters then; resumed run: {results['resumed_summary']})"
+        )
     columns = ("reads", "failed", "p50 ms", "p99 ms", "max ms")
     print(f"{'client':<8} {'phase':<8} " + " ".join(f"{c:>8}" for c in columns))
     for client in CLIENTS:
@@ -565,10 +713,18 @@ def print_report(results):
         for phase, c in results["machine_cpu"].items()
     )
     print(f"the machine's CPU: {shares}")
+    for phase, shares in results["cpu_by_process"].items():
+        listed = ", ".join(f"{g} {share:.0%}" for g, share in shares.items())
+        print(f"{phase}, each one's share of a core: {listed}")
     asked = results["old_masters_asked"]
     print(
         f"during the move the old masters were asked {asked['exists']} times (EXISTS) and "
         f"lacked a key {asked['misses']} times (about 2 per read that then asked the cluster)"
+    )
+    marks = results["marks"]
+    print(
+        f"the move's marks: first on each old master after {marks['first_mark_seconds']} s; "
+        f"none for {marks['share_without_mark']:.1%} of the move (masters x time)"
     )
     print(f"appends that acted on another value than the key's: {results['wrong_writes']}")
     print(
