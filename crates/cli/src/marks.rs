@@ -6,7 +6,7 @@
 //! `PROGRESS_TTL_MS` unless written again: while the job runs a keeper renews every source's
 //! mark (a source done early, or one whose names are still being collected, keeps its mark),
 //! and the job deletes them when every key has moved; a job killed and never resumed leaves
-//! nothing behind for long.
+//! nothing behind for long, and a new move writes over what it left.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -61,19 +61,33 @@ impl Mark {
     }
 }
 
-/// Runs a move's sources (`move_sources`) with their marks' upkeep around it: any mark a killed
-/// move left is deleted first (unless this run resumes that move), every source is given a
-/// mark at once (`open`), the marks' lifetime is renewed while the sources move
-/// (`keep_alive`), and the marks are deleted once every key has moved.
+/// How a source's mark starts when a move (re)starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opening {
+    /// A new move: bucket 0, over any mark that is there (one a killed move left says nothing
+    /// of this one). A source that cannot be reached fails the move before anything moves: a
+    /// mark left there could claim buckets this move has not done.
+    Fresh,
+    /// A resumed move's unfinished source: bucket 0 unless the killed run's mark is still
+    /// there (it still holds: a key never comes back to its old master).
+    Resumed,
+    /// A source the resumed move had finished: left as it is (a mark the killed run left there
+    /// holds; bucket 0 would send clients to an old master that has nothing).
+    Finished,
+}
+
+/// Runs a move's sources (`move_sources`) with their marks' upkeep around it: every source is
+/// given a mark at once (`open`, as `openings` says, one per source), the marks' lifetime is
+/// renewed while the sources move (`keep_alive`), and the marks are deleted once every key
+/// has moved.
 pub fn kept_during(
     sources: &[NodeConfig],
-    resumed: bool,
+    openings: &[Opening],
     move_sources: impl FnOnce() -> Result<(), ToolError>,
 ) -> Result<(), ToolError> {
-    if !resumed {
-        remove(sources);
+    for (source, opening) in sources.iter().zip(openings) {
+        open(source, *opening)?;
     }
-    open(sources);
     std::thread::scope(|scope| {
         // Dropped when the sources are done (or failed): the keeper stops.
         let (_keeping, stop) = std::sync::mpsc::channel::<()>();
@@ -84,24 +98,26 @@ pub fn kept_during(
     Ok(())
 }
 
-/// Marks every source at bucket 0 ("no bucket done yet") unless it has a mark: a source's
+/// Marks `source` at bucket 0 ("no bucket done yet") as the move starts (see `Opening`): its
 /// first batch is written only once its names are collected, seconds into a big move, and
-/// until a client sees a mark it reads every moving key on both masters at once. Into a
-/// Redis Cluster a client that knows a move runs reads a key the move has not reached on the
-/// old master first, where it most likely is; a resumed move keeps the mark its killed run
-/// left (`NX`), which still holds: a key never comes back to its old master. Best effort, as
-/// every mark is.
-fn open(sources: &[NodeConfig]) {
-    let open = redis::cmd("SET")
-        .arg(PROGRESS_KEY)
-        .arg(0)
-        .arg("NX")
-        .arg("PX")
-        .arg(PROGRESS_TTL_MS)
-        .get_packed_command();
-    for source in sources {
-        let _ = connect_briefly(source)
-            .and_then(|mut connection| run(&mut connection, source, &open, 1));
+/// until a client sees a mark it reads every moving key on both masters at once. Into a Redis
+/// Cluster a client that knows a move runs reads a key the move has not reached on the old
+/// master first, where it most likely is. A refused SET (an ACL) only costs the clients their
+/// shortcut; an unreachable source fails a fresh move, and is left to the move's own
+/// connection otherwise.
+fn open(source: &NodeConfig, opening: Opening) -> Result<(), ToolError> {
+    let mut set = redis::cmd("SET");
+    set.arg(PROGRESS_KEY).arg(0).arg("PX").arg(PROGRESS_TTL_MS);
+    let sent = match opening {
+        Opening::Finished => return Ok(()),
+        Opening::Resumed => set.arg("NX"),
+        Opening::Fresh => &mut set,
+    }
+    .get_packed_command();
+    let written = connect_briefly(source).and_then(|mut c| run(&mut c, source, &sent, 1));
+    match (written, opening) {
+        (Err(e), Opening::Fresh) => Err(e),
+        _ => Ok(()),
     }
 }
 
@@ -128,10 +144,9 @@ fn keep_alive(sources: &[NodeConfig], stop: Receiver<()>) {
     }
 }
 
-/// Deletes every source's mark: when the whole move is done (the marks say nothing more), and
-/// before a new move starts (a mark a killed move left, still alive, may not hold for this
-/// one's configs). Best effort: a mark that cannot be deleted expires within
-/// `PROGRESS_TTL_MS`, and a move that is done is not failed for it.
+/// Deletes every source's mark when the whole move is done (the marks say nothing more). Best
+/// effort: a mark that cannot be deleted expires within `PROGRESS_TTL_MS`, and a move that is
+/// done is not failed for it.
 fn remove(sources: &[NodeConfig]) {
     let del = redis::cmd("DEL").arg(PROGRESS_KEY).get_packed_command();
     for source in sources {

@@ -41,7 +41,7 @@ use serde::Serialize;
 use crate::cluster_names::{Naming, engine, name_in_cluster};
 use crate::error::ToolError;
 use crate::job::{Advanced, Job, addresses};
-use crate::marks::{self, Mark};
+use crate::marks::{self, Mark, Opening};
 use crate::nodes::{connect, refuse_one_server_named_twice};
 use crate::readahead::{Choice, Order, Walk, read_ahead};
 use crate::writes::{Destinations, Restored, delete};
@@ -206,7 +206,16 @@ pub fn reshard(
     };
     match options.dry_run {
         true => move_sources()?,
-        false => marks::kept_during(&from.masters, job.resumed, move_sources)?,
+        false => {
+            let openings: Vec<Opening> = (from.masters.iter())
+                .map(|source| match job.resume_point(&source.addr()) {
+                    _ if !job.resumed => Opening::Fresh,
+                    Some(_) => Opening::Resumed,
+                    None => Opening::Finished,
+                })
+                .collect();
+            marks::kept_during(&from.masters, &openings, move_sources)?
+        }
     }
     let mut summary = totals.into_inner().unwrap_or_else(|p| p.into_inner());
     // Unplaceable keys stay where they are: a resumed run counts those met before it too.

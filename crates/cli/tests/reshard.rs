@@ -461,11 +461,13 @@ fn the_marks_say_how_far_the_move_got(servers: &[support::RedisServer]) {
 }
 
 /// Every old master has a mark while the move runs, from before its first key moves: bucket 0
-/// on a fresh move (a mark a killed move left is not trusted for a new one), the mark the
-/// killed run left on a resumed one (it still holds), and none afterwards.
+/// on a fresh move, over whatever mark a killed move left (it says nothing of this one), for
+/// the mark's lifetime; on a resumed one, the mark the killed run left where it is still alive
+/// (it still holds), bucket 0 on the other unfinished masters, nothing written on a finished
+/// one; and none afterwards.
 fn every_old_master_is_marked_from_the_start(servers: &[support::RedisServer]) {
-    use cluster_core::move_progress::PROGRESS_KEY;
-    use rediscluster_tools::marks::kept_during;
+    use cluster_core::move_progress::{PROGRESS_KEY, PROGRESS_TTL_MS};
+    use rediscluster_tools::marks::{Opening, kept_during};
     let sources = config(servers).masters;
     let marks = || -> Vec<Option<String>> {
         servers
@@ -485,27 +487,36 @@ fn every_old_master_is_marked_from_the_start(servers: &[support::RedisServer]) {
             .exec(&mut servers[1].connect())
             .unwrap();
     };
-    let zero = Some("0".to_owned());
+    let zero = || Some("0".to_owned());
     left_by_a_killed_move();
-    let mut during = Vec::new();
-    kept_during(&sources, false, || {
+    let (mut during, mut lifetime) = (Vec::new(), 0);
+    kept_during(&sources, &[Opening::Fresh; 3], || {
         during = marks();
+        lifetime = redis::cmd("PTTL")
+            .arg(PROGRESS_KEY)
+            .query(&mut servers[1].connect())
+            .unwrap();
         Ok(())
     })
     .unwrap();
-    assert_eq!(during, [zero.clone(), zero.clone(), zero.clone()]);
+    assert_eq!(during, [zero(), zero(), zero()]);
+    assert!(
+        (1..=PROGRESS_TTL_MS as i64).contains(&lifetime),
+        "{lifetime}"
+    );
     assert_eq!(
         marks(),
         [None, None, None],
         "none left once the move is done"
     );
     left_by_a_killed_move();
-    kept_during(&sources, true, || {
+    let resumed = [Opening::Resumed, Opening::Resumed, Opening::Finished];
+    kept_during(&sources, &resumed, || {
         during = marks();
         Ok(())
     })
     .unwrap();
-    assert_eq!(during, [zero.clone(), Some("700".to_owned()), zero]);
+    assert_eq!(during, [zero(), Some("700".to_owned()), None]);
     assert_eq!(marks(), [None, None, None]);
 }
 
