@@ -106,27 +106,33 @@ final class PersistentTest extends TestCase
     public function testAPersistentEngineReadsFromReplicasOnceChecked(): void
     {
         $keys = self::keysOnEveryMaster();
-        $replica = Servers::direct(Servers::replicas()[0]);
-        $calls = function () use ($replica): int {
+        $replicas = array_map(fn (int $port) => Servers::direct($port), Servers::replicas());
+        $calls = function (Redis $replica): int {
             $stats = $replica->info('commandstats')['cmdstat_get'] ?? 'calls=0,';
             return (int) explode(',', explode('calls=', $stats)[1])[0];
         };
-        $onNode1 = $keys[0];
         // Reads go to the masters until the background check has vouched for the replicas.
+        // The shards are checked at once, each on its own probe connections: the counting
+        // below starts once every replica has answered (every shard's check has connected).
+        $waiting = array_keys($keys);
         $deadline = microtime(true) + 5;
         do {
-            $before = $calls();
             $r = new RedisCluster(Servers::config(), 0, false, ['persistent' => 'replicas']);
-            $this->assertSame($onNode1, $r->get($onNode1));
-            $answered = $calls() > $before;
-        } while (!$answered && microtime(true) < $deadline && usleep(10000) === null);
-        $this->assertTrue($answered, 'the replica answers a persistent client');
-        $before = [$calls(), self::connectionsReceived()];
+            foreach ($waiting as $i => $node) {
+                $before = $calls($replicas[$node]);
+                $this->assertSame($keys[$node], $r->get($keys[$node]));
+                if ($calls($replicas[$node]) > $before) {
+                    unset($waiting[$i]);
+                }
+            }
+        } while ($waiting && microtime(true) < $deadline && usleep(10000) === null);
+        $this->assertSame([], array_values($waiting), 'every replica answers a persistent client');
+        $before = [$calls($replicas[0]), self::connectionsReceived()];
         for ($i = 0; $i < 10; $i++) {
             $r = new RedisCluster(Servers::config(), 0, false, ['persistent' => 'replicas']);
-            $this->assertSame($onNode1, $r->get($onNode1));
+            $this->assertSame($keys[0], $r->get($keys[0]));
         }
-        $this->assertSame($before[0] + 10, $calls(), 'every read on the replica');
+        $this->assertSame($before[0] + 10, $calls($replicas[0]), 'every read on the replica');
         $this->assertSame($before[1], self::connectionsReceived(), 'no new connection');
     }
 
