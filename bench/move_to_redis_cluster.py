@@ -554,8 +554,12 @@ class MarkWatcher:
     def watch(self):
         while not self.done.wait(0.02):
             for k, server in enumerate(self.servers):
+                try:
+                    mark = server.get("rediscluster:move:done-below")
+                except redis.RedisError:
+                    continue  # a server too busy to answer in time: no sample
                 self.samples += 1
-                if server.get("rediscluster:move:done-below") is None:
+                if mark is None:
                     self.unknown += 1
                 elif self.first[k] is None:
                     self.first[k] = round(time.monotonic() - self.began, 2)
@@ -654,7 +658,7 @@ def phase_cpu(groups_at, phase, end, mover_cpu=None):
     seconds = max(1e-9, end.pop("wall") - start.pop("wall"))
     shares = {group: (end[group] - start[group]) / seconds for group in start}
     if mover_cpu is not None:
-        shares["mover (reshard)"] = mover_cpu / seconds
+        shares["mover (the tool)"] = mover_cpu / seconds
     return {group: round(share, 3) for group, share in shares.items()}
 
 
@@ -667,7 +671,8 @@ def cpu_times():
 
 def machine_cpu(cpu_at):
     """Per phase, the share of the machine's CPU time busy and stolen by the hypervisor."""
-    phases = ("before", "window", "moving", "after", "closed", "stop")
+    order = ("before", "window", "moving", "after", "closed", "stop")
+    phases = [phase for phase in order if phase in cpu_at]  # --copy-only has no "closed"
     out = {}
     for phase, end in zip(phases, phases[1:], strict=False):
         if phase in cpu_at and end in cpu_at:
