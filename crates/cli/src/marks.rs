@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use cluster_core::move_progress::{PROGRESS_KEY, PROGRESS_TTL_MS};
 use cluster_core::{NodeConfig, NodeConnection};
+use redis::Value;
 
 use crate::error::ToolError;
 use crate::nodes::connect;
@@ -65,8 +66,9 @@ impl Mark {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Opening {
     /// A new move: bucket 0, over any mark that is there (one a killed move left says nothing
-    /// of this one). A source that cannot be reached fails the move before anything moves: a
-    /// mark left there could claim buckets this move has not done.
+    /// of this one). A source that cannot be reached, or that keeps a killed move's mark
+    /// (refusing both SET and DEL), fails the move before anything moves: that mark could
+    /// claim buckets this move has not done.
     Fresh,
     /// A resumed move's unfinished source: bucket 0 unless the killed run's mark is still
     /// there (it still holds: a key never comes back to its old master).
@@ -102,33 +104,77 @@ pub fn kept_during(
 /// first batch is written only once its names are collected, seconds into a big move, and
 /// until a client sees a mark it reads every moving key on both masters at once. Into a Redis
 /// Cluster a client that knows a move runs reads a key the move has not reached on the old
-/// master first, where it most likely is. A refused SET (an ACL) only costs the clients their
-/// shortcut; an unreachable source fails a fresh move, and is left to the move's own
-/// connection otherwise.
+/// master first, where it most likely is.
 fn open(source: &NodeConfig, opening: Opening) -> Result<(), ToolError> {
-    let mut set = redis::cmd("SET");
-    set.arg(PROGRESS_KEY).arg(0).arg("PX").arg(PROGRESS_TTL_MS);
-    let sent = match opening {
-        Opening::Finished => return Ok(()),
-        Opening::Resumed => set.arg("NX"),
-        Opening::Fresh => &mut set,
-    }
-    .get_packed_command();
-    let written = connect_briefly(source).and_then(|mut c| run(&mut c, source, &sent, 1));
-    match (written, opening) {
-        (Err(e), Opening::Fresh) => Err(e),
-        _ => Ok(()),
+    match opening {
+        Opening::Finished => Ok(()),
+        Opening::Resumed => {
+            // The kept mark's lifetime is renewed at once: the keeper's first round comes
+            // later. Best effort: the move's own connection reports an unreachable source.
+            let packed = [set_zero(true), renew()].concat();
+            let _ = connect_briefly(source).and_then(|mut c| run(&mut c, source, &packed, 2));
+            Ok(())
+        }
+        Opening::Fresh => open_fresh(source),
     }
 }
 
-/// Renews the lifetime of every source's mark every `RENEW_EVERY` (PEXPIRE: the value is the
-/// workers' alone) until `stop` is dropped. A source that cannot be reached now is tried again
-/// next time.
-fn keep_alive(sources: &[NodeConfig], stop: Receiver<()>) {
-    let renew = redis::cmd("PEXPIRE")
+/// A fresh move's bucket 0 on `source`, over any mark there. A SET the server refuses (an
+/// ACL without it, OOM under `noeviction`) must not leave a killed move's mark in place, which
+/// could claim buckets this move has not done: the mark is deleted instead, and when that is
+/// refused too the move fails unless no mark (or bucket 0) is there. Clients without a mark
+/// only lose their shortcut.
+fn open_fresh(source: &NodeConfig) -> Result<(), ToolError> {
+    let mut connection = connect_briefly(source)?;
+    let mut ask = |packed: &[u8]| -> Result<Value, ToolError> {
+        let mut replies = run(&mut connection, source, packed, 1)?;
+        Ok(replies.pop().unwrap_or(Value::Nil))
+    };
+    if !matches!(ask(&set_zero(false))?, Value::ServerError(_)) {
+        return Ok(());
+    }
+    let del = redis::cmd("DEL").arg(PROGRESS_KEY).get_packed_command();
+    if !matches!(ask(&del)?, Value::ServerError(_)) {
+        return Ok(());
+    }
+    let get = redis::cmd("GET").arg(PROGRESS_KEY).get_packed_command();
+    match ask(&get)? {
+        Value::Nil => Ok(()),
+        Value::BulkString(mark) if mark == b"0" => Ok(()),
+        _ => Err(ToolError::Node {
+            node: source.name.clone(),
+            addr: source.addr(),
+            message: format!(
+                "the server refuses SET and DEL on {}, which a killed move left there: delete it (or wait {} s for it to expire) and start the move again",
+                String::from_utf8_lossy(PROGRESS_KEY),
+                PROGRESS_TTL_MS / 1000
+            ),
+        }),
+    }
+}
+
+/// `SET mark 0 PX ttl`, with `NX` to keep a mark that is there.
+fn set_zero(keep: bool) -> Vec<u8> {
+    let mut set = redis::cmd("SET");
+    set.arg(PROGRESS_KEY).arg(0).arg("PX").arg(PROGRESS_TTL_MS);
+    if keep {
+        set.arg("NX");
+    }
+    set.get_packed_command()
+}
+
+/// `PEXPIRE mark ttl`: the value is the workers' alone.
+fn renew() -> Vec<u8> {
+    redis::cmd("PEXPIRE")
         .arg(PROGRESS_KEY)
         .arg(PROGRESS_TTL_MS)
-        .get_packed_command();
+        .get_packed_command()
+}
+
+/// Renews the lifetime of every source's mark every `RENEW_EVERY` (`renew`) until `stop` is
+/// dropped. A source that cannot be reached now is tried again next time.
+fn keep_alive(sources: &[NodeConfig], stop: Receiver<()>) {
+    let renew = renew();
     let mut connections: Vec<Option<NodeConnection>> = sources.iter().map(|_| None).collect();
     while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(RENEW_EVERY) {
         for (source, slot) in sources.iter().zip(&mut connections) {

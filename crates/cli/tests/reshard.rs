@@ -480,28 +480,34 @@ fn every_old_master_is_marked_from_the_start(servers: &[support::RedisServer]) {
             })
             .collect()
     };
-    let left_by_a_killed_move = || {
+    // A killed move's mark, with 2 s left to live.
+    let left_by_a_killed_move = |server: &support::RedisServer, mark: u32| {
         redis::cmd("SET")
             .arg(PROGRESS_KEY)
-            .arg(700)
-            .exec(&mut servers[1].connect())
+            .arg(mark)
+            .arg("PX")
+            .arg(2000)
+            .exec(&mut server.connect())
             .unwrap();
     };
+    let lifetime_on = |server: &support::RedisServer| -> i64 {
+        redis::cmd("PTTL")
+            .arg(PROGRESS_KEY)
+            .query(&mut server.connect())
+            .unwrap()
+    };
     let zero = || Some("0".to_owned());
-    left_by_a_killed_move();
+    left_by_a_killed_move(&servers[1], 700);
     let (mut during, mut lifetime) = (Vec::new(), 0);
     kept_during(&sources, &[Opening::Fresh; 3], || {
         during = marks();
-        lifetime = redis::cmd("PTTL")
-            .arg(PROGRESS_KEY)
-            .query(&mut servers[1].connect())
-            .unwrap();
+        lifetime = lifetime_on(&servers[1]);
         Ok(())
     })
     .unwrap();
     assert_eq!(during, [zero(), zero(), zero()]);
     assert!(
-        (1..=PROGRESS_TTL_MS as i64).contains(&lifetime),
+        (2001..=PROGRESS_TTL_MS as i64).contains(&lifetime),
         "{lifetime}"
     );
     assert_eq!(
@@ -509,15 +515,84 @@ fn every_old_master_is_marked_from_the_start(servers: &[support::RedisServer]) {
         [None, None, None],
         "none left once the move is done"
     );
-    left_by_a_killed_move();
+    // Resumed: the kept mark lives on, renewed at once.
+    left_by_a_killed_move(&servers[1], 700);
     let resumed = [Opening::Resumed, Opening::Resumed, Opening::Finished];
     kept_during(&sources, &resumed, || {
         during = marks();
+        lifetime = lifetime_on(&servers[1]);
         Ok(())
     })
     .unwrap();
     assert_eq!(during, [zero(), Some("700".to_owned()), None]);
+    assert!(
+        (2001..=PROGRESS_TTL_MS as i64).contains(&lifetime),
+        "{lifetime}"
+    );
     assert_eq!(marks(), [None, None, None]);
+
+    // A server that refuses the SET (OOM under noeviction) but not the DEL: no mark at all
+    // rather than the killed move's.
+    left_by_a_killed_move(&servers[2], 700);
+    let config_set = |server: &support::RedisServer, name: &str, value: &str| {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .exec(&mut server.connect())
+            .unwrap();
+    };
+    config_set(&servers[2], "maxmemory-policy", "noeviction");
+    config_set(&servers[2], "maxmemory", "1");
+    let full = kept_during(&sources, &[Opening::Fresh; 3], || {
+        during = marks();
+        Ok(())
+    });
+    config_set(&servers[2], "maxmemory", "0");
+    full.unwrap();
+    assert_eq!(during, [zero(), zero(), None]);
+    // One that refuses both (an ACL): the move does not start over a killed move's mark, and
+    // starts over bucket 0 or none.
+    redis::cmd("ACL")
+        .arg(&[
+            "SETUSER",
+            "marks",
+            "on",
+            ">marks-pw",
+            "~*",
+            "&*",
+            "+@all",
+            "-set",
+            "-del",
+        ])
+        .exec(&mut servers[0].connect())
+        .unwrap();
+    let mut as_marks = sources.clone();
+    as_marks[0].username = Some("marks".to_owned());
+    as_marks[0].password = Some(cluster_core::Secret::new("marks-pw"));
+    left_by_a_killed_move(&servers[0], 700);
+    let mut moved = false;
+    let refused = kept_during(&as_marks, &[Opening::Fresh; 3], || {
+        moved = true;
+        Ok(())
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(!moved, "nothing moves over a mark that cannot be removed");
+    assert!(refused.contains("refuses SET and DEL"), "{refused}");
+    assert!(!refused.contains("marks-pw"), "{refused}");
+    left_by_a_killed_move(&servers[0], 0);
+    kept_during(&as_marks, &[Opening::Fresh; 3], || Ok(())).unwrap();
+    redis::cmd("ACL")
+        .arg(&["DELUSER", "marks"])
+        .exec(&mut servers[0].connect())
+        .unwrap();
+    for server in servers {
+        redis::cmd("DEL")
+            .arg(PROGRESS_KEY)
+            .exec(&mut server.connect())
+            .unwrap();
+    }
 }
 
 /// The client-side deployment `old` (tags stripped, crc32) into a Redis Cluster: `copy` and
