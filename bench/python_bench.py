@@ -62,10 +62,11 @@ BASELINE = "redis-py one server"
 SHARDED = "redis-py sharded by hand"
 # Short per-client tags for keys and values (equal lengths: every client pays the same bytes).
 TAGS = {OURS: "ou", BASELINE: "rp", SHARDED: "rs"}
-# Throughput targets from the issue: ours / redis-py (hiredis) on one server.
+# Throughput targets, ours / redis-py (hiredis) on one server: the Python drop-in issue's
+# (14), which raised SET and GET; MSET's is the first speed issue's.
 TARGETS = {
-    "SET": 1.5,
-    "GET": 1.4,
+    "SET": 1.6,
+    "GET": 1.8,
     "MGET x1000": 2.0,
     "MSET x1000": 2.0,
     "pipeline 10k SET": 3.0,
