@@ -675,10 +675,9 @@ def machine_cpu(cpu_at):
     phases = [phase for phase in order if phase in cpu_at]  # --copy-only has no "closed"
     out = {}
     for phase, end in zip(phases, phases[1:], strict=False):
-        if phase in cpu_at and end in cpu_at:
-            (b0, s0, t0), (b1, s1, t1) = cpu_at[phase], cpu_at[end]
-            total = max(1, t1 - t0)
-            out[phase] = {"busy": round((b1 - b0) / total, 3), "steal": round((s1 - s0) / total, 3)}
+        (b0, s0, t0), (b1, s1, t1) = cpu_at[phase], cpu_at[end]
+        total = max(1, t1 - t0)
+        out[phase] = {"busy": round((b1 - b0) / total, 3), "steal": round((s1 - s0) / total, 3)}
     return out
 
 

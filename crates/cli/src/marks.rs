@@ -50,13 +50,7 @@ impl Mark {
         if !due {
             return Ok(());
         }
-        let set = redis::cmd("SET")
-            .arg(PROGRESS_KEY)
-            .arg(done_below)
-            .arg("PX")
-            .arg(PROGRESS_TTL_MS)
-            .get_packed_command();
-        run(old, source, &set, 1)?;
+        run(old, source, &set_mark(done_below, false), 1)?;
         self.last = Some((done_below, Instant::now()));
         Ok(())
     }
@@ -111,7 +105,7 @@ fn open(source: &NodeConfig, opening: Opening) -> Result<(), ToolError> {
         Opening::Resumed => {
             // The kept mark's lifetime is renewed at once: the keeper's first round comes
             // later. Best effort: the move's own connection reports an unreachable source.
-            let packed = [set_zero(true), renew()].concat();
+            let packed = [set_mark(0, true), renew()].concat();
             let _ = connect_briefly(source).and_then(|mut c| run(&mut c, source, &packed, 2));
             Ok(())
         }
@@ -130,11 +124,10 @@ fn open_fresh(source: &NodeConfig) -> Result<(), ToolError> {
         let mut replies = run(&mut connection, source, packed, 1)?;
         Ok(replies.pop().unwrap_or(Value::Nil))
     };
-    if !matches!(ask(&set_zero(false))?, Value::ServerError(_)) {
+    if !matches!(ask(&set_mark(0, false))?, Value::ServerError(_)) {
         return Ok(());
     }
-    let del = redis::cmd("DEL").arg(PROGRESS_KEY).get_packed_command();
-    if !matches!(ask(&del)?, Value::ServerError(_)) {
+    if !matches!(ask(&delete_mark())?, Value::ServerError(_)) {
         return Ok(());
     }
     let get = redis::cmd("GET").arg(PROGRESS_KEY).get_packed_command();
@@ -153,10 +146,13 @@ fn open_fresh(source: &NodeConfig) -> Result<(), ToolError> {
     }
 }
 
-/// `SET mark 0 PX ttl`, with `NX` to keep a mark that is there.
-fn set_zero(keep: bool) -> Vec<u8> {
+/// `SET mark done_below PX ttl`, with `NX` to keep a mark that is there.
+fn set_mark(done_below: u32, keep: bool) -> Vec<u8> {
     let mut set = redis::cmd("SET");
-    set.arg(PROGRESS_KEY).arg(0).arg("PX").arg(PROGRESS_TTL_MS);
+    set.arg(PROGRESS_KEY)
+        .arg(done_below)
+        .arg("PX")
+        .arg(PROGRESS_TTL_MS);
     if keep {
         set.arg("NX");
     }
@@ -169,6 +165,11 @@ fn renew() -> Vec<u8> {
         .arg(PROGRESS_KEY)
         .arg(PROGRESS_TTL_MS)
         .get_packed_command()
+}
+
+/// `DEL mark`.
+fn delete_mark() -> Vec<u8> {
+    redis::cmd("DEL").arg(PROGRESS_KEY).get_packed_command()
 }
 
 /// Renews the lifetime of every source's mark every `RENEW_EVERY` (`renew`) until `stop` is
@@ -194,7 +195,7 @@ fn keep_alive(sources: &[NodeConfig], stop: Receiver<()>) {
 /// effort: a mark that cannot be deleted expires within `PROGRESS_TTL_MS`, and a move that is
 /// done is not failed for it.
 fn remove(sources: &[NodeConfig]) {
-    let del = redis::cmd("DEL").arg(PROGRESS_KEY).get_packed_command();
+    let del = delete_mark();
     for source in sources {
         let _ = connect_briefly(source)
             .and_then(|mut connection| run(&mut connection, source, &del, 1));

@@ -208,11 +208,13 @@ pub fn reshard(
         true => move_sources()?,
         false => {
             let openings: Vec<Opening> = (from.masters.iter())
-                .map(|source| match job.resume_point(&source.addr()) {
-                    _ if !job.resumed => Opening::Fresh,
-                    Some(_) => Opening::Resumed,
-                    None => Opening::Finished,
-                })
+                .map(
+                    |source| match (job.resumed, job.resume_point(&source.addr())) {
+                        (false, _) => Opening::Fresh,
+                        (true, Some(_)) => Opening::Resumed,
+                        (true, None) => Opening::Finished,
+                    },
+                )
                 .collect();
             marks::kept_during(&from.masters, &openings, move_sources)?
         }
